@@ -1,0 +1,156 @@
+"""The store's schema as ordered, named migrations, each recorded in ``tracereel_migrations``.
+
+``otel_traces`` keeps the column names and types of the OpenTelemetry Collector ClickHouse
+exporter's table, so a table written by a stock collector can be read (and migrated) too.
+What agent queries need is added as MATERIALIZED columns: ClickHouse computes them on
+insert, and for parts written before the column existed, on read. Everything here must be
+accepted by a ClickHouse server as well as by chDB: no chDB-only syntax.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["MIGRATIONS", "TRACES_TABLE", "TRACE_ID_TS_TABLE", "Migration"]
+
+TRACES_TABLE: Final = "otel_traces"
+TRACE_ID_TS_TABLE: Final = "otel_traces_trace_id_ts"
+Migration = tuple[str, tuple[str, ...]]
+
+# Status spellings across exporter versions: ours and newer ones write Unset/Ok/Error,
+# older ones STATUS_CODE_*.
+_STATUS = (
+    "multiIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR', 'ERROR'), 'ERROR', "
+    "StatusCode IN ('Ok', 'STATUS_CODE_OK', 'OK'), 'OK', 'UNSET')"
+)
+_A = "SpanAttributes"
+# agent / llm / tool / guardrail / other: GenAI operation first, then OpenInference, then the name.
+_KIND = (
+    "multiIf("
+    f"{_A}['gen_ai.operation.name'] IN ('invoke_agent', 'create_agent'), 'agent', "
+    f"{_A}['gen_ai.operation.name'] IN ('chat', 'text_completion', 'generate_content', 'embeddings'), 'llm', "
+    f"{_A}['gen_ai.operation.name'] = 'execute_tool', 'tool', "
+    f"{_A}['openinference.span.kind'] = 'AGENT', 'agent', "
+    f"{_A}['openinference.span.kind'] IN ('LLM', 'EMBEDDING'), 'llm', "
+    f"{_A}['openinference.span.kind'] = 'TOOL', 'tool', "
+    f"{_A}['openinference.span.kind'] = 'GUARDRAIL', 'guardrail', "
+    f"mapContains({_A}, 'tracereel.guardrail.verdict'), 'guardrail', "
+    "startsWith(SpanName, 'invoke_agent'), 'agent', "
+    "startsWith(SpanName, 'chat ') OR startsWith(SpanName, 'text_completion '), 'llm', "
+    "startsWith(SpanName, 'execute_tool'), 'tool', "
+    "startsWith(SpanName, 'guardrail'), 'guardrail', "
+    "'other')"
+)
+
+_MATERIALIZED: Final = (
+    ("Status", "LowCardinality(String)", _STATUS),
+    ("Kind", "LowCardinality(String)", _KIND),
+    ("Operation", "LowCardinality(String)", f"{_A}['gen_ai.operation.name']"),
+    (
+        "AgentName",
+        "LowCardinality(String)",
+        f"if({_A}['gen_ai.agent.name'] != '', {_A}['gen_ai.agent.name'], {_A}['agent.name'])",
+    ),
+    ("AgentVersion", "LowCardinality(String)", f"{_A}['gen_ai.agent.version']"),
+    (
+        "ToolName",
+        "LowCardinality(String)",
+        f"if({_A}['gen_ai.tool.name'] != '', {_A}['gen_ai.tool.name'], {_A}['tool.name'])",
+    ),
+    (
+        "Model",
+        "LowCardinality(String)",
+        f"multiIf({_A}['gen_ai.request.model'] != '', {_A}['gen_ai.request.model'], "
+        f"{_A}['gen_ai.response.model'] != '', {_A}['gen_ai.response.model'], {_A}['llm.model_name'])",
+    ),
+    (
+        "InputTokens",
+        "UInt64",
+        f"toUInt64OrZero(if({_A}['gen_ai.usage.input_tokens'] != '', {_A}['gen_ai.usage.input_tokens'], "
+        f"{_A}['llm.token_count.prompt']))",
+    ),
+    (
+        "OutputTokens",
+        "UInt64",
+        f"toUInt64OrZero(if({_A}['gen_ai.usage.output_tokens'] != '', {_A}['gen_ai.usage.output_tokens'], "
+        f"{_A}['llm.token_count.completion']))",
+    ),
+    ("ArgsHash", "String", f"{_A}['tracereel.args_hash']"),
+    ("ErrorType", "LowCardinality(String)", f"{_A}['error.type']"),
+    ("RetryAttempt", "Int32", f"toInt32OrZero({_A}['tracereel.retry.attempt'])"),
+    ("IsRoot", "UInt8", "ParentSpanId = ''"),
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    (
+        "0001_otel_traces",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {TRACES_TABLE} (
+    Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)),
+    TraceState String CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Duration UInt64 CODEC(ZSTD(1)),
+    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+    StatusMessage String CODEC(ZSTD(1)),
+    Events Nested (
+        Timestamp DateTime64(9),
+        Name LowCardinality(String),
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    Links Nested (
+        TraceId String,
+        SpanId String,
+        TraceState String,
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1
+) ENGINE = MergeTree()
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
+SETTINGS index_granularity = 8192""",
+        ),
+    ),
+    (
+        "0002_trace_id_ts",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {TRACE_ID_TS_TABLE} (
+    TraceId String CODEC(ZSTD(1)),
+    Start DateTime CODEC(Delta, ZSTD(1)),
+    End DateTime CODEC(Delta, ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = MergeTree()
+PARTITION BY toDate(Start)
+ORDER BY (TraceId, Start)""",
+            f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {TRACE_ID_TS_TABLE}_mv
+TO {TRACE_ID_TS_TABLE}
+AS SELECT
+    TraceId,
+    min(Timestamp) AS Start,
+    max(Timestamp) AS End
+FROM {TRACES_TABLE}
+WHERE TraceId != ''
+GROUP BY TraceId""",
+        ),
+    ),
+    (
+        "0003_agent_columns",
+        tuple(
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS {name} {type_} MATERIALIZED {expr}"
+            for name, type_, expr in _MATERIALIZED
+        ),
+    ),
+)

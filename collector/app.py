@@ -1,0 +1,77 @@
+"""The collector's app factory: ``create_app(settings, store)`` takes its dependencies."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from tracereel.collector import routes_otlp, routes_read
+from tracereel.collector._inserter import BulkInserter
+from tracereel.collector.settings import CollectorSettings
+from tracereel.collector.store import Store
+
+__all__ = ["ROUTERS", "create_app"]
+
+logger = logging.getLogger("tracereel.collector")
+
+# Every router the collector serves; a new endpoint group adds its module here.
+ROUTERS = [routes_otlp.router, routes_read.router]
+
+
+def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
+    """Build the collector: OTLP ingestion and the read API over ``store``.
+
+    The caller owns ``store`` (opens and closes it); the app owns the bulk inserter, which
+    starts and drains with the app's lifespan.
+    """
+    inserter = BulkInserter(
+        store,
+        max_pending_spans=settings.max_pending_spans,
+        max_batch_spans=settings.max_batch_spans,
+        flush_interval=settings.flush_interval,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        inserter.start()
+        try:
+            yield
+        finally:
+            inserter.stop()
+
+    app = FastAPI(title="tracereel collector", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.inserter = inserter
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'query')}: {err.get('msg')}" for err in exc.errors()
+        )
+        return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    if settings.api_key is not None:
+        expected = f"Bearer {settings.api_key.get_secret_value()}"
+
+        @app.middleware("http")
+        async def _require_key(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            if request.url.path != "/healthz":
+                given = request.headers.get("authorization", "")
+                if not secrets.compare_digest(given.encode(), expected.encode()):
+                    return JSONResponse({"detail": "missing or wrong API key (Authorization: Bearer ...)"}, 401)
+            return await call_next(request)
+
+    return app

@@ -1,0 +1,73 @@
+"""The read API the dashboard and the replay CLI use: ``/api/v1/traces`` and ``/healthz``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
+from tracereel.collector._params import ParamError, parse_time
+from tracereel.collector._reads import get_trace, list_traces
+from tracereel.collector.store import Store
+
+__all__ = ["router"]
+
+router = APIRouter()
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@router.get("/healthz", summary="Liveness and store status")
+async def healthz(request: Request) -> dict[str, Any]:
+    """Say the collector is up, which store it writes to, and how much it has stored."""
+    inserter = request.app.state.inserter
+    store: Store = request.app.state.store
+    return {
+        "status": "ok",
+        "store": "chdb" if store.embedded else "clickhouse",
+        "stored_spans": inserter.stored_spans,
+        "pending_spans": inserter.pending_spans,
+    }
+
+
+@router.get("/api/v1/traces", summary="List traces, newest first")
+async def traces(
+    request: Request,
+    limit: int = Query(50, ge=1, le=1000),
+    from_: str | None = Query(None, alias="from", description="ISO-8601 or unix seconds; default: all time"),
+    to: str | None = Query(None, description="ISO-8601 or unix seconds; default: now"),
+    service: str | None = None,
+    agent: str | None = None,
+    status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
+) -> dict[str, Any]:
+    """Traces whose root span starts in the window, with span counts, tokens and status."""
+    now = datetime.now(timezone.utc)
+    try:
+        start = parse_time(from_, "from", datetime(1970, 1, 1, tzinfo=timezone.utc))
+        end = parse_time(to, "to", now + timedelta(days=1))
+    except ParamError as exc:
+        raise HTTPException(400, str(exc)) from None
+    rows = await run_in_threadpool(
+        list_traces,
+        request.app.state.store,
+        start=start,
+        end=end,
+        limit=limit,
+        service=service,
+        agent=agent,
+        status=status,
+    )
+    return {"traces": rows}
+
+
+@router.get("/api/v1/traces/{trace_id}", summary="One trace with all its spans")
+async def trace(request: Request, trace_id: str) -> dict[str, Any]:
+    """Every span of the trace, oldest first; 404 if the store has none."""
+    normalised = trace_id.strip().lower()
+    if not _TRACE_ID.match(normalised):
+        raise HTTPException(400, f"trace id {trace_id!r} is not 32 hex digits")
+    found = await run_in_threadpool(get_trace, request.app.state.store, normalised)
+    if found is None:
+        raise HTTPException(404, f"no trace with id {normalised} in the store")
+    return found

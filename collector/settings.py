@@ -1,0 +1,32 @@
+"""The collector's settings, declared once: argument > ``TRACEREEL_*`` env var > default."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tracereel.collector.store import default_store_url
+
+__all__ = ["CollectorSettings"]
+
+
+class CollectorSettings(BaseSettings):
+    """Collector settings; each field also reads ``TRACEREEL_<FIELD>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEREEL_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to bind; 127.0.0.1 keeps the collector local")
+    port: int = Field(4318, ge=0, le=65535, description="Port for OTLP/HTTP and the read API")
+    store: str = Field(default_factory=default_store_url, description="chdb:///dir or http(s)://host:8123/db")
+    api_key: SecretStr | None = Field(None, description="If set, requests need 'Authorization: Bearer <key>'")
+    max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest request body, after decompression")
+    max_pending_spans: int = Field(500_000, gt=0, description="Spans waiting to be stored before 503")
+    max_batch_spans: int = Field(100_000, gt=0, description="Most spans written by one INSERT")
+    flush_interval: float = Field(0.2, gt=0, description="Seconds to gather spans before an INSERT")
+    prices: str | None = Field(None, description="TOML or JSON price table overriding the defaults")
+
+    @field_validator("store")
+    @classmethod
+    def _store_scheme(cls, value: str) -> str:
+        if not value.startswith(("chdb:", "http://", "https://")):
+            raise ValueError("expected chdb:///path/to/dir or http(s)://user:pass@host:8123/db")
+        return value

@@ -1,0 +1,157 @@
+"""The ClickHouse store: one clickhouse-connect client for chDB (embedded) and servers alike."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tracereel.collector._migrations import MIGRATIONS, TRACES_TABLE
+
+__all__ = ["INSERT_COLUMNS", "Store", "StoreError", "default_store_url"]
+
+INSERT_COLUMNS: tuple[str, ...] = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "TraceState",
+    "SpanName",
+    "SpanKind",
+    "ServiceName",
+    "ResourceAttributes",
+    "ScopeName",
+    "ScopeVersion",
+    "SpanAttributes",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+    "Events.Timestamp",
+    "Events.Name",
+    "Events.Attributes",
+    "Links.TraceId",
+    "Links.SpanId",
+    "Links.TraceState",
+    "Links.Attributes",
+)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+def default_store_url() -> str:
+    """``chdb://`` URL of the default embedded store, under the user's data directory."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"chdb://{Path(base) / 'tracereel' / 'store'}"
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+class Store:
+    """The span store. Thread-safe: chDB runs one query at a time, so calls are serialised."""
+
+    def __init__(self, client: Any, url: str) -> None:
+        self._client = client
+        self.url = url
+        self.embedded = url.startswith("chdb:")
+        # chDB is one engine in this process; a server client has its own pool.
+        self._lock = threading.Lock() if self.embedded else None
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (and migrate) the store at ``url``: ``chdb:///dir`` or ``http(s)://user:pass@host:8123/db``."""
+        import clickhouse_connect
+
+        if url.startswith("chdb:"):
+            path = url[len("chdb:") :].lstrip("/")
+            if not path:
+                raise StoreError(f"store URL {url!r} names no directory: use chdb:///path/to/dir")
+            directory = Path("/" + path)
+            directory.mkdir(parents=True, exist_ok=True)
+            dsn = f"chdb:///{directory.as_posix().lstrip('/')}"
+        elif url.startswith(("http://", "https://")):
+            dsn = url
+        else:
+            raise StoreError(f"store URL {_redact(url)!r} is not valid: use chdb:///path or http(s)://host:8123/db")
+        try:
+            client = clickhouse_connect.get_client(dsn=dsn)
+        except Exception as exc:
+            message = str(exc)
+            if "Cannot lock file" in message or "already running" in message:
+                raise StoreError(
+                    f"the embedded store {url} is in use by another process (a chDB directory can be "
+                    "opened by one process only): stop that process or pass another --store"
+                ) from None
+            raise StoreError(f"cannot open the store {_redact(url)}: {message.splitlines()[0]}") from None
+        store = cls(client, url)
+        store.migrate()
+        return store
+
+    def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._lock is None:
+            return fn(*args, **kwargs)
+        with self._lock:
+            return fn(*args, **kwargs)
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; returns the names applied now."""
+        self._run(
+            self._client.command,
+            "CREATE TABLE IF NOT EXISTS tracereel_migrations "
+            "(name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY name",
+        )
+        done = {row[0] for row in self.query("SELECT name FROM tracereel_migrations")}
+        applied = []
+        for name, statements in MIGRATIONS:
+            if name in done:
+                continue
+            for statement in statements:
+                self._run(self._client.command, statement)
+            self._run(self._client.insert, "tracereel_migrations", [[name]], column_names=["name"])
+            applied.append(name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        """Names of the migrations recorded in the database, in order."""
+        return [row[0] for row in self.query("SELECT name FROM tracereel_migrations ORDER BY name")]
+
+    def insert_spans(self, columns: Sequence[list[Any]]) -> None:
+        """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""
+        self._run(
+            self._client.insert,
+            TRACES_TABLE,
+            list(columns),
+            column_names=list(INSERT_COLUMNS),
+            column_oriented=True,
+        )
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a SELECT with server-side ``{name:Type}`` parameters; returns the rows."""
+        result = self._run(self._client.query, sql, parameters=parameters)
+        return list(result.result_rows)
+
+    def query_dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a SELECT; returns the rows as dicts keyed by column name."""
+        result = self._run(self._client.query, sql, parameters=parameters)
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    def command(self, sql: str) -> Any:
+        """Run a statement that returns no rows."""
+        return self._run(self._client.command, sql)
+
+    def close(self) -> None:
+        """Release the store (for chDB: the directory lock)."""
+        try:
+            self._run(self._client.close)
+        except Exception:
+            pass

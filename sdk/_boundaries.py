@@ -1,0 +1,339 @@
+"""The ``@agent``, ``@tool`` and ``@llm`` decorators: each call becomes a span.
+
+A boundary records what replay needs (entry point, arguments, result or exception) and
+hands the call to the replay interceptor when one is installed. Telemetry failures are
+swallowed; the agent's own exceptions always propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import secrets
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from typing import Any, TypeVar, overload
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
+from tracereel.sdk._runtime import internal_error, tracer
+from tracereel.sdk._serialize import args_hash, to_json
+
+from tracereel import semconv as sc
+
+__all__ = ["agent", "current_agent_path", "exception_type_name", "llm", "task_root_span", "tool"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_agent_path: ContextVar[tuple[str, ...]] = ContextVar("tracereel_agent_path", default=())
+_task_root: ContextVar[Span | None] = ContextVar("tracereel_task_root", default=None)
+_SKIPPED_PARAMS = ("self", "cls")
+
+
+def current_agent_path() -> tuple[str, ...]:
+    """Names of the ``@agent`` calls enclosing the caller, outermost first."""
+    return _agent_path.get()
+
+
+def task_root_span() -> Span | None:
+    """The outermost ``@agent`` span of the current task, if any."""
+    return _task_root.get()
+
+
+class _Spec:
+    """What a decorated function records, computed once at decoration time."""
+
+    __slots__ = ("entrypoint", "func", "kind", "model", "name", "provider", "sig", "static_attrs", "version")
+
+    def __init__(
+        self,
+        kind: Kind,
+        func: Callable[..., Any],
+        name: str | None,
+        *,
+        version: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.func = func
+        self.name = name or getattr(func, "__name__", "unnamed")
+        self.version = version
+        self.model = model
+        self.provider = provider
+        try:
+            self.sig: inspect.Signature | None = inspect.signature(func)
+        except (TypeError, ValueError):
+            self.sig = None
+        self.entrypoint = f"{func.__module__}:{func.__qualname__}"
+        attrs: dict[str, Any] = {}
+        if kind == "agent":
+            attrs[sc.OPERATION_NAME] = sc.OP_INVOKE_AGENT
+            attrs[sc.AGENT_NAME] = self.name
+            if version is not None:
+                attrs[sc.AGENT_VERSION] = version
+            attrs[sc.ENTRYPOINT] = self.entrypoint
+        elif kind == "tool":
+            attrs[sc.OPERATION_NAME] = sc.OP_EXECUTE_TOOL
+            attrs[sc.TOOL_NAME] = self.name
+        else:
+            attrs[sc.OPERATION_NAME] = sc.OP_CHAT
+            if provider is not None:
+                attrs[sc.PROVIDER_NAME] = provider
+        self.static_attrs = attrs
+
+
+class _Call:
+    __slots__ = ("boundary", "path_token", "root_token", "span", "token")
+
+    def __init__(self) -> None:
+        self.path_token: Token[tuple[str, ...]] | None = None
+        self.root_token: Token[Span | None] | None = None
+
+
+def _bind(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    if spec.sig is not None:
+        try:
+            bound = spec.sig.bind(*args, **kwargs)
+        except TypeError:
+            pass  # the call itself is wrong; the function will say so when it runs
+        else:
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            for skipped in _SKIPPED_PARAMS:
+                if skipped in arguments and next(iter(arguments)) == skipped:
+                    del arguments[skipped]
+            return arguments
+    return {"args": list(args), "kwargs": kwargs}
+
+
+def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
+    arguments = _bind(spec, args, kwargs)
+    arguments_json = to_json(arguments)
+    digest = args_hash(arguments_json)
+    attrs = dict(spec.static_attrs)
+    name = spec.name
+    if spec.kind == "tool":
+        attrs[sc.TOOL_CALL_ID] = "call_" + secrets.token_hex(8)
+        attrs[sc.TOOL_CALL_ARGUMENTS] = arguments_json
+        attrs[sc.ARGS_HASH] = digest
+        span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
+    elif spec.kind == "llm":
+        model = spec.model or str(arguments.get("model") or "unknown")
+        name = model
+        attrs[sc.REQUEST_MODEL] = model
+        if "messages" in arguments:
+            attrs[sc.INPUT_MESSAGES] = to_json(arguments["messages"])
+            if len(arguments) > 1:
+                attrs[sc.LLM_ARGUMENTS] = arguments_json
+        else:
+            attrs[sc.INPUT_MESSAGES] = arguments_json
+        attrs[sc.ARGS_HASH] = digest
+        span_name = f"{sc.OP_CHAT} {model}"
+    else:
+        attrs[sc.AGENT_INPUT] = arguments_json
+        span_name = f"{sc.OP_INVOKE_AGENT} {name}"
+
+    parent = trace.get_current_span().get_span_context()
+    span = tracer().start_span(span_name, attributes=attrs)
+    call = _Call()
+    call.span = span
+    call.token = otel_context.attach(trace.set_span_in_context(span))
+    path = _agent_path.get()
+    if spec.kind == "agent":
+        call.path_token = _agent_path.set((*path, name))
+        if _task_root.get() is None:
+            call.root_token = _task_root.set(span)
+    call.boundary = BoundaryCall(
+        kind=spec.kind,
+        name=name,
+        func=spec.func,
+        arguments=arguments,
+        arguments_json=arguments_json,
+        args_hash=digest,
+        span=span,
+        agent_path=path,
+        parent_span_id=parent.span_id if parent.is_valid else 0,
+    )
+    return call
+
+
+def _usage_field(usage: Any, *names: str) -> int | None:
+    for name in names:
+        value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _record_llm_result(span: Span, result: Any) -> None:
+    span.set_attribute(sc.OUTPUT_MESSAGES, to_json(result))
+    usage = result.get("usage") if isinstance(result, dict) else getattr(result, "usage", None)
+    recorded = getattr(span, "attributes", None) or {}
+    if usage is not None:
+        # OpenAI chat: prompt/completion_tokens; OpenAI responses and Anthropic: input/output_tokens.
+        tokens_in = _usage_field(usage, "input_tokens", "prompt_tokens")
+        tokens_out = _usage_field(usage, "output_tokens", "completion_tokens")
+        if tokens_in is not None and sc.USAGE_INPUT_TOKENS not in recorded:
+            span.set_attribute(sc.USAGE_INPUT_TOKENS, tokens_in)
+        if tokens_out is not None and sc.USAGE_OUTPUT_TOKENS not in recorded:
+            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, tokens_out)
+    model = result.get("model") if isinstance(result, dict) else getattr(result, "model", None)
+    if isinstance(model, str) and sc.RESPONSE_MODEL not in recorded:
+        span.set_attribute(sc.RESPONSE_MODEL, model)
+
+
+def _succeed(spec: _Spec, call: _Call, result: Any) -> None:
+    try:
+        span = call.span
+        if spec.kind == "tool":
+            span.set_attribute(sc.TOOL_CALL_RESULT, to_json(result))
+        elif spec.kind == "llm":
+            _record_llm_result(span, result)
+        else:
+            span.set_attribute(sc.AGENT_OUTPUT, to_json(result))
+    except Exception:
+        internal_error("recording a result")
+    _finish(call)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError | asyncio.TimeoutError | concurrent.futures.TimeoutError) or (
+        "timeout" in type(exc).__name__.lower()
+    )
+
+
+def exception_type_name(exc: BaseException) -> str:
+    """Fully qualified class name of ``exc`` (builtins by their bare name), as replay imports it."""
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _fail(call: _Call, exc: BaseException) -> None:
+    try:
+        span = call.span
+        type_name = exception_type_name(exc)
+        span.record_exception(exc, attributes={"exception.type": type_name}, escaped=True)
+        span.set_attribute(sc.ERROR_TYPE, sc.TIMEOUT_ERROR_TYPE if _is_timeout(exc) else type_name)
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    except Exception:
+        internal_error("recording an exception")
+    _finish(call)
+
+
+def _finish(call: _Call) -> None:
+    try:
+        if call.root_token is not None:
+            _task_root.reset(call.root_token)
+        if call.path_token is not None:
+            _agent_path.reset(call.path_token)
+        otel_context.detach(call.token)
+    except Exception:
+        internal_error("leaving a span's context")
+    try:
+        call.span.end()
+    except Exception:
+        internal_error("ending a span")
+
+
+def _decorate(spec: _Spec) -> Callable[..., Any]:
+    func = spec.func
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                call = _start(spec, args, kwargs)
+            except Exception:
+                internal_error(f"starting a {spec.kind} span")
+                return await func(*args, **kwargs)
+            interceptor = get_interceptor()
+            try:
+                if interceptor is None:
+                    result = await func(*args, **kwargs)
+                else:
+                    result = await interceptor.intercept_async(call.boundary, lambda: func(*args, **kwargs))
+            except BaseException as exc:
+                _fail(call, exc)
+                raise
+            _succeed(spec, call, result)
+            return result
+
+        wrapper: Callable[..., Any] = async_wrapper
+    else:
+
+        @functools.wraps(func)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                call = _start(spec, args, kwargs)
+            except Exception:
+                internal_error(f"starting a {spec.kind} span")
+                return func(*args, **kwargs)
+            interceptor = get_interceptor()
+            try:
+                if interceptor is None:
+                    result = func(*args, **kwargs)
+                else:
+                    result = interceptor.intercept(call.boundary, lambda: func(*args, **kwargs))
+            except BaseException as exc:
+                _fail(call, exc)
+                raise
+            _succeed(spec, call, result)
+            return result
+
+        wrapper = sync_wrapper
+    wrapper.__tracereel_spec__ = spec  # type: ignore[attr-defined]
+    return wrapper
+
+
+@overload
+def agent(func: F, /) -> F: ...
+@overload
+def agent(name: str | None = None, /, *, version: str | None = None) -> Callable[[F], F]: ...
+def agent(func: Any = None, /, *, name: str | None = None, version: str | None = None) -> Any:
+    """Trace each call of the decorated function as an agent invocation.
+
+    The outermost agent call of a task is the trace's root; an agent called from inside
+    another is a sub-agent handoff. Usable bare (``@agent``) or with options
+    (``@agent(name="support", version="1.2")``); works on sync and async functions.
+    """
+    if callable(func):
+        return _decorate(_Spec("agent", func, name, version=version))
+    name = func if isinstance(func, str) else name
+    return lambda f: _decorate(_Spec("agent", f, name, version=version))
+
+
+@overload
+def tool(func: F, /) -> F: ...
+@overload
+def tool(name: str | None = None, /) -> Callable[[F], F]: ...
+def tool(func: Any = None, /, *, name: str | None = None) -> Any:
+    """Trace each call of the decorated function as a tool call (``execute_tool {name}``).
+
+    Arguments and the result are recorded as JSON; an exception marks the span ERROR with
+    ``error.type`` (``timeout`` for timeouts) and is re-raised unchanged.
+    """
+    if callable(func):
+        return _decorate(_Spec("tool", func, name))
+    name = func if isinstance(func, str) else name
+    return lambda f: _decorate(_Spec("tool", f, name))
+
+
+@overload
+def llm(func: F, /) -> F: ...
+@overload
+def llm(*, model: str | None = None, provider: str | None = None) -> Callable[[F], F]: ...
+def llm(func: Any = None, /, *, model: str | None = None, provider: str | None = None) -> Any:
+    """Trace each call of the decorated function, which makes an LLM call, as ``chat {model}``.
+
+    The model is the decorator's ``model``, else the call's ``model`` argument. Token usage
+    is read from an OpenAI- or Anthropic-shaped return value (``.usage``), or set inside the
+    call with :func:`tracereel.record_usage`.
+    """
+    if callable(func):
+        return _decorate(_Spec("llm", func, None, model=model, provider=provider))
+    return lambda f: _decorate(_Spec("llm", f, None, model=model, provider=provider))

@@ -1,0 +1,62 @@
+"""Turning arbitrary Python values into JSON for span attributes, and hashing arguments.
+
+The fallback for values JSON cannot hold is documented in the README: such a value is
+recorded as ``{"__tracereel_repr__": repr(value), "__type__": "module.Class"}``; memory
+addresses are stripped from the repr so that the same call hashes the same in every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from typing import Any
+
+__all__ = ["REPR_MARKER", "args_hash", "to_json"]
+
+REPR_MARKER = "__tracereel_repr__"
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _qualified_type(value: Any) -> str:
+    cls = type(value)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _fallback(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)  # pydantic v2 models (e.g. OpenAI/Anthropic responses)
+    if callable(dump):
+        try:
+            return dump(mode="json")
+        except Exception:
+            pass
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, bytes):
+        return {REPR_MARKER: _ADDRESS.sub("", repr(value)), "__type__": "bytes"}
+    try:
+        shown = repr(value)
+    except Exception:
+        shown = f"<unrepresentable {_qualified_type(value)}>"
+    return {REPR_MARKER: _ADDRESS.sub("", shown), "__type__": _qualified_type(value)}
+
+
+def to_json(value: Any) -> str:
+    """Serialise ``value`` to canonical JSON (sorted keys); never raises."""
+    try:
+        return json.dumps(value, default=_fallback, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError):
+        # Circular references or keys JSON cannot hold: keep the value visible as a repr.
+        try:
+            shown = _ADDRESS.sub("", repr(value))
+        except Exception:
+            shown = f"<unrepresentable {_qualified_type(value)}>"
+        return json.dumps({REPR_MARKER: shown, "__type__": _qualified_type(value)}, ensure_ascii=False)
+
+
+def args_hash(arguments_json: str) -> str:
+    """Fingerprint of a call's arguments, given their canonical JSON: 16 hex digits of SHA-256."""
+    return hashlib.sha256(arguments_json.encode("utf-8", "surrogatepass")).hexdigest()[:16]

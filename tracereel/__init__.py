@@ -1,0 +1,46 @@
+"""tracereel: traces, metrics and deterministic replay for AI agents.
+
+    import tracereel
+
+    @tracereel.agent(name="support", version="1.0")
+    def handle(ticket: str) -> str: ...
+
+Importing tracereel never imports a server dependency.
+"""
+
+from tracereel.sdk import (
+    ConfigError,
+    agent,
+    configure,
+    dropped_spans,
+    escalate,
+    flush,
+    guardrail,
+    llm,
+    plan,
+    record_usage,
+    score,
+    set_outcome,
+    shutdown,
+    tool,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "__version__",
+    "agent",
+    "configure",
+    "dropped_spans",
+    "escalate",
+    "flush",
+    "guardrail",
+    "llm",
+    "plan",
+    "record_usage",
+    "score",
+    "set_outcome",
+    "shutdown",
+    "tool",
+]

@@ -1,0 +1,5 @@
+"""``python -m tracereel`` runs the CLI."""
+
+from tracereel.cli import main
+
+main()

@@ -1,0 +1,55 @@
+"""Starting a collector from the CLI: settings from options, one clear line on failure."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+__all__ = ["load_settings", "run_collector"]
+
+
+def load_settings(**options: Any) -> Any:
+    """CollectorSettings from the given options (None = not given) over env vars and defaults."""
+    try:
+        from pydantic import ValidationError
+
+        from tracereel.collector.settings import CollectorSettings
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the collector needs the server extra ({exc.name} is missing): pip install 'tracereel[server]'"
+        ) from None
+    try:
+        return CollectorSettings(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "setting"
+        raise click.ClickException(f"--{field.replace('_', '-')} / TRACEREEL_{field.upper()}: {first['msg']}") from None
+
+
+def run_collector(settings: Any, *, on_started: Any = None) -> None:
+    """Open the store, serve the collector until interrupted, then drain and close the store."""
+    import uvicorn
+
+    from tracereel.collector import Store, StoreError, create_app
+
+    try:
+        store = Store.open(settings.store)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        app = create_app(settings, store)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        server = uvicorn.Server(config)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        click.echo(f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.url})")
+        if on_started is not None:
+            on_started(server)
+        server.run()
+        if not server.started:
+            raise click.ClickException(
+                f"could not listen on {settings.host}:{settings.port} (is another collector running there?)"
+            )
+    finally:
+        store.close()

@@ -1,0 +1,70 @@
+"""``tracereel up``: the collector on the embedded store, the dashboard and (optionally) the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any
+
+import click
+
+from tracereel.cli._collector import load_settings, run_collector
+
+__all__ = ["command"]
+
+
+def _wait_healthy(url: str, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _has_command(name: str) -> bool:
+    from tracereel.cli import main
+
+    return name in main.commands
+
+
+@click.command("up")
+@click.option("--port", type=int, help="Collector port [env: TRACEREEL_PORT; default: 4318].")
+@click.option("--store", help="Store URL [env: TRACEREEL_STORE; default: embedded chDB under your data dir].")
+@click.option("--dashboard-port", type=int, default=8501, show_default=True, help="Dashboard port.")
+@click.option("--no-dashboard", is_flag=True, help="Run the collector only.")
+@click.option("--demo", is_flag=True, help="Fill the store with traces from the built-in demo agent system.")
+def command(port: int | None, store: str | None, dashboard_port: int, no_dashboard: bool, demo: bool) -> None:
+    """Run tracereel on this machine: the collector on 127.0.0.1, the dashboard, and the demo if asked."""
+    settings = load_settings(port=port, store=store)
+    url = f"http://{settings.host}:{settings.port}"
+    children: list[subprocess.Popen[Any]] = []
+
+    def start_children() -> None:
+        if not _wait_healthy(url):
+            click.echo("tracereel up: the collector did not become healthy; not starting the rest", err=True)
+            return
+        if not no_dashboard and _has_command("dashboard"):
+            argv = [sys.executable, "-m", "tracereel", "dashboard", "--collector", url, "--port", str(dashboard_port)]
+            children.append(subprocess.Popen(argv))
+            click.echo(f"tracereel dashboard on http://127.0.0.1:{dashboard_port}")
+        if demo:
+            children.append(subprocess.Popen([sys.executable, "-m", "tracereel", "demo", "--endpoint", url]))
+
+    threading.Thread(target=start_children, name="tracereel-up", daemon=True).start()
+    try:
+        run_collector(settings)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -1,0 +1,110 @@
+"""Span and attribute names: the one place every part of tracereel reads them from.
+
+The OpenTelemetry GenAI semantic conventions come first; ``tracereel.*`` names exist only
+where those conventions have nothing. See DESIGN.md, "Span conventions".
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "AGENT_INPUT",
+    "AGENT_NAME",
+    "AGENT_OUTPUT",
+    "AGENT_VERSION",
+    "ARGS_HASH",
+    "COST_USD",
+    "ENTRYPOINT",
+    "ERROR_TYPE",
+    "ESCALATION",
+    "ESCALATION_REASON",
+    "EXCEPTION_EVENT",
+    "GROUNDEDNESS",
+    "GUARDRAIL_NAME",
+    "GUARDRAIL_REASON",
+    "GUARDRAIL_VERDICT",
+    "HANDOFF_TARGET_TYPE",
+    "INPUT_MESSAGES",
+    "KINDS",
+    "LLM_ARGUMENTS",
+    "OPENINFERENCE_SPAN_KIND",
+    "OPERATION_NAME",
+    "OP_CHAT",
+    "OP_EXECUTE_TOOL",
+    "OP_INVOKE_AGENT",
+    "OUTPUT_MESSAGES",
+    "PLAN_STEPS",
+    "PROVIDER_NAME",
+    "REPLAY_DIVERGED_AT",
+    "REPLAY_MODE",
+    "REPLAY_OF",
+    "REQUEST_MODEL",
+    "RESPONSE_MODEL",
+    "RETRY_ATTEMPT",
+    "SCORE_PREFIX",
+    "TASK_SUCCESS",
+    "TIMEOUT_ERROR_TYPE",
+    "TOOL_CALL_ARGUMENTS",
+    "TOOL_CALL_ID",
+    "TOOL_CALL_RESULT",
+    "TOOL_NAME",
+    "USAGE_INPUT_TOKENS",
+    "USAGE_OUTPUT_TOKENS",
+    "VERDICT_PASS",
+    "VERDICT_VIOLATION",
+]
+
+# --- OpenTelemetry GenAI semantic conventions -------------------------------------------
+OPERATION_NAME: Final = "gen_ai.operation.name"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_CHAT: Final = "chat"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+
+AGENT_NAME: Final = "gen_ai.agent.name"
+AGENT_VERSION: Final = "gen_ai.agent.version"
+REQUEST_MODEL: Final = "gen_ai.request.model"
+RESPONSE_MODEL: Final = "gen_ai.response.model"
+PROVIDER_NAME: Final = "gen_ai.provider.name"
+USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+INPUT_MESSAGES: Final = "gen_ai.input.messages"
+OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+TOOL_NAME: Final = "gen_ai.tool.name"
+TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+ERROR_TYPE: Final = "error.type"
+EXCEPTION_EVENT: Final = "exception"
+TIMEOUT_ERROR_TYPE: Final = "timeout"
+
+# --- OpenInference (spans from other instrumentations) ---------------------------------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+
+# --- tracereel additions ----------------------------------------------------------------
+ENTRYPOINT: Final = "tracereel.entrypoint"
+AGENT_INPUT: Final = "tracereel.agent.input"
+AGENT_OUTPUT: Final = "tracereel.agent.output"
+ARGS_HASH: Final = "tracereel.args_hash"
+# LLM arguments other than the messages, so replay can show a full diff.
+LLM_ARGUMENTS: Final = "tracereel.llm.arguments"
+GUARDRAIL_NAME: Final = "tracereel.guardrail.name"
+GUARDRAIL_VERDICT: Final = "tracereel.guardrail.verdict"
+GUARDRAIL_REASON: Final = "tracereel.guardrail.reason"
+VERDICT_PASS: Final = "pass"
+VERDICT_VIOLATION: Final = "violation"
+ESCALATION: Final = "tracereel.escalation"
+ESCALATION_REASON: Final = "tracereel.escalation.reason"
+HANDOFF_TARGET_TYPE: Final = "tracereel.handoff.target_type"
+TASK_SUCCESS: Final = "tracereel.task.success"
+GROUNDEDNESS: Final = "tracereel.groundedness"
+SCORE_PREFIX: Final = "tracereel.score."
+PLAN_STEPS: Final = "tracereel.plan.steps"
+RETRY_ATTEMPT: Final = "tracereel.retry.attempt"
+COST_USD: Final = "tracereel.cost.usd"
+REPLAY_OF: Final = "tracereel.replay.of"
+REPLAY_MODE: Final = "tracereel.replay.mode"
+REPLAY_DIVERGED_AT: Final = "tracereel.replay.diverged_at"
+
+# The kinds the collector classifies every span into (DESIGN.md, "Span conventions").
+KINDS: Final = ("agent", "llm", "tool", "guardrail", "other")
