@@ -1,7 +1,8 @@
 """The store's schema as ordered, named migrations, each recorded in ``tracereel_migrations``.
 
-``otel_traces`` keeps the column names and types of the OpenTelemetry Collector ClickHouse
-exporter's table, so a table written by a stock collector can be read (and migrated) too.
+``otel_traces`` and its trace-id lookup keep the DDL of the OpenTelemetry Collector ClickHouse
+exporter (exporter/clickhouseexporter/internal/sqltemplates, bloom-filter variant), so a
+table written by a stock collector can be read (and migrated) too.
 What agent queries need is added as MATERIALIZED columns: ClickHouse computes them on
 insert, and for parts written before the column existed, on read. Everything here must be
 accepted by a ClickHouse server as well as by chDB: no chDB-only syntax.
@@ -86,7 +87,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "0001_otel_traces",
         (
             f"""CREATE TABLE IF NOT EXISTS {TRACES_TABLE} (
-    Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
     SpanId String CODEC(ZSTD(1)),
     ParentSpanId String CODEC(ZSTD(1)),
@@ -98,7 +99,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ScopeName String CODEC(ZSTD(1)),
     ScopeVersion String CODEC(ZSTD(1)),
     SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    Duration UInt64 CODEC(ZSTD(1)),
+    Duration UInt64 CODEC(T64, ZSTD(1)),
     StatusCode LowCardinality(String) CODEC(ZSTD(1)),
     StatusMessage String CODEC(ZSTD(1)),
     Events Nested (
@@ -120,8 +121,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     INDEX idx_duration Duration TYPE minmax GRANULARITY 1
 ) ENGINE = MergeTree()
 PARTITION BY toDate(Timestamp)
-ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
-SETTINGS index_granularity = 8192""",
+PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
+ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1""",
         ),
     ),
     (
@@ -129,12 +131,12 @@ SETTINGS index_granularity = 8192""",
         (
             f"""CREATE TABLE IF NOT EXISTS {TRACE_ID_TS_TABLE} (
     TraceId String CODEC(ZSTD(1)),
-    Start DateTime CODEC(Delta, ZSTD(1)),
-    End DateTime CODEC(Delta, ZSTD(1)),
-    INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = MergeTree()
-PARTITION BY toDate(Start)
-ORDER BY (TraceId, Start)""",
+    Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
+    End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1))
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toStartOfWeek(Start)
+ORDER BY (TraceId)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1""",
             f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {TRACE_ID_TS_TABLE}_mv
 TO {TRACE_ID_TS_TABLE}
 AS SELECT
