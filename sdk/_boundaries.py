@@ -11,7 +11,9 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+import os
 import secrets
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar, overload
@@ -19,6 +21,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
+from tracereel.sdk import _nondeterminism as nondet
 from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
 from tracereel.sdk._runtime import internal_error, tracer
 from tracereel.sdk._serialize import args_hash, to_json
@@ -70,6 +73,8 @@ class _Spec:
         except (TypeError, ValueError):
             self.sig = None
         self.entrypoint = f"{func.__module__}:{func.__qualname__}"
+        # Replay swaps ``from time import time``-style names in modules that define boundaries.
+        nondet.register_module(func.__module__)
         attrs: dict[str, Any] = {}
         if kind == "agent":
             attrs[sc.OPERATION_NAME] = sc.OP_INVOKE_AGENT
@@ -77,6 +82,10 @@ class _Spec:
             if version is not None:
                 attrs[sc.AGENT_VERSION] = version
             attrs[sc.ENTRYPOINT] = self.entrypoint
+            main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+            if func.__module__ == "__main__" and main_file:
+                # ``__main__`` cannot be imported by name later: replay loads the script from its file.
+                attrs[sc.ENTRYPOINT_FILE] = os.path.abspath(main_file)
         elif kind == "tool":
             attrs[sc.OPERATION_NAME] = sc.OP_EXECUTE_TOOL
             attrs[sc.TOOL_NAME] = self.name
@@ -88,11 +97,12 @@ class _Spec:
 
 
 class _Call:
-    __slots__ = ("boundary", "path_token", "root_token", "span", "token")
+    __slots__ = ("boundary", "nondet_token", "path_token", "root_token", "span", "token")
 
     def __init__(self) -> None:
         self.path_token: Token[tuple[str, ...]] | None = None
         self.root_token: Token[Span | None] | None = None
+        self.nondet_token: Token[nondet.Scope | None] | None = None
 
 
 def _bind(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -144,10 +154,14 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
     call.span = span
     call.token = otel_context.attach(trace.set_span_in_context(span))
     path = _agent_path.get()
+    # Wall clock / random / uuid values drawn since the previous boundary go on this span.
+    nondet.flush_to(span)
     if spec.kind == "agent":
         call.path_token = _agent_path.set((*path, name))
         if _task_root.get() is None:
             call.root_token = _task_root.set(span)
+            call.nondet_token = nondet.enter_task()
+            _mark_task_start(spec, span, attrs)
     call.boundary = BoundaryCall(
         kind=spec.kind,
         name=name,
@@ -160,6 +174,18 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
         parent_span_id=parent.span_id if parent.is_valid else 0,
     )
     return call
+
+
+def _mark_task_start(spec: _Spec, root: Span, attrs: dict[str, Any]) -> None:
+    """Export a zero-length child of the root now: if the process dies, the root span is lost,
+    but replay still finds the entry point and input here."""
+    marker = {sc.TASK_START: True, sc.AGENT_NAME: spec.name, sc.AGENT_INPUT: attrs[sc.AGENT_INPUT]}
+    for key in (sc.ENTRYPOINT, sc.ENTRYPOINT_FILE, sc.AGENT_VERSION):
+        if key in attrs:
+            marker[key] = attrs[key]
+    tracer().start_span(
+        sc.TASK_START_SPAN_PREFIX + spec.name, context=trace.set_span_in_context(root), attributes=marker
+    ).end()
 
 
 def _usage_field(usage: Any, *names: str) -> int | None:
@@ -226,6 +252,11 @@ def _fail(call: _Call, exc: BaseException) -> None:
 
 
 def _finish(call: _Call) -> None:
+    if call.nondet_token is not None:
+        try:
+            nondet.exit_task(call.nondet_token, call.span)
+        except Exception:
+            internal_error("ending nondeterminism recording")
     try:
         if call.root_token is not None:
             _task_root.reset(call.root_token)
@@ -252,6 +283,8 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
                 internal_error(f"starting a {spec.kind} span")
                 return await func(*args, **kwargs)
             interceptor = get_interceptor()
+            # A tool or LLM body is not re-run by replay: what it draws is neither recorded nor served.
+            hidden = nondet.hide() if spec.kind != "agent" else None
             try:
                 if interceptor is None:
                     result = await func(*args, **kwargs)
@@ -260,6 +293,9 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
             except BaseException as exc:
                 _fail(call, exc)
                 raise
+            finally:
+                if hidden is not None:
+                    nondet.unhide(hidden)
             _succeed(spec, call, result)
             return result
 
@@ -274,6 +310,7 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
                 internal_error(f"starting a {spec.kind} span")
                 return func(*args, **kwargs)
             interceptor = get_interceptor()
+            hidden = nondet.hide() if spec.kind != "agent" else None
             try:
                 if interceptor is None:
                     result = func(*args, **kwargs)
@@ -282,6 +319,9 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
             except BaseException as exc:
                 _fail(call, exc)
                 raise
+            finally:
+                if hidden is not None:
+                    nondet.unhide(hidden)
             _succeed(spec, call, result)
             return result
 

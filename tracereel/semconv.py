@@ -16,6 +16,7 @@ __all__ = [
     "ARGS_HASH",
     "COST_USD",
     "ENTRYPOINT",
+    "ENTRYPOINT_FILE",
     "ERROR_TYPE",
     "ESCALATION",
     "ESCALATION_REASON",
@@ -28,6 +29,7 @@ __all__ = [
     "INPUT_MESSAGES",
     "KINDS",
     "LLM_ARGUMENTS",
+    "NONDETERMINISM",
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_NAME",
     "OP_CHAT",
@@ -43,6 +45,8 @@ __all__ = [
     "RESPONSE_MODEL",
     "RETRY_ATTEMPT",
     "SCORE_PREFIX",
+    "TASK_START",
+    "TASK_START_SPAN_PREFIX",
     "TASK_SUCCESS",
     "TIMEOUT_ERROR_TYPE",
     "TOOL_CALL_ARGUMENTS",
@@ -105,6 +109,14 @@ COST_USD: Final = "tracereel.cost.usd"
 REPLAY_OF: Final = "tracereel.replay.of"
 REPLAY_MODE: Final = "tracereel.replay.mode"
 REPLAY_DIVERGED_AT: Final = "tracereel.replay.diverged_at"
+# The source file of an entry point defined in a script run as ``__main__`` (replay loads it from there).
+ENTRYPOINT_FILE: Final = "tracereel.entrypoint.file"
+# Wall clock / random / uuid4 values agent code drew, as JSON chunks ``{"seq": n, "values": [[kind, value], ...]}``.
+NONDETERMINISM: Final = "tracereel.nondeterminism"
+# A zero-length child of a task's root span, exported when the task starts: its entry point and
+# input survive a crash that loses the root span itself.
+TASK_START: Final = "tracereel.task.start"
+TASK_START_SPAN_PREFIX: Final = "task_start "
 
 # The kinds the collector classifies every span into (DESIGN.md, "Span conventions").
 KINDS: Final = ("agent", "llm", "tool", "guardrail", "other")
