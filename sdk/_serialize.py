@@ -37,11 +37,7 @@ def _fallback(value: Any) -> Any:
         return sorted(value, key=repr)
     if isinstance(value, bytes):
         return {REPR_MARKER: _ADDRESS.sub("", repr(value)), "__type__": "bytes"}
-    try:
-        shown = repr(value)
-    except Exception:
-        shown = f"<unrepresentable {_qualified_type(value)}>"
-    return {REPR_MARKER: _ADDRESS.sub("", shown), "__type__": _qualified_type(value)}
+    return _repr_marker(value)
 
 
 def to_json(value: Any) -> str:
@@ -49,12 +45,30 @@ def to_json(value: Any) -> str:
     try:
         return json.dumps(value, default=_fallback, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     except (ValueError, TypeError, RecursionError):
-        # Circular references or keys JSON cannot hold: keep the value visible as a repr.
+        pass
+    # Circular references or keys JSON cannot hold. Keep what can be kept: for a mapping
+    # (the usual case: a call's arguments) only the offending values become reprs.
+    if isinstance(value, dict):
+        parts: dict[str, Any] = {}
+        for key, item in value.items():
+            try:
+                json.dumps(item, default=_fallback)
+                parts[str(key)] = item
+            except (ValueError, TypeError, RecursionError):
+                parts[str(key)] = _repr_marker(item)
         try:
-            shown = _ADDRESS.sub("", repr(value))
-        except Exception:
-            shown = f"<unrepresentable {_qualified_type(value)}>"
-        return json.dumps({REPR_MARKER: shown, "__type__": _qualified_type(value)}, ensure_ascii=False)
+            return json.dumps(parts, default=_fallback, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        except (ValueError, TypeError, RecursionError):
+            pass
+    return json.dumps(_repr_marker(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _repr_marker(value: Any) -> dict[str, str]:
+    try:
+        shown = _ADDRESS.sub("", repr(value))
+    except Exception:
+        shown = f"<unrepresentable {_qualified_type(value)}>"
+    return {REPR_MARKER: shown, "__type__": _qualified_type(value)}
 
 
 def args_hash(arguments_json: str) -> str:

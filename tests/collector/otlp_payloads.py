@@ -1,0 +1,62 @@
+"""OTLP request bodies built by hand, for the ingestion tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+ROOT = "eee19b7ec3c1b174"
+CHILD = "eee19b7ec3c1b173"
+T0 = 1_700_000_000_000_000_000
+
+
+def kv(key: str, value: Any) -> KeyValue:
+    if isinstance(value, bool):
+        return KeyValue(key=key, value=AnyValue(bool_value=value))
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    if isinstance(value, float):
+        return KeyValue(key=key, value=AnyValue(double_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def protobuf_request(spans: list[dict[str, Any]], service: str = "svc") -> bytes:
+    """An ExportTraceServiceRequest with one resource and scope holding ``spans``."""
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    rs.resource.attributes.append(kv("service.name", service))
+    ss = rs.scope_spans.add()
+    ss.scope.name = "hand-made"
+    for spec in spans:
+        span = Span(
+            trace_id=bytes.fromhex(spec.get("trace_id", TRACE)),
+            span_id=bytes.fromhex(spec["span_id"]),
+            parent_span_id=bytes.fromhex(spec.get("parent", "")),
+            name=spec.get("name", "work"),
+            kind=spec.get("kind", 1),
+            start_time_unix_nano=spec.get("start", T0),
+            end_time_unix_nano=spec.get("end", T0 + 1_000_000),
+            status=Status(code=spec.get("status", 0), message=spec.get("message", "")),
+        )
+        span.attributes.extend(kv(k, v) for k, v in spec.get("attributes", {}).items())
+        ss.spans.append(span)
+    return request.SerializeToString()
+
+
+def json_request(spans: list[dict[str, Any]], service: str = "svc-json") -> bytes:
+    """An OTLP/JSON body: hex ids, integer enums, 64-bit integers as strings."""
+    return json.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+                    "scopeSpans": [{"scope": {"name": "json-client"}, "spans": spans}],
+                }
+            ]
+        }
+    ).encode()

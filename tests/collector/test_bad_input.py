@@ -1,0 +1,183 @@
+"""Bad requests get the status an OTLP client expects, a message naming the problem, and change nothing."""
+
+from __future__ import annotations
+
+import gzip
+import resource
+import threading
+import zlib
+
+import httpx
+import pytest
+from google.rpc import status_pb2
+
+from tests.collector.otlp_payloads import CHILD, ROOT, TRACE, json_request, protobuf_request
+from tests.conftest import start_collector
+
+PB = {"content-type": "application/x-protobuf"}
+JSON = {"content-type": "application/json"}
+
+
+def stored(collector) -> int:
+    return collector.store.query("SELECT count() FROM otel_traces")[0][0]
+
+
+def still_serving(collector) -> None:
+    with collector.client() as http:
+        assert http.get("/healthz").json()["status"] == "ok"
+        good = protobuf_request([{"span_id": ROOT, "trace_id": "ab" * 16}])
+        assert http.post("/v1/traces", content=good, headers=PB).status_code == 200
+
+
+def message(response: httpx.Response) -> str:
+    if response.headers["content-type"].startswith("application/x-protobuf"):
+        return status_pb2.Status.FromString(response.content).message
+    return response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "names"),
+    [
+        (b"\x0a\xff\xff\xff", PB, 400, "not a valid OTLP protobuf"),
+        (b'{"resourceSpans": [', JSON, 400, "not valid JSON"),
+        (b'{"resourceSpans": {"a": 1}}', JSON, 400, "resourceSpans must be a list"),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": 5}]}]}]}', JSON, 400, "must be a hex string"),
+        (b"hello", {"content-type": "text/plain"}, 415, "unsupported Content-Type 'text/plain'"),
+        (b"hello", {}, 415, "unsupported Content-Type"),
+        (b"x", {**PB, "content-encoding": "br"}, 415, "unsupported Content-Encoding 'br'"),
+        (b"not gzip at all", {**PB, "content-encoding": "gzip"}, 400, "not valid gzip"),
+        (
+            gzip.compress(protobuf_request([{"span_id": ROOT}]))[:-12],
+            {**PB, "content-encoding": "gzip"},
+            400,
+            "truncated gzip",
+        ),
+    ],
+)
+def test_malformed_requests(collector, body, headers, status, names):
+    with collector.client() as http:
+        response = http.post("/v1/traces", content=body, headers=headers)
+    assert response.status_code == status
+    assert names in message(response)
+    assert stored(collector) == 0
+    still_serving(collector)
+
+
+@pytest.mark.parametrize(
+    ("spans", "names"),
+    [
+        ([{"span_id": ROOT}, {"span_id": CHILD, "trace_id": "00" * 16}], "spans[1]: invalid trace id"),
+        ([{"span_id": ROOT, "trace_id": "abcd"}], "spans[0]: invalid trace id 'abcd'"),
+        ([{"span_id": "00" * 8}], "invalid span id"),
+        ([{"span_id": "0102"}], "invalid span id '0102'"),
+        ([{"span_id": ROOT, "parent": "0102"}], "invalid parent span id"),
+    ],
+)
+def test_invalid_ids_reject_the_whole_request(collector, spans, names):
+    with collector.client() as http:
+        response = http.post("/v1/traces", content=protobuf_request(spans), headers=PB)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/x-protobuf"
+    assert names in message(response)
+    assert stored(collector) == 0, "a rejected request must store nothing, not even its valid spans"
+    still_serving(collector)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "names"),
+    [
+        ("traceId", "zz" * 16, "traceId 'zzzz"),
+        ("traceId", "ab" * 8, "must be 32 hex digits"),
+        ("spanId", "abc", "spanId 'abc' is not hex"),
+    ],
+)
+def test_invalid_json_ids(collector, field, value, names):
+    span = {"traceId": TRACE, "spanId": ROOT, "name": "x", **{field: value}}
+    with collector.client() as http:
+        response = http.post("/v1/traces", content=json_request([span]), headers=JSON)
+    assert response.status_code == 400
+    assert names in response.json()["message"]
+    assert stored(collector) == 0
+
+
+def test_too_large_before_and_after_decompression(store):
+    running, thread = start_collector(store, max_body_bytes=64 * 1024)
+    try:
+        big = protobuf_request([{"span_id": f"{i + 1:016x}", "name": "n" * 200} for i in range(1000)])
+        assert len(big) > 64 * 1024
+        with running.client() as http:
+            raw = http.post("/v1/traces", content=big, headers=PB)
+            assert raw.status_code == 413
+            assert "larger than the limit of 65536 bytes" in message(raw)
+            packed = gzip.compress(big)
+            assert len(packed) < 64 * 1024
+            inflated = http.post("/v1/traces", content=packed, headers={**PB, "content-encoding": "gzip"})
+            assert inflated.status_code == 413
+            assert "after decompression" in message(inflated)
+        assert stored(running) == 0
+        still_serving(running)
+    finally:
+        running.server.should_exit = True
+        thread.join(20)
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(collector):
+    # 1 GiB of zeros, about 1 MB on the wire (CVE-2024-36129's shape).
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = bytes(1024 * 1024)
+    bomb = b"".join(compressor.compress(chunk) for _ in range(1024)) + compressor.flush()
+    assert len(bomb) < 2 * 1024 * 1024
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with collector.client() as http:
+        response = http.post("/v1/traces", content=bomb, headers={**PB, "content-encoding": "gzip"})
+    assert response.status_code == 413
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    assert grown_mib < 200, f"peak memory grew by {grown_mib:.0f} MiB while refusing a gzip bomb"
+    still_serving(collector)
+
+
+def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged(store):
+    # A long flush interval holds the first request's spans in the queue while the second arrives.
+    running, thread = start_collector(store, max_pending_spans=10, flush_interval=2.0)
+    try:
+        first_status: list[int] = []
+
+        def first() -> None:
+            body = protobuf_request([{"span_id": f"{i + 1:016x}"} for i in range(8)])
+            with running.client() as http:
+                first_status.append(http.post("/v1/traces", content=body, headers=PB).status_code)
+
+        sender = threading.Thread(target=first)
+        sender.start()
+        while running.app.state.inserter.pending_spans < 8:
+            pass
+        with running.client() as http:
+            body = protobuf_request([{"span_id": f"{i + 100:016x}"} for i in range(5)])
+            refused = http.post("/v1/traces", content=body, headers=PB)
+        sender.join(30)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert "collector is full" in message(refused)
+        assert first_status == [200]
+        assert stored(running) == 8
+    finally:
+        running.server.should_exit = True
+        thread.join(20)
+
+
+def test_api_key_is_required_when_configured(store):
+    running, thread = start_collector(store, api_key="s3cret")
+    try:
+        body = protobuf_request([{"span_id": ROOT}])
+        with running.client() as http:
+            denied = http.post("/v1/traces", content=body, headers=PB)
+            assert denied.status_code == 401
+            assert "API key" in denied.json()["detail"]
+            assert http.get("/api/v1/traces").status_code == 401
+            assert http.get("/healthz").status_code == 200
+            ok = http.post("/v1/traces", content=body, headers={**PB, "authorization": "Bearer s3cret"})
+            assert ok.status_code == 200
+        assert stored(running) == 1
+    finally:
+        running.server.should_exit = True
+        thread.join(20)

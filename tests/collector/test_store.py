@@ -1,0 +1,91 @@
+"""The store: migrations recorded in the database, and tables written by a stock OTel Collector."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tracereel.collector import Store, StoreError
+from tracereel.collector._migrations import MIGRATIONS
+from tracereel.collector._reads import get_trace, list_traces
+
+# The stock OpenTelemetry Collector ClickHouse exporter's DDL as older versions wrote it:
+# ORDER BY without Timestamp, STATUS_CODE_* / SPAN_KIND_* spellings, a plain MergeTree lookup.
+STOCK_TRACES = """CREATE TABLE otel_traces (
+    Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)), TraceId String CODEC(ZSTD(1)), SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)), TraceState String CODEC(ZSTD(1)), SpanName LowCardinality(String),
+    SpanKind LowCardinality(String), ServiceName LowCardinality(String),
+    ResourceAttributes Map(LowCardinality(String), String), ScopeName String, ScopeVersion String,
+    SpanAttributes Map(LowCardinality(String), String), Duration Int64, StatusCode LowCardinality(String),
+    StatusMessage String,
+    Events Nested (Timestamp DateTime64(9), Name LowCardinality(String),
+                   Attributes Map(LowCardinality(String), String)),
+    Links Nested (TraceId String, SpanId String, TraceState String, Attributes Map(LowCardinality(String), String)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1
+) ENGINE = MergeTree() PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, SpanName, toUnixTimestamp(Timestamp), TraceId)"""
+STOCK_LOOKUP = """CREATE TABLE otel_traces_trace_id_ts (TraceId String, Start DateTime64(9), End DateTime64(9))
+ENGINE = MergeTree() ORDER BY (TraceId, toUnixTimestamp(Start))"""
+STOCK_MV = """CREATE MATERIALIZED VIEW otel_traces_trace_id_ts_mv TO otel_traces_trace_id_ts AS
+SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End FROM otel_traces WHERE TraceId != '' GROUP BY TraceId"""
+STOCK_ROWS = """INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName,
+    SpanAttributes, Duration, StatusCode, StatusMessage) VALUES
+ ('2024-05-01 10:00:00.000000000', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '1111111111111111', '', 'invoke_agent planner',
+  'SPAN_KIND_INTERNAL', 'otel-svc', {'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner'},
+  4000000, 'STATUS_CODE_ERROR', 'failed'),
+ ('2024-05-01 10:00:00.001000000', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '2222222222222222', '1111111111111111',
+  'chat gpt-4o', 'SPAN_KIND_CLIENT', 'otel-svc',
+  {'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': '40'},
+  1000000, 'STATUS_CODE_UNSET', '')"""
+
+
+def test_migrations_are_ordered_recorded_and_applied_once(tmp_path: Path):
+    names = [name for name, _ in MIGRATIONS]
+    assert names == sorted(names)
+    store = Store.open(f"chdb://{tmp_path}")
+    try:
+        assert store.applied_migrations() == names
+        assert store.migrate() == []
+        columns = {row[0] for row in store.query("SELECT name FROM system.columns WHERE table = 'otel_traces'")}
+        assert {"Kind", "Status", "AgentName", "ToolName", "Model", "InputTokens", "ArgsHash"} <= columns
+    finally:
+        store.close()
+
+
+def test_a_table_written_by_a_stock_otel_collector_is_migrated_and_readable(tmp_path: Path):
+    import clickhouse_connect
+
+    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
+    for statement in (STOCK_TRACES, STOCK_LOOKUP, STOCK_MV, STOCK_ROWS):
+        raw.command(statement)
+    raw.close()
+
+    store = Store.open(f"chdb://{tmp_path}")
+    try:
+        (summary,) = list_traces(
+            store,
+            start=datetime(2024, 1, 1, tzinfo=timezone.utc),
+            end=datetime(2025, 1, 1, tzinfo=timezone.utc),
+            limit=10,
+        )
+        assert summary["trace_id"] == "a" * 32
+        assert summary["status_code"] == "ERROR"
+        assert summary["agent_name"] == "planner"
+        assert summary["input_tokens"] == 40
+        trace = get_trace(store, "a" * 32)
+        assert trace is not None
+        assert [(s["name"], s["kind"], s["status_code"]) for s in trace["spans"]] == [
+            ("invoke_agent planner", "agent", "ERROR"),
+            ("chat gpt-4o", "llm", "UNSET"),
+        ]
+    finally:
+        store.close()
+
+
+def test_bad_store_urls_and_a_locked_store_say_what_to_do(tmp_path: Path):
+    with pytest.raises(StoreError, match="names no directory"):
+        Store.open("chdb://")
+    with pytest.raises(StoreError, match="is not valid"):
+        Store.open("postgres://localhost/db")
