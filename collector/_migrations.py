@@ -82,6 +82,52 @@ _MATERIALIZED: Final = (
     ("IsRoot", "UInt8", "ParentSpanId = ''"),
 )
 
+# What the metrics read, computed once on insert so a 7-day query never opens the attribute map
+# (whose JSON payloads are most of the bytes). See collector/metrics.py.
+_CALL_ARGS = (
+    f"multiIf({_A}['tracereel.args_hash'] != '', {_A}['tracereel.args_hash'], "
+    f"{_A}['gen_ai.tool.call.arguments'] != '', {_A}['gen_ai.tool.call.arguments'], "
+    f"{_A}['gen_ai.input.messages'] != '', {_A}['gen_ai.input.messages'], "
+    f"{_A}['input.value'])"
+)
+_METRIC_COLUMNS: Final = (
+    # Identity of a call's arguments (args hash, else the arguments or input messages); 0 = none recorded.
+    ("CallKey", "UInt64", f"if({_CALL_ARGS} != '', cityHash64({_CALL_ARGS}), 0)"),
+    # -1 = not recorded, else 0/1.
+    (
+        "TaskSuccess",
+        "Int8",
+        f"multiIf(lower({_A}['tracereel.task.success']) IN ('true', '1'), 1, "
+        f"lower({_A}['tracereel.task.success']) IN ('false', '0'), 0, -1)",
+    ),
+    ("Groundedness", "Nullable(Float64)", f"toFloat64OrNull({_A}['tracereel.groundedness'])"),
+    ("CostUsd", "Nullable(Float64)", f"toFloat64OrNull({_A}['tracereel.cost.usd'])"),
+    (
+        "PlanLength",
+        "Int32",
+        f"if({_A}['tracereel.plan.steps'] != '', toInt32(JSONLength({_A}['tracereel.plan.steps'])), -1)",
+    ),
+    (
+        "GuardrailViolation",
+        "UInt8",
+        f"{_A}['tracereel.guardrail.verdict'] = 'violation' OR "
+        f"({_A}['openinference.span.kind'] = 'GUARDRAIL' AND {_STATUS} = 'ERROR')",
+    ),
+    (
+        "Escalated",
+        "UInt8",
+        f"lower({_A}['tracereel.escalation']) IN ('true', '1') OR {_A}['tracereel.handoff.target_type'] = 'human' "
+        "OR arrayExists(a -> lower(a['tracereel.escalation']) IN ('true', '1'), `Events.Attributes`)",
+    ),
+    # error.type, else the exception event's exception.type (instrumentations that only record the event).
+    (
+        "ErrorClass",
+        "LowCardinality(String)",
+        f"if({_A}['error.type'] != '', {_A}['error.type'], "
+        "arrayFilter((a, n) -> n = 'exception', `Events.Attributes`, `Events.Name`)[1]['exception.type'])",
+    ),
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     (
         "0001_otel_traces",
@@ -153,6 +199,13 @@ GROUP BY TraceId""",
         tuple(
             f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS {name} {type_} MATERIALIZED {expr}"
             for name, type_, expr in _MATERIALIZED
+        ),
+    ),
+    (
+        "0004_metrics_columns",
+        tuple(
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS {name} {type_} MATERIALIZED {expr}"
+            for name, type_, expr in _METRIC_COLUMNS
         ),
     ),
 )

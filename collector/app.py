@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from tracereel.collector import routes_otlp, routes_read
+from tracereel.collector import routes_metrics, routes_otlp, routes_read
 from tracereel.collector._inserter import BulkInserter
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
@@ -21,7 +21,7 @@ __all__ = ["ROUTERS", "create_app"]
 logger = logging.getLogger("tracereel.collector")
 
 # Every router the collector serves; a new endpoint group adds its module here.
-ROUTERS = [routes_otlp.router, routes_read.router]
+ROUTERS = [routes_otlp.router, routes_read.router, routes_metrics.router]
 
 
 def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
