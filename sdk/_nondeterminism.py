@@ -235,7 +235,8 @@ def exit_task(token: Token[Scope | None], root_span: Any) -> None:
     """End a task started by :func:`enter_task`: attach what is left to the root span and unpatch."""
     global _active
     try:
-        flush_to(root_span)
+        if root_span is not None:
+            flush_to(root_span)
     finally:
         _scope.reset(token)
         with _lock:

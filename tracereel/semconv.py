@@ -41,6 +41,7 @@ __all__ = [
     "REPLAY_DIVERGED_AT",
     "REPLAY_MODE",
     "REPLAY_OF",
+    "REPLAY_SOURCE",
     "REQUEST_MODEL",
     "RESPONSE_MODEL",
     "RETRY_ATTEMPT",
@@ -109,6 +110,8 @@ COST_USD: Final = "tracereel.cost.usd"
 REPLAY_OF: Final = "tracereel.replay.of"
 REPLAY_MODE: Final = "tracereel.replay.mode"
 REPLAY_DIVERGED_AT: Final = "tracereel.replay.diverged_at"
+# On each call of a replay: where its result came from (tape | live | override | stub).
+REPLAY_SOURCE: Final = "tracereel.replay.source"
 # The source file of an entry point defined in a script run as ``__main__`` (replay loads it from there).
 ENTRYPOINT_FILE: Final = "tracereel.entrypoint.file"
 # Wall clock / random / uuid4 values agent code drew, as JSON chunks ``{"seq": n, "values": [[kind, value], ...]}``.

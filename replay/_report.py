@@ -1,0 +1,130 @@
+"""What a replay found: the first divergence (with a diff and the nearest recorded calls) and the outcome."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["DIVERGENCE_KINDS", "Divergence", "ReplayReport", "address_text", "pretty", "unified_diff"]
+
+# What kind of divergence it is (the report's ``kind``):
+DIVERGENCE_KINDS = {
+    "different_call": "the agent asked for a call the recording does not have at this point",
+    "different_arguments": "the agent made the recorded call with different arguments",
+    "extra_call": "the agent made a call after the recording's calls at this point were used up",
+    "missing_call": "the agent skipped or never made a call the recording has",
+    "different_output": "the agent's result (or exception) differs from the recorded one",
+    "end_of_recording": "the recording ends here: the original run stopped (crashed) before this call",
+}
+
+Status = Literal["reproduced", "diverged", "cannot_run"]
+
+
+def pretty(raw: str | None) -> str | None:
+    """JSON text re-indented for reading (None stays None; text that is not JSON is kept)."""
+    if raw is None:
+        return None
+    try:
+        return json.dumps(json.loads(raw), indent=2, sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        return raw
+
+
+def unified_diff(expected: str | None, actual: str | None) -> str:
+    """A unified diff of two pretty JSON texts: ``-`` recorded, ``+`` replay."""
+    lines = difflib.unified_diff(
+        (expected or "").splitlines(),
+        (actual or "").splitlines(),
+        fromfile="recorded",
+        tofile="replay",
+        lineterm="",
+        n=3,
+    )
+    return "\n".join(lines)
+
+
+def address_text(address: dict[str, Any]) -> str:
+    """``support > research / tool:search (2nd under research; tool:search#3 in the trace)``."""
+    path = " > ".join(address.get("agent_path") or []) or "(top)"
+    ordinal = address.get("ordinal")
+    where = f"{path} / {address['kind']}:{address['name']}"
+    if ordinal:
+        where += f" call {ordinal} under {(address.get('agent_path') or ['(top)'])[-1]}"
+    if address.get("number"):
+        where += f" [{address['kind']}:{address['name']}#{address['number']}]"
+    return where
+
+
+@dataclass
+class Divergence:
+    """The first point where the replay and the recording part ways."""
+
+    kind: str
+    message: str
+    address: dict[str, Any]
+    expected: str | None = None  # recorded arguments / output (pretty JSON)
+    actual: str | None = None  # the replay's arguments / output (pretty JSON)
+    diff: str = ""
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """The address as one line of text."""
+        return address_text(self.address)
+
+
+@dataclass
+class ReplayReport:
+    """Everything ``tracereel replay`` prints; ``exit_code`` is 0 reproduced, 1 diverged, 2 cannot run."""
+
+    trace_id: str
+    status: Status
+    mode: str = "strict"
+    entrypoint: str | None = None
+    divergence: Divergence | None = None
+    error: str | None = None  # why it cannot run (status ``cannot_run``)
+    recorded_calls: int = 0
+    served: int = 0
+    live: int = 0
+    stubbed: int = 0
+    overridden: list[str] = field(default_factory=list)
+    outcome: dict[str, Any] = field(default_factory=dict)  # {"recorded", "replayed", "changed"}
+    nondeterminism: dict[str, int] = field(default_factory=dict)  # {"recorded", "served", "live"}
+    truncated: bool = False
+    replay_trace_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 reproduced, 1 diverged, 2 cannot run."""
+        return {"reproduced": 0, "diverged": 1}.get(self.status, 2)
+
+    @property
+    def reproduced(self) -> bool:
+        """True when every recorded call was consumed and the outcome is the same."""
+        return self.status == "reproduced"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-able data (what ``--json`` prints)."""
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        if self.divergence is not None:
+            data["divergence"]["where"] = self.divergence.where
+            data["divergence"]["description"] = DIVERGENCE_KINDS.get(self.divergence.kind, "")
+        return data
+
+    def to_json(self) -> str:
+        """``to_dict()`` as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str)
+
+    def summary(self) -> str:
+        """One line: what happened."""
+        if self.status == "reproduced":
+            return f"reproduced: {self.served} recorded call(s) served, same outcome"
+        if self.status == "cannot_run":
+            return f"cannot replay: {self.error}"
+        assert self.divergence is not None
+        return f"diverged ({self.divergence.kind}) at {self.divergence.where}"

@@ -1,0 +1,162 @@
+"""Turning recorded JSON back into Python values and exceptions for the agent code."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import dataclasses
+import importlib
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from tracereel.sdk._serialize import REPR_MARKER
+
+__all__ = ["call_arguments", "decode_result", "loads_or_text", "rebuild", "rebuild_exception"]
+
+
+def rebuild(value: Any, annotation: Any) -> Any:
+    """Rebuild ``value`` (parsed JSON) as ``annotation`` when that is a dataclass, pydantic model or tuple.
+
+    The SDK records dataclasses and pydantic models as JSON objects; without this a replayed
+    tool would hand the agent a dict where it got an object. Anything else is returned as is.
+    """
+    if annotation is None or annotation is inspect.Parameter.empty or value is None:
+        return value
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or str(origin) == "types.UnionType":
+        for option in typing.get_args(annotation):
+            if option is type(None):
+                continue
+            rebuilt = rebuild(value, option)
+            if rebuilt is not value:
+                return rebuilt
+        return value
+    if origin in (list, tuple) and isinstance(value, list):
+        args = typing.get_args(annotation)
+        if origin is list and args:
+            items = [rebuild(v, args[0]) for v in value]
+        elif len(args) == 2 and args[1] is Ellipsis:
+            items = [rebuild(v, args[0]) for v in value]
+        elif args and len(args) == len(value):
+            items = [rebuild(v, a) for v, a in zip(value, args, strict=True)]
+        else:
+            items = list(value)
+        return tuple(items) if origin is tuple else items
+    if not isinstance(annotation, type):
+        return value
+    if isinstance(value, dict) and REPR_MARKER not in value:
+        validate = getattr(annotation, "model_validate", None)
+        if callable(validate):
+            try:
+                return validate(value)
+            except Exception:
+                return value
+        if dataclasses.is_dataclass(annotation):
+            try:
+                hints = typing.get_type_hints(annotation)
+            except Exception:
+                hints = {}
+            fields = {f.name for f in dataclasses.fields(annotation) if f.init}
+            try:
+                return annotation(**{k: rebuild(v, hints.get(k)) for k, v in value.items() if k in fields})
+            except Exception:
+                return value
+    if annotation is tuple and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(inspect.unwrap(func))
+    except Exception:
+        return {}
+
+
+def decode_result(func: Callable[..., Any], result_json: str) -> Any:
+    """The recorded result of a call of ``func``, rebuilt with its return annotation when possible."""
+    return rebuild(json.loads(result_json), _hints(func).get("return"))
+
+
+def call_arguments(func: Callable[..., Any], arguments_json: str) -> tuple[list[Any], dict[str, Any]]:
+    """Positional and keyword arguments for calling ``func`` with recorded bound arguments."""
+    recorded = json.loads(arguments_json)
+    if not isinstance(recorded, dict):
+        raise ValueError("the recorded input is not a JSON object of arguments")
+    hints = _hints(func)
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return [], recorded
+    if set(recorded) == {"args", "kwargs"} and not ({"args", "kwargs"} <= set(params)):
+        return list(recorded["args"]), dict(recorded["kwargs"])  # the SDK could not bind the call
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for name, param in params.items():
+        if name not in recorded:
+            continue
+        value = recorded[name]
+        if param.kind is param.POSITIONAL_ONLY:
+            args.append(rebuild(value, hints.get(name)))
+        elif param.kind is param.VAR_POSITIONAL:
+            args.extend(value)
+        elif param.kind is param.VAR_KEYWORD:
+            kwargs.update(value)
+        else:
+            kwargs[name] = rebuild(value, hints.get(name))
+    return args, kwargs
+
+
+def _resolve(type_name: str) -> type | None:
+    if "." not in type_name:
+        found = getattr(builtins, type_name, None)
+        return found if isinstance(found, type) else None
+    parts = type_name.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:split]))
+        except Exception:
+            continue
+        try:
+            for attr in parts[split:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj if isinstance(obj, type) else None
+    return None
+
+
+def rebuild_exception(type_name: str, message: str) -> BaseException:
+    """An exception of the recorded type (imported by its qualified name) with the recorded message.
+
+    A type that cannot be imported here becomes a stand-in ``Exception`` subclass of the same
+    name, so ``except`` clauses naming a base class the agent uses still see an exception.
+    """
+    cls = _resolve(type_name)
+    if cls is None or not issubclass(cls, BaseException):
+        module, _, short = type_name.rpartition(".")
+        cls = type(short or type_name, (Exception,), {"__module__": module or "builtins"})
+    if cls is KeyError:
+        # str(KeyError('k')) is "'k'": undo that quoting so str() of the rebuilt error matches.
+        try:
+            message = ast.literal_eval(message)
+        except (ValueError, SyntaxError):
+            pass
+    try:
+        exc = cls(message)
+    except Exception:
+        # An exception class whose __init__ wants other arguments: build it without __init__.
+        exc = cls.__new__(cls)
+        exc.args = (message,)
+    return exc
+
+
+def loads_or_text(raw: str) -> Any:
+    """Parse JSON; text that is not JSON is taken as a string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
