@@ -46,14 +46,16 @@ def unified_diff(expected: str | None, actual: str | None) -> str:
 
 
 def address_text(address: dict[str, Any]) -> str:
-    """``support > research / tool:search (2nd under research; tool:search#3 in the trace)``."""
-    path = " > ".join(address.get("agent_path") or []) or "(top)"
-    ordinal = address.get("ordinal")
-    where = f"{path} / {address['kind']}:{address['name']}"
-    if ordinal:
-        where += f" call {ordinal} under {(address.get('agent_path') or ['(top)'])[-1]}"
+    """``support > research / tool:search, call 2 there [tool:search#3]`` (``#N`` counts in the whole trace)."""
+    path = " > ".join(address.get("agent_path") or [])
+    label = f"{address['kind']}:{address['name']}"
+    if not path:
+        return f"{label} (the root)" if address["kind"] == "agent" else f"{label} (outside any agent)"
+    where = f"{path} / {label}"
+    if address.get("ordinal"):
+        where += f", call {address['ordinal']} there"
     if address.get("number"):
-        where += f" [{address['kind']}:{address['name']}#{address['number']}]"
+        where += f" [{label}#{address['number']}]"
     return where
 
 
