@@ -1,0 +1,123 @@
+"""Replay fixtures: one real collector per test module, and a recorder that runs agents into it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tracereel
+
+sys.path.insert(0, str(Path(__file__).parent))  # the agents under test import by name, like user code
+
+import replay_agents
+
+from tracereel.replay import fetch_trace, list_traces
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class ReplayCollector:
+    """A real collector (uvicorn + embedded chDB) shared by one test module."""
+
+    url: str
+    app: Any
+
+
+@pytest.fixture(scope="module")
+def replay_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayCollector]:
+    """A collector on 127.0.0.1 over a fresh store, for one test module (starting one per test is slow)."""
+    import uvicorn
+
+    from tracereel.collector import CollectorSettings, Store, create_app
+
+    store = Store.open(f"chdb://{tmp_path_factory.mktemp('replay-store')}")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "collector did not start"
+        time.sleep(0.02)
+    yield ReplayCollector(f"http://127.0.0.1:{port}", app)
+    server.should_exit = True
+    thread.join(20)
+    store.close()
+
+
+@dataclass
+class Recorded:
+    """One recorded run: what the agent returned (or raised) and its trace from the collector."""
+
+    result: Any
+    error: BaseException | None
+    trace_id: str
+    trace: dict[str, Any]
+
+
+class Recorder:
+    """Runs agents with the SDK exporting to the test collector, then fetches their traces."""
+
+    def __init__(self, collector: ReplayCollector) -> None:
+        self.collector = collector
+        self.url = collector.url
+
+    def record(self, agent_name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Recorded:
+        """Run ``func`` for real and return its trace as the read API serves it."""
+        since = time.time() - 0.5
+        result, error = None, None
+        try:
+            result = func(*args, **kwargs)
+            if hasattr(result, "__await__"):
+                import asyncio
+
+                result = asyncio.run(result)
+        except Exception as exc:
+            error = exc
+        trace_id = self.latest(agent_name, since)
+        return Recorded(result, error, trace_id, self.trace(trace_id))
+
+    def latest(self, agent_name: str, since: float) -> str:
+        """The newest trace of ``agent_name`` started after ``since``."""
+        assert tracereel.flush(10), "the SDK could not export the recording"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = list_traces(self.url, since=str(since), agent=agent_name, limit=1)
+            if found:
+                return str(found[0]["trace_id"])
+            time.sleep(0.05)
+        raise AssertionError(f"no trace of {agent_name} reached the collector")
+
+    def trace(self, trace_id: str) -> dict[str, Any]:
+        """A trace from the collector's read API."""
+        tracereel.flush(10)
+        return fetch_trace(trace_id, self.url)
+
+
+@pytest.fixture
+def recorder(replay_collector: ReplayCollector) -> Iterator[Recorder]:
+    """The SDK exporting to the module's collector; the test agents reset and disarmed."""
+    tracereel.configure(service_name="replay-tests", endpoint=replay_collector.url, schedule_delay_millis=50)
+    replay_agents.reset()
+    yield Recorder(replay_collector)
+    replay_agents.reset()
+    tracereel.shutdown()
+
+
+@pytest.fixture
+def agents() -> Any:
+    """The module of agents under test."""
+    return replay_agents
