@@ -177,7 +177,7 @@ async def pricing(skus: list[str]) -> dict:
         skus = list(reversed(skus))
     prices = await asyncio.gather(*(fetch_price(sku) for sku in skus))
     await asyncio.sleep(0.001)  # asyncio timers keep working during replay
-    summary = await asyncio.gather(fetch_price("TOTAL"), fetch_price(skus[0]))
+    summary = await asyncio.gather(fetch_price("TOTAL"), fetch_price(min(skus)))
     return {"prices": prices, "summary": summary, "checked_at": time.time()}
 
 
