@@ -234,6 +234,9 @@ def supervisor(question: str) -> dict:
 def crash_now(reason: str) -> None:
     _body("crash_now")
     if os.environ.get("REPLAY_TEST_CRASH") == "1":
+        from opentelemetry import trace
+
+        print(f"TRACE {trace.get_current_span().get_span_context().trace_id:032x}", flush=True)
         tracereel.flush()  # what was exported before the crash is all the collector will ever get
         os._exit(3)
 
