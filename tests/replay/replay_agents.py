@@ -194,6 +194,7 @@ def fetch_page(url: str) -> str:
 @tracereel.agent(name="crawler")
 def crawler(urls: list[str]) -> list[int]:
     AGENT_RUNS.append("crawler")
+    urls = urls[: int(BEHAVIOUR.get("max_pages", len(urls)))]  # type: ignore[call-overload]
     with ThreadPoolExecutor(max_workers=3) as pool:
         # Each worker runs in a copy of the agent's context, so its calls belong to this task.
         futures = [pool.submit(contextvars.copy_context().run, fetch_page, url) for url in urls]

@@ -157,6 +157,8 @@ def command(
             report = replay(trace, **options)
             if not record:
                 report.replay_trace_id = None  # nothing was sent anywhere
+            if report.status == "cannot_run" and not as_json:
+                raise CannotRun(report.error or "cannot replay")
             if as_json:
                 click.echo(report.to_json())
             else:
