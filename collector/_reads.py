@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tracereel.collector._migrations import TRACE_ID_TS_TABLE, TRACES_TABLE
+from tracereel.collector.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
+from tracereel.collector.prices import PriceTable, load_prices
 from tracereel.collector.store import Store
 
 __all__ = ["get_trace", "list_traces"]
@@ -26,8 +28,13 @@ def list_traces(
     service: str | None = None,
     agent: str | None = None,
     status: str | None = None,
+    prices: PriceTable | None = None,
 ) -> list[dict[str, Any]]:
-    """Traces whose root span starts in [start, end), newest first."""
+    """Traces whose root span starts in [start, end), newest first, with counts, tokens and cost.
+
+    ``cost_usd`` sums the trace's LLM spans like the metrics do (``prices``: default table if None);
+    ``cost_coverage`` is the share of its LLM spans that had a price (None without LLM spans).
+    """
     where = ["IsRoot = 1", "Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
     params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
     if service:
@@ -58,20 +65,25 @@ LIMIT {{limit:UInt32}}""",
     lo = min(r["start_ns"] for r in roots)
     hi = max(r["start_ns"] + r["duration_ns"] for r in roots)
     # Children start inside their root; an hour of slack covers clock skew between services.
+    lo_time = datetime.fromtimestamp(lo / 1e9, tz=timezone.utc) - timedelta(hours=1)
+    hi_time = datetime.fromtimestamp(hi / 1e9, tz=timezone.utc) + timedelta(hours=1)
+    params = price_params(store, prices or load_prices(None), lo_time, hi_time)
     stats = store.query(
         f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'), sum(InputTokens), sum(OutputTokens),
-       countIf(Kind IN ('llm', 'tool'))
+       countIf(Kind IN ('llm', 'tool')), sumIf({SPAN_COST_SQL}, Kind = 'llm'), countIf(Kind = 'llm'),
+       countIf(Kind = 'llm' AND {SPAN_PRICED_SQL})
 FROM {TRACES_TABLE}
 WHERE TraceId IN {{ids:Array(String)}}
-  AND Timestamp >= fromUnixTimestamp64Nano({{lo:Int64}}) - INTERVAL 1 HOUR
-  AND Timestamp <= fromUnixTimestamp64Nano({{hi:Int64}}) + INTERVAL 1 HOUR
+  AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp <= {{hi:DateTime64(9)}}
 GROUP BY TraceId""",
-        {"ids": ids, "lo": lo, "hi": hi},
+        {**params, "ids": ids, "lo": lo_time, "hi": hi_time},
     )
     by_id = {row[0]: row[1:] for row in stats}
     out = []
     for r in roots:
-        spans, errors, tokens_in, tokens_out, steps = by_id.get(r["trace_id"], (1, 0, 0, 0, 0))
+        spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced = by_id.get(
+            r["trace_id"], (1, 0, 0, 0, 0, 0.0, 0, 0)
+        )
         success = r.pop("task_success")
         start_ns = r.pop("start_ns")
         duration_ns = r.pop("duration_ns")
@@ -86,14 +98,32 @@ GROUP BY TraceId""",
                 "steps": steps,
                 "input_tokens": tokens_in,
                 "output_tokens": tokens_out,
+                "cost_usd": float(cost),
+                "cost_coverage": priced / llm_calls if llm_calls else None,
                 "task_success": None if success == "" else success == "true",
             }
         )
     return out
 
 
-def get_trace(store: Store, trace_id: str) -> dict[str, Any] | None:
-    """Every span of one trace, oldest first; None if the store has no such trace."""
+def _span_cost(row: dict[str, Any], prices: PriceTable) -> float | None:
+    """An LLM span's cost as the metrics count it: explicit, else tokens x price; None if unpriced."""
+    explicit = row.pop("explicit_cost")
+    if row["kind"] != "llm":
+        return None
+    if explicit is not None:
+        return float(explicit)
+    price = prices.lookup(row["model"]) if row["model"] else None
+    if price is None:
+        return None
+    return (row["input_tokens"] * price.input_per_million + row["output_tokens"] * price.output_per_million) / 1e6
+
+
+def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None) -> dict[str, Any] | None:
+    """Every span of one trace, oldest first; None if the store has no such trace.
+
+    LLM spans carry ``cost_usd`` (explicit, else from ``prices``; None if unpriced), others None.
+    """
     bounds = store.query(
         f"SELECT min(Start), max(End), count() FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{id:String}}",
         {"id": trace_id},
@@ -101,6 +131,8 @@ def get_trace(store: Store, trace_id: str) -> dict[str, Any] | None:
     if not bounds or not bounds[0][2]:
         return None
     start, end, _ = bounds[0]
+    lo = datetime.fromtimestamp(int(start.replace(tzinfo=timezone.utc).timestamp()), tz=timezone.utc)
+    hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
     rows = store.query_dicts(
         f"""SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, SpanName AS name, Kind AS kind,
        toUnixTimestamp64Nano(Timestamp) AS start_time_unix_nano, Duration AS duration_ns,
@@ -109,24 +141,23 @@ def get_trace(store: Store, trace_id: str) -> dict[str, Any] | None:
        ResourceAttributes AS resource_attributes,
        arrayMap(t -> toUnixTimestamp64Nano(t), `Events.Timestamp`) AS ev_ts, `Events.Name` AS ev_name,
        `Events.Attributes` AS ev_attrs, `Links.TraceId` AS l_trace, `Links.SpanId` AS l_span,
-       `Links.Attributes` AS l_attrs
+       `Links.Attributes` AS l_attrs, Model AS model, InputTokens AS input_tokens, OutputTokens AS output_tokens,
+       CostUsd AS explicit_cost
 FROM {TRACES_TABLE}
 WHERE TraceId = {{id:String}}
-  AND Timestamp >= fromUnixTimestamp64Nano({{lo:Int64}}) AND Timestamp < fromUnixTimestamp64Nano({{hi:Int64}})
+  AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
 ORDER BY Timestamp, SpanId
 LIMIT 1 BY SpanId""",
         # The lookup table keeps whole seconds; compare as DateTime64 (a DateTime bound on this
         # table's toDateTime(Timestamp) sort key matched no rows in chDB 26.9).
-        {
-            "id": trace_id,
-            "lo": int(start.replace(tzinfo=timezone.utc).timestamp()) * 10**9,
-            "hi": (int(end.replace(tzinfo=timezone.utc).timestamp()) + 1) * 10**9,
-        },
+        {"id": trace_id, "lo": lo, "hi": hi},
     )
     if not rows:
         return None
+    table = prices or load_prices(None)
     spans = []
     for row in rows:
+        row["cost_usd"] = _span_cost(row, table)
         ev_ts, ev_name, ev_attrs = row.pop("ev_ts"), row.pop("ev_name"), row.pop("ev_attrs")
         l_trace, l_span, l_attrs = row.pop("l_trace"), row.pop("l_span"), row.pop("l_attrs")
         row["events"] = [

@@ -24,8 +24,11 @@ from tracereel.collector.store import Store
 __all__ = [
     "BREAKDOWNS",
     "METRIC_KEYS",
+    "SPAN_COST_SQL",
+    "SPAN_PRICED_SQL",
     "TaskFilter",
     "breakdown",
+    "price_params",
     "summary",
     "task_filter_sql",
     "timeseries",
@@ -53,7 +56,7 @@ METRIC_KEYS: Final = (
     "human_escalation_rate",
 )
 
-BREAKDOWNS: Final = ("model", "tool", "agent")
+BREAKDOWNS: Final = ("model", "tool", "agent", "service")
 
 # A task's spans start inside its root span; the slack admits clock skew between services
 # before the root and tasks that run for hours after it, without scanning the whole table.
@@ -93,57 +96,43 @@ def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(where), params
 
 
-def _price_params(store: Store, prices: PriceTable, flt: TaskFilter) -> dict[str, Any]:
+def price_params(store: Store, prices: PriceTable, lo: datetime, hi: datetime) -> dict[str, Any]:
+    """SQL parameters ``models``, ``in_price``, ``out_price``: the priced models among LLM spans in [lo, hi)."""
     # Prefix matching happens in Python over the few distinct models of the window.
     models = store.query(
         f"SELECT DISTINCT Model FROM {TRACES_TABLE} "
         "WHERE Timestamp >= {lo:DateTime64(9)} AND Timestamp < {hi:DateTime64(9)} AND Kind = 'llm'",
-        {"lo": flt.start - SKEW_BEFORE, "hi": flt.end + RUN_AFTER},
+        {"lo": lo, "hi": hi},
     )
     names, inputs, outputs = prices.resolve(row[0] for row in models)
     return {"models": names, "in_price": inputs, "out_price": outputs}
 
 
-# Per-task facts. Cost: the explicit tracereel.cost.usd wins, else tokens x price per million.
+# The cost of one LLM span (use with price_params): explicit tracereel.cost.usd, else tokens x price per million.
+SPAN_COST_SQL: Final = (
+    "ifNull(CostUsd, (InputTokens * transform(Model, {models:Array(String)}, {in_price:Array(Float64)}, 0.)"
+    " + OutputTokens * transform(Model, {models:Array(String)}, {out_price:Array(Float64)}, 0.)) / 1e6)"
+)
+# Whether an LLM span has a cost (explicit or from the price table).
+SPAN_PRICED_SQL: Final = "(CostUsd IS NOT NULL OR has({models:Array(String)}, Model))"
+
+
+# Per-task facts, in one pass that groups the spans of the selected tasks by trace.
+# Cost: the explicit tracereel.cost.usd wins, else tokens x price per million.
+# Retries and loops: each LLM/tool call becomes (sibling group, start, errored, explicit attempt >= 1,
+# arguments recorded), where the sibling group hashes parent, kind, name and argument identity. Sorted by
+# group then start, a call is a retry if it says so, or if it has arguments and the call before it in its
+# group (the latest identical earlier sibling) failed. A loop: three non-retry calls of one keyed group,
+# which in the sorted array of those calls' groups shows as a[i] = a[i + 2].
 _TASK_ROWS = f"""
-tasks AS (SELECT DISTINCT TraceId FROM {TRACES_TABLE} WHERE {{where}}),
-spans AS (
-    SELECT TraceId, ParentSpanId, SpanName, Kind, Status, Timestamp, Duration, IsRoot, TaskSuccess,
-           AgentName, AgentVersion, CallKey, RetryAttempt, ErrorClass, Groundedness, PlanLength,
-           CostUsd, Model, InputTokens, OutputTokens, GuardrailViolation, Escalated
-    FROM {TRACES_TABLE}
-    WHERE Timestamp >= {{{{lo:DateTime64(9)}}}} AND Timestamp < {{{{hi:DateTime64(9)}}}}
-      AND TraceId IN (SELECT TraceId FROM tasks)
-),
-sibling_calls AS (
-    -- Identical calls under one parent, in start order: (errored, explicit retry attempt).
-    SELECT TraceId, CallKey != 0 AS keyed,
-           arrayMap(x -> (x.2, x.3), arraySort(x -> x.1, groupArray((Timestamp, Status = 'ERROR', RetryAttempt >= 1))))
-               AS seq
-    FROM spans
-    WHERE Kind IN ('llm', 'tool')
-    GROUP BY TraceId, ParentSpanId, Kind, SpanName, CallKey
-),
-call_flags AS (
-    -- A retry: an explicit attempt >= 1, or (arguments recorded) the previous identical sibling failed.
-    SELECT TraceId, keyed,
-           arrayCount(i -> seq[i].2 OR (keyed AND i > 1 AND seq[i - 1].1), arrayEnumerate(seq)) AS retries,
-           length(seq) AS calls
-    FROM sibling_calls
-),
-task_calls AS (
-    SELECT TraceId, sum(retries) AS task_retries,
-           -- A loop: the same call made three or more times without being a retry.
-           max(keyed AND calls - retries >= 3) AS looped
-    FROM call_flags
-    GROUP BY TraceId
-),
+tasks AS (SELECT TraceId FROM {TRACES_TABLE} WHERE {{where}}),
 task_spans AS (
     SELECT TraceId,
            minIf(Timestamp, IsRoot = 1) AS root_start,
            argMinIf(Status, Timestamp, IsRoot = 1) AS root_status,
            argMinIf(TaskSuccess, Timestamp, IsRoot = 1) AS root_success,
            argMinIf(Duration, Timestamp, IsRoot = 1) AS root_duration,
+           argMinIf(ServiceName, Timestamp, IsRoot = 1) AS root_service,
            argMinIf(AgentName, Timestamp, IsRoot = 1) AS root_agent,
            argMinIf(AgentVersion, Timestamp, IsRoot = 1) AS root_version,
            countIf(Kind = 'llm') AS llm_calls,
@@ -156,26 +145,30 @@ task_spans AS (
                AS latest_score,
            countIf(PlanLength >= 0) AS plans,
            argMinIf(PlanLength, Timestamp, PlanLength >= 0) AS plan_length,
-           sumIf(
-               ifNull(CostUsd, (InputTokens * transform(Model, {{{{models:Array(String)}}}},
-                                                        {{{{in_price:Array(Float64)}}}}, 0.)
-                                + OutputTokens * transform(Model, {{{{models:Array(String)}}}},
-                                                           {{{{out_price:Array(Float64)}}}}, 0.)) / 1e6),
-               Kind = 'llm') AS cost,
-           countIf(Kind = 'llm' AND (CostUsd IS NOT NULL OR has({{{{models:Array(String)}}}}, Model))) AS priced,
+           sumIf({{cost}}, Kind = 'llm') AS cost,
+           countIf(Kind = 'llm' AND {{priced}}) AS priced,
            max(GuardrailViolation) AS violated,
-           max(Escalated) AS escalated
-    FROM spans
+           max(Escalated) AS escalated,
+           arraySort(c -> (c.1, c.2), groupArrayIf(
+               (cityHash64(ParentSpanId, Kind, SpanName, CallKey), Timestamp, Status = 'ERROR', RetryAttempt >= 1,
+                CallKey != 0),
+               Kind IN ('llm', 'tool'))) AS calls
+    FROM {TRACES_TABLE}
+    WHERE Timestamp >= {{{{lo:DateTime64(9)}}}} AND Timestamp < {{{{hi:DateTime64(9)}}}}
+      AND TraceId IN (SELECT TraceId FROM tasks)
     GROUP BY TraceId
 ),
 task_rows AS (
-    SELECT s.*,
-           if(s.root_success >= 0, s.root_success = 1, s.root_status != 'ERROR') AS success,
-           s.llm_calls + s.tool_calls AS steps,
-           c.task_retries AS retries,
-           c.looped AS looped
-    FROM task_spans AS s
-    LEFT JOIN task_calls AS c ON s.TraceId = c.TraceId
+    SELECT *,
+           if(root_success >= 0, root_success = 1, root_status != 'ERROR') AS success,
+           llm_calls + tool_calls AS steps,
+           arrayMap(i -> calls[i].4 OR (calls[i].5 AND i > 1 AND calls[i - 1].1 = calls[i].1 AND calls[i - 1].3),
+                    arrayEnumerate(calls)) AS retry_flags,
+           arrayCount(retry_flags) AS retries,
+           arrayFilter((g, c, r) -> c.5 AND NOT r, arrayMap(c -> c.1, calls), calls, retry_flags) AS repeat_groups,
+           arrayExists(i -> i + 2 <= length(repeat_groups) AND repeat_groups[i] = repeat_groups[i + 2],
+                       arrayEnumerate(repeat_groups)) AS looped
+    FROM task_spans
 )"""
 
 _AGGREGATES = """
@@ -245,11 +238,12 @@ def _run(
     extra_params: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     where, params = task_filter_sql(flt)
-    params.update(_price_params(store, prices, flt))
+    params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
     params.update(extra_params or {})
     select_group = f"{group} AS grp," if group else ""
     group_by = "GROUP BY grp ORDER BY grp" if group else ""
-    sql = f"WITH {_TASK_ROWS.format(where=where)}\nSELECT {select_group}{_AGGREGATES}\nFROM task_rows\n{group_by}"
+    task_rows = _TASK_ROWS.format(where=where, cost=SPAN_COST_SQL, priced=SPAN_PRICED_SQL)
+    sql = f"WITH {task_rows}\nSELECT {select_group}{_AGGREGATES}\nFROM task_rows\n{group_by}"
     return store.query_dicts(sql, params)
 
 
@@ -287,24 +281,28 @@ def timeseries(
 
 
 def breakdown(store: Store, prices: PriceTable, flt: TaskFilter, by: str) -> list[dict[str, Any]]:
-    """Per model (cost, tokens), per tool (calls and outcome rates) or per root agent and version (all metrics)."""
+    """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per root agent
+    and version or per service."""
     if by == "agent":
         rows = _run(store, prices, flt, group="(root_agent, root_version)")
         out = [{"agent": row["grp"][0], "version": row["grp"][1], **_metrics(row)} for row in rows]
         return sorted(out, key=lambda r: (-r["tasks"], r["agent"], r["version"]))
+    if by == "service":
+        rows = _run(store, prices, flt, group="root_service")
+        return sorted(
+            ({"service": row["grp"], **_metrics(row)} for row in rows), key=lambda r: (-r["tasks"], r["service"])
+        )
     where, params = task_filter_sql(flt)
     spans = f"""FROM {TRACES_TABLE}
 WHERE Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
   AND TraceId IN (SELECT TraceId FROM {TRACES_TABLE} WHERE {where})"""
     if by == "model":
-        params.update(_price_params(store, prices, flt))
+        params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
         rows = store.query_dicts(
             f"""SELECT Model AS model, count() AS llm_calls, sum(InputTokens) AS input_tokens,
        sum(OutputTokens) AS output_tokens,
-       sum(ifNull(CostUsd, (InputTokens * transform(Model, {{models:Array(String)}}, {{in_price:Array(Float64)}}, 0.)
-            + OutputTokens * transform(Model, {{models:Array(String)}}, {{out_price:Array(Float64)}}, 0.)) / 1e6))
-           AS cost_usd,
-       countIf(CostUsd IS NOT NULL OR has({{models:Array(String)}}, Model)) AS priced_calls
+       sum({SPAN_COST_SQL}) AS cost_usd,
+       countIf({SPAN_PRICED_SQL}) AS priced_calls
 {spans} AND Kind = 'llm'
 GROUP BY model ORDER BY cost_usd DESC, llm_calls DESC, model""",
             params,

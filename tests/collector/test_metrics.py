@@ -411,3 +411,23 @@ def test_bad_parameters_are_400_naming_the_parameter(collector, path, params, na
         response = http.get(path, params=params)
     assert response.status_code == 400
     assert names in response.json()["detail"]
+
+
+def test_trace_list_and_trace_carry_cost(collector, otel):
+    build_fleet(otel)
+    with collector.client() as http:
+        traces = http.get("/api/v1/traces", params={**WINDOW, "agent": "support"}).json()["traces"]
+        by_version = {t["agent_version"]: t for t in traces}
+        assert by_version["2.0"]["cost_usd"] == pytest.approx(0.05)
+        assert by_version["2.0"]["cost_coverage"] == 1.0
+        task_b = next(t for t in traces if t["status_code"] == "ERROR")
+        assert task_b["cost_usd"] == 0.0 and task_b["cost_coverage"] == 0.0
+        task_a = next(t for t in traces if t["task_success"])
+        assert task_a["cost_usd"] == pytest.approx(0.0045)
+        spans = http.get(f"/api/v1/traces/{task_a['trace_id']}").json()["spans"]
+    costs = {s["name"]: s["cost_usd"] for s in spans}
+    assert costs["chat gpt-4o"] == pytest.approx(0.0045)
+    assert costs["execute_tool search"] is None
+    with collector.client() as http:
+        spans_b = http.get(f"/api/v1/traces/{task_b['trace_id']}").json()["spans"]
+    assert {s["name"]: s["cost_usd"] for s in spans_b}["chat mystery-model"] is None
