@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+import tracereel
 from tracereel.demo import DemoError, run_demo
 
 HOUR_NS = 3600 * 10**9
@@ -322,3 +323,25 @@ def test_bad_arguments_are_refused_before_anything_runs(collector: Any) -> None:
     )
     assert done.returncode == 2 and "--tasks" in done.stderr
     assert collector.app.state.inserter.stored_spans == 0
+
+
+def test_demo_traces_replay_from_the_store(collector: Any) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tracereel.replay import replay
+
+    result = run_demo(collector.url, tasks=60, seed=42, spread_hours=1)
+    collector.wait_for_spans(result.spans)
+    traces = _traces(collector, 60)
+    crashed = [t for t, spans in traces.items() if _root(spans)["status_code"] == "ERROR"]
+    looped = [t for t, spans in traces.items() if _has_loop(spans)]
+    retried = [t for t, spans in traces.items() if _has_retry(spans)]
+    assert crashed and looped and retried
+    # The replay is itself recorded; keep it in memory.
+    tracereel.configure(service_name="replay", exporter=InMemorySpanExporter())
+    try:
+        for trace_id in result.trace_ids:
+            report = replay({"trace_id": trace_id, "spans": traces[trace_id]})
+            assert report.reproduced, report.summary()
+    finally:
+        tracereel.shutdown()

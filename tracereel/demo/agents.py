@@ -159,7 +159,7 @@ def _work(role: str, task: dict[str, Any], policy: Policy) -> dict[str, Any]:
                 result = {"error": f"{type(exc).__name__}: {exc}"}
             else:
                 evidence.append({"tool": name, "result": result})
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result, sort_keys=True)})
             calls.append((name, raw_args))
             if policy["loop_guard"] and len(calls) >= 3 and len(set(calls[-3:])) == 1:
                 return {"status": "needs_human", "reason": f"{name} gave the same answer three times in a row"}
@@ -204,7 +204,7 @@ def _route(text: str, policy: Policy) -> str:
 
 
 def _grade(answer: str, evidence: list[dict[str, Any]], policy: Policy) -> float:
-    payload = json.dumps({"answer": answer, "evidence": evidence})
+    payload = json.dumps({"answer": answer, "evidence": evidence}, sort_keys=True)
     reply = _ask(policy["judge_model"], [_system("judge"), {"role": "user", "content": payload}])
     return float(json.loads(reply["content"])["groundedness"])
 

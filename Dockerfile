@@ -1,0 +1,30 @@
+# tracereel: the collector and the dashboard in one image (pick with the command).
+#   docker build -t tracereel .
+#   docker run -p 127.0.0.1:4318:4318 tracereel                          # collector, embedded chDB store
+#   docker run -p 127.0.0.1:8501:8501 tracereel tracereel dashboard ...  # dashboard
+# docker-compose.yml runs both against a ClickHouse server; see docs/production.md.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+# Only what the distribution is built from (pyproject.toml maps these folders to subpackages).
+COPY pyproject.toml README.md ./
+COPY tracereel ./tracereel
+COPY sdk ./sdk
+COPY collector ./collector
+COPY replay ./replay
+COPY dashboard ./dashboard
+RUN pip install ".[all]" && rm -rf /src
+
+# Run unprivileged; the embedded store (when no TRACEREEL_STORE is given) lives in its home.
+RUN useradd --create-home --uid 10001 tracereel
+USER tracereel
+WORKDIR /home/tracereel
+
+EXPOSE 4318 8501
+# 0.0.0.0 inside the container; publish the port on 127.0.0.1 (or behind a proxy) outside it.
+CMD ["tracereel", "serve", "--host", "0.0.0.0", "--port", "4318"]

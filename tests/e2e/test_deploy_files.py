@@ -1,0 +1,154 @@
+"""docker-compose.yml and the Dockerfile, checked without Docker (none runs here).
+
+What can be checked on this machine is checked for real: the files parse, every command they
+run is a ``tracereel`` command with options it declares, the environment they set is what the
+collector reads, the store URL they build is one the collector accepts (a real ``tracereel
+serve`` process is started with it), ports are published on 127.0.0.1 by default, and the
+image is built from every folder the distribution maps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tracereel.cli import main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 reads TOML with the tomli backport
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+_PASSWORD = "pw-for-the-test"
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?error}``, for the values we use."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":-":
+            return arg or ""
+        raise AssertionError(f"{name} is required: {arg}")
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _check_command(argv: list[str]) -> None:
+    """``argv`` is ``tracereel <command> [--option value ...]`` with options the command declares."""
+    assert argv[0] == "tracereel"
+    assert argv[1] in main.commands, f"no `tracereel {argv[1]}` command"
+    declared = {opt for param in main.commands[argv[1]].params for opt in param.opts}
+    for arg in argv[2:]:
+        if arg.startswith("--"):
+            assert arg.split("=", 1)[0] in declared, f"`tracereel {argv[1]}` has no {arg} option"
+
+
+def test_compose_has_clickhouse_collector_and_dashboard() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"clickhouse", "collector", "dashboard"}
+    clickhouse = services["clickhouse"]
+    assert clickhouse["image"].startswith("clickhouse/clickhouse-server:")
+    env = clickhouse["environment"]
+    assert env["CLICKHOUSE_DB"] == "tracereel" and env["CLICKHOUSE_USER"] and env["CLICKHOUSE_PASSWORD"]
+    assert any(v.endswith(":/var/lib/clickhouse") for v in clickhouse["volumes"])
+    assert "ports" not in clickhouse  # only the collector talks to it, over the compose network
+    assert clickhouse["healthcheck"]["test"]
+    assert services["collector"]["depends_on"]["clickhouse"]["condition"] == "service_healthy"
+    assert services["dashboard"]["depends_on"]["collector"]["condition"] == "service_healthy"
+
+
+def test_published_ports_bind_localhost_by_default() -> None:
+    published = [p for s in _compose()["services"].values() for p in s.get("ports", [])]
+    assert published
+    for port in published:
+        assert _interpolate(port, {}).startswith("127.0.0.1:"), port
+        assert _interpolate(port, {"TRACEREEL_BIND": "0.0.0.0"}).startswith("0.0.0.0:")
+
+
+def test_a_password_is_required() -> None:
+    store = _compose()["services"]["collector"]["environment"]["TRACEREEL_STORE"]
+    try:
+        _interpolate(store, {})
+    except AssertionError as exc:
+        assert "CLICKHOUSE_PASSWORD" in str(exc)
+    else:
+        raise AssertionError("the store URL has a default password")
+
+
+def test_collector_command_and_environment_are_what_the_cli_reads() -> None:
+    from tracereel.collector.settings import CollectorSettings
+
+    services = _compose()["services"]
+    collector = services["collector"]
+    _check_command(collector["command"])
+    assert collector["command"][1] == "serve" and "0.0.0.0" in collector["command"]
+    for name in collector["environment"]:
+        assert name.startswith("TRACEREEL_")
+        assert name.removeprefix("TRACEREEL_").lower() in CollectorSettings.model_fields, name
+    store = _interpolate(collector["environment"]["TRACEREEL_STORE"], {"CLICKHOUSE_PASSWORD": _PASSWORD})
+    ch = services["clickhouse"]["environment"]
+    assert store == f"http://{ch['CLICKHOUSE_USER']}:{_PASSWORD}@clickhouse:8123/{ch['CLICKHOUSE_DB']}"
+    assert CollectorSettings(store=store).store == store
+    # The collector's port is the one published and health-checked.
+    port = collector["command"][collector["command"].index("--port") + 1]
+    assert collector["ports"][0].endswith(f":{port}:{port}")
+    assert f":{port}/healthz" in " ".join(collector["healthcheck"]["test"])
+
+
+def test_collector_command_runs_and_reaches_for_the_server_store() -> None:
+    # The compose command line and environment, with the store host swapped for a closed port
+    # here: the real CLI parses all of it and fails only where it opens the ClickHouse server.
+    collector = _compose()["services"]["collector"]
+    argv = list(collector["command"])
+    argv[argv.index("--port") + 1] = str(_free_port())
+    closed = _free_port()
+    store = _interpolate(collector["environment"]["TRACEREEL_STORE"], {"CLICKHOUSE_PASSWORD": _PASSWORD})
+    env = {**os.environ, "TRACEREEL_STORE": store.replace("@clickhouse:8123", f"@127.0.0.1:{closed}")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tracereel", *argv[1:]], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: cannot open the store http://tracereel:***@127.0.0.1:{closed}/tracereel")
+    assert _PASSWORD not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_dockerfile_builds_every_mapped_folder_and_runs_the_collector() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    copied = {src for line in dockerfile.splitlines() if line.startswith("COPY ") for src in shlex.split(line)[1:-1]}
+    needed = set(pyproject["tool"]["setuptools"]["package-dir"].values()) | {"pyproject.toml", "README.md"}
+    assert needed <= copied, needed - copied
+    assert 'pip install ".[all]"' in dockerfile and "all" in pyproject["project"]["optional-dependencies"]
+    cmd = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD "))[4:])
+    _check_command(cmd)
+    assert "USER tracereel" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "tests"} <= set(ignored)
+    # The compose file builds this image for both tracereel services.
+    services = _compose()["services"]
+    assert services["collector"]["build"] == services["dashboard"]["build"] == "."
