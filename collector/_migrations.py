@@ -2,7 +2,10 @@
 
 ``otel_traces`` and its trace-id lookup keep the DDL of the OpenTelemetry Collector ClickHouse
 exporter (exporter/clickhouseexporter/internal/sqltemplates, bloom-filter variant), so a
-table written by a stock collector can be read (and migrated) too.
+table written by a stock collector can be read (and migrated) too. One deliberate difference:
+the exporter's four bloom filters over attribute map keys and values are left out. They
+tripled insert time in bench/ingest.py and none of tracereel's queries can use them (agent
+fields are MATERIALIZED columns); a table created by the exporter keeps them and works the same.
 What agent queries need is added as MATERIALIZED columns: ClickHouse computes them on
 insert, and for parts written before the column existed, on read. Everything here must be
 accepted by a ClickHouse server as well as by chDB: no chDB-only syntax.
@@ -160,10 +163,6 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         Attributes Map(LowCardinality(String), String)
     ) CODEC(ZSTD(1)),
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
-    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_duration Duration TYPE minmax GRANULARITY 1
 ) ENGINE = MergeTree()
 PARTITION BY toDate(Timestamp)

@@ -13,6 +13,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from tracereel.collector.store import INSERT_COLUMNS
 
 __all__ = ["OTLPError", "SpanBatch", "decode_json", "decode_protobuf", "to_columns"]

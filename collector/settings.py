@@ -21,7 +21,7 @@ class CollectorSettings(BaseSettings):
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest request body, after decompression")
     max_pending_spans: int = Field(500_000, gt=0, description="Spans waiting to be stored before 503")
     max_batch_spans: int = Field(100_000, gt=0, description="Most spans written by one INSERT")
-    flush_interval: float = Field(0.2, gt=0, description="Seconds to gather spans before an INSERT")
+    flush_interval: float = Field(0.05, gt=0, description="Seconds to gather spans before an INSERT")
     prices: str | None = Field(None, description="TOML or JSON price table overriding the defaults")
 
     @field_validator("store")

@@ -39,6 +39,37 @@ INSERT_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _arrow_types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    text = pa.string()
+    attributes = pa.map_(pa.string(), pa.string())
+    special = {
+        "Timestamp": pa.timestamp("ns"),
+        "Duration": pa.uint64(),
+        "ResourceAttributes": attributes,
+        "SpanAttributes": attributes,
+        "Events.Timestamp": pa.list_(pa.timestamp("ns")),
+        "Events.Name": pa.list_(text),
+        "Events.Attributes": pa.list_(attributes),
+        "Links.TraceId": pa.list_(text),
+        "Links.SpanId": pa.list_(text),
+        "Links.TraceState": pa.list_(text),
+        "Links.Attributes": pa.list_(attributes),
+    }
+    return {name: special.get(name, text) for name in INSERT_COLUMNS}
+
+
+class _LazyTypes(dict):  # type: ignore[type-arg]
+    # pyarrow is imported on first insert, not when the collector package is imported.
+    def __missing__(self, key: str) -> Any:
+        self.update(_arrow_types())
+        return dict.__getitem__(self, key)
+
+
+_ARROW_TYPES: dict[str, Any] = _LazyTypes()
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or used; the message says why and what to do."""
 
@@ -125,14 +156,19 @@ class Store:
         return [row[0] for row in self.query("SELECT name FROM tracereel_migrations ORDER BY name")]
 
     def insert_spans(self, columns: Sequence[list[Any]]) -> None:
-        """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""
-        self._run(
-            self._client.insert,
-            TRACES_TABLE,
-            list(columns),
-            column_names=list(INSERT_COLUMNS),
-            column_oriented=True,
-        )
+        """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT.
+
+        The columns travel as one Arrow table: pyarrow converts the Python lists in C++ and
+        ClickHouse parses Arrow natively, about 2x faster here than clickhouse-connect's
+        Python serialisation of the Map and Nested columns (bench/ingest.py).
+        """
+        import pyarrow as pa
+
+        arrays = [
+            pa.array(column, type=_ARROW_TYPES[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)
+        ]
+        table = pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
+        self._run(self._client.insert_arrow, TRACES_TABLE, table)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a SELECT with server-side ``{name:Type}`` parameters; returns the rows."""

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
+
+from tracereel import semconv as sc
 from tracereel.sdk._boundaries import task_root_span
 from tracereel.sdk._runtime import internal_error, tracer
 from tracereel.sdk._serialize import to_json
-
-from tracereel import semconv as sc
 
 __all__ = ["escalate", "guardrail", "plan", "record_usage", "score", "set_outcome"]
 

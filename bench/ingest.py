@@ -1,0 +1,225 @@
+"""Ingest throughput: several concurrent OTLP/HTTP clients against a real collector on the embedded store.
+
+    .venv/bin/python bench/ingest.py [--seconds 20] [--clients 4] [--batch 1000] [--no-gzip]
+
+Starts ``tracereel serve`` as its own process over a fresh chDB directory, sends pre-built
+OTLP protobuf requests (agent-shaped spans: an agent root, LLM calls with token usage, tool
+calls with JSON arguments and results, some errors) from ``--clients`` threads for
+``--seconds``, and prints the spans/s the collector acknowledged (200 = stored), the spans it
+reports stored, and its peak resident memory. The load generator runs on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
+
+
+def build_request(rng: random.Random, spans_wanted: int) -> bytes:
+    """One ExportTraceServiceRequest of agent-shaped traces, about ``spans_wanted`` spans."""
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    rs.resource.attributes.extend([_kv("service.name", "bench-agents"), _kv("telemetry.sdk.language", "python")])
+    scope = rs.scope_spans.add()
+    scope.scope.name = "tracereel"
+    now = time.time_ns()
+    made = 0
+    while made < spans_wanted:
+        trace_id = rng.randbytes(16)
+        root_id = rng.randbytes(8)
+        start = now - rng.randrange(3600 * 10**9)
+        scope.spans.append(
+            Span(
+                trace_id=trace_id,
+                span_id=root_id,
+                name="invoke_agent support",
+                start_time_unix_nano=start,
+                end_time_unix_nano=start + 2_000_000_000,
+                attributes=[
+                    _kv("gen_ai.operation.name", "invoke_agent"),
+                    _kv("gen_ai.agent.name", "support"),
+                    _kv("gen_ai.agent.version", "1.4.0"),
+                    _kv("tracereel.entrypoint", "app.agents:support"),
+                    _kv("tracereel.agent.input", json.dumps({"ticket": f"T-{rng.randrange(10**6)}"})),
+                ],
+            )
+        )
+        made += 1
+        for step in range(9):
+            is_llm = step % 2 == 0
+            failed = rng.random() < 0.05
+            attrs = (
+                [
+                    _kv("gen_ai.operation.name", "chat"),
+                    _kv("gen_ai.request.model", "gpt-4o-mini"),
+                    _kv("gen_ai.provider.name", "openai"),
+                    _kv("gen_ai.usage.input_tokens", rng.randrange(200, 4000)),
+                    _kv("gen_ai.usage.output_tokens", rng.randrange(20, 400)),
+                    _kv("gen_ai.input.messages", json.dumps([{"role": "user", "content": "where is my order?"}])),
+                    _kv("gen_ai.output.messages", json.dumps({"content": "It ships tomorrow."})),
+                    _kv("tracereel.args_hash", rng.randbytes(8).hex()),
+                ]
+                if is_llm
+                else [
+                    _kv("gen_ai.operation.name", "execute_tool"),
+                    _kv("gen_ai.tool.name", "lookup_order"),
+                    _kv("gen_ai.tool.call.id", f"call_{rng.randbytes(8).hex()}"),
+                    _kv("gen_ai.tool.call.arguments", json.dumps({"order_id": rng.randrange(10**6)})),
+                    _kv("gen_ai.tool.call.result", json.dumps({"status": "shipped"})),
+                    _kv("tracereel.args_hash", rng.randbytes(8).hex()),
+                ]
+            )
+            if failed:
+                attrs.append(_kv("error.type", "timeout"))
+            s0 = start + step * 200_000_000
+            scope.spans.append(
+                Span(
+                    trace_id=trace_id,
+                    span_id=rng.randbytes(8),
+                    parent_span_id=root_id,
+                    name="chat gpt-4o-mini" if is_llm else "execute_tool lookup_order",
+                    kind=3 if is_llm else 1,
+                    start_time_unix_nano=s0,
+                    end_time_unix_nano=s0 + 150_000_000,
+                    attributes=attrs,
+                    status=Status(code=2, message="timed out") if failed else Status(),
+                )
+            )
+            made += 1
+    return request.SerializeToString()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    """Run the benchmark and print its results."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=1000, help="spans per request")
+    parser.add_argument("--bodies", type=int, default=60, help="distinct pre-built requests to cycle through")
+    parser.add_argument("--no-gzip", action="store_true")
+    args = parser.parse_args()
+
+    rng = random.Random(7)
+    print(f"building {args.bodies} requests of {args.batch} spans ...", flush=True)
+    bodies = [build_request(rng, args.batch) for _ in range(args.bodies)]
+    spans_per_body = len(ExportTraceServiceRequest.FromString(bodies[0]).resource_spans[0].scope_spans[0].spans)
+    if not args.no_gzip:
+        bodies = [gzip.compress(b, 6) for b in bodies]
+    print(f"request size: {sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB ({'gzip' if not args.no_gzip else 'raw'})")
+
+    workdir = tempfile.mkdtemp(prefix="tracereel-bench-")
+    port = _free_port()
+    argv = [sys.executable, "-m", "tracereel", "serve", "--port", str(port), "--store", f"chdb://{workdir}/store"]
+    if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ingest.svg: the collector under py-spy
+        argv = ["py-spy", "record", *os.environ.get("BENCH_PROFILE_FLAGS", "").split(), "--threads", "-f", "raw", "-o", os.environ["BENCH_PROFILE"], "--", *argv]
+    server = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("collector did not start") from None
+                time.sleep(0.1)
+
+        acked = [0] * args.clients
+        refused = [0] * args.clients
+        stop_at = time.monotonic() + args.seconds
+        headers = {"Content-Type": "application/x-protobuf"}
+        if not args.no_gzip:
+            headers["Content-Encoding"] = "gzip"
+
+        def client(index: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            i = index
+            while time.monotonic() < stop_at:
+                conn.request("POST", "/v1/traces", body=bodies[i % len(bodies)], headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    acked[index] += spans_per_body
+                else:
+                    refused[index] += 1
+                    time.sleep(float(response.getheader("Retry-After") or 1))
+                i += args.clients
+            conn.close()
+
+        started = time.monotonic()
+        cpu_before = _cpu_seconds(server.pid)
+        own_before = time.process_time()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+        collector_cpu = _cpu_seconds(server.pid) - cpu_before
+        generator_cpu = time.process_time() - own_before
+        health = json.loads(urllib.request.urlopen(f"{base}/healthz").read())
+        total = sum(acked)
+        print(f"clients={args.clients} batch={spans_per_body} spans/request, {elapsed:.1f} s")
+        print(f"acknowledged: {total} spans = {total / elapsed:,.0f} spans/s; refused requests (503): {sum(refused)}")
+        print(f"collector stored_spans={health['stored_spans']} (must equal acknowledged: {total})")
+        print(
+            f"CPU: collector {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core), "
+            f"load generator {generator_cpu:.1f} s ({generator_cpu / elapsed:.0%})"
+        )
+        print(f"collector peak RSS: {_peak_rss_mib(server.pid):.0f} MiB")
+        print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    finally:
+        server.send_signal(2)  # SIGINT: lets py-spy write its profile
+        server.wait(60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
