@@ -31,7 +31,7 @@ from opentelemetry.trace import SpanContext, TraceFlags
 from tracereel import semconv as sc
 from tracereel.replay._report import Divergence, ReplayReport, pretty, unified_diff
 from tracereel.replay._tape import CannotReplay, RecordedCall, Tape
-from tracereel.replay._values import call_arguments, decode_result, rebuild, rebuild_exception
+from tracereel.replay._values import call_arguments, decode_result, hints, rebuild, rebuild_exception
 from tracereel.sdk import _nondeterminism as nondet
 from tracereel.sdk._boundaries import exception_type_name
 from tracereel.sdk._intercept import BoundaryCall, set_interceptor
@@ -486,12 +486,7 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
 
 
 def _return_hint(func: Callable[..., Any]) -> Any:
-    try:
-        import typing
-
-        return typing.get_type_hints(inspect.unwrap(func)).get("return")
-    except Exception:
-        return None
+    return hints(func).get("return")
 
 
 def _outcome(result: Any, exc: BaseException | None) -> dict[str, Any]:

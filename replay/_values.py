@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import importlib
 import inspect
 import json
@@ -14,7 +15,7 @@ from typing import Any
 
 from tracereel.sdk._serialize import REPR_MARKER
 
-__all__ = ["call_arguments", "decode_result", "loads_or_text", "rebuild", "rebuild_exception"]
+__all__ = ["call_arguments", "decode_result", "hints", "loads_or_text", "rebuild", "rebuild_exception"]
 
 
 def rebuild(value: Any, annotation: Any) -> Any:
@@ -55,13 +56,10 @@ def rebuild(value: Any, annotation: Any) -> Any:
             except Exception:
                 return value
         if dataclasses.is_dataclass(annotation):
-            try:
-                hints = typing.get_type_hints(annotation)
-            except Exception:
-                hints = {}
+            field_hints = hints(annotation)
             fields = {f.name for f in dataclasses.fields(annotation) if f.init}
             try:
-                return annotation(**{k: rebuild(v, hints.get(k)) for k, v in value.items() if k in fields})
+                return annotation(**{k: rebuild(v, field_hints.get(k)) for k, v in value.items() if k in fields})
             except Exception:
                 return value
     if annotation is tuple and isinstance(value, list):
@@ -69,16 +67,28 @@ def rebuild(value: Any, annotation: Any) -> Any:
     return value
 
 
-def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+@functools.lru_cache(maxsize=4096)
+def _cached_hints(obj: Any) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(inspect.unwrap(func))
+        return typing.get_type_hints(inspect.unwrap(obj))
     except Exception:
         return {}
 
 
+def hints(obj: Any) -> dict[str, Any]:
+    """The type hints of a function or class (cached: evaluating string annotations costs ~100 µs a call)."""
+    try:
+        return _cached_hints(obj)
+    except TypeError:  # unhashable
+        try:
+            return typing.get_type_hints(inspect.unwrap(obj))
+        except Exception:
+            return {}
+
+
 def decode_result(func: Callable[..., Any], result_json: str) -> Any:
     """The recorded result of a call of ``func``, rebuilt with its return annotation when possible."""
-    return rebuild(json.loads(result_json), _hints(func).get("return"))
+    return rebuild(json.loads(result_json), hints(func).get("return"))
 
 
 def call_arguments(func: Callable[..., Any], arguments_json: str) -> tuple[list[Any], dict[str, Any]]:
@@ -86,7 +96,7 @@ def call_arguments(func: Callable[..., Any], arguments_json: str) -> tuple[list[
     recorded = json.loads(arguments_json)
     if not isinstance(recorded, dict):
         raise ValueError("the recorded input is not a JSON object of arguments")
-    hints = _hints(func)
+    annotations = hints(func)
     try:
         params = inspect.signature(func).parameters
     except (TypeError, ValueError):
@@ -100,13 +110,13 @@ def call_arguments(func: Callable[..., Any], arguments_json: str) -> tuple[list[
             continue
         value = recorded[name]
         if param.kind is param.POSITIONAL_ONLY:
-            args.append(rebuild(value, hints.get(name)))
+            args.append(rebuild(value, annotations.get(name)))
         elif param.kind is param.VAR_POSITIONAL:
             args.extend(value)
         elif param.kind is param.VAR_KEYWORD:
             kwargs.update(value)
         else:
-            kwargs[name] = rebuild(value, hints.get(name))
+            kwargs[name] = rebuild(value, annotations.get(name))
     return args, kwargs
 
 

@@ -1,9 +1,10 @@
 """Recording (and, during replay, serving) the wall clock, ``random`` and ``uuid4`` seen by agent code.
 
-While at least one task (an outermost ``@agent`` call) runs, ``time.time``, ``datetime.datetime``
-(``now``/``utcnow``/``today``), ``uuid.uuid4`` and the module-level ``random`` functions are
-routed through thin wrappers; the same names imported with ``from x import y`` into modules
-that define tracereel boundaries are swapped too. A wrapper asks the task's *scope* (a context
+While at least one task (an outermost ``@agent`` call) runs, ``time.time``, ``uuid.uuid4`` and
+the module-level ``random`` functions are routed through thin wrappers; in modules that define
+tracereel boundaries, the same names imported with ``from x import y`` are swapped too, and so
+is ``datetime`` imported with ``from datetime import datetime`` (its ``now``/``utcnow``/``today``
+read the wrapped clock). A wrapper asks the task's *scope* (a context
 variable) for the value: during a normal run the scope draws the real value and records it,
 during replay the replay engine's scope serves the recorded one. Outside a task, in other
 threads without the task's context, and inside ``@tool``/``@llm`` bodies (which replay does not
@@ -139,6 +140,10 @@ class _DateTimeMeta(type):
 class _DateTime(_real_datetime, metaclass=_DateTimeMeta):
     """``datetime.datetime`` whose ``now``/``utcnow``/``today`` read the (recorded) wall clock."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Constructing one gives a real datetime: nothing outside sees this class's instances.
+        return _real_datetime(*args, **kwargs)
+
     @classmethod
     def now(cls, tz: _datetime_module.tzinfo | None = None) -> _datetime_module.datetime:  # type: ignore[override]
         return _real_datetime.fromtimestamp(_time(), tz)
@@ -152,10 +157,11 @@ class _DateTime(_real_datetime, metaclass=_DateTimeMeta):
         return _real_datetime.fromtimestamp(_time())
 
 
-# (module, attribute, original, wrapper)
+# (module, attribute, original, wrapper). ``datetime.datetime`` is not replaced in the datetime
+# module itself: other libraries compare ``type(x) is datetime.datetime``; it is swapped only
+# where agent modules imported it by name (``from datetime import datetime``).
 _PATCHES: list[tuple[Any, str, Any, Any]] = [
     (_time_module, "time", _real_time, _time),
-    (_datetime_module, "datetime", _real_datetime, _DateTime),
     (_uuid_module, "uuid4", _real_uuid4, _uuid4),
     (_random_module, "random", _real_random, _random),
     (_random_module, "getrandbits", _real_getrandbits, _getrandbits),
@@ -177,8 +183,12 @@ def register_module(name: str) -> None:
     _modules.add(name)
 
 
+_SWAPS: list[tuple[Any, Any]] = [(original, wrapper) for _, _, original, wrapper in _PATCHES]
+_SWAPS.append((_real_datetime, _DateTime))
+
+
 def _install() -> None:
-    by_original = {id(original): wrapper for _, _, original, wrapper in _PATCHES}
+    by_original = {id(original): wrapper for original, wrapper in _SWAPS}
     for module, attribute, _original, wrapper in _PATCHES:
         setattr(module, attribute, wrapper)
     # Module-level random functions other than random()/getrandbits() (choice, randint, shuffle,
@@ -204,7 +214,7 @@ def _uninstall() -> None:
             setattr(module, attribute, original)
     for attribute in ("random", "getrandbits"):
         _rng.__dict__.pop(attribute, None)
-    wrappers = {id(wrapper) for _, _, _, wrapper in _PATCHES}
+    wrappers = {id(wrapper) for _, wrapper in _SWAPS}
     for namespace, key, original in _swapped:
         if id(namespace.get(key)) in wrappers:
             namespace[key] = original
