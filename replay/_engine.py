@@ -436,23 +436,25 @@ class Engine:
         scope_token = nondet.enter_task(self.server)
         # A fresh OpenTelemetry context: the replay is a new trace, not a child of the caller's span.
         otel_token = otel_context.attach(otel_context.Context())
+        failure: BaseException | None = None
         try:
             if inspect.iscoroutinefunction(func):
-                asyncio.run(func(*args, **kwargs))
+                _run_coroutine(lambda: func(*args, **kwargs))
             else:
                 result = func(*args, **kwargs)
                 if inspect.isawaitable(result):
-                    asyncio.run(_await(result))
+                    _run_coroutine(lambda: _await(result))
         except ReplayDiverged:
             pass  # the report holds the divergence
-        except Exception:
-            pass  # the agent's own exception: compared with the recorded outcome in _agent_done
+        except Exception as exc:
+            failure = exc  # the agent's own exception: compared with the recorded outcome in _agent_done
         finally:
             otel_context.detach(otel_token)
             nondet.exit_task(scope_token, None)
             set_interceptor(previous)
         if not self.root_started:
-            raise CannotReplay(f"the entry point {root.entrypoint} never called an @agent boundary")
+            why = f" (it raised {type(failure).__name__}: {failure})" if failure is not None else ""
+            raise CannotReplay(f"the entry point {root.entrypoint} never reached an @agent boundary{why}")
 
     def report(self, seconds: float = 0.0) -> ReplayReport:
         """The report of the finished run."""
@@ -483,6 +485,30 @@ class Engine:
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
+
+
+def _run_coroutine(factory: Callable[[], Awaitable[Any]]) -> Any:
+    """Run an async entry point to completion, also when the caller is inside an event loop (async tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())  # type: ignore[arg-type]
+    # asyncio.run cannot nest: use a fresh loop in a worker thread, in a copy of this context.
+    context = contextvars.copy_context()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = context.run(asyncio.run, factory())
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="tracereel-replay")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def _return_hint(func: Callable[..., Any]) -> Any:

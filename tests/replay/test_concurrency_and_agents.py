@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tracereel.replay import Tape, replay
 
 
@@ -76,3 +78,13 @@ def test_a_sub_agent_that_skips_a_call_diverges_at_its_own_address(recorder, age
     assert d.address["agent_path"] == ["supervisor", "researcher"]
     assert d.address["label"] == "llm:fake-gpt#1"
     assert "one note" in d.diff
+
+
+async def test_an_async_agent_replays_from_inside_a_running_event_loop(recorder, agents):
+    since = time.time() - 0.5
+    await agents.pricing(["TEA"])
+    trace = recorder.trace(recorder.latest("pricing", since))
+    agents.reset()
+    agents.ARMED.set()
+    report = replay(trace)  # from an async test: the engine runs the agent on its own loop
+    assert report.reproduced, report.to_json()
