@@ -118,17 +118,46 @@ def _free_port() -> int:
 
 
 def _peak_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Sum of the peak resident memory of the collector and its parse workers."""
+    total = 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the collector and its parse workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
 
 
 def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -147,13 +176,26 @@ def main() -> None:
     spans_per_body = len(ExportTraceServiceRequest.FromString(bodies[0]).resource_spans[0].scope_spans[0].spans)
     if not args.no_gzip:
         bodies = [gzip.compress(b, 6) for b in bodies]
-    print(f"request size: {sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB ({'gzip' if not args.no_gzip else 'raw'})")
+    print(
+        f"request size: {sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB ({'gzip' if not args.no_gzip else 'raw'})"
+    )
 
     workdir = tempfile.mkdtemp(prefix="tracereel-bench-")
     port = _free_port()
     argv = [sys.executable, "-m", "tracereel", "serve", "--port", str(port), "--store", f"chdb://{workdir}/store"]
     if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ingest.svg: the collector under py-spy
-        argv = ["py-spy", "record", *os.environ.get("BENCH_PROFILE_FLAGS", "").split(), "--threads", "-f", "raw", "-o", os.environ["BENCH_PROFILE"], "--", *argv]
+        argv = [
+            "py-spy",
+            "record",
+            *os.environ.get("BENCH_PROFILE_FLAGS", "").split(),
+            "--threads",
+            "-f",
+            "raw",
+            "-o",
+            os.environ["BENCH_PROFILE"],
+            "--",
+            *argv,
+        ]
     server = subprocess.Popen(
         argv,
         stdout=subprocess.DEVNULL,
@@ -210,10 +252,10 @@ def main() -> None:
         print(f"acknowledged: {total} spans = {total / elapsed:,.0f} spans/s; refused requests (503): {sum(refused)}")
         print(f"collector stored_spans={health['stored_spans']} (must equal acknowledged: {total})")
         print(
-            f"CPU: collector {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core), "
+            f"CPU: collector + parse workers {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core), "
             f"load generator {generator_cpu:.1f} s ({generator_cpu / elapsed:.0%})"
         )
-        print(f"collector peak RSS: {_peak_rss_mib(server.pid):.0f} MiB")
+        print(f"collector + parse workers peak RSS (sum): {_peak_rss_mib(server.pid):.0f} MiB")
         print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     finally:
         server.send_signal(2)  # SIGINT: lets py-spy write its profile

@@ -16,9 +16,12 @@ class BodyError(Exception):
     """The body cannot be accepted; carries the HTTP status and a message naming the problem."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+        super().__init__(status, message)  # both in args, so it survives the parse workers' pickling
         self.status = status
         self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 async def read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:

@@ -12,8 +12,8 @@ import logging
 import threading
 import time
 from collections import deque
+from typing import Any
 
-from tracereel.collector._otlp import SpanBatch
 from tracereel.collector.store import Store
 
 __all__ = ["BulkInserter", "Overloaded", "StoreWriteError"]
@@ -30,10 +30,11 @@ class StoreWriteError(Exception):
 
 
 class _Pending:
-    __slots__ = ("batch", "future", "loop", "queued_at")
+    __slots__ = ("count", "future", "loop", "queued_at", "table")
 
-    def __init__(self, batch: SpanBatch, future: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
-        self.batch = batch
+    def __init__(self, table: Any, count: int, future: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
+        self.table = table
+        self.count = count
         self.future = future
         self.loop = loop
         self.queued_at = time.monotonic()
@@ -82,17 +83,20 @@ class BulkInserter:
         if self._thread is not None:
             self._thread.join()
 
-    async def submit(self, batch: SpanBatch) -> None:
-        """Queue ``batch`` and wait until it is stored; raises Overloaded or StoreWriteError."""
+    async def submit(self, table: Any, count: int) -> None:
+        """Queue an Arrow ``table`` of ``count`` spans and wait until it is stored.
+
+        Raises Overloaded (queue full or shutting down) or StoreWriteError (insert failed).
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             if self._stopping:
                 raise Overloaded("collector is shutting down")
-            if self._pending_spans and self._pending_spans + batch.count > self._max_pending:
+            if self._pending_spans and self._pending_spans + count > self._max_pending:
                 raise Overloaded(f"{self._pending_spans} spans are waiting to be stored")
-            self._queue.append(_Pending(batch, future, loop))
-            self._pending_spans += batch.count
+            self._queue.append(_Pending(table, count, future, loop))
+            self._pending_spans += count
             if self._pending_spans >= self._max_batch:
                 self._cond.notify()
             elif len(self._queue) == 1:
@@ -115,9 +119,9 @@ class BulkInserter:
                     self._cond.wait()
             taken: list[_Pending] = []
             spans = 0
-            while self._queue and (not taken or spans + self._queue[0].batch.count <= self._max_batch):
+            while self._queue and (not taken or spans + self._queue[0].count <= self._max_batch):
                 item = self._queue.popleft()
-                spans += item.batch.count
+                spans += item.count
                 taken.append(item)
             return taken
 
@@ -126,19 +130,22 @@ class BulkInserter:
             taken = self._take()
             if taken is None:
                 return
-            batch = SpanBatch.merge([item.batch for item in taken])
+            count = sum(item.count for item in taken)
             error: BaseException | None = None
             try:
-                if batch.count:
-                    self._store.insert_spans(batch.columns)
+                if count:
+                    import pyarrow as pa
+
+                    tables = [item.table for item in taken if item.count]
+                    self._store.insert_arrow(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
                     self.inserts += 1
             except Exception as exc:
-                logger.error("insert of %d spans failed: %s", batch.count, str(exc).splitlines()[0])
+                logger.error("insert of %d spans failed: %s", count, str(exc).splitlines()[0])
                 error = StoreWriteError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             with self._cond:
-                self._pending_spans -= batch.count
+                self._pending_spans -= count
                 if error is None:
-                    self.stored_spans += batch.count
+                    self.stored_spans += count
             for item in taken:
                 try:
                     item.loop.call_soon_threadsafe(_resolve, item.future, error)

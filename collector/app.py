@@ -11,8 +11,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from tracereel.collector import routes_metrics, routes_otlp, routes_read
 from tracereel.collector._inserter import BulkInserter
+from tracereel.collector._parsing import ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
 
@@ -37,18 +39,23 @@ def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
         flush_interval=settings.flush_interval,
     )
 
+    parser = ParsePool(resolve_workers(settings.parse_workers))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        parser.start()
         inserter.start()
         try:
             yield
         finally:
             inserter.stop()
+            parser.stop()
 
     app = FastAPI(title="tracereel collector", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
     app.state.inserter = inserter
+    app.state.parser = parser
     for router in ROUTERS:
         app.include_router(router)
 

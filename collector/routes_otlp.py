@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
-from tracereel.collector._body import BodyError, decompress, read_capped
+
+from tracereel.collector._body import BodyError, read_capped
 from tracereel.collector._inserter import BulkInserter, Overloaded, StoreWriteError
-from tracereel.collector._otlp import OTLPError, SpanBatch, decode_json, decode_protobuf, to_columns
+from tracereel.collector._otlp import OTLPError
+from tracereel.collector._parsing import ParsePool, ParserUnavailable
 from tracereel.collector._responses import JSON, PROTOBUF, error_response, success_response
 from tracereel.collector.settings import CollectorSettings
 
@@ -24,16 +25,12 @@ router = APIRouter()
 _RETRY_AFTER_SECONDS = 1
 
 
-def _parse(body: bytes, media_type: str) -> SpanBatch:
-    request = decode_protobuf(body) if media_type == PROTOBUF else decode_json(body)
-    return to_columns(request)
-
-
 @router.post("/v1/traces", summary="OTLP/HTTP trace export")
 async def export_traces(request: Request) -> Response:
     """Store the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable."""
     settings: CollectorSettings = request.app.state.settings
     inserter: BulkInserter = request.app.state.inserter
+    parser: ParsePool = request.app.state.parser
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in (PROTOBUF, JSON):
         return error_response(
@@ -50,14 +47,15 @@ async def export_traces(request: Request) -> Response:
         if declared > limit:
             raise BodyError(413, f"request body is larger than the limit of {limit} bytes")
         raw = await read_capped(request.stream(), limit)
-        body = decompress(raw, request.headers.get("content-encoding", ""), limit)
-        batch = await run_in_threadpool(_parse, body, content_type)
+        table, count = await parser.parse(raw, request.headers.get("content-encoding", ""), content_type, limit)
     except BodyError as exc:
         return error_response(exc.status, exc.message, content_type)
     except OTLPError as exc:
         return error_response(400, str(exc), content_type)
+    except ParserUnavailable as exc:
+        return error_response(503, str(exc), content_type, _RETRY_AFTER_SECONDS)
     try:
-        await inserter.submit(batch)
+        await inserter.submit(table, count)
     except Overloaded as exc:
         return error_response(503, f"collector is full ({exc}); retry later", content_type, _RETRY_AFTER_SECONDS)
     except StoreWriteError as exc:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from tracereel.collector._migrations import MIGRATIONS, TRACES_TABLE
 
-__all__ = ["INSERT_COLUMNS", "Store", "StoreError", "default_store_url"]
+__all__ = ["INSERT_COLUMNS", "Store", "StoreError", "columns_to_arrow", "default_store_url"]
 
 INSERT_COLUMNS: tuple[str, ...] = (
     "Timestamp",
@@ -68,6 +68,14 @@ class _LazyTypes(dict):  # type: ignore[type-arg]
 
 
 _ARROW_TYPES: dict[str, Any] = _LazyTypes()
+
+
+def columns_to_arrow(columns: Sequence[list[Any]]) -> Any:
+    """A ``pyarrow.Table`` of spans from columns in ``INSERT_COLUMNS`` order (converted in C++)."""
+    import pyarrow as pa
+
+    arrays = [pa.array(column, type=_ARROW_TYPES[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)]
+    return pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
 
 
 class StoreError(RuntimeError):
@@ -156,18 +164,15 @@ class Store:
         return [row[0] for row in self.query("SELECT name FROM tracereel_migrations ORDER BY name")]
 
     def insert_spans(self, columns: Sequence[list[Any]]) -> None:
-        """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT.
+        """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""
+        self.insert_arrow(columns_to_arrow(columns))
 
-        The columns travel as one Arrow table: pyarrow converts the Python lists in C++ and
-        ClickHouse parses Arrow natively, about 2x faster here than clickhouse-connect's
-        Python serialisation of the Map and Nested columns (bench/ingest.py).
+    def insert_arrow(self, table: Any) -> None:
+        """Insert a ``pyarrow.Table`` of spans (see :func:`columns_to_arrow`) as one INSERT.
+
+        Arrow because ClickHouse parses it natively: about 2x faster here than
+        clickhouse-connect's Python serialisation of the Map and Nested columns.
         """
-        import pyarrow as pa
-
-        arrays = [
-            pa.array(column, type=_ARROW_TYPES[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)
-        ]
-        table = pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
         self._run(self._client.insert_arrow, TRACES_TABLE, table)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:

@@ -64,6 +64,9 @@ def start_collector(store: Any, **settings: Any) -> tuple[RunningCollector, thre
     from tracereel.collector import CollectorSettings, create_app
 
     port = free_port()
+    # Parsing in a thread keeps each test's collector quick to start; tests that exercise the
+    # worker processes pass parse_workers explicitly.
+    settings.setdefault("parse_workers", 0)
     config = CollectorSettings(host="127.0.0.1", port=port, store=store.url, **settings)
     app = create_app(config, store)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -13,6 +13,8 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from tests.collector.otlp_payloads import CHILD, ROOT, T0, TRACE, json_request, protobuf_request
 
+PB_HEADERS = {"content-type": "application/x-protobuf"}
+
 
 def stock_provider(url: str, compression: Compression = Compression.NoCompression) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": "plain-otel", "deployment.environment": "ci"}))
@@ -177,3 +179,26 @@ def test_acknowledged_spans_are_already_readable(collector):
             http.post("/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}).status_code == 200
         )
         assert http.get(f"/api/v1/traces/{TRACE}").json()["spans"][0]["name"] == "durable"
+
+
+def test_parse_worker_processes_store_good_requests_and_name_bad_ones(store):
+    from tests.conftest import start_collector
+
+    running, thread = start_collector(store, parse_workers=1)
+    try:
+        with running.client() as http:
+            good = http.post("/v1/traces", content=protobuf_request([{"span_id": ROOT}]), headers=PB_HEADERS)
+            assert good.status_code == 200
+            bad = http.post("/v1/traces", content=protobuf_request([{"span_id": "0102"}]), headers=PB_HEADERS)
+            assert bad.status_code == 400
+            bomb = http.post(
+                "/v1/traces",
+                content=gzip.compress(bytes(40 * 1024 * 1024)),
+                headers={**PB_HEADERS, "content-encoding": "gzip"},
+            )
+            assert bomb.status_code == 413
+            detail = http.get(f"/api/v1/traces/{TRACE}").json()
+        assert [s["span_id"] for s in detail["spans"]] == [ROOT]
+    finally:
+        running.server.should_exit = True
+        thread.join(20)
