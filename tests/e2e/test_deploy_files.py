@@ -152,3 +152,15 @@ def test_dockerfile_builds_every_mapped_folder_and_runs_the_collector() -> None:
     # The compose file builds this image for both tracereel services.
     services = _compose()["services"]
     assert services["collector"]["build"] == services["dashboard"]["build"] == "."
+
+
+def test_every_python_folder_the_image_copies_is_a_declared_package() -> None:
+    # The image installs a built wheel, not the checkout: a folder of modules that pyproject.toml
+    # does not list as a package would be missing from it (e.g. dashboard pages).
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    declared = set(setuptools["packages"])
+    for package, folder in setuptools["package-dir"].items():
+        for directory in (ROOT / folder).rglob("*"):
+            if directory.is_dir() and directory.name != "__pycache__" and any(directory.glob("*.py")):
+                name = ".".join([package, *directory.relative_to(ROOT / folder).parts])
+                assert name in declared, f"{directory.relative_to(ROOT)} holds modules but {name} is not in packages"
