@@ -12,7 +12,7 @@ import concurrent.futures
 import functools
 import inspect
 import os
-import secrets
+import random
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar, Token
@@ -21,12 +21,12 @@ from typing import Any, TypeVar, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
+
+from tracereel import semconv as sc
 from tracereel.sdk import _nondeterminism as nondet
 from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
 from tracereel.sdk._runtime import internal_error, tracer
 from tracereel.sdk._serialize import args_hash, to_json
-
-from tracereel import semconv as sc
 
 __all__ = ["agent", "current_agent_path", "exception_type_name", "llm", "task_root_span", "tool"]
 
@@ -35,6 +35,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _agent_path: ContextVar[tuple[str, ...]] = ContextVar("tracereel_agent_path", default=())
 _task_root: ContextVar[Span | None] = ContextVar("tracereel_task_root", default=None)
 _SKIPPED_PARAMS = ("self", "cls")
+# Tool call ids from a private generator: os.urandom costs a syscall per call, and replay
+# serves the module-level ``random`` from the recording.
+_call_ids = random.Random(int.from_bytes(os.urandom(16), "big"))
 
 
 def current_agent_path() -> tuple[str, ...]:
@@ -50,7 +53,20 @@ def task_root_span() -> Span | None:
 class _Spec:
     """What a decorated function records, computed once at decoration time."""
 
-    __slots__ = ("entrypoint", "func", "kind", "model", "name", "provider", "sig", "static_attrs", "version")
+    __slots__ = (
+        "defaults",
+        "entrypoint",
+        "func",
+        "kind",
+        "model",
+        "name",
+        "param_names",
+        "provider",
+        "sig",
+        "skip_first",
+        "static_attrs",
+        "version",
+    )
 
     def __init__(
         self,
@@ -72,6 +88,17 @@ class _Spec:
             self.sig: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
             self.sig = None
+        # Plain positional-or-keyword parameters bind without inspect (its bind() was the
+        # largest single cost per call in bench/sdk_overhead.py).
+        self.param_names: tuple[str, ...] | None = None
+        self.defaults: dict[str, Any] = {}
+        self.skip_first = False
+        if self.sig is not None:
+            params = list(self.sig.parameters.values())
+            if all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
+                self.param_names = tuple(p.name for p in params)
+                self.defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+                self.skip_first = bool(params) and params[0].name in _SKIPPED_PARAMS
         self.entrypoint = f"{func.__module__}:{func.__qualname__}"
         # Replay swaps ``from time import time``-style names in modules that define boundaries.
         nondet.register_module(func.__module__)
@@ -106,6 +133,26 @@ class _Call:
 
 
 def _bind(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    names = spec.param_names
+    if names is not None and len(args) <= len(names):
+        arguments = dict(zip(names, args, strict=False))  # fewer args than names: defaults fill in
+        complete = True
+        for key, value in kwargs.items():
+            if key in arguments or key not in names:
+                complete = False  # a wrong call: let inspect (and then the function) say so
+                break
+            arguments[key] = value
+        if complete and len(arguments) < len(names):
+            for key in names:
+                if key not in arguments:
+                    if key not in spec.defaults:
+                        complete = False
+                        break
+                    arguments[key] = spec.defaults[key]
+        if complete:
+            if spec.skip_first:
+                del arguments[names[0]]
+            return arguments
     if spec.sig is not None:
         try:
             bound = spec.sig.bind(*args, **kwargs)
@@ -128,7 +175,7 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
     attrs = dict(spec.static_attrs)
     name = spec.name
     if spec.kind == "tool":
-        attrs[sc.TOOL_CALL_ID] = "call_" + secrets.token_hex(8)
+        attrs[sc.TOOL_CALL_ID] = f"call_{_call_ids.getrandbits(64):016x}"
         attrs[sc.TOOL_CALL_ARGUMENTS] = arguments_json
         attrs[sc.ARGS_HASH] = digest
         span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
