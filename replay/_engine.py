@@ -69,23 +69,39 @@ _parent: contextvars.ContextVar[Any] = contextvars.ContextVar("tracereel_replay_
 class _Served(nondet.Recorder):
     """The replay's nondeterminism scope: serves the recorded values in order, drawing live past the end."""
 
-    def __init__(self, values: list[list[Any]]) -> None:
+    def __init__(self, chunks: list[tuple[int, list[Any], str, str]]) -> None:
         super().__init__()
-        self.values = values
-        self.index = 0
+        self.chunks = [(seq, values) for seq, values, _, _ in chunks]
+        self.chunk = 0
+        self.offset = 0
         self.served = 0
         self.drawn_live = 0
         self._serve_lock = threading.Lock()
 
+    def skip(self, seqs: set[int]) -> None:
+        """Drop chunks not yet served (drawn inside a sub-agent that is now stubbed)."""
+        with self._serve_lock:
+            done, ahead = self.chunks[: self.chunk], self.chunks[self.chunk :]
+            if self.offset and ahead:
+                done, ahead = [*done, ahead[0]], ahead[1:]
+                self.chunk += 1
+                self.offset = 0
+            self.chunks = done + [c for c in ahead if c[0] not in seqs]
+
     def draw(self, kind: str, live: Callable[[], Any]) -> Any:
         with self._serve_lock:
-            if self.index < len(self.values) and self.values[self.index][0] == kind:
-                value = self.values[self.index][1]
-                self.index += 1
-                self.served += 1
-                found = True
-            else:
-                found = False
+            while self.chunk < len(self.chunks) and self.offset >= len(self.chunks[self.chunk][1]):
+                self.chunk += 1
+                self.offset = 0
+            found = False
+            if self.chunk < len(self.chunks):
+                recorded = self.chunks[self.chunk][1][self.offset]
+                if recorded[0] == kind:
+                    value = recorded[1]
+                    self.offset += 1
+                    self.served += 1
+                    found = True
+            if not found:
                 self.drawn_live += 1
         if not found:
             value = live()
@@ -117,7 +133,7 @@ class Engine:
         self.outcome: dict[str, Any] = {}
         self.replay_trace_id: str | None = None
         self.notes: list[str] = []
-        self.server = _Served(tape.nondeterminism)
+        self.server = _Served(tape.chunks)
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -149,6 +165,7 @@ class Engine:
             if call.kind == "agent":
                 if node.name in self.options.stub_agents:
                     tape.consume_subtree(node)
+                    self.server.skip(tape.drawn_inside(node))
                     self.stubbed += 1
                     return self._recorded(call, node, "stub")
                 if ("agent", node.name) in self.options.live:

@@ -216,7 +216,8 @@ class Tape:
         by_id = {str(s.get("span_id")): s for s in spans}
         calls: dict[str, RecordedCall] = {}
         marker: dict[str, Any] | None = None
-        chunks: list[tuple[int, list[Any]]] = []
+        # (seq, values, span id, at): at = "start" (drawn by the caller before this call) or "end"
+        chunks: list[tuple[int, list[Any], str, str]] = []
         for span in spans:
             attrs = span.get("attributes") or {}
             if attrs.get(sc.TASK_START) in _TRUE:
@@ -224,15 +225,18 @@ class Tape:
             raw = attrs.get(sc.NONDETERMINISM)
             if raw:
                 try:
-                    chunk = json.loads(raw)
-                    chunks.append((int(chunk["seq"]), list(chunk["values"])))
-                except (ValueError, KeyError, TypeError):
+                    parsed = json.loads(raw)
+                    for chunk in parsed if isinstance(parsed, list) else [parsed]:
+                        at = str(chunk.get("at", "start"))
+                        chunks.append((int(chunk["seq"]), list(chunk["values"]), str(span.get("span_id")), at))
+                except (ValueError, KeyError, TypeError, AttributeError):
                     pass  # a damaged chunk: those values are drawn live
             kind = _span_kind(span)
             if kind is not None:
                 calls[str(span.get("span_id"))] = _to_call(span, kind)
         chunks.sort(key=lambda c: c[0])
-        self.nondeterminism: list[list[Any]] = [v for _, values in chunks for v in values]
+        self.chunks = chunks
+        self.nondeterminism: list[list[Any]] = [v for c in chunks for v in c[1]]
 
         def tracked_parent(span_id: str) -> str:
             # The nearest ancestor that is a boundary call (other spans are looked through).
@@ -352,6 +356,12 @@ class Tape:
                 wave.remaining = 0
                 for queue in wave.by_key.values():
                     queue.clear()
+
+    def drawn_inside(self, call: RecordedCall) -> set[int]:
+        """Sequence numbers of the clock/random/uuid chunks drawn inside ``call`` (for stubbing it)."""
+        inside = {c.span_id for c in call.walk()[1:]}
+        own_end = {seq for seq, _, span_id, at in self.chunks if span_id == call.span_id and at == "end"}
+        return own_end | {seq for seq, _, span_id, _ in self.chunks if span_id in inside}
 
     def unconsumed_children(self, parent: RecordedCall) -> list[RecordedCall]:
         """Children of ``parent`` not used yet, in recorded order."""

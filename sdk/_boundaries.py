@@ -304,6 +304,10 @@ def _finish(call: _Call) -> None:
             nondet.exit_task(call.nondet_token, call.span)
         except Exception:
             internal_error("ending nondeterminism recording")
+    elif call.path_token is not None:
+        # A sub-agent keeps what it drew after its last call on its own span, so replay can skip
+        # exactly its values when the sub-agent is stubbed.
+        nondet.flush_end(call.span)
     try:
         if call.root_token is not None:
             _task_root.reset(call.root_token)

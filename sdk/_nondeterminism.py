@@ -14,8 +14,9 @@ and asyncio's clock are never touched.
 
 Recorded values travel as ``tracereel.nondeterminism`` attributes: the values drawn before a
 boundary call are attached to that call's span when it starts (so a crash loses nothing that
-came before the last finished call), the rest to the root span when the task ends. Each chunk
-carries a sequence number; replay concatenates the chunks in that order.
+came before the last finished call), those an agent drew after its last call to its own span
+when it ends. Each chunk carries a sequence number; replay concatenates the chunks in that
+order (and skips a stubbed sub-agent's own chunks).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "Scope",
     "enter_task",
     "exit_task",
+    "flush_end",
     "flush_to",
     "hide",
     "recording_enabled",
@@ -73,14 +75,18 @@ class Recorder(Scope):
             self.pending.append([kind, value])
         return value
 
-    def take(self) -> str | None:
-        """The values recorded since the last call, as one JSON chunk; None if there are none."""
+    def take(self, at: str = "start") -> str | None:
+        """The values recorded since the last call, as one JSON chunk; None if there are none.
+
+        ``at`` says whether they were drawn before the span's call started (``start``: by the
+        caller) or inside the span's agent after its last boundary call (``end``).
+        """
         with self._lock:
             if not self.pending:
                 return None
             chunk, self.pending = self.pending, []
             seq, self._seq = self._seq, self._seq + 1
-        return json.dumps({"seq": seq, "values": chunk}, separators=(",", ":"))
+        return json.dumps({"seq": seq, "at": at, "values": chunk}, separators=(",", ":"))
 
 
 _scope: ContextVar[Scope | None] = ContextVar("tracereel_nondeterminism_scope", default=None)
@@ -246,7 +252,7 @@ def exit_task(token: Token[Scope | None], root_span: Any) -> None:
     global _active
     try:
         if root_span is not None:
-            flush_to(root_span)
+            flush_end(root_span)
     finally:
         _scope.reset(token)
         with _lock:
@@ -256,12 +262,24 @@ def exit_task(token: Token[Scope | None], root_span: Any) -> None:
 
 
 def flush_to(span: Any) -> None:
-    """Attach the values recorded since the last flush to ``span`` (cheap when there are none)."""
+    """Attach the values recorded since the last flush to ``span``, as drawn before its call (cheap when none)."""
     current = _scope.get()
     if isinstance(current, Recorder) and current.pending:
         chunk = current.take()
         if chunk is not None:
             span.set_attribute(sc.NONDETERMINISM, chunk)
+
+
+def flush_end(span: Any) -> None:
+    """Attach the values drawn inside an ending agent call to its span, next to any drawn before it."""
+    current = _scope.get()
+    if not (isinstance(current, Recorder) and current.pending):
+        return
+    chunk = current.take("end")
+    if chunk is None:
+        return
+    existing = (getattr(span, "attributes", None) or {}).get(sc.NONDETERMINISM)
+    span.set_attribute(sc.NONDETERMINISM, f"[{existing},{chunk}]" if existing else chunk)
 
 
 def hide() -> Token[Scope | None] | None:

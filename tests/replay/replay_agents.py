@@ -208,9 +208,11 @@ def crawler(urls: list[str]) -> list[int]:
 @tracereel.agent(name="researcher")
 def researcher(topic: str) -> list[str]:
     AGENT_RUNS.append("researcher")
+    ticket = uuid.uuid4().hex[:6]
     found = search_kb(topic)
     summary = complete([{"role": "user", "content": f"summarise {found}"}], temperature=0.0)
-    return [*found, summary["content"]]
+    stamp = time.time()  # drawn after the sub-agent's last call
+    return [*found, summary["content"], f"{ticket}@{stamp:.3f}"]
 
 
 @tracereel.agent(name="writer")
@@ -223,9 +225,10 @@ def writer(notes: list[str]) -> str:
 @tracereel.agent(name="supervisor")
 def supervisor(question: str) -> dict:
     AGENT_RUNS.append("supervisor")
+    case = str(uuid.uuid4())
     notes = researcher(question)
     text = writer(notes)
-    return {"answer": text, "notes": len(notes)}
+    return {"answer": text, "notes": len(notes), "case": case, "closed": time.time(), "luck": random.random()}
 
 
 # --- an agent whose process dies mid-run -----------------------------------------------------

@@ -61,7 +61,11 @@ def test_stub_agent_serves_a_sub_agent_from_its_recorded_output(recorder, agents
     agents.reset()
     agents.ARMED.set()
     report = replay(recorded.trace, stub_agents=["researcher"])
+    # The supervisor's own clock/uuid/random values are served even though the stubbed researcher
+    # drew values of its own in between (those are skipped with it).
     assert report.reproduced, report.to_json()
+    assert report.outcome["replayed"]["output"] == recorded.result
+    assert report.nondeterminism["live"] == 0
     assert "researcher" not in agents.AGENT_RUNS  # its body never ran
     assert agents.AGENT_RUNS == ["supervisor", "writer"]
     assert report.stubbed == 1 and report.served == 1  # only the writer's LLM call was served from the tape
