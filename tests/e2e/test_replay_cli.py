@@ -80,7 +80,7 @@ def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path
     recorded = subprocess.run(
         [sys.executable, str(script), "electric kettle", "rae@example.com"],
         cwd=project,
-        env=env,
+        env={**env, "OTEL_SERVICE_NAME": "shop-service"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -106,6 +106,7 @@ def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path
         replayed = http.get(f"/api/v1/traces/{report['replay_trace_id']}").json()
     root = next(s for s in replayed["spans"] if not s["parent_span_id"])
     assert root["attributes"]["tracereel.replay.of"] == trace_id
+    assert root["service_name"] == "shop-service"  # next to the original in the dashboard
     assert root["links"][0]["trace_id"] == trace_id
 
     # Change the code: the notification text differs. Strict replay stops there, exit 1.

@@ -14,12 +14,13 @@ from tracereel.cli._traces import CannotRun, collector_option, read_trace
 __all__ = ["command"]
 
 
-def _record_to(collector: str | None) -> None:
-    """Where the replay's own trace goes: the collector, or nowhere (no export attempts, no noise)."""
+def _record_to(collector: str | None, service: str | None = None) -> None:
+    """Where the replay's own trace goes: the collector (under the original's service name), or
+    nowhere (no export attempts, no noise)."""
     import tracereel
 
     if collector:
-        tracereel.configure(endpoint=collector, schedule_delay_millis=200)
+        tracereel.configure(service_name=service or None, endpoint=collector, schedule_delay_millis=200)
         return
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -28,6 +29,12 @@ def _record_to(collector: str | None) -> None:
             return SpanExportResult.SUCCESS
 
     tracereel.configure(exporter=_Discard())
+
+
+def _service(trace: dict[str, Any]) -> str | None:
+    spans = trace.get("spans") or []
+    roots = [s for s in spans if not s.get("parent_span_id")] or spans
+    return next((str(s["service_name"]) for s in roots if s.get("service_name")), None)
 
 
 def _is_replay(trace: dict[str, Any]) -> bool:
@@ -135,12 +142,12 @@ def command(
     from_collector = file is None
     if record is None:
         record = from_collector or ctx.get_parameter_source("collector") != click.core.ParameterSource.DEFAULT
-    _record_to(collector if record else None)
     console = Console(soft_wrap=True, highlight=False)
     try:
         if replay_all:
             if trace_id or file:
                 raise CannotRun("--all replays the collector's traces: give no TRACE_ID or --file")
+            _record_to(collector if record else None)
             reports = _replay_all(collector, since, until, agent, limit, options)
             if as_json:
                 click.echo(json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2, default=str))
@@ -154,6 +161,7 @@ def command(
                 code = 0
         else:
             trace = read_trace(trace_id, collector, file)
+            _record_to(collector if record else None, _service(trace))
             report = replay(trace, **options)
             if not record:
                 report.replay_trace_id = None  # nothing was sent anywhere
