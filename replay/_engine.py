@@ -222,7 +222,7 @@ class Engine:
         except Exception:
             pass  # telemetry must not change the replay
         if call.args_hash != root.fingerprint or call.name != root.name:
-            return self._diverge(
+            decision = self._diverge(
                 call,
                 Divergence(
                     kind="different_arguments" if call.name == root.name else "different_call",
@@ -233,6 +233,10 @@ class Engine:
                     diff=unified_diff(pretty(root.arguments_json), pretty(call.arguments_json)),
                 ),
             )
+            if decision.action != "live":
+                return decision
+            # live mode: the root still runs as the replay's root (its calls go live), so the
+            # report can compare its outcome.
         return _Decision("agent", root)
 
     def _diverge(self, call: BoundaryCall, divergence: Divergence) -> _Decision:
@@ -475,7 +479,7 @@ class Engine:
 
     def report(self, seconds: float = 0.0) -> ReplayReport:
         """The report of the finished run."""
-        recorded_calls = len(self.tape.calls) - 1
+        recorded_calls = sum(1 for c in self.tape.calls if c.kind != "agent")
         return ReplayReport(
             trace_id=self.tape.trace_id,
             status="diverged" if self.divergence is not None else "reproduced",

@@ -87,7 +87,7 @@ class ReplayReport:
     entrypoint: str | None = None
     divergence: Divergence | None = None
     error: str | None = None  # why it cannot run (status ``cannot_run``)
-    recorded_calls: int = 0
+    recorded_calls: int = 0  # tool and LLM calls in the recording
     served: int = 0
     live: int = 0
     stubbed: int = 0

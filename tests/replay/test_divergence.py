@@ -111,3 +111,17 @@ def test_diverged_replay_trace_says_where(recorder, support_trace, agents):
     root = next(s for s in again["spans"] if not s["parent_span_id"])
     assert root["attributes"][sc.REPLAY_DIVERGED_AT] == report.divergence.where
     assert "tool:lookup_order#1" in root["attributes"][sc.REPLAY_DIVERGED_AT]
+
+
+def test_different_input_to_the_entry_point(support_trace, agents):
+    root = next(s for s in support_trace.trace["spans"] if not s["parent_span_id"])
+    recorded_input = root["attributes"]["tracereel.agent.input"]
+    agents.AGENT_RUNS.clear()
+    agents.ARMED.set()
+    # Point the replay at another entry point whose input binding differs from the recording.
+    report = replay(support_trace.trace, entrypoint="replay_agents:researcher")
+    d = report.divergence
+    assert d.kind == "different_call" and d.address["label"] == "agent:support#1"
+    assert report.exit_code == 1
+    assert d.expected and "customer" in d.expected and recorded_input
+    assert agents.AGENT_RUNS == []  # strict: the agent did not run
