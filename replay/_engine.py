@@ -19,6 +19,7 @@ import contextvars
 import difflib
 import inspect
 import json
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -134,6 +135,7 @@ class Engine:
         self.replay_trace_id: str | None = None
         self.notes: list[str] = []
         self.server = _Served(tape.chunks)
+        self.main_module: Any = None  # a script entry point's module (for ``__main__.X`` exception types)
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -187,7 +189,7 @@ class Engine:
     def _recorded(self, call: BoundaryCall, node: RecordedCall, source: str) -> _Decision:
         self._mark(call, source)
         if node.error is not None:
-            return _Decision("raise", node, rebuild_exception(node.error[0], node.error[1]))
+            return _Decision("raise", node, rebuild_exception(node.error[0], node.error[1], self.main_module))
         assert node.result_json is not None
         return _Decision("serve", node, decode_result(call.func, node.result_json))
 
@@ -453,6 +455,7 @@ class Engine:
             args, kwargs = call_arguments(func, root.arguments_json)
         except (ValueError, TypeError) as exc:
             raise CannotReplay(f"the recorded input does not fit {root.entrypoint}: {exc}") from None
+        self.main_module = sys.modules.get(getattr(func, "__module__", "") or "")
         previous = set_interceptor(self)
         scope_token = nondet.enter_task(self.server)
         # A fresh OpenTelemetry context: the replay is a new trace, not a child of the caller's span.

@@ -139,13 +139,20 @@ def _resolve(type_name: str) -> type | None:
     return None
 
 
-def rebuild_exception(type_name: str, message: str) -> BaseException:
+def rebuild_exception(type_name: str, message: str, main_module: Any = None) -> BaseException:
     """An exception of the recorded type (imported by its qualified name) with the recorded message.
 
-    A type that cannot be imported here becomes a stand-in ``Exception`` subclass of the same
-    name, so ``except`` clauses naming a base class the agent uses still see an exception.
+    ``__main__.X`` is looked up in ``main_module`` (the recorded script, loaded under another
+    name). A type that cannot be imported here becomes a stand-in ``Exception`` subclass of the
+    same name, so ``except Exception`` still sees it.
     """
-    cls = _resolve(type_name)
+    cls: Any = None
+    if type_name.startswith("__main__.") and main_module is not None:
+        cls = main_module
+        for attr in type_name.split(".")[1:]:
+            cls = getattr(cls, attr, None)
+        cls = cls if isinstance(cls, type) else None
+    cls = cls or _resolve(type_name)
     if cls is None or not issubclass(cls, BaseException):
         module, _, short = type_name.rpartition(".")
         cls = type(short or type_name, (Exception,), {"__module__": module or "builtins"})

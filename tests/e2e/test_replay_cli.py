@@ -31,6 +31,15 @@ AGENT_SCRIPT = textwrap.dedent(
         return {"sku": "KT-" + query[:3].upper(), "price": round(random.uniform(20, 40), 2)}
 
 
+    class OutOfStock(Exception):
+        pass
+
+
+    @tracereel.tool
+    def reserve(sku: str) -> str:
+        raise OutOfStock(f"{sku} is out of stock")
+
+
     @tracereel.tool
     def notify(to: str, text: str) -> str:
         with SENT.open("a") as out:  # a side effect replay must not repeat
@@ -49,9 +58,14 @@ AGENT_SCRIPT = textwrap.dedent(
         TRACE_ID = format(trace.get_current_span().get_span_context().trace_id, "032x")
         order_ref = str(uuid.uuid4())
         product = find_product(request)
+        try:
+            reserve(product["sku"])
+            held = True
+        except OutOfStock as exc:  # the script's own exception class, re-raised by replay
+            held = str(exc)
         advice = ask_llm([{"role": "user", "content": request}])
         receipt = notify(customer, advice["content"] + " QUERY_SUFFIX")
-        return {"ref": order_ref, "product": product, "advice": advice["content"], "receipt": receipt,
+        return {"ref": order_ref, "product": product, "advice": advice["content"], "receipt": receipt, "held": held,
                 "at": time.time(), "luck": random.random()}
 
 
@@ -96,7 +110,7 @@ def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path
     result = _cli(["replay", trace_id, "--json"], elsewhere, env)  # --collector from TRACEREEL_ENDPOINT
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["status"] == "reproduced" and report["served"] == 3
+    assert report["status"] == "reproduced" and report["served"] == 4
     assert report["outcome"]["replayed"] == report["outcome"]["recorded"]
     assert report["nondeterminism"]["served"] >= 3  # uuid4, time.time and random came from the recording
     assert (project / "sent.log").read_text() == sent  # the notification was not sent again
@@ -124,7 +138,7 @@ def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path
     assert result.returncode == 0, result.stderr
     result = _cli(["replay", "--file", "bug.json"], elsewhere, {**env, "TRACEREEL_ENDPOINT": "http://127.0.0.1:1"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "reproduced: 3 recorded call(s) served" in result.stdout
+    assert "reproduced: 4 recorded call(s) served" in result.stdout
 
     # Cannot run: an unknown trace, and a missing entry point. One line, exit 2, no traceback.
     result = _cli(["replay", "f" * 32], elsewhere, env)
