@@ -197,7 +197,10 @@ def crawler(urls: list[str]) -> list[int]:
     urls = urls[: int(BEHAVIOUR.get("max_pages", len(urls)))]  # type: ignore[call-overload]
     with ThreadPoolExecutor(max_workers=3) as pool:
         # Each worker runs in a copy of the agent's context, so its calls belong to this task.
-        futures = [pool.submit(contextvars.copy_context().run, fetch_page, url) for url in urls]
+        if BEHAVIOUR.get("no_context"):
+            futures = [pool.submit(fetch_page, url) for url in urls]  # workers lose the task's context
+        else:
+            futures = [pool.submit(contextvars.copy_context().run, fetch_page, url) for url in urls]
         pages = [f.result() for f in futures]
     return [len(p) for p in pages] + [len(set(pages))]
 

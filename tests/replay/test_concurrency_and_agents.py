@@ -92,3 +92,15 @@ async def test_an_async_agent_replays_from_inside_a_running_event_loop(recorder,
     agents.ARMED.set()
     report = replay(trace)  # from an async test: the engine runs the agent on its own loop
     assert report.reproduced, report.to_json()
+
+
+def test_threads_without_the_task_context_are_reported_with_a_hint(recorder, agents):
+    recorded = recorder.record("crawler", agents.crawler, ["https://c.example/1"])
+    agents.reset()
+    agents.BEHAVIOUR["no_context"] = True
+    agents.ARMED.set()
+    report = replay(recorded.trace)
+    d = report.divergence
+    assert d.kind == "extra_call" and d.address["name"] == "fetch_page"
+    assert "contextvars.copy_context().run" in d.message
+    assert agents.BODY_RUNS == []
