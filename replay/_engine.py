@@ -350,6 +350,8 @@ class Engine:
         recorded = _recorded_outcome(node)
         if is_root:
             self.outcome = {"recorded": recorded, "replayed": replayed, "changed": recorded != replayed}
+            if "stopped" in replayed:
+                self.outcome["changed"] = None  # strict mode stopped before the agent finished
             if node.synthetic:
                 self.outcome["changed"] = None  # the crashed run has no outcome to compare with
                 self.notes.append("the original run never finished, so its outcome is unknown")

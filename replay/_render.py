@@ -61,7 +61,12 @@ def render_report(report: ReplayReport, console: Console) -> None:
     outcome = report.outcome
     if outcome:
         changed = outcome.get("changed")
-        verdict = "unknown (the recording has none)" if changed is None else "changed" if changed else "unchanged"
+        if "stopped" in (outcome.get("replayed") or {}):
+            verdict = "not reached (strict replay stops at the first divergence; --mode live runs on)"
+        elif changed is None:
+            verdict = "unknown (the recording has none)"
+        else:
+            verdict = "changed" if changed else "unchanged"
         console.print(f"outcome {verdict}:")
         console.print(f"  recorded  {escape(_short(outcome.get('recorded'), 200))}")
         console.print(f"  replayed  {escape(_short(outcome.get('replayed'), 200))}")
