@@ -9,6 +9,7 @@ import functools
 import importlib
 import inspect
 import json
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +28,7 @@ def rebuild(value: Any, annotation: Any) -> Any:
     if annotation is None or annotation is inspect.Parameter.empty or value is None:
         return value
     origin = typing.get_origin(annotation)
-    if origin is typing.Union or str(origin) == "types.UnionType":
+    if origin is typing.Union or origin is types.UnionType:
         for option in typing.get_args(annotation):
             if option is type(None):
                 continue

@@ -256,3 +256,24 @@ def batch(job: str) -> str:
     crash_now("out of memory")
     send_email("ops@example.com", f"{job} done: {first} {order.total}")
     return "done"
+
+
+# --- repeated identical calls ----------------------------------------------------------------
+
+_job_polls = {"n": 0}
+
+
+@tracereel.tool
+def job_status(job_id: str) -> str:
+    _body("job_status")
+    _job_polls["n"] += 1
+    return "done" if _job_polls["n"] >= 3 else "pending"
+
+
+@tracereel.agent(name="poller")
+def poller(job_id: str) -> list[str]:
+    AGENT_RUNS.append("poller")
+    seen = [job_status(job_id)]
+    while seen[-1] != "done":
+        seen.append(job_status(job_id))  # the same call, three times: served in recorded order
+    return seen
