@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from tracereel import semconv as sc
+from tracereel.cli import main
 from tracereel.replay import export_trace, load_file, replay, replay_file
 
 HERE = Path(__file__).parent
@@ -89,6 +92,8 @@ def test_a_crashed_half_finished_trace_replays_up_to_where_the_recording_ends(re
     trace = recorder.trace(trace_id)
     assert not any(s["parent_span_id"] == "" for s in trace["spans"])  # the root span never arrived
     assert any(s["attributes"].get(sc.TASK_START) == "true" for s in trace["spans"])
+    shown = CliRunner().invoke(main, ["show", trace_id, "--collector", recorder.url])
+    assert shown.exit_code == 0 and "half-finished" in shown.output and "task_start batch" in shown.output
 
     agents.reset()
     agents.ARMED.set()
