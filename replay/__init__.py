@@ -22,6 +22,7 @@ from tracereel.replay._engine import Engine, ReplayDiverged, ReplayOptions, time
 from tracereel.replay._entrypoint import load_entrypoint
 from tracereel.replay._options import parse_live, parse_override, parse_overrides
 from tracereel.replay._report import DIVERGENCE_KINDS, Divergence, ReplayReport
+from tracereel.replay._sdk import discard_unless_configured
 from tracereel.replay._source import default_collector, export_trace, fetch_trace, list_traces, load_file
 from tracereel.replay._tape import CannotReplay, Tape
 
@@ -63,6 +64,9 @@ def replay(
     names sub-agents served from their recorded output; ``overrides`` maps ``"tool:NAME#N"`` to
     the value to serve instead (or is a list of ``"tool:NAME#N=JSON"`` texts). Never raises for a
     trace that cannot be replayed: the report's status is then ``cannot_run`` (exit code 2).
+
+    The replay's own spans go wherever the SDK is configured to send them (``tracereel.configure``);
+    if it never was, they are discarded.
     """
     started = time.perf_counter()
     trace_id = str(trace.get("trace_id") or "")
@@ -84,6 +88,7 @@ def replay(
         target = entrypoint or tape.root.entrypoint
         assert target is not None
         func = load_entrypoint(target, file=None if entrypoint else tape.root.entrypoint_file)
+        discard_unless_configured()
         engine = Engine(tape, options)
         report = timed_run(engine, func)
         if entrypoint:

@@ -75,6 +75,15 @@ def test_exported_file_replays(recorder, agents, tmp_path):
     assert report.reproduced, report.to_json()
     assert report.trace_id == recorded.trace_id
 
+    # In a fresh process (a CI job) with no SDK configuration and no collector running: the
+    # replay's own spans are discarded, not retried against a collector that is not there.
+    code = f"from tracereel.replay import replay_file; print(replay_file({str(path)!r}).status)"
+    env = {**os.environ, "TRACEREEL_ENDPOINT": "http://127.0.0.1:1", "PYTHONPATH": str(HERE)}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    fresh = subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env, capture_output=True, text=True, timeout=60)
+    assert fresh.stdout.strip() == "reproduced", fresh.stderr
+    assert "export" not in fresh.stderr.lower()
+
 
 def test_a_crashed_half_finished_trace_replays_up_to_where_the_recording_ends(recorder, agents):
     env = {**os.environ, "REPLAY_TEST_CRASH": "1", "TRACEREEL_ENDPOINT": recorder.url, "PYTHONPATH": str(HERE)}

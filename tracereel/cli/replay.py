@@ -22,13 +22,9 @@ def _record_to(collector: str | None, service: str | None = None) -> None:
     if collector:
         tracereel.configure(service_name=service or None, endpoint=collector, schedule_delay_millis=200)
         return
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+    from tracereel.replay._sdk import DiscardExporter
 
-    class _Discard(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    tracereel.configure(exporter=_Discard())
+    tracereel.configure(exporter=DiscardExporter())
 
 
 def _service(trace: dict[str, Any]) -> str | None:
