@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from tracereel.collector._rollup import ROLLUP_STATEMENTS
+
 __all__ = ["MIGRATIONS", "TRACES_TABLE", "TRACE_ID_TS_TABLE", "Migration"]
 
 TRACES_TABLE: Final = "otel_traces"
@@ -207,4 +209,6 @@ GROUP BY TraceId""",
             for name, type_, expr in _METRIC_COLUMNS
         ),
     ),
+    # Per-task facts kept at insert time, so the metrics never group raw spans (collector/_rollup.py).
+    ("0005_task_rollup", ROLLUP_STATEMENTS),
 )

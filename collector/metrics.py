@@ -18,6 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from tracereel.collector._migrations import TRACES_TABLE
+from tracereel.collector._rollup import (
+    CALLS_TABLE,
+    ROLLUP_TABLE,
+    USAGE_COST_SQL,
+    USAGE_PRICED_SQL,
+    looped_sql,
+    retries_sql,
+)
 from tracereel.collector.prices import PriceTable
 from tracereel.collector.store import Store
 
@@ -76,9 +84,9 @@ class TaskFilter:
 
 
 def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (over root spans) and parameters that select the tasks of ``flt``."""
-    # Timestamp is compared with DateTime64 parameters: a DateTime bound matched no rows in chDB 26.9.
-    where = ["IsRoot = 1", "Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
+    """The condition (over per-task rows) and parameters that select the tasks of ``flt``."""
+    # Compared with DateTime64 parameters: a DateTime bound on a DateTime64 column matched no rows in chDB 26.9.
+    where = ["has_root = 1", "root_start >= {start:DateTime64(9)}", "root_start < {end:DateTime64(9)}"]
     params: dict[str, Any] = {
         "start": flt.start,
         "end": flt.end,
@@ -86,9 +94,9 @@ def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
         "hi": flt.end + RUN_AFTER,
     }
     for column, name, value in (
-        ("ServiceName", "service", flt.service),
-        ("AgentName", "agent", flt.agent),
-        ("AgentVersion", "version", flt.version),
+        ("root_service", "service", flt.service),
+        ("root_agent", "agent", flt.agent),
+        ("root_version", "version", flt.version),
     ):
         if value:
             where.append(f"{column} = {{{name}:String}}")
@@ -117,58 +125,64 @@ SPAN_COST_SQL: Final = (
 SPAN_PRICED_SQL: Final = "(CostUsd IS NOT NULL OR has({models:Array(String)}, Model))"
 
 
-# Per-task facts, in one pass that groups the spans of the selected tasks by trace.
-# Cost: the explicit tracereel.cost.usd wins, else tokens x price per million.
-# Retries and loops: each LLM/tool call becomes (sibling group, start, errored, explicit attempt >= 1,
-# arguments recorded), where the sibling group hashes parent, kind, name and argument identity. Sorted by
-# group then start, a call is a retry if it says so, or if it has arguments and the call before it in its
-# group (the latest identical earlier sibling) failed. A loop: three non-retry calls of one keyed group,
-# which in the sorted array of those calls' groups shows as a[i] = a[i + 2].
+# Per-task facts from the rollup (collector/_rollup.py). A trace stored in one rollup row (the usual
+# case) is read as it is; one whose spans came in several INSERTs (several rows, or one row the
+# background merge made of them) is merged here, and its retries and loops are recomputed
+# from its merged calls. Cost: explicit tracereel.cost.usd, plus tokens x price per million by model.
+_ROOT_COLUMNS = (
+    "has_root, root_start, root_error, root_success, root_duration, root_service, root_agent, root_version, "
+    "llm_calls, tool_calls, tool_ok, tool_timeouts, scores, latest_score, plans, plan_length, explicit_cost, "
+    "explicit_calls, u, violated, escalated"
+)
 _TASK_ROWS = f"""
-tasks AS (SELECT TraceId FROM {TRACES_TABLE} WHERE {{where}}),
-task_spans AS (
-    SELECT TraceId,
-           minIf(Timestamp, IsRoot = 1) AS root_start,
-           argMinIf(Status, Timestamp, IsRoot = 1) AS root_status,
-           argMinIf(TaskSuccess, Timestamp, IsRoot = 1) AS root_success,
-           argMinIf(Duration, Timestamp, IsRoot = 1) AS root_duration,
-           argMinIf(ServiceName, Timestamp, IsRoot = 1) AS root_service,
-           argMinIf(AgentName, Timestamp, IsRoot = 1) AS root_agent,
-           argMinIf(AgentVersion, Timestamp, IsRoot = 1) AS root_version,
-           countIf(Kind = 'llm') AS llm_calls,
-           countIf(Kind = 'tool') AS tool_calls,
-           countIf(Kind = 'tool' AND Status != 'ERROR') AS tool_ok,
-           countIf(Kind = 'tool' AND Status = 'ERROR' AND positionCaseInsensitive(ErrorClass, 'timeout') > 0)
-               AS tool_timeouts,
-           countIf(Groundedness IS NOT NULL) AS scores,
-           argMaxIf(Groundedness, toUnixTimestamp64Nano(Timestamp) + Duration, Groundedness IS NOT NULL)
-               AS latest_score,
-           countIf(PlanLength >= 0) AS plans,
-           argMinIf(PlanLength, Timestamp, PlanLength >= 0) AS plan_length,
-           sumIf({{cost}}, Kind = 'llm') AS cost,
-           countIf(Kind = 'llm' AND {{priced}}) AS priced,
-           max(GuardrailViolation) AS violated,
-           max(Escalated) AS escalated,
-           arraySort(c -> (c.1, c.2), groupArrayIf(
-               (cityHash64(ParentSpanId, Kind, SpanName, CallKey), Timestamp, Status = 'ERROR', RetryAttempt >= 1,
-                CallKey != 0),
-               Kind IN ('llm', 'tool'))) AS calls
-    FROM {TRACES_TABLE}
-    WHERE Timestamp >= {{{{lo:DateTime64(9)}}}} AND Timestamp < {{{{hi:DateTime64(9)}}}}
-      AND TraceId IN (SELECT TraceId FROM tasks)
-    GROUP BY TraceId
+rollup AS (
+    SELECT * FROM {ROLLUP_TABLE} WHERE Start >= {{{{lo:DateTime64(9)}}}} AND Start < {{{{hi:DateTime64(9)}}}}
+),
+split AS (SELECT TraceId FROM rollup GROUP BY TraceId HAVING count() > 1 OR sum(Blocks) > 1),
+split_calls AS (
+    SELECT TraceId, {retries_sql("c")} AS retries, {looped_sql("c")} AS looped
+    FROM (
+        SELECT TraceId, arraySort(x -> (x.1, x.2), groupArrayArray(Calls)) AS c
+        FROM {CALLS_TABLE}
+        WHERE Start >= {{{{lo:DateTime64(9)}}}} AND Start < {{{{hi:DateTime64(9)}}}} AND TraceId IN split
+        GROUP BY TraceId
+    )
+),
+task_parts AS (
+    SELECT TraceId, HasRoot AS has_root, RootStart AS root_start, RootError AS root_error,
+           RootSuccess AS root_success, RootDuration AS root_duration, RootService AS root_service,
+           RootAgent AS root_agent, RootVersion AS root_version, LlmCalls AS llm_calls, ToolCalls AS tool_calls,
+           ToolOk AS tool_ok, ToolTimeouts AS tool_timeouts, Scores AS scores, LatestScore.2 AS latest_score,
+           Plans AS plans, FirstPlan.2 AS plan_length, ExplicitCost AS explicit_cost,
+           ExplicitCostCalls AS explicit_calls, ModelUsage AS u, AnyViolation AS violated,
+           AnyEscalation AS escalated, PreRetries AS retries, PreLooped AS looped
+    FROM rollup
+    WHERE TraceId NOT IN split
+    UNION ALL
+    SELECT p.TraceId, {_ROOT_COLUMNS}, c.retries AS retries, c.looped AS looped
+    FROM (
+        SELECT TraceId, max(HasRoot) AS has_root, max(RootStart) AS root_start, max(RootError) AS root_error,
+               max(RootSuccess) AS root_success, max(RootDuration) AS root_duration,
+               max(RootService) AS root_service, max(RootAgent) AS root_agent, max(RootVersion) AS root_version,
+               sum(LlmCalls) AS llm_calls, sum(ToolCalls) AS tool_calls, sum(ToolOk) AS tool_ok,
+               sum(ToolTimeouts) AS tool_timeouts, sum(Scores) AS scores, max(LatestScore).2 AS latest_score,
+               sum(Plans) AS plans, min(FirstPlan).2 AS plan_length, sum(ExplicitCost) AS explicit_cost,
+               sum(ExplicitCostCalls) AS explicit_calls, sumMap(ModelUsage) AS u, max(AnyViolation) AS violated,
+               max(AnyEscalation) AS escalated
+        FROM rollup
+        WHERE TraceId IN split
+        GROUP BY TraceId
+    ) AS p
+    LEFT JOIN split_calls AS c ON p.TraceId = c.TraceId
 ),
 task_rows AS (
     SELECT *,
-           if(root_success >= 0, root_success = 1, root_status != 'ERROR') AS success,
+           if(root_success >= 0, root_success = 1, root_error = 0) AS success,
            llm_calls + tool_calls AS steps,
-           arrayMap(i -> calls[i].4 OR (calls[i].5 AND i > 1 AND calls[i - 1].1 = calls[i].1 AND calls[i - 1].3),
-                    arrayEnumerate(calls)) AS retry_flags,
-           arrayCount(retry_flags) AS retries,
-           arrayFilter((g, c, r) -> c.5 AND NOT r, arrayMap(c -> c.1, calls), calls, retry_flags) AS repeat_groups,
-           arrayExists(i -> i + 2 <= length(repeat_groups) AND repeat_groups[i] = repeat_groups[i + 2],
-                       arrayEnumerate(repeat_groups)) AS looped
-    FROM task_spans
+           explicit_cost + {USAGE_COST_SQL.replace("{", "{{").replace("}", "}}")} AS cost,
+           explicit_calls + {USAGE_PRICED_SQL.replace("{", "{{").replace("}", "}}")} AS priced
+    FROM task_parts
+    WHERE {{where}}
 )"""
 
 _AGGREGATES = """
@@ -242,7 +256,7 @@ def _run(
     params.update(extra_params or {})
     select_group = f"{group} AS grp," if group else ""
     group_by = "GROUP BY grp ORDER BY grp" if group else ""
-    task_rows = _TASK_ROWS.format(where=where, cost=SPAN_COST_SQL, priced=SPAN_PRICED_SQL)
+    task_rows = _TASK_ROWS.format(where=where)
     sql = f"WITH {task_rows}\nSELECT {select_group}{_AGGREGATES}\nFROM task_rows\n{group_by}"
     return store.query_dicts(sql, params)
 
@@ -293,13 +307,15 @@ def breakdown(store: Store, prices: PriceTable, flt: TaskFilter, by: str) -> lis
             ({"service": row["grp"], **_metrics(row)} for row in rows), key=lambda r: (-r["tasks"], r["service"])
         )
     where, params = task_filter_sql(flt)
+    params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
+    # The selected tasks come from the rollup; their spans from the span table.
     spans = f"""FROM {TRACES_TABLE}
 WHERE Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
-  AND TraceId IN (SELECT TraceId FROM {TRACES_TABLE} WHERE {where})"""
+  AND TraceId IN (SELECT TraceId FROM task_rows)"""
+    with_tasks = f"WITH {_TASK_ROWS.format(where=where)}\n"
     if by == "model":
-        params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
         rows = store.query_dicts(
-            f"""SELECT Model AS model, count() AS llm_calls, sum(InputTokens) AS input_tokens,
+            f"""{with_tasks}SELECT Model AS model, count() AS llm_calls, sum(InputTokens) AS input_tokens,
        sum(OutputTokens) AS output_tokens,
        sum({SPAN_COST_SQL}) AS cost_usd,
        countIf({SPAN_PRICED_SQL}) AS priced_calls
@@ -320,7 +336,7 @@ GROUP BY model ORDER BY cost_usd DESC, llm_calls DESC, model""",
         ]
     if by == "tool":
         rows = store.query_dicts(
-            f"""SELECT if(ToolName != '', ToolName, SpanName) AS tool, count() AS calls,
+            f"""{with_tasks}SELECT if(ToolName != '', ToolName, SpanName) AS tool, count() AS calls,
        countIf(Status != 'ERROR') AS ok,
        countIf(Status = 'ERROR' AND positionCaseInsensitive(ErrorClass, 'timeout') > 0) AS timeouts,
        quantileExactInclusive(0.95)(Duration) / 1e6 AS p95_ms

@@ -9,10 +9,10 @@ import pytest
 from otel_client import OtelClient
 
 
-@pytest.fixture
-def otel(collector: Any) -> Iterator[OtelClient]:
-    """A plain OpenTelemetry client (no tracereel SDK) sending to the test collector."""
-    client = OtelClient(collector)
+@pytest.fixture(params=["span-by-span", "one-batch"])
+def otel(request: pytest.FixtureRequest, collector: Any) -> Iterator[OtelClient]:
+    """A plain OpenTelemetry client (no tracereel SDK) sending to the test collector, span by span or in one batch."""
+    client = OtelClient(collector, batch=request.param == "one-batch")
     yield client
     for provider in client.providers.values():
         provider.shutdown()

@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 __all__ = ["MS", "T0_NS", "OtelClient"]
@@ -24,15 +24,23 @@ class OtelClient:
     """The stock OpenTelemetry SDK exporting over OTLP/HTTP to a test collector, with explicit times."""
 
     collector: Any
+    # One export per span (spans of a trace reach the store in many INSERTs), or one export for all
+    # (each trace in one INSERT): the two paths of the metrics' per-task rollup.
+    batch: bool = False
     providers: dict[str, TracerProvider] = field(default_factory=dict)
     sent: int = 0
 
     def _tracer(self, service: str) -> trace.Tracer:
         if service not in self.providers:
             provider = TracerProvider(resource=Resource.create({"service.name": service}))
-            provider.add_span_processor(
-                SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{self.collector.url}/v1/traces"))
-            )
+            exporter = OTLPSpanExporter(endpoint=f"{self.collector.url}/v1/traces")
+            if self.batch:
+                processor: Any = BatchSpanProcessor(
+                    exporter, max_queue_size=100_000, max_export_batch_size=100_000, schedule_delay_millis=600_000
+                )
+            else:
+                processor = SimpleSpanProcessor(exporter)
+            provider.add_span_processor(processor)
             self.providers[service] = provider
         return self.providers[service].get_tracer("tests.metrics")
 

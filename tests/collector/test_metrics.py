@@ -222,6 +222,11 @@ def test_every_metric(collector, otel):
         response = http.get("/api/v1/metrics", params=WINDOW)
     assert response.status_code == 200, response.text
     _assert_metrics(response.json(), EXPECTED)
+    # Both ways a task reaches the rollup are covered: whole (one INSERT) or in pieces (many INSERTs).
+    most_blocks = collector.store.query(
+        "SELECT max(b) FROM (SELECT sum(Blocks) AS b FROM tracereel_task_rollup GROUP BY TraceId)"
+    )
+    assert (most_blocks[0][0] == 1) == otel.batch
 
 
 def _metrics(collector: Any, **params: Any) -> dict[str, Any]:
