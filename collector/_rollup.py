@@ -120,7 +120,8 @@ FROM (
         countIf(Groundedness IS NOT NULL) AS Scores,
         -- The latest score to be recorded: the one on the span that ended last.
         max(if(Groundedness IS NULL, (toUInt64(0), 0.),
-               (toUInt64(toUnixTimestamp64Nano(Timestamp)) + toUInt64(Duration), assumeNotNull(Groundedness)))) AS LatestScore,
+               (toUInt64(toUnixTimestamp64Nano(Timestamp)) + toUInt64(Duration), assumeNotNull(Groundedness))))
+            AS LatestScore,
         countIf(PlanLength >= 0) AS Plans,
         -- The first plan recorded (the outermost agent's, as it starts first).
         min(if(PlanLength >= 0, (toUInt64(toUnixTimestamp64Nano(Timestamp)), PlanLength),
