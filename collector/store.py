@@ -88,6 +88,30 @@ def default_store_url() -> str:
     return f"chdb://{Path(base) / 'tracereel' / 'store'}"
 
 
+_IN_USE = (
+    "the embedded store {url} is in use by another process (a chDB directory can be opened by one "
+    "process only): stop that process, or pass another --store"
+)
+
+
+def _locked_by_another_process(status_file: Path) -> bool:
+    # ClickHouse flock()s <dir>/status while it runs. Asking first gives a clear error
+    # instead of the engine's own, which it also prints to stderr.
+    import fcntl
+
+    if not status_file.exists():
+        return False
+    try:
+        with open(status_file, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -116,6 +140,8 @@ class Store:
                 raise StoreError(f"store URL {url!r} names no directory: use chdb:///path/to/dir")
             directory = Path("/" + path)
             directory.mkdir(parents=True, exist_ok=True)
+            if _locked_by_another_process(directory / "status"):
+                raise StoreError(_IN_USE.format(url=url))
             dsn = f"chdb:///{directory.as_posix().lstrip('/')}"
         elif url.startswith(("http://", "https://")):
             dsn = url
@@ -126,10 +152,7 @@ class Store:
         except Exception as exc:
             message = str(exc)
             if "Cannot lock file" in message or "already running" in message:
-                raise StoreError(
-                    f"the embedded store {url} is in use by another process (a chDB directory can be "
-                    "opened by one process only): stop that process or pass another --store"
-                ) from None
+                raise StoreError(_IN_USE.format(url=url)) from None
             raise StoreError(f"cannot open the store {_redact(url)}: {message.splitlines()[0]}") from None
         store = cls(client, url)
         store.migrate()

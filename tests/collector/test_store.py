@@ -84,7 +84,7 @@ def test_a_table_written_by_a_stock_otel_collector_is_migrated_and_readable(tmp_
         store.close()
 
 
-def test_bad_store_urls_and_a_locked_store_say_what_to_do(tmp_path: Path):
+def test_bad_store_urls_say_what_to_do(tmp_path: Path):
     with pytest.raises(StoreError, match="names no directory"):
         Store.open("chdb://")
     with pytest.raises(StoreError, match="is not valid"):

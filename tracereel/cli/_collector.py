@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
 
 import click
@@ -28,6 +29,10 @@ def load_settings(**options: Any) -> Any:
         raise click.ClickException(f"--{field.replace('_', '-')} / TRACEREEL_{field.upper()}: {first['msg']}") from None
 
 
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def run_collector(settings: Any, *, on_started: Any = None) -> None:
     """Open the store, serve the collector until interrupted, then drain and close the store."""
     import uvicorn
@@ -46,7 +51,16 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
         click.echo(f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.url})")
         if on_started is not None:
             on_started(server)
-        server.run()
+        # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal: after a clean drain,
+        # Ctrl-C or a container stop is a normal exit, not "Aborted!" with status 1.
+        previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        click.echo("tracereel collector stopped")
         if not server.started:
             raise click.ClickException(
                 f"could not listen on {settings.host}:{settings.port} (is another collector running there?)"
