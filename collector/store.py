@@ -129,6 +129,11 @@ class Store:
         # chDB is one engine in this process; a server client has its own pool.
         self._lock = threading.Lock() if self.embedded else None
 
+    @property
+    def display_url(self) -> str:
+        """The store URL with any password masked, for logs and messages."""
+        return _redact(self.url)
+
     @classmethod
     def open(cls, url: str) -> Store:
         """Open (and migrate) the store at ``url``: ``chdb:///dir`` or ``http(s)://user:pass@host:8123/db``."""

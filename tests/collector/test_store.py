@@ -89,3 +89,11 @@ def test_bad_store_urls_say_what_to_do(tmp_path: Path):
         Store.open("chdb://")
     with pytest.raises(StoreError, match="is not valid"):
         Store.open("postgres://localhost/db")
+
+
+def test_passwords_in_server_urls_are_masked_in_messages():
+    store = Store(client=None, url="http://tracereel:hunter2@clickhouse:8123/tracereel")
+    assert store.display_url == "http://tracereel:***@clickhouse:8123/tracereel"
+    with pytest.raises(StoreError) as caught:
+        Store.open("ftp://tracereel:hunter2@clickhouse/db")
+    assert "hunter2" not in str(caught.value)

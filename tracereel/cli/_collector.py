@@ -48,7 +48,7 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        click.echo(f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.url})")
+        click.echo(f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.display_url})")
         if on_started is not None:
             on_started(server)
         # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal: after a clean drain,
