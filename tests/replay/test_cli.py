@@ -112,7 +112,9 @@ def test_replay_all_summarises_and_fails_the_gate_when_one_diverged(recorder, ag
     since = str(first.trace["spans"][0]["start_time_unix_nano"] / 1e9 - 1)
     result = _run("replay", "--all", "--agent", "crawler", "--from", since, "--collector", recorder.url, "--json")
     assert result.exit_code == 0, result.output
-    statuses = {r["trace_id"]: r["status"] for r in json.loads(result.output)["reports"]}
+    document = json.loads(result.output)
+    assert document["summary"] == {"reproduced": 2, "diverged": 0, "cannot_run": 0}
+    statuses = {r["trace_id"]: r["status"] for r in document["reports"]}
     assert statuses == {first.trace_id: "reproduced", second.trace_id: "reproduced"}  # replays are skipped
 
     # A code change that breaks one of them fails the gate.

@@ -146,7 +146,9 @@ def command(
             _record_to(collector if record else None)
             reports = _replay_all(collector, since, until, agent, limit, options)
             if as_json:
-                click.echo(json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2, default=str))
+                counts = {s: sum(1 for r in reports if r.status == s) for s in ("reproduced", "diverged", "cannot_run")}
+                document = {"summary": counts, "reports": [r.to_dict() for r in reports]}
+                click.echo(json.dumps(document, indent=2, default=str))
             else:
                 render_summary(reports, console)
             if any(r.status == "diverged" for r in reports):
