@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -51,6 +52,13 @@ def _parse_to_ipc(body: bytes, encoding: str, media_type: str, limit: int) -> tu
     return sink.getvalue().to_pybytes(), count
 
 
+def _init_worker() -> None:
+    # Ctrl-C reaches the whole process group; the collector drains and stops its workers
+    # itself, so a worker must not die mid-request with a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _warm_up()
+
+
 def _warm_up() -> None:
     # Import the heavy modules once per worker, before the first request needs them.
     import pyarrow  # noqa: F401
@@ -74,7 +82,7 @@ class ParsePool:
         if self._pool is None:
             # spawn, not fork: the collector process runs threads and an embedded database.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
         return self._pool
 
     def start(self) -> None:
