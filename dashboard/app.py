@@ -1,0 +1,27 @@
+"""The tracereel dashboard (``tracereel dashboard`` runs ``streamlit run`` on this file).
+
+Pages: Overview (metric tiles, trends, breakdowns), Traces (searchable table), Trace (waterfall,
+tree, payloads, replay command) and Compare (two agent versions side by side). Everything comes
+from the collector's HTTP API; the dashboard never opens the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+_PAGES = Path(__file__).parent / "views"
+
+st.set_page_config(page_title="tracereel", page_icon=":material/movie:", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(
+            _PAGES / "overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True
+        ),
+        st.Page(_PAGES / "traces.py", title="Traces", icon=":material/list_alt:", url_path="traces"),
+        st.Page(_PAGES / "trace.py", title="Trace", icon=":material/account_tree:", url_path="trace"),
+        st.Page(_PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,77 @@
+"""Overview: every metric as a tile with its trend over the window, trend charts and breakdowns."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tracereel.dashboard import charts, ui
+from tracereel.dashboard.client import CollectorError
+from tracereel.dashboard.format import METRICS, Metric, format_value
+
+st.title("Overview")
+flt = ui.filters()
+api = ui.client()
+try:
+    metrics = api.metrics(**flt)
+    series = api.timeseries(**flt)["points"]
+except CollectorError as exc:
+    ui.fail(exc)
+
+if metrics["tasks"] == 0:
+    st.info(
+        "No tasks in this window. Instrument an agent with the tracereel SDK "
+        "(`tracereel.configure(endpoint=...)`) or fill the store with `tracereel demo`, "
+        "or pick a longer time window.",
+        icon=":material/search_off:",
+    )
+    st.stop()
+
+st.caption(f"{metrics['tasks']:,} tasks · the line under each number is its trend over the window")
+by_key = {m.key: m for m in METRICS}
+columns = st.columns(4)
+for i, metric in enumerate(METRICS):
+    trend = [p[metric.key] for p in series if p["tasks"]]
+    if metric.unit == "rate":
+        trend = [None if v is None else round(v * 100, 2) for v in trend]
+    with columns[i % 4]:
+        st.metric(
+            metric.label,
+            format_value(metric, metrics[metric.key]),
+            help=metric.help,
+            border=True,
+            chart_data=[v for v in trend if v is not None] or None,
+            chart_type="bar" if metric.unit == "count" else "line",
+        )
+
+st.subheader("Trends")
+left, right = st.columns(2)
+with left:
+    rates = [by_key[k] for k in ("task_success_rate", "tool_success_rate", "safety_violation_rate", "retry_rate")]
+    st.plotly_chart(charts.trend(series, rates, "Rates (%)"))
+    st.plotly_chart(charts.trend(series, [by_key["cost_usd"]], "Cost per bucket (USD)"))
+with right:
+    latency = [by_key["p50_latency_ms"], by_key["p95_latency_ms"]]
+    st.plotly_chart(charts.trend(series, latency, "Task latency (ms)"))
+    st.plotly_chart(charts.trend(series, [by_key["tasks"]], "Tasks per bucket"))
+
+st.subheader("Breakdowns")
+try:
+    models = api.breakdown("model", **flt)
+    tools = api.breakdown("tool", **flt)
+    agents = api.breakdown("agent", **flt)
+except CollectorError as exc:
+    ui.fail(exc)
+left, middle, right = st.columns(3)
+with left:
+    st.plotly_chart(charts.bars(models, "model", by_key["cost_usd"], "Cost by model"))
+with middle:
+    for row in tools:
+        row["tool_failure_rate"] = None if row["tool_success_rate"] is None else 1 - row["tool_success_rate"]
+    failure = Metric("tool_failure_rate", "Tool failures", "rate", False, "Tool calls in ERROR (timeouts and errors).")
+    st.plotly_chart(charts.bars(tools, "tool", failure, "Error rate by tool (%)"))
+with right:
+    for row in agents:
+        row["label"] = f"{row['agent'] or '(no agent)'} {row['version']}".strip()
+    st.plotly_chart(
+        charts.bars(agents, "label", by_key["p95_latency_ms"], "p95 latency by agent version"),
+    )

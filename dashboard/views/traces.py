@@ -1,0 +1,71 @@
+"""Traces: a searchable, filterable table of traces, newest first; selecting a row opens the trace."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from tracereel.dashboard import ui
+from tracereel.dashboard.client import CollectorError
+
+st.title("Traces")
+flt = ui.filters(with_version=False)
+api = ui.client()
+
+left, middle, right = st.columns([3, 1, 1])
+search = left.text_input("Search", placeholder="trace id, agent, root span or version", key="search")
+status = middle.selectbox("Status", ["any", "ok", "error", "unset"], key="status")
+limit = right.selectbox("Show", [50, 200, 1000], index=1, key="limit")
+
+try:
+    rows = api.traces(
+        limit=limit, status=None if status == "any" else status, **{k: v for k, v in flt.items() if k != "version"}
+    )
+except CollectorError as exc:
+    ui.fail(exc)
+
+if not rows:
+    st.info(
+        "No traces in this window. Send some with the tracereel SDK or `tracereel demo`, or widen the window.",
+        icon=":material/search_off:",
+    )
+    st.stop()
+
+table = pd.DataFrame(
+    {
+        "started": pd.to_datetime([r["start_time"] for r in rows], utc=True),
+        "trace id": [r["trace_id"] for r in rows],
+        "root span": [r["root_name"] for r in rows],
+        "agent": [r["agent_name"] for r in rows],
+        "version": [r["agent_version"] for r in rows],
+        "status": [r["status_code"] for r in rows],
+        "success": [r["task_success"] for r in rows],
+        "duration (ms)": [round(r["duration_ms"], 1) for r in rows],
+        "spans": [r["span_count"] for r in rows],
+        "errors": [r["error_count"] for r in rows],
+        "tokens": [r["input_tokens"] + r["output_tokens"] for r in rows],
+        "cost (USD)": [r.get("cost_usd") for r in rows],
+        "service": [r["service_name"] for r in rows],
+    }
+)
+if search.strip():
+    needle = search.strip().lower()
+    text = table[["trace id", "root span", "agent", "version", "service"]].astype(str).agg(" ".join, axis=1)
+    table = table[text.str.lower().str.contains(needle, regex=False)].reset_index(drop=True)
+
+st.caption(f"{len(table)} of {len(rows)} traces · newest first · select a row to open the trace")
+selection = st.dataframe(
+    table,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="traces_table",
+    column_config={
+        "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
+        "cost (USD)": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
+        "success": st.column_config.CheckboxColumn("success"),
+    },
+)
+picked = selection.selection.rows if selection is not None else []
+if picked:
+    st.switch_page("views/trace.py", query_params={"trace_id": table.iloc[picked[0]]["trace id"]})

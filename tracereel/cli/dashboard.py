@@ -1,0 +1,58 @@
+"""``tracereel dashboard``: serve the Streamlit dashboard, reading from a collector over HTTP."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["command"]
+
+
+@click.command("dashboard")
+@click.option(
+    "--collector",
+    envvar="TRACEREEL_ENDPOINT",
+    default="http://127.0.0.1:4318",
+    show_default=True,
+    help="Collector URL to read from [env: TRACEREEL_ENDPOINT].",
+)
+@click.option("--port", type=int, default=8501, show_default=True, help="Port for the dashboard on 127.0.0.1.")
+def command(collector: str, port: int) -> None:
+    """Serve the dashboard (Overview, Traces, Trace, Compare) on http://127.0.0.1:PORT."""
+    try:
+        import streamlit  # noqa: F401  (only checking it is installed)
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the dashboard needs the dashboard extra ({exc.name} is missing): pip install 'tracereel[dashboard]'"
+        ) from None
+    if not collector.startswith(("http://", "https://")):
+        raise click.ClickException(f"--collector {collector!r} is not an http(s):// URL")
+    # The app file, found without importing it (importing would run the Streamlit script here).
+    spec = importlib.util.find_spec("tracereel.dashboard")
+    assert spec is not None and spec.origin is not None
+    app = Path(spec.origin).parent / "app.py"
+    env = {**os.environ, "TRACEREEL_DASHBOARD_COLLECTOR": collector.rstrip("/")}
+    argv = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    click.echo(f"tracereel dashboard on http://127.0.0.1:{port} (collector: {collector})")
+    child = subprocess.Popen(argv, env=env)
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:
+        child.terminate()
+        code = child.wait(10)
+    if code not in (0, -15):
+        raise click.ClickException(f"streamlit exited with status {code} (is port {port} already in use?)")
