@@ -29,13 +29,19 @@ _LONG = 300
 st.title("Trace")
 api = ui.client()
 given = st.query_params.get("trace_id", "")
-trace_id = st.text_input("Trace id", value=given, placeholder="32 hex digits, or pick one on the Traces page")
+# A trace id arriving in the URL (from the Traces page or a shared link) fills the box; what is typed
+# in the box goes to the URL, so the page can be shared or reloaded.
+if st.session_state.get("_trace_from_url") != given:
+    st.session_state["_trace_from_url"] = given
+    st.session_state["trace_id_input"] = given
+trace_id = st.text_input("Trace id", key="trace_id_input", placeholder="32 hex digits, or pick one on the Traces page")
 trace_id = trace_id.strip().lower()
+if trace_id != given:
+    st.query_params["trace_id"] = trace_id
+    st.session_state["_trace_from_url"] = trace_id
 if not trace_id:
     st.info("Enter a trace id, or open one from the **Traces** page.", icon=":material/search:")
     st.stop()
-if trace_id != given:
-    st.query_params["trace_id"] = trace_id
 if not _TRACE_ID.match(trace_id):
     st.error(f"`{trace_id}` is not a trace id: a trace id is 32 hexadecimal digits.", icon=":material/warning:")
     st.stop()

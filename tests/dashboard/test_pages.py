@@ -1,0 +1,142 @@
+"""Each dashboard page under Streamlit's AppTest, reading from a real collector over HTTP."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _texts(at: Any) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def _metric(at: Any, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_overview_shows_every_metric_with_trends(filled_collector, app_for):
+    at = app_for(filled_collector.url).run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    labels = [m.label for m in at.metric]
+    assert len(labels) == 19
+    assert _metric(at, "Tasks") == "12"
+    assert _metric(at, "Task success") == "75.0%"  # 2 refused by the guardrail, 1 escalated
+    assert _metric(at, "Safety violations") == "16.7%"
+    assert _metric(at, "Escalations") == "8.3%"
+    assert _metric(at, "Groundedness") == "90.0%"
+    assert _metric(at, "Cost coverage") == "100.0%"
+    charts = at.get("plotly_chart")
+    assert len(charts) == 7  # four trends, three breakdowns
+    # Filters: the canary alone.
+    at.selectbox(key="agent").select("support").run()
+    at.selectbox(key="version").select("1.5.0").run()
+    assert not at.exception
+    assert _metric(at, "Tasks") == "4"
+    assert _metric(at, "Safety violations") == "50.0%"
+
+
+def test_traces_table_search_and_filters(filled_collector, app_for):
+    at = app_for(filled_collector.url)
+    at.run()
+    at.switch_page("views/traces.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Traces"
+    table = at.dataframe[0].value
+    assert len(table) == 12
+    assert list(table.columns[:6]) == ["started", "trace id", "root span", "agent", "version", "status"]
+    assert table["started"].is_monotonic_decreasing  # newest first
+    assert set(table["version"]) == {"1.4.0", "1.5.0"}
+    assert (table["cost (USD)"] > 0).sum() >= 9  # every task that reached the LLM has a cost
+    one = table["trace id"].iloc[3]
+    at.text_input(key="search").input(one[:12]).run()
+    assert list(at.dataframe[0].value["trace id"]) == [one]
+    at.text_input(key="search").input("1.5.0").run()
+    assert len(at.dataframe[0].value) == 4
+    at.text_input(key="search").input("no-such-thing").run()
+    assert len(at.dataframe[0].value) == 0
+
+
+def test_trace_detail_shows_tree_signals_and_replay_command(filled_collector, app_for):
+    with filled_collector.client() as http:
+        traces = http.get("/api/v1/traces", params={"limit": 50}).json()["traces"]
+    # The task whose refund needed approval: escalated, with a ValueError and a guardrail pass.
+    escalated = next(t for t in traces if t["error_count"] == 1 and t["task_success"] is False)
+    at = app_for(filled_collector.url)
+    at.run()
+    at.switch_page("views/trace.py")
+    at.query_params["trace_id"] = escalated["trace_id"]
+    at.run()
+    assert not at.exception
+    assert at.code[0].value == f"tracereel replay {escalated['trace_id']} --collector {filled_collector.url}"
+    text = _texts(at)
+    assert "escalated to a human" in text and "refund over the approval limit" in text
+    assert "check input" in text and "delegate to billing" in text  # the plan
+    assert "input_pii" in text
+    assert "ValueError" in text
+    labels = [e.label for e in at.expander]
+    assert len(labels) == escalated["span_count"]
+    assert labels[0].startswith("1. ") and "invoke_agent support" in labels[0]
+    assert any("chat gpt-4o-mini" in label for label in labels)
+    assert any("ERROR" in label and "issue_refund" in label for label in labels)
+    assert len(at.get("plotly_chart")) == 1  # the timeline
+
+
+def test_trace_page_unknown_and_malformed_ids(filled_collector, app_for):
+    at = app_for(filled_collector.url)
+    at.run()
+    at.switch_page("views/trace.py").run()
+    assert "Enter a trace id" in _texts(at)
+    at.text_input[0].input("0" * 32).run()
+    assert not at.exception
+    assert f"No trace with id `{'0' * 32}`" in at.warning[0].value
+    at.text_input[0].input("not-a-trace").run()
+    assert "is not a trace id" in at.error[0].value
+
+
+def test_compare_two_versions_highlights_differences(filled_collector, app_for):
+    at = app_for(filled_collector.url)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert at.selectbox(key="compare_stable").value == "1.4.0"  # most tasks: presumed stable
+    assert at.selectbox(key="compare_canary").value == "1.5.0"
+    assert "canary `1.5.0` (4 tasks) against stable `1.4.0` (8 tasks)" in _texts(at)
+    table = at.dataframe[0].value
+    rows = dict(zip(table["metric"], zip(table["1.4.0"], table["1.5.0"], table["verdict"], strict=True), strict=True))
+    # Stable: 7 of 8 succeed (INV-003 escalated); canary: 2 of 4 (both refused by the guardrail).
+    assert rows["Task success"] == ("87.5%", "50.0%", "worse")
+    assert rows["Safety violations"] == ("0.0%", "50.0%", "worse")
+    assert rows["Tasks"][2] == ""  # neutral: no better or worse
+
+
+def test_empty_store_says_so_on_every_page(collector, app_for):
+    at = app_for(collector.url)
+    at.run()
+    assert not at.exception
+    assert "No tasks in this window" in at.info[0].value
+    for page, message in (("views/traces.py", "No traces in this window"), ("views/compare.py", "two versions")):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert message in at.info[0].value
+
+
+def test_collector_down_is_a_message_not_a_traceback(app_for):
+    url = f"http://127.0.0.1:{_closed_port()}"
+    at = app_for(url)
+    at.run()
+    for page in ("views/overview.py", "views/traces.py", "views/compare.py", "views/trace.py"):
+        at.switch_page(page)
+        if page.endswith("trace.py"):
+            at.query_params["trace_id"] = "a" * 32
+        at.run()
+        assert not at.exception, page
+        assert "Collector unavailable" in at.error[0].value, page
+        assert url in at.error[0].value
