@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
+
 from tracereel.collector._params import ParamError, parse_time
 from tracereel.collector._reads import get_trace, list_traces
 from tracereel.collector.routes_metrics import price_table
