@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-__all__ = ["METRICS", "Metric", "better", "format_value", "parse_json", "short_ms"]
+__all__ = ["METRICS", "Metric", "better", "format_difference", "format_value", "parse_json", "short_ms"]
 
 Unit = Literal["count", "rate", "ms", "usd", "number"]
 
@@ -37,7 +37,8 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("plan_length", "Plan length", "number", None, "Mean plan length over tasks that recorded a plan."),
     Metric("p50_latency_ms", "Latency p50", "ms", False, "Median task (root span) duration."),
     Metric("p95_latency_ms", "Latency p95", "ms", False, "95th percentile of task duration."),
-    Metric("cost_usd", "Cost", "usd", False, "LLM cost: explicit tracereel.cost.usd, else tokens x price table."),
+    # Total cost grows with the number of tasks, so it is not judged better or worse; cost per success is.
+    Metric("cost_usd", "Cost", "usd", None, "LLM cost: explicit tracereel.cost.usd, else tokens x price table."),
     Metric("cost_coverage", "Cost coverage", "rate", True, "LLM spans with a price / LLM spans."),
     Metric("cost_per_successful_task_usd", "Cost / success", "usd", False, "Cost of all tasks / successful tasks."),
     Metric("safety_violation_rate", "Safety violations", "rate", False, "Tasks with a guardrail violation."),
@@ -67,6 +68,17 @@ def format_value(metric: Metric, value: Any) -> str:
     if metric.unit == "usd":
         return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
     return f"{value:,.2f}"
+
+
+def format_difference(metric: Metric, baseline: Any, candidate: Any) -> str:
+    """``candidate - baseline`` for people: points for rates, the metric's own unit otherwise."""
+    if baseline is None or candidate is None:
+        return "—"
+    diff = candidate - baseline
+    if metric.unit == "rate":
+        return f"{diff * 100:+.1f} pts"
+    sign = "+" if diff >= 0 else "-"
+    return sign + format_value(metric, abs(diff))
 
 
 def better(metric: Metric, baseline: Any, candidate: Any) -> bool | None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from tracereel.dashboard import ui
 from tracereel.dashboard.client import CollectorError
-from tracereel.dashboard.format import METRICS, better, format_value
+from tracereel.dashboard.format import METRICS, better, format_difference, format_value
 
 st.title("Compare versions")
 flt = ui.filters(with_version=False)
@@ -55,12 +55,7 @@ table = pd.DataFrame(
         "metric": [m.label for m in METRICS],
         stable: [format_value(m, a[m.key]) for m in METRICS],
         canary: [format_value(m, b[m.key]) for m in METRICS],
-        "difference": [
-            "—"
-            if a[m.key] is None or b[m.key] is None
-            else (f"{(b[m.key] - a[m.key]) * 100:+.1f} pts" if m.unit == "rate" else f"{b[m.key] - a[m.key]:+,.4g}")
-            for m in METRICS
-        ],
+        "difference": [format_difference(m, a[m.key], b[m.key]) for m in METRICS],
         "verdict": [{True: "better", False: "worse", None: ""}[better(m, a[m.key], b[m.key])] for m in METRICS],
     }
 )
