@@ -47,6 +47,17 @@ def window_bounds(label: str) -> tuple[int, int]:
     return end - WINDOWS[label], end
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _filter_options(url: str, start: int, end: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    # The agents, versions and services of a window change slowly; a minute-old list is fine and
+    # saves two metric queries on every rerun. Errors are not cached, so a collector coming back is seen.
+    api = CollectorClient(url)
+    try:
+        return api.breakdown("agent", start=start, end=end), api.breakdown("service", start=start, end=end)
+    finally:
+        api.close()
+
+
 def filters(*, with_version: bool = True, default_window: str = "Last 24 hours") -> dict[str, Any]:
     """The sidebar filters (window, service, agent, version); returns keyword filters for the client."""
     api = client()
@@ -55,8 +66,7 @@ def filters(*, with_version: bool = True, default_window: str = "Last 24 hours")
         label = st.selectbox("Time window", list(WINDOWS), index=list(WINDOWS).index(default_window), key="window")
         start, end = window_bounds(label)
         try:
-            agents = api.breakdown("agent", start=start, end=end)
-            services = api.breakdown("service", start=start, end=end)
+            agents, services = _filter_options(api.base_url, start, end)
         except CollectorError as exc:
             fail(exc)
         service = st.selectbox("Service", [_ALL, *sorted({r["service"] for r in services})], key="service")
