@@ -44,7 +44,10 @@ class CollectorClient:
     """Typed calls to the collector's API; every failure is a CollectorError with a message for people."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0, api_key: str | None = None) -> None:
+        """``api_key`` defaults to ``TRACEREEL_API_KEY``, the key the collector and the SDK also read."""
         self.base_url = base_url.rstrip("/")
+        if api_key is None:
+            api_key = os.environ.get("TRACEREEL_API_KEY") or None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 

@@ -16,9 +16,12 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 import yaml
 
 from tracereel.cli import main
@@ -164,3 +167,84 @@ def test_every_python_folder_the_image_copies_is_a_declared_package() -> None:
             if directory.is_dir() and directory.name != "__pycache__" and any(directory.glob("*.py")):
                 name = ".".join([package, *directory.relative_to(ROOT / folder).parts])
                 assert name in declared, f"{directory.relative_to(ROOT)} holds modules but {name} is not in packages"
+
+
+def test_dashboard_command_is_a_tracereel_command_pointed_at_the_collector() -> None:
+    dashboard = _compose()["services"]["dashboard"]
+    command = dashboard["command"]
+    _check_command(command)
+    assert command[command.index("--collector") + 1] == "http://collector:4318"
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    port = command[command.index("--port") + 1]
+    assert dashboard["ports"][0].endswith(f":{port}:{port}")
+    assert "TRACEREEL_API_KEY" in dashboard["environment"]
+
+
+def _health(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _start(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracereel", *argv],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(20)
+
+
+@pytest.mark.parametrize(("host", "reachable_beyond_localhost"), [("0.0.0.0", True), (None, False)])
+def test_dashboard_binds_the_host_it_is_given(host: str | None, reachable_beyond_localhost: bool) -> None:
+    # 127.0.0.2 is another loopback address: a server bound to 127.0.0.1 does not answer there,
+    # one bound to 0.0.0.0 does, as a published container port needs.
+    port = _free_port()
+    argv = ["dashboard", "--collector", "http://127.0.0.1:9", "--port", str(port)]
+    dashboard = _start([*argv, "--host", host] if host else argv)
+    try:
+        deadline = time.monotonic() + 60
+        while not _health(f"http://127.0.0.1:{port}"):
+            assert time.monotonic() < deadline and dashboard.poll() is None, "the dashboard did not start"
+            time.sleep(0.2)
+        assert _health(f"http://127.0.0.2:{port}") is reachable_beyond_localhost
+    finally:
+        _stop(dashboard)
+
+
+def test_dashboard_reads_a_collector_that_wants_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    url = f"http://127.0.0.1:{_free_port()}"
+    store = f"chdb://{tmp_path / 'store'}"
+    collector = _start(
+        ["serve", "--port", url.rsplit(":", 1)[1]], {"TRACEREEL_API_KEY": "k3y", "TRACEREEL_STORE": store}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and collector.poll() is None, "tracereel serve did not start"
+            time.sleep(0.1)
+        monkeypatch.setenv("TRACEREEL_DASHBOARD_COLLECTOR", url)
+        app = ROOT / "dashboard" / "app.py"
+        monkeypatch.delenv("TRACEREEL_API_KEY", raising=False)
+        refused = AppTest.from_file(str(app), default_timeout=60).run()
+        assert any("401" in e.value or "key" in e.value.lower() for e in refused.error), [
+            e.value for e in refused.error
+        ]
+        monkeypatch.setenv("TRACEREEL_API_KEY", "k3y")
+        served = AppTest.from_file(str(app), default_timeout=60).run()
+        assert not served.exception and not served.error, [e.value for e in served.error]
+    finally:
+        _stop(collector)

@@ -21,9 +21,15 @@ __all__ = ["command"]
     show_default=True,
     help="Collector URL to read from [env: TRACEREEL_ENDPOINT].",
 )
-@click.option("--port", type=int, default=8501, show_default=True, help="Port for the dashboard on 127.0.0.1.")
-def command(collector: str, port: int) -> None:
-    """Serve the dashboard (Overview, Traces, Trace, Compare) on http://127.0.0.1:PORT."""
+@click.option("--port", type=int, default=8501, show_default=True, help="Port for the dashboard.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; 0.0.0.0 inside a container whose published port decides who sees it.",
+)
+def command(collector: str, port: int, host: str) -> None:
+    """Serve the dashboard (Overview, Traces, Trace, Compare) on http://HOST:PORT."""
     try:
         import streamlit  # noqa: F401  (only checking it is installed)
     except ImportError as exc:
@@ -39,7 +45,7 @@ def command(collector: str, port: int) -> None:
     env = {**os.environ, "TRACEREEL_DASHBOARD_COLLECTOR": collector.rstrip("/")}
     argv = [
         sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.address", "127.0.0.1",
+        "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
@@ -47,7 +53,7 @@ def command(collector: str, port: int) -> None:
         "--global.developmentMode", "false",
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
-    click.echo(f"tracereel dashboard on http://127.0.0.1:{port} (collector: {collector})")
+    click.echo(f"tracereel dashboard on http://{host}:{port} (collector: {collector})")
     child = subprocess.Popen(argv, env=env)
     try:
         code = child.wait()
