@@ -175,7 +175,8 @@ def test_every_page_in_a_real_browser(stack, browser):
     trace_id = escalated["trace_id"]
     page = _open(browser, f"{dashboard}/trace?trace_id={trace_id}", "Replay this trace", 1700)
     _no_traceback(page)
-    assert f"tracereel replay {trace_id} --collector {stack['collector']}" in page.inner_text("body")
+    command = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert " ".join(command.split()) == f"tracereel replay {trace_id} --collector {stack['collector']}"
     assert page.get_by_text("refund over the approval limit").count() >= 1
     assert page.get_by_text("Timeline").count() == 1
     expanders = page.locator('[data-testid="stExpander"]')
