@@ -108,6 +108,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                     process.wait(20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+    # Stopping `tracereel dashboard` stops the server too (no streamlit left behind on the port).
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", dashboard_port)) != 0
 
 
 @pytest.fixture(scope="module")

@@ -54,11 +54,11 @@ def command(collector: str, port: int, host: str) -> None:
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
     click.echo(f"tracereel dashboard on http://{host}:{port} (collector: {collector})")
-    child = subprocess.Popen(argv, env=env)
-    try:
-        code = child.wait()
-    except KeyboardInterrupt:
-        child.terminate()
-        code = child.wait(10)
-    if code not in (0, -15):
+    sys.stdout.flush()
+    if os.name == "posix":
+        # Become streamlit, so a signal to this process (``tracereel up`` stopping its children, a
+        # container stop) reaches the server itself instead of leaving it running as an orphan.
+        os.execve(sys.executable, argv, env)
+    code = subprocess.call(argv, env=env)
+    if code != 0:
         raise click.ClickException(f"streamlit exited with status {code} (is port {port} already in use?)")
