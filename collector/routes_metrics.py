@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,9 +14,10 @@ from tracereel.collector._params import ParamError, parse_time
 from tracereel.collector.metrics import BREAKDOWNS, METRIC_KEYS, TaskFilter, breakdown, summary, timeseries
 from tracereel.collector.prices import PriceError, PriceTable, load_prices
 
-__all__ = ["parse_bucket", "price_table", "router"]
+__all__ = ["parse_bucket", "price_table", "read_price_table", "router"]
 
 router = APIRouter()
+logger = logging.getLogger("tracereel.collector")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _BUCKET = re.compile(r"^(\d+)\s*([smhd]?)$")
@@ -30,6 +32,18 @@ def price_table(request: Request) -> PriceTable:
         return load_prices(request.app.state.settings.prices)
     except PriceError as exc:
         raise HTTPException(500, str(exc)) from None
+
+
+def read_price_table(request: Request) -> PriceTable:
+    """The price table for trace reads: a bad ``TRACEREEL_PRICES`` file is logged, not fatal, so traces stay readable.
+
+    (The metric endpoints answer 500 naming the variable instead, so the problem is seen.)
+    """
+    try:
+        return load_prices(request.app.state.settings.prices)
+    except PriceError as exc:
+        logger.error("%s; trace costs use the built-in prices until it is fixed", exc)
+        return load_prices(None)
 
 
 def _window(from_: str | None, to: str | None) -> tuple[datetime, datetime]:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector._params import ParamError, parse_time
 from tracereel.collector._reads import get_trace, list_traces
-from tracereel.collector.routes_metrics import price_table
+from tracereel.collector.routes_metrics import read_price_table
 from tracereel.collector.store import Store
 
 __all__ = ["router"]
@@ -59,7 +59,7 @@ async def traces(
         service=service,
         agent=agent,
         status=status,
-        prices=price_table(request),
+        prices=read_price_table(request),
     )
     return {"traces": rows}
 
@@ -70,7 +70,7 @@ async def trace(request: Request, trace_id: str) -> dict[str, Any]:
     normalised = trace_id.strip().lower()
     if not _TRACE_ID.match(normalised):
         raise HTTPException(400, f"trace id {trace_id!r} is not 32 hex digits")
-    found = await run_in_threadpool(get_trace, request.app.state.store, normalised, price_table(request))
+    found = await run_in_threadpool(get_trace, request.app.state.store, normalised, read_price_table(request))
     if found is None:
         raise HTTPException(404, f"no trace with id {normalised} in the store")
     return found

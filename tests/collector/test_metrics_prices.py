@@ -90,6 +90,9 @@ def test_collector_prices_from_the_file_and_reports_a_bad_one(priced_collector, 
         stat = prices_path.stat()
         os.utime(prices_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
         response = http.get("/api/v1/metrics", params=window)
+        # Traces stay readable (costs from the built-in table) while the file is broken.
+        listed = http.get("/api/v1/traces", params=window)
+        assert listed.status_code == 200 and listed.json()["traces"][0]["cost_coverage"] == 0.0
     assert response.status_code == 500
     assert response.json()["detail"].startswith(f"{ENV_VAR}={prices_path}: not valid TOML")
     for provider in otel.providers.values():
