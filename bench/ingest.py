@@ -148,16 +148,20 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _cpu_seconds(pid: int) -> float:
-    total = 0
+def _cpu_by_process(pid: int) -> dict[int, float]:
+    out = {}
     for member in _tree(pid):
         try:
             with open(f"/proc/{member}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        out[member] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    return sum(_cpu_by_process(pid).values())
 
 
 def main() -> None:
@@ -245,15 +249,18 @@ def main() -> None:
             t.join()
         elapsed = time.monotonic() - started
         collector_cpu = _cpu_seconds(server.pid) - cpu_before
+        main_cpu = _cpu_by_process(server.pid).get(server.pid, 0.0)
         generator_cpu = time.process_time() - own_before
         health = json.loads(urllib.request.urlopen(f"{base}/healthz").read())
         total = sum(acked)
         print(f"clients={args.clients} batch={spans_per_body} spans/request, {elapsed:.1f} s")
         print(f"acknowledged: {total} spans = {total / elapsed:,.0f} spans/s; refused requests (503): {sum(refused)}")
         print(f"collector stored_spans={health['stored_spans']} (must equal acknowledged: {total})")
+        print(f"INSERTs: {health['inserts']}, {health['stored_spans'] / max(health['inserts'], 1):,.0f} spans each")
         print(
             f"CPU: collector + parse workers {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core), "
-            f"load generator {generator_cpu:.1f} s ({generator_cpu / elapsed:.0%})"
+            f"load generator {generator_cpu:.1f} s ({generator_cpu / elapsed:.0%}); "
+            f"collector process alone since start: {main_cpu:.1f} s"
         )
         print(f"collector + parse workers peak RSS (sum): {_peak_rss_mib(server.pid):.0f} MiB")
         print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")

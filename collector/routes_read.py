@@ -30,6 +30,7 @@ async def healthz(request: Request) -> dict[str, Any]:
         "store": "chdb" if store.embedded else "clickhouse",
         "stored_spans": inserter.stored_spans,
         "pending_spans": inserter.pending_spans,
+        "inserts": inserter.inserts,
     }
 
 

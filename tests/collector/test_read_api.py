@@ -118,4 +118,4 @@ def test_healthz_reports_the_store(collector):
     seed(collector)
     with collector.client() as http:
         health = http.get("/healthz").json()
-    assert health == {"status": "ok", "store": "chdb", "stored_spans": 8, "pending_spans": 0}
+    assert health == {"status": "ok", "store": "chdb", "stored_spans": 8, "pending_spans": 0, "inserts": 4}
