@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from agent_workload import run_workload
+from playwright.sync_api import expect
 
 import tracereel
 
@@ -178,8 +179,10 @@ def test_every_page_in_a_real_browser(stack, browser):
     trace_id = escalated["trace_id"]
     page = _open(browser, f"{dashboard}/trace?trace_id={trace_id}", "Replay this trace", 1700)
     _no_traceback(page)
-    command = page.locator('[data-testid="stCode"]').first.inner_text()
-    assert " ".join(command.split()) == f"tracereel replay {trace_id} --collector {stack['collector']}"
+    # The code block is highlighted after it mounts: let the assertion retry until it shows.
+    expect(page.locator('[data-testid="stCode"]').first).to_have_text(
+        f"tracereel replay {trace_id} --collector {stack['collector']}", timeout=30_000
+    )
     assert page.get_by_text("refund over the approval limit").count() >= 1
     assert page.get_by_text("Timeline").count() == 1
     expanders = page.locator('[data-testid="stExpander"]')
