@@ -12,6 +12,8 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -56,7 +58,16 @@ def _init_worker() -> None:
     # Ctrl-C reaches the whole process group; the collector drains and stops its workers
     # itself, so a worker must not die mid-request with a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _warm_up()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A collector killed outright (SIGKILL, OOM) cannot stop its pool; without this its
+    # workers would wait for work forever as orphans.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _warm_up() -> None:

@@ -154,3 +154,15 @@ def test_up_with_demo_fills_the_store_and_shuts_down_cleanly(tmp_path: Path):
         _, err = stop(process)
     assert process.returncode == 0, err
     assert (tmp_path / "tracereel" / "store").is_dir()
+
+
+def test_parse_workers_do_not_outlive_a_killed_collector(served):
+    _, _, process = served
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the collector should run its OTLP parsing in worker processes"
+    process.kill()
+    process.wait(30)
+    deadline = time.monotonic() + 15
+    while any(os.path.exists(f"/proc/{pid}") for pid in children):
+        assert time.monotonic() < deadline, "parse workers outlived their collector"
+        time.sleep(0.2)
