@@ -211,4 +211,16 @@ GROUP BY TraceId""",
     ),
     # Per-task facts kept at insert time, so the metrics never group raw spans (collector/_rollup.py).
     ("0005_task_rollup", ROLLUP_STATEMENTS),
+    # A replay (tracereel replay) is recorded as a new trace whose root names the original; the
+    # metrics leave such traces out, so replaying a failure does not count as production traffic.
+    (
+        "0006_replay_flag",
+        (
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsReplay UInt8 "
+            f"MATERIALIZED mapContains({_A}, 'tracereel.replay.of')",
+            # Parts written before this migration get the column too (a background mutation),
+            # rather than computing it from the attribute map on every metrics query.
+            f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsReplay",
+        ),
+    ),
 )

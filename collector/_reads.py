@@ -51,7 +51,8 @@ def list_traces(
        AgentName AS agent_name, AgentVersion AS agent_version,
        toUnixTimestamp64Nano(Timestamp) AS start_ns, Duration AS duration_ns,
        Status AS status_code, StatusMessage AS status_message,
-       SpanAttributes['tracereel.task.success'] AS task_success
+       SpanAttributes['tracereel.task.success'] AS task_success,
+       SpanAttributes['tracereel.replay.of'] AS replay_of
 FROM {TRACES_TABLE}
 WHERE {" AND ".join(where)}
 ORDER BY Timestamp DESC

@@ -86,7 +86,14 @@ class TaskFilter:
 def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
     """The condition (over per-task rows) and parameters that select the tasks of ``flt``."""
     # Compared with DateTime64 parameters: a DateTime bound on a DateTime64 column matched no rows in chDB 26.9.
-    where = ["has_root = 1", "root_start >= {start:DateTime64(9)}", "root_start < {end:DateTime64(9)}"]
+    where = [
+        "has_root = 1",
+        "root_start >= {start:DateTime64(9)}",
+        "root_start < {end:DateTime64(9)}",
+        # Replays of recorded runs are not production tasks (migration 0006).
+        "TraceId NOT IN (SELECT TraceId FROM otel_traces WHERE IsReplay = 1 AND IsRoot = 1"
+        " AND Timestamp >= {lo:DateTime64(9)} AND Timestamp < {hi:DateTime64(9)})",
+    ]
     params: dict[str, Any] = {
         "start": flt.start,
         "end": flt.end,
