@@ -3,7 +3,9 @@
 The store holds a week of synthetic history (bench/query.py's generator, written before the
 collector starts) plus live traces sent by the SDK-instrumented agent system over OTLP. Each
 page is loaded the way a person would, checked for what they would see, and saved as a
-screenshot under docs/ (dashboard-<page>.png).
+screenshot (dashboard-<page>.png): under docs/ with TRACEREEL_UPDATE_SCREENSHOTS=1 (how the
+README's pictures are made), else in pytest's temporary directory, so a test run leaves the
+checkout unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ import tracereel
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the page screenshots go."""
+    return DOCS if os.environ.get("TRACEREEL_UPDATE_SCREENSHOTS") == "1" else tmp_path
+
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -145,7 +155,7 @@ def _no_traceback(page: Any) -> None:
     assert not page.locator('[data-testid="stException"]').count()
 
 
-def test_every_page_in_a_real_browser(stack, browser):
+def test_every_page_in_a_real_browser(stack, browser, shots):
     dashboard = stack["dashboard"]
 
     # Overview: tiles with numbers, trend charts, breakdowns.
@@ -156,14 +166,14 @@ def test_every_page_in_a_real_browser(stack, browser):
     tasks_tile = page.locator('[data-testid="stMetric"]', has_text="Tasks").first.inner_text()
     assert int(re.search(r"\n([\d,]+)", tasks_tile).group(1).replace(",", "")) >= 24  # 24 live + history
     assert page.locator(".js-plotly-plot").count() == 7
-    page.screenshot(path=str(DOCS / "dashboard-overview.png"))
+    page.screenshot(path=str(shots / "dashboard-overview.png"))
     page.close()
 
     # Traces: the table; selecting a row opens the trace.
     page = _open(browser, f"{dashboard}/traces", "newest first", 1100)
     _no_traceback(page)
     assert page.get_by_text(re.compile(r"\d+ of \d+ traces")).count() == 1
-    page.screenshot(path=str(DOCS / "dashboard-traces.png"))
+    page.screenshot(path=str(shots / "dashboard-traces.png"))
     grid = page.locator('[data-testid="stDataFrame"]').first
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection cell
@@ -190,14 +200,14 @@ def test_every_page_in_a_real_browser(stack, browser):
     step.locator("summary").click()
     step.get_by_text("arguments").wait_for()
     assert "ValueError" in step.inner_text()
-    page.screenshot(path=str(DOCS / "dashboard-trace.png"))
+    page.screenshot(path=str(shots / "dashboard-trace.png"))
     page.close()
 
     # Compare: two versions side by side.
     page = _open(browser, f"{dashboard}/compare", "against stable", 1300)
     _no_traceback(page)
     assert page.get_by_text(re.compile(r"\d+ better, \d+ worse")).count() == 1
-    page.screenshot(path=str(DOCS / "dashboard-compare.png"))
+    page.screenshot(path=str(shots / "dashboard-compare.png"))
     page.close()
 
     # An unknown trace id is a message, not an error page.
