@@ -23,7 +23,7 @@ class CollectorSettings(BaseSettings):
     max_pending_spans: int = Field(500_000, gt=0, description="Spans waiting to be stored before 503")
     max_batch_spans: int = Field(100_000, gt=0, description="Most spans written by one INSERT")
     flush_interval: float = Field(0.05, gt=0, description="Seconds to gather spans before an INSERT")
-    parse_workers: int = Field(-1, ge=-1, description="Processes decoding OTLP; -1: one per core beyond the first")
+    parse_workers: int = Field(-1, ge=-1, description="Processes decoding OTLP; -1: one per core")
     prices: str | None = Field(None, description="TOML or JSON price table overriding the defaults")
 
     @field_validator("store")
