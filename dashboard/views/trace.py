@@ -88,6 +88,15 @@ cols[2].metric(
 cols[3].metric("Tokens", f"{tokens:,}")
 cols[4].metric("Cost", f"${sum(costs):,.4f}" if costs else "—")
 
+replay_of = _attr(root, sc.REPLAY_OF)
+if replay_of:
+    st.info(
+        f"This trace is a replay ({_attr(root, sc.REPLAY_MODE) or 'strict'} mode) of trace `{replay_of}`"
+        + (f"; it diverged at `{_attr(root, sc.REPLAY_DIVERGED_AT)}`." if _attr(root, sc.REPLAY_DIVERGED_AT) else "."),
+        icon=":material/replay:",
+    )
+    st.page_link("views/trace.py", label="Open the original trace", query_params={"trace_id": replay_of})
+
 st.markdown("**Replay this trace on your machine**")
 st.code(f"tracereel replay {trace_id} --collector {api.base_url}", language="bash")
 

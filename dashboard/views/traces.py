@@ -46,11 +46,14 @@ table = pd.DataFrame(
         "tokens": [r["input_tokens"] + r["output_tokens"] for r in rows],
         "cost (USD)": [r.get("cost_usd") for r in rows],
         "service": [r["service_name"] for r in rows],
+        # Searching an original trace id finds its replays too.
+        "replay of": [r.get("replay_of") or "" for r in rows],
     }
 )
 if search.strip():
     needle = search.strip().lower()
-    text = table[["trace id", "root span", "agent", "version", "service"]].astype(str).agg(" ".join, axis=1)
+    searched = ["trace id", "root span", "agent", "version", "service", "replay of"]
+    text = table[searched].astype(str).agg(" ".join, axis=1)
     table = table[text.str.lower().str.contains(needle, regex=False)].reset_index(drop=True)
 
 st.caption(f"{len(table)} of {len(rows)} traces · newest first · select a row to open the trace")

@@ -140,3 +140,58 @@ def test_collector_down_is_a_message_not_a_traceback(app_for):
         assert not at.exception, page
         assert "Collector unavailable" in at.error[0].value, page
         assert url in at.error[0].value
+
+
+def test_a_replay_trace_names_its_original_and_is_found_by_the_originals_id(collector, app_for):
+    import time
+
+    from tests.collector.otlp_payloads import protobuf_request
+
+    original, replay = "0c" * 16, "0d" * 16
+    now = time.time_ns() - 60 * 10**9  # inside the default window
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}
+    spans = [
+        {
+            "trace_id": original,
+            "span_id": "01" * 8,
+            "name": "invoke_agent support",
+            "start": now,
+            "end": now + 10**6,
+            "attributes": agent,
+        },
+        {
+            "trace_id": replay,
+            "span_id": "02" * 8,
+            "name": "invoke_agent support",
+            "start": now + 10**9,
+            "end": now + 10**9 + 10**6,
+            "attributes": {
+                **agent,
+                "tracereel.replay.of": original,
+                "tracereel.replay.mode": "live",
+                "tracereel.replay.diverged_at": "support/tool:lookup#0",
+            },
+        },
+    ]
+    with collector.client() as http:
+        sent = http.post(
+            "/v1/traces", content=protobuf_request(spans), headers={"content-type": "application/x-protobuf"}
+        )
+        assert sent.status_code == 200
+    at = app_for(collector.url)
+    at.run()
+    at.switch_page("views/trace.py")
+    at.query_params["trace_id"] = replay
+    at.run()
+    assert not at.exception
+    note = at.info[0].value
+    assert f"replay (live mode) of trace `{original}`" in note
+    assert "diverged at `support/tool:lookup#0`" in note
+
+    at.switch_page("views/traces.py").run()
+    assert len(at.dataframe[0].value) == 2
+    at.text_input(key="search").input(original).run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert sorted(shown["trace id"]) == [original, replay]
+    assert list(shown.sort_values("trace id")["replay of"]) == ["", original]
