@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tracereel import semconv as sc
 from tracereel.collector._migrations import TRACE_ID_TS_TABLE, TRACES_TABLE
 from tracereel.collector.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
 from tracereel.collector.prices import PriceTable, load_prices
@@ -34,6 +35,8 @@ def list_traces(
 
     ``cost_usd`` sums the trace's LLM spans like the metrics do (``prices``: default table if None);
     ``cost_coverage`` is the share of its LLM spans that had a price (None without LLM spans).
+    Runs whose process died before the root span ended (no root ever arrived) are listed too,
+    found by the SDK's ``task_start`` marker, with ``complete: false`` and status UNSET.
     """
     where = ["IsRoot = 1", "Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
     params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
@@ -60,11 +63,15 @@ LIMIT 1 BY TraceId
 LIMIT {{limit:UInt32}}""",
         params,
     )
+    for r in roots:
+        r["complete"] = True
+    if not status:
+        roots = _with_incomplete(store, roots, where[1:], params, limit)
     if not roots:
         return []
     ids = [r["trace_id"] for r in roots]
     lo = min(r["start_ns"] for r in roots)
-    hi = max(r["start_ns"] + r["duration_ns"] for r in roots)
+    hi = max(r["start_ns"] + max(r["duration_ns"], 0) for r in roots)
     # Children start inside their root; an hour of slack covers clock skew between services.
     lo_time = datetime.fromtimestamp(lo / 1e9, tz=timezone.utc) - timedelta(hours=1)
     hi_time = datetime.fromtimestamp(hi / 1e9, tz=timezone.utc) + timedelta(hours=1)
@@ -72,7 +79,7 @@ LIMIT {{limit:UInt32}}""",
     stats = store.query(
         f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'), sum(InputTokens), sum(OutputTokens),
        countIf(Kind IN ('llm', 'tool')), sumIf({SPAN_COST_SQL}, Kind = 'llm'), countIf(Kind = 'llm'),
-       countIf(Kind = 'llm' AND {SPAN_PRICED_SQL})
+       countIf(Kind = 'llm' AND {SPAN_PRICED_SQL}), max(toUnixTimestamp64Nano(Timestamp) + Duration)
 FROM {TRACES_TABLE}
 WHERE TraceId IN {{ids:Array(String)}}
   AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp <= {{hi:DateTime64(9)}}
@@ -82,12 +89,14 @@ GROUP BY TraceId""",
     by_id = {row[0]: row[1:] for row in stats}
     out = []
     for r in roots:
-        spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced = by_id.get(
-            r["trace_id"], (1, 0, 0, 0, 0, 0.0, 0, 0)
+        spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end = by_id.get(
+            r["trace_id"], (1, 0, 0, 0, 0, 0.0, 0, 0, 0)
         )
         success = r.pop("task_success")
         start_ns = r.pop("start_ns")
         duration_ns = r.pop("duration_ns")
+        if duration_ns < 0:  # incomplete: from the start to the last span that did arrive
+            duration_ns = max(last_end - start_ns, 0)
         out.append(
             {
                 **r,
@@ -105,6 +114,57 @@ GROUP BY TraceId""",
             }
         )
     return out
+
+
+def _with_incomplete(
+    store: Store, roots: list[dict[str, Any]], filters: list[str], params: dict[str, Any], limit: int
+) -> list[dict[str, Any]]:
+    """``roots`` plus the runs among the ``limit`` newest task starts that have no root, newest first.
+
+    Every task the SDK records exports a ``task_start`` marker when it starts, so the newest
+    ``limit`` tasks of the merged list are among the newest ``limit`` markers.
+    """
+    where = [f"SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%'", *filters]
+    markers = store.query_dicts(
+        f"""SELECT TraceId AS trace_id, AgentName AS agent_name, AgentVersion AS agent_version,
+       ServiceName AS service_name, toUnixTimestamp64Nano(Timestamp) AS start_ns
+FROM {TRACES_TABLE}
+WHERE {" AND ".join(where)}
+ORDER BY Timestamp DESC
+LIMIT 1 BY TraceId
+LIMIT {{limit:UInt32}}""",
+        params,
+    )
+    listed = {r["trace_id"] for r in roots}
+    candidates = [m for m in markers if m["trace_id"] not in listed]
+    if not candidates:
+        return roots
+    lo = datetime.fromtimestamp(min(m["start_ns"] for m in candidates) / 1e9, tz=timezone.utc)
+    rooted = {
+        row[0]
+        for row in store.query(
+            f"""SELECT DISTINCT TraceId FROM {TRACES_TABLE}
+WHERE IsRoot = 1 AND TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:DateTime64(9)}}""",
+            {"ids": [m["trace_id"] for m in candidates], "lo": lo - timedelta(hours=1)},
+        )
+    }
+    for m in candidates:
+        if m["trace_id"] in rooted:
+            continue  # its root started outside the window or failed a filter
+        roots.append(
+            {
+                **m,
+                "root_name": f"{sc.OP_INVOKE_AGENT} {m['agent_name']}",
+                "duration_ns": -1,
+                "status_code": "UNSET",
+                "status_message": "no root span arrived: the run did not finish (crashed or still running)",
+                "task_success": "",
+                "replay_of": "",
+                "complete": False,
+            }
+        )
+    roots.sort(key=lambda r: r["start_ns"], reverse=True)
+    return roots[:limit]
 
 
 def _span_cost(row: dict[str, Any], prices: PriceTable) -> float | None:

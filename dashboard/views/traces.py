@@ -38,7 +38,8 @@ table = pd.DataFrame(
         "root span": [r["root_name"] for r in rows],
         "agent": [r["agent_name"] for r in rows],
         "version": [r["agent_version"] for r in rows],
-        "status": [r["status_code"] for r in rows],
+        # A run whose root never arrived (the process died) has no status of its own.
+        "status": [r["status_code"] if r.get("complete", True) else "INCOMPLETE" for r in rows],
         "success": [r["task_success"] for r in rows],
         "duration (ms)": [round(r["duration_ms"], 1) for r in rows],
         "spans": [r["span_count"] for r in rows],

@@ -119,3 +119,36 @@ def test_healthz_reports_the_store(collector):
     with collector.client() as http:
         health = http.get("/healthz").json()
     assert health == {"status": "ok", "store": "chdb", "stored_spans": 8, "pending_spans": 0, "inserts": 4}
+
+
+def test_a_run_that_never_finished_is_listed_as_incomplete(collector):
+    crashed, finished = "0e" * 16, "0f" * 16
+    marker = {"tracereel.task.start": True, "gen_ai.agent.name": "support", "gen_ai.agent.version": "2"}
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}
+    spans = [
+        # The crashed run: its root never ended, so only the marker and a finished tool call arrived.
+        {"trace_id": crashed, "span_id": "a1" * 8, "parent": "a0" * 8, "name": "task_start support",
+         "start": T0 + 1000, "end": T0 + 1000, "attributes": marker},
+        {"trace_id": crashed, "span_id": "a2" * 8, "parent": "a0" * 8, "name": "execute_tool lookup",
+         "start": T0 + 2000, "end": T0 + 7_000_000, "attributes": {"gen_ai.operation.name": "execute_tool"}},
+        # A finished run has a root as well as its marker: listed once.
+        {"trace_id": finished, "span_id": "b0" * 8, "name": "invoke_agent support", "start": T0 - HOUR,
+         "end": T0 - HOUR + 5_000_000, "attributes": agent},
+        {"trace_id": finished, "span_id": "b1" * 8, "parent": "b0" * 8, "name": "task_start support",
+         "start": T0 - HOUR + 10, "end": T0 - HOUR + 10, "attributes": marker},
+    ]  # fmt: skip
+    with collector.client() as http:
+        assert http.post("/v1/traces", content=protobuf_request(spans), headers=PB).status_code == 200
+        listed = http.get("/api/v1/traces").json()["traces"]
+        only_agent = http.get("/api/v1/traces", params={"agent": "support"}).json()["traces"]
+        by_status = http.get("/api/v1/traces", params={"status": "unset"}).json()["traces"]
+    assert [t["trace_id"] for t in listed] == [crashed, finished]
+    incomplete, complete = listed
+    assert incomplete["complete"] is False and complete["complete"] is True
+    assert incomplete["root_name"] == "invoke_agent support"
+    assert incomplete["agent_version"] == "2"
+    assert incomplete["status_code"] == "UNSET"
+    assert incomplete["span_count"] == 2
+    assert incomplete["duration_ms"] == 6.999  # from the marker to the end of the last span that arrived
+    assert [t["trace_id"] for t in only_agent] == [crashed, finished]
+    assert [t["trace_id"] for t in by_status] == [finished]  # a status filter lists finished runs only
