@@ -168,7 +168,7 @@ def _bind(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[st
     return {"args": list(args), "kwargs": kwargs}
 
 
-def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
+def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any], intercepting: bool) -> _Call:
     arguments = _bind(spec, args, kwargs)
     arguments_json = to_json(arguments)
     digest = args_hash(arguments_json)
@@ -195,7 +195,8 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
         attrs[sc.AGENT_INPUT] = arguments_json
         span_name = f"{sc.OP_INVOKE_AGENT} {name}"
 
-    parent = trace.get_current_span().get_span_context()
+    # Only replay needs the call described as a BoundaryCall: normal runs skip building it.
+    parent = trace.get_current_span().get_span_context() if intercepting else None
     span = tracer().start_span(span_name, attributes=attrs)
     call = _Call()
     call.span = span
@@ -209,6 +210,8 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
             call.root_token = _task_root.set(span)
             call.nondet_token = nondet.enter_task()
             _mark_task_start(spec, span, attrs)
+    if parent is None:
+        return call
     call.boundary = BoundaryCall(
         kind=spec.kind,
         name=name,
@@ -328,12 +331,12 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            interceptor = get_interceptor()
             try:
-                call = _start(spec, args, kwargs)
+                call = _start(spec, args, kwargs, interceptor is not None)
             except Exception:
                 internal_error(f"starting a {spec.kind} span")
                 return await func(*args, **kwargs)
-            interceptor = get_interceptor()
             # A tool or LLM body is not re-run by replay: what it draws is neither recorded nor served.
             hidden = nondet.hide() if spec.kind != "agent" else None
             try:
@@ -355,12 +358,12 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
 
         @functools.wraps(func)
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            interceptor = get_interceptor()
             try:
-                call = _start(spec, args, kwargs)
+                call = _start(spec, args, kwargs, interceptor is not None)
             except Exception:
                 internal_error(f"starting a {spec.kind} span")
                 return func(*args, **kwargs)
-            interceptor = get_interceptor()
             hidden = nondet.hide() if spec.kind != "agent" else None
             try:
                 if interceptor is None:
