@@ -29,24 +29,13 @@ class OTLPError(ValueError):
 
 
 class SpanBatch:
-    """Spans as columns in ``INSERT_COLUMNS`` order, ready for one column-oriented INSERT."""
+    """Spans as columns in ``INSERT_COLUMNS`` order (see ``store.columns_to_arrow``)."""
 
     __slots__ = ("columns", "count")
 
     def __init__(self, columns: list[list[Any]], count: int) -> None:
         self.columns = columns
         self.count = count
-
-    @classmethod
-    def merge(cls, batches: list[SpanBatch]) -> SpanBatch:
-        """One batch holding every span of ``batches``, in order."""
-        if len(batches) == 1:
-            return batches[0]
-        columns: list[list[Any]] = [[] for _ in INSERT_COLUMNS]
-        for batch in batches:
-            for target, source in zip(columns, batch.columns, strict=True):
-                target.extend(source)
-        return cls(columns, sum(b.count for b in batches))
 
 
 def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ INSERT_COLUMNS: tuple[str, ...] = (
 )
 
 
+@functools.cache  # pyarrow is imported on the first insert, not with the collector package
 def _arrow_types() -> dict[str, Any]:
     import pyarrow as pa
 
@@ -60,21 +62,12 @@ def _arrow_types() -> dict[str, Any]:
     return {name: special.get(name, text) for name in INSERT_COLUMNS}
 
 
-class _LazyTypes(dict):  # type: ignore[type-arg]
-    # pyarrow is imported on first insert, not when the collector package is imported.
-    def __missing__(self, key: str) -> Any:
-        self.update(_arrow_types())
-        return dict.__getitem__(self, key)
-
-
-_ARROW_TYPES: dict[str, Any] = _LazyTypes()
-
-
 def columns_to_arrow(columns: Sequence[list[Any]]) -> Any:
     """A ``pyarrow.Table`` of spans from columns in ``INSERT_COLUMNS`` order (converted in C++)."""
     import pyarrow as pa
 
-    arrays = [pa.array(column, type=_ARROW_TYPES[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)]
+    types = _arrow_types()
+    arrays = [pa.array(column, type=types[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)]
     return pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
 
 

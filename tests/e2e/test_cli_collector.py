@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_healthy
 
 
 def cli(*args: str, **kwargs) -> subprocess.Popen[str]:
@@ -31,19 +31,6 @@ def cli(*args: str, **kwargs) -> subprocess.Popen[str]:
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
-
-
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"exited early: {process.stderr.read() if process.stderr else ''}")
-        try:
-            get_json(f"{url}/healthz")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("collector did not become healthy")
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[str, str]:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 import tracereel
+from tests.conftest import wait_healthy
 from tracereel.demo import DemoError, run_demo
 
 HOUR_NS = 3600 * 10**9
@@ -286,15 +287,7 @@ def test_a_collector_that_wants_a_key_gets_it_or_the_demo_says_so(tmp_path: Any)
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "tracereel serve did not start"
-            time.sleep(0.1)
+        wait_healthy(url, server, timeout=30)
         with pytest.raises(DemoError, match=r"refused the demo's spans: .*401.*--api-key"):
             run_demo(url, tasks=3, seed=5)
         assert httpx.get(f"{url}/healthz").json()["stored_spans"] == 0

@@ -24,6 +24,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.conftest import wait_healthy
 from tracereel.cli import main
 
 if sys.version_info >= (3, 11):
@@ -227,15 +228,7 @@ def test_dashboard_reads_a_collector_that_wants_a_key(tmp_path: Path, monkeypatc
         ["serve", "--port", url.rsplit(":", 1)[1]], {"TRACEREEL_API_KEY": "k3y", "TRACEREEL_STORE": store}
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and collector.poll() is None, "tracereel serve did not start"
-            time.sleep(0.1)
+        wait_healthy(url, collector, timeout=30)
         monkeypatch.setenv("TRACEREEL_DASHBOARD_COLLECTOR", url)
         app = ROOT / "dashboard" / "app.py"
         monkeypatch.delenv("TRACEREEL_API_KEY", raising=False)
