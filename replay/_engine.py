@@ -33,10 +33,8 @@ from tracereel import semconv as sc
 from tracereel.replay._report import Divergence, ReplayReport, pretty, unified_diff
 from tracereel.replay._tape import CannotReplay, RecordedCall, Tape
 from tracereel.replay._values import call_arguments, decode_result, hints, rebuild, rebuild_exception
-from tracereel.sdk import _nondeterminism as nondet
-from tracereel.sdk._boundaries import exception_type_name
-from tracereel.sdk._intercept import BoundaryCall, set_interceptor
-from tracereel.sdk._serialize import to_json
+from tracereel.sdk import hooks
+from tracereel.sdk.hooks import BoundaryCall, exception_type_name, to_json
 
 __all__ = ["Engine", "ReplayDiverged", "ReplayOptions"]
 
@@ -67,7 +65,7 @@ _LIVE = object()  # the context's calls run live (under a live or diverged call)
 _parent: contextvars.ContextVar[Any] = contextvars.ContextVar("tracereel_replay_parent", default=None)
 
 
-class _Served(nondet.Recorder):
+class _Served(hooks.Recorder):
     """The replay's nondeterminism scope: serves the recorded values in order, drawing live past the end."""
 
     def __init__(self, chunks: list[tuple[int, list[Any], str, str]]) -> None:
@@ -106,8 +104,7 @@ class _Served(nondet.Recorder):
                 self.drawn_live += 1
         if not found:
             value = live()
-        with self._lock:
-            self.pending.append([kind, value])  # the replay's own trace records what it saw
+        self.record(kind, value)  # the replay's own trace records what it saw
         return value
 
 
@@ -458,26 +455,23 @@ class Engine:
         except (ValueError, TypeError) as exc:
             raise CannotReplay(f"the recorded input does not fit {root.entrypoint}: {exc}") from None
         self.main_module = sys.modules.get(getattr(func, "__module__", "") or "")
-        previous = set_interceptor(self)
-        scope_token = nondet.enter_task(self.server)
         # A fresh OpenTelemetry context: the replay is a new trace, not a child of the caller's span.
         otel_token = otel_context.attach(otel_context.Context())
         failure: BaseException | None = None
         try:
-            if inspect.iscoroutinefunction(func):
-                _run_coroutine(lambda: func(*args, **kwargs))
-            else:
-                result = func(*args, **kwargs)
-                if inspect.isawaitable(result):
-                    _run_coroutine(lambda: _await(result))
+            with hooks.intercepting(self), hooks.serving(self.server):
+                if inspect.iscoroutinefunction(func):
+                    _run_coroutine(lambda: func(*args, **kwargs))
+                else:
+                    result = func(*args, **kwargs)
+                    if inspect.isawaitable(result):
+                        _run_coroutine(lambda: _await(result))
         except ReplayDiverged:
             pass  # the report holds the divergence
         except Exception as exc:
             failure = exc  # the agent's own exception: compared with the recorded outcome in _agent_done
         finally:
             otel_context.detach(otel_token)
-            nondet.exit_task(scope_token, None)
-            set_interceptor(previous)
         if not self.root_started:
             why = f" (it raised {type(failure).__name__}: {failure})" if failure is not None else ""
             raise CannotReplay(f"the entry point {root.entrypoint} never reached an @agent boundary{why}")

@@ -24,9 +24,9 @@ def discard_unless_configured() -> None:
     Otherwise the first replayed span would configure it from the environment and export to
     http://127.0.0.1:4318, where in a test run nothing listens (retries, warnings, a slow exit).
     """
-    from tracereel.sdk import _runtime
+    from tracereel.sdk.hooks import is_configured
 
-    if _runtime._state.tracer is None:
+    if not is_configured():
         import tracereel
 
         tracereel.configure(exporter=DiscardExporter())

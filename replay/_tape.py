@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracereel import semconv as sc
-from tracereel.sdk._serialize import args_hash, to_json
+from tracereel.sdk.hooks import args_hash, to_json
 
 __all__ = ["CannotReplay", "Key", "RecordedCall", "Tape", "Wave"]
 

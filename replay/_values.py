@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from tracereel.sdk._serialize import REPR_MARKER
+from tracereel.sdk.hooks import REPR_MARKER
 
 __all__ = ["call_arguments", "decode_result", "hints", "loads_or_text", "rebuild", "rebuild_exception"]
 

@@ -28,7 +28,7 @@ from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
 from tracereel.sdk._runtime import internal_error, tracer
 from tracereel.sdk._serialize import args_hash, to_json
 
-__all__ = ["agent", "current_agent_path", "exception_type_name", "llm", "task_root_span", "tool"]
+__all__ = ["agent", "current_agent_path", "exception_type_name", "llm", "make_boundary", "task_root_span", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -382,6 +382,21 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
         wrapper = sync_wrapper
     wrapper.__tracereel_spec__ = spec  # type: ignore[attr-defined]
     return wrapper
+
+
+def make_boundary(
+    kind: Kind,
+    func: Callable[..., Any],
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+) -> Callable[..., Any]:
+    """``func`` wrapped as a boundary of ``kind`` (what the decorators do)."""
+    if kind == "llm":
+        return _decorate(_Spec("llm", func, None, model=model, provider=provider))
+    return _decorate(_Spec(kind, func, name, version=version if kind == "agent" else None))
 
 
 @overload

@@ -71,9 +71,13 @@ class Recorder(Scope):
     def draw(self, kind: str, live: Callable[[], Any]) -> Any:
         """Compute the real value and record it."""
         value = live()
+        self.record(kind, value)
+        return value
+
+    def record(self, kind: str, value: Any) -> None:
+        """Remember that agent code saw ``value`` for a call of ``kind`` (thread-safe)."""
         with self._lock:
             self.pending.append([kind, value])
-        return value
 
     def take(self, at: str = "start") -> str | None:
         """The values recorded since the last call, as one JSON chunk; None if there are none.

@@ -18,13 +18,14 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from tracereel.sdk._settings import resolve
+from tracereel.sdk.settings import resolve
 
 __all__ = [
     "configure",
     "dropped_spans",
     "flush",
     "internal_error",
+    "is_configured",
     "shutdown",
     "tracer",
 ]
@@ -170,6 +171,11 @@ def configure(
             _state.dropped_before += old_processor.dropped
     if old is not None:
         old.shutdown()
+
+
+def is_configured() -> bool:
+    """Whether the SDK has an exporter (``configure()`` ran, explicitly or on first use)."""
+    return _state.tracer is not None
 
 
 def tracer() -> trace.Tracer:

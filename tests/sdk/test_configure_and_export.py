@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import tracereel
 from tests.conftest import free_port
-from tracereel.sdk._settings import resolve
+from tracereel.sdk.settings import resolve
 
 
 def test_argument_beats_env_var_beats_default(monkeypatch):
@@ -45,7 +45,7 @@ def test_a_bad_env_var_is_named_in_the_error(monkeypatch, var, value, expected):
 
 
 def test_the_api_key_never_appears_in_errors(monkeypatch):
-    from tracereel.sdk._settings import SETTINGS, ConfigError, Setting
+    from tracereel.sdk.settings import SETTINGS, ConfigError, Setting
 
     secret = Setting("x", "TRACEREEL_TEST_SECRET", None, int, "an integer", secret=True)
     monkeypatch.setitem(SETTINGS, "x", secret)
