@@ -12,7 +12,6 @@ import concurrent.futures
 import functools
 import inspect
 import os
-import random
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar, Token
@@ -25,7 +24,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from tracereel import semconv as sc
 from tracereel.sdk import _nondeterminism as nondet
 from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
-from tracereel.sdk._runtime import internal_error, tracer
+from tracereel.sdk._runtime import clock_ns, internal_error, new_call_id, tracer
 from tracereel.sdk._serialize import args_hash, to_json
 
 __all__ = ["agent", "current_agent_path", "exception_type_name", "llm", "make_boundary", "task_root_span", "tool"]
@@ -35,9 +34,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _agent_path: ContextVar[tuple[str, ...]] = ContextVar("tracereel_agent_path", default=())
 _task_root: ContextVar[Span | None] = ContextVar("tracereel_task_root", default=None)
 _SKIPPED_PARAMS = ("self", "cls")
-# Tool call ids from a private generator: os.urandom costs a syscall per call, and replay
-# serves the module-level ``random`` from the recording.
-_call_ids = random.Random(int.from_bytes(os.urandom(16), "big"))
 
 
 def current_agent_path() -> tuple[str, ...]:
@@ -175,7 +171,7 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any], intercept
     attrs = dict(spec.static_attrs)
     name = spec.name
     if spec.kind == "tool":
-        attrs[sc.TOOL_CALL_ID] = f"call_{_call_ids.getrandbits(64):016x}"
+        attrs[sc.TOOL_CALL_ID] = new_call_id()
         attrs[sc.TOOL_CALL_ARGUMENTS] = arguments_json
         attrs[sc.ARGS_HASH] = digest
         span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
@@ -197,7 +193,7 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any], intercept
 
     # Only replay needs the call described as a BoundaryCall: normal runs skip building it.
     parent = trace.get_current_span().get_span_context() if intercepting else None
-    span = tracer().start_span(span_name, attributes=attrs)
+    span = tracer().start_span(span_name, attributes=attrs, start_time=clock_ns())
     call = _Call()
     call.span = span
     call.token = otel_context.attach(trace.set_span_in_context(span))
@@ -233,9 +229,13 @@ def _mark_task_start(spec: _Spec, root: Span, attrs: dict[str, Any]) -> None:
     for key in (sc.ENTRYPOINT, sc.ENTRYPOINT_FILE, sc.AGENT_VERSION):
         if key in attrs:
             marker[key] = attrs[key]
+    now = clock_ns()
     tracer().start_span(
-        sc.TASK_START_SPAN_PREFIX + spec.name, context=trace.set_span_in_context(root), attributes=marker
-    ).end()
+        sc.TASK_START_SPAN_PREFIX + spec.name,
+        context=trace.set_span_in_context(root),
+        attributes=marker,
+        start_time=now,
+    ).end(end_time=now)
 
 
 def _usage_field(usage: Any, *names: str) -> int | None:
@@ -293,7 +293,7 @@ def _fail(call: _Call, exc: BaseException) -> None:
     try:
         span = call.span
         type_name = exception_type_name(exc)
-        span.record_exception(exc, attributes={"exception.type": type_name}, escaped=True)
+        span.record_exception(exc, attributes={"exception.type": type_name}, timestamp=clock_ns(), escaped=True)
         span.set_attribute(sc.ERROR_TYPE, sc.TIMEOUT_ERROR_TYPE if _is_timeout(exc) else type_name)
         span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
     except Exception:
@@ -320,7 +320,7 @@ def _finish(call: _Call) -> None:
     except Exception:
         internal_error("leaving a span's context")
     try:
-        call.span.end()
+        call.span.end(end_time=clock_ns())
     except Exception:
         internal_error("ending a span")
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _datetime_module
 import json
-import os
 import random as _random_module
 import sys
 import threading
@@ -46,6 +45,7 @@ __all__ = [
     "recording_enabled",
     "register_module",
     "scope",
+    "set_recording",
     "unhide",
 ]
 
@@ -180,12 +180,18 @@ _lock = threading.Lock()
 _active = 0
 _modules: set[str] = set()
 _swapped: list[tuple[dict[str, Any], str, Any]] = []
-_enabled = os.environ.get("TRACEREEL_RECORD_NONDETERMINISM", "1").strip().lower() not in ("0", "false", "no", "off")
+_enabled = True  # set by configure() from TRACEREEL_RECORD_NONDETERMINISM
 
 
 def recording_enabled() -> bool:
     """Whether normal runs record nondeterministic values (``TRACEREEL_RECORD_NONDETERMINISM``)."""
     return _enabled
+
+
+def set_recording(enabled: bool) -> None:
+    """Turn recording of nondeterministic values in normal runs on or off (replay always serves)."""
+    global _enabled
+    _enabled = enabled
 
 
 def register_module(name: str) -> None:

@@ -6,19 +6,24 @@ Nothing here may raise into agent code: internal failures are logged and swallow
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
 import threading
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from tracereel.sdk.settings import resolve
+from tracereel.constants import VERSION
+from tracereel.sdk._nondeterminism import set_recording
+from tracereel.sdk.settings import ConfigError, resolve, traces_url
+from tracereel.sdk.settings import headers as settings_headers
 
 __all__ = [
     "configure",
@@ -31,14 +36,31 @@ __all__ = [
 ]
 
 logger = logging.getLogger("tracereel")
-_VERSION = "0.1.0"
+# Where the OTLP/HTTP exporter logs its retries, across the OpenTelemetry versions we allow
+# (a filter applies to the logger it is added to, not to its children).
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.common.http",
+)
 
 
 def internal_error(what: str) -> None:
-    """Log an internal SDK failure; the agent keeps running. Re-raises under pytest."""
-    if os.environ.get("PYTEST_CURRENT_TEST") and not os.environ.get("TRACEREEL_SWALLOW_ERRORS"):
+    """Log an internal SDK failure; the agent keeps running. Re-raises under pytest.
+
+    Our own test suite sees every internal error as a failure, unless it sets
+    ``TRACEREEL_SWALLOW_ERRORS`` to test the swallowing itself.
+    """
+    if os.environ.get("PYTEST_CURRENT_TEST") and not _swallow_errors():
         raise
     logger.exception("tracereel: internal error while %s; your agent keeps running", what)
+
+
+def _swallow_errors() -> bool:
+    try:
+        return bool(resolve("swallow_errors"))
+    except ConfigError:
+        return True  # a malformed value must not turn an internal error into a crash
 
 
 class _PrivateIdGenerator(IdGenerator):
@@ -67,6 +89,73 @@ class _PrivateIdGenerator(IdGenerator):
                     return value
 
 
+class _MuteExportLogs(logging.Filter):
+    """Silences the OTLP exporter's per-retry log lines on threads that are exporting for us.
+
+    The stock exporter logs every retry ("Transient error ... retrying in 0.8s") and every failed
+    batch; with the collector down that is several lines per batch, and at exit it is the noise
+    users see. Our exporter says it once per outage instead, naming the endpoint.
+    """
+
+    exporting: ClassVar[set[int]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return threading.get_ident() not in self.exporting
+
+
+_mute = _MuteExportLogs()
+for _name in _EXPORTER_LOGGERS:
+    logging.getLogger(_name).addFilter(_mute)
+
+
+class _TrackingExporter(SpanExporter):
+    """Wraps the real exporter: counts what left the queue, and reports an outage once.
+
+    Counting batches handed to the exporter gives the queue's length without reading the batch
+    processor's private attributes (their name changed across OpenTelemetry SDK versions).
+    """
+
+    def __init__(self, inner: SpanExporter, target: str) -> None:
+        self.inner = inner
+        self.target = target
+        self.handed = 0
+        self.failed = 0  # batches
+        self.failed_spans = 0
+        self._failing = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.handed += len(spans)
+        me = threading.get_ident()
+        _MuteExportLogs.exporting.add(me)
+        try:
+            result = self.inner.export(spans)
+        except Exception:
+            result = SpanExportResult.FAILURE
+        finally:
+            _MuteExportLogs.exporting.discard(me)
+        if result is not SpanExportResult.SUCCESS:
+            self.failed += 1
+            self.failed_spans += len(spans)
+        if result is SpanExportResult.SUCCESS:
+            if self._failing:
+                self._failing = False
+                logger.warning("tracereel: exporting spans to %s again", self.target)
+        elif not self._failing:
+            self._failing = True
+            logger.warning(
+                "tracereel: cannot export spans to %s (is the collector running?); "
+                "spans are retried, then dropped. Your agent keeps running.",
+                self.target,
+            )
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
 class _CountingBatchSpanProcessor(BatchSpanProcessor):
     """The stock batch processor, counting the spans it drops when its queue is full.
 
@@ -74,16 +163,27 @@ class _CountingBatchSpanProcessor(BatchSpanProcessor):
     we refuse the newest instead and count it, so the loss is visible.
     """
 
-    def __init__(self, exporter: SpanExporter, *, max_queue_size: int, **kwargs: Any) -> None:
+    def __init__(self, exporter: _TrackingExporter, *, max_queue_size: int, **kwargs: Any) -> None:
         super().__init__(exporter, max_queue_size=max_queue_size, **kwargs)
+        self.tracking = exporter
         self._max_queue = max_queue_size
+        self._accepted = 0
+        self._count_lock = threading.Lock()
         self.dropped = 0
         self._warned = False
 
+    def queued(self) -> int:
+        """Spans accepted but not yet handed to the exporter."""
+        return self._accepted - self.tracking.handed
+
     def on_end(self, span: ReadableSpan) -> None:
-        queue = getattr(getattr(self, "_batch_processor", None), "_queue", None)
-        if queue is not None and len(queue) >= self._max_queue:
-            self.dropped += 1
+        with self._count_lock:
+            full = self._accepted - self.tracking.handed >= self._max_queue
+            if full:
+                self.dropped += 1
+            else:
+                self._accepted += 1
+        if full:
             if not self._warned:
                 self._warned = True
                 logger.warning(
@@ -102,20 +202,19 @@ class _State:
         self.processor: _CountingBatchSpanProcessor | None = None
         self.tracer: trace.Tracer | None = None
         self.dropped_before = 0
+        self.exit_flush_seconds = 1.0
+        self.target = ""
+        self.exit_hook_installed = False
 
 
 _state = _State()
 
 
-def _otlp_exporter(endpoint: str, api_key: str | None, timeout: float) -> SpanExporter:
+def _otlp_exporter(url: str, headers: dict[str, str], timeout: float) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    url = endpoint.rstrip("/")
-    if not url.endswith("/v1/traces"):
-        url += "/v1/traces"
-    headers = {"authorization": f"Bearer {api_key}"} if api_key else None
-    return OTLPSpanExporter(endpoint=url, headers=headers, timeout=timeout, compression=Compression.Gzip)
+    return OTLPSpanExporter(endpoint=url, headers=headers or None, timeout=timeout, compression=Compression.Gzip)
 
 
 def configure(
@@ -128,35 +227,46 @@ def configure(
     max_export_batch_size: int | None = None,
     schedule_delay_millis: int | None = None,
     export_timeout_seconds: float | None = None,
+    exit_flush_timeout_seconds: float | None = None,
+    record_nondeterminism: bool | None = None,
     resource_attributes: dict[str, str] | None = None,
+    id_generator: IdGenerator | None = None,
+    clock: Callable[[], int] | None = None,
 ) -> None:
     """Configure where and how tracereel exports spans.
 
-    Each setting is taken from its argument, else its environment variable
-    (``OTEL_SERVICE_NAME``, ``TRACEREEL_ENDPOINT``, ``TRACEREEL_API_KEY``,
-    ``TRACEREEL_MAX_QUEUE_SIZE``, ...), else its default. Code that never calls
-    ``configure()`` is configured from the environment on first use. ``exporter`` replaces
-    the OTLP/HTTP exporter (for tests: an ``InMemorySpanExporter``). Calling it again
-    flushes and replaces the previous configuration.
+    Each setting is taken from its argument, else its ``TRACEREEL_*`` environment variable,
+    else the standard OpenTelemetry variable where one exists (``OTEL_EXPORTER_OTLP_ENDPOINT``,
+    ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_BSP_*``), else its default; the table is
+    :data:`tracereel.sdk.settings.SETTINGS`. Code that never calls ``configure()`` is configured
+    from the environment on first use. ``exporter`` replaces the OTLP/HTTP exporter (for tests:
+    an ``InMemorySpanExporter``). ``id_generator`` and ``clock`` (nanoseconds since the epoch)
+    make span ids and times deterministic, for snapshot tests. Calling it again flushes and
+    replaces the previous configuration.
     """
     service = resolve("service_name", service_name)
     queue = resolve("max_queue_size", max_queue_size)
     batch = min(resolve("max_export_batch_size", max_export_batch_size), queue)
     delay = resolve("schedule_delay_millis", schedule_delay_millis)
     timeout = resolve("export_timeout_seconds", export_timeout_seconds)
+    exit_flush = resolve("exit_flush_timeout_seconds", exit_flush_timeout_seconds)
+    set_recording(bool(resolve("record_nondeterminism", record_nondeterminism)))
     if exporter is None:
-        exporter = _otlp_exporter(resolve("endpoint", endpoint), resolve("api_key", api_key), timeout)
+        target = traces_url(endpoint)
+        exporter = _otlp_exporter(target, settings_headers(api_key), timeout)
+    else:
+        target = type(exporter).__name__
+    tracking = _TrackingExporter(exporter, target)
     attributes: dict[str, str] = {
         "service.name": service,
         "telemetry.sdk.language": "python",
-        "tracereel.sdk.version": _VERSION,
+        "tracereel.sdk.version": VERSION,
     }
     attributes.update(resource_attributes or {})
-    provider = TracerProvider(
-        resource=Resource.create(attributes), id_generator=_PrivateIdGenerator(), shutdown_on_exit=True
-    )
+    ids = id_generator or _PrivateIdGenerator()
+    provider = TracerProvider(resource=Resource.create(attributes), id_generator=ids, shutdown_on_exit=False)
     processor = _CountingBatchSpanProcessor(
-        exporter,
+        tracking,
         max_queue_size=queue,
         max_export_batch_size=batch,
         schedule_delay_millis=delay,
@@ -166,11 +276,70 @@ def configure(
     with _state.lock:
         old, old_processor = _state.provider, _state.processor
         _state.provider, _state.processor = provider, processor
-        _state.tracer = provider.get_tracer("tracereel", _VERSION)
+        _state.tracer = provider.get_tracer("tracereel", VERSION)
+        _state.exit_flush_seconds = exit_flush
+        _state.target = target
+        _clock.now = clock
+        _clock.ids = ids
         if old_processor is not None:
             _state.dropped_before += old_processor.dropped
+        if not _state.exit_hook_installed:
+            _state.exit_hook_installed = True
+            atexit.register(_flush_at_exit)
     if old is not None:
         old.shutdown()
+
+
+def _flush_at_exit() -> None:
+    """Flush what is still queued, for at most ``TRACEREEL_EXIT_FLUSH_TIMEOUT`` seconds.
+
+    The stock provider's exit hook flushes without a bound: with the collector down, a short
+    script waits out the exporter's retries (seconds) and prints a line per retry. We flush on a
+    daemon thread and give up after the bound, saying once what was lost and where it was going.
+    """
+    with _state.lock:
+        provider, processor = _state.provider, _state.processor
+        _state.provider = _state.processor = _state.tracer = None
+    if provider is None or processor is None:
+        return
+    waiting = processor.queued()
+    if waiting <= 0:
+        return
+    if not _bounded_flush(provider, processor, _state.exit_flush_seconds):
+        logger.warning(
+            "tracereel: %d span(s) not exported to %s within %.1f s at exit (TRACEREEL_EXIT_FLUSH_TIMEOUT); "
+            "they are lost. Is the collector running?",
+            max(processor.queued(), processor.tracking.failed_spans) or waiting,
+            _state.target,
+            _state.exit_flush_seconds,
+        )
+
+
+class _Clock:
+    """Span times and tool call ids; injectable (``configure(clock=..., id_generator=...)``)."""
+
+    now: Callable[[], int] | None = None
+    ids: IdGenerator | None = None
+
+
+_clock = _Clock()
+
+
+def clock_ns() -> int | None:
+    """The injected clock's time in nanoseconds, or None to let OpenTelemetry read the real clock."""
+    now = _clock.now
+    return now() if now is not None else None
+
+
+def new_call_id() -> str:
+    """A tool call id (``call_`` and 16 hex digits) from the configured id generator.
+
+    Never from the module-level ``random``: replay serves that from the recording.
+    """
+    ids = _clock.ids
+    if ids is None:
+        ids = _clock.ids = _PrivateIdGenerator()
+    return f"call_{ids.generate_span_id():016x}"
 
 
 def is_configured() -> bool:
@@ -192,11 +361,35 @@ def tracer() -> trace.Tracer:
 
 
 def flush(timeout_seconds: float = 5.0) -> bool:
-    """Export every span still queued; True if all were exported within the timeout."""
-    provider = _state.provider
-    if provider is None:
+    """Export every span still queued; True if all were exported within the timeout.
+
+    False when the timeout passed first or an export failed (the collector is down or refused
+    them); the spans keep being retried in the background until the exporter gives up.
+    """
+    provider, processor = _state.provider, _state.processor
+    if provider is None or processor is None:
         return True
-    return provider.force_flush(int(timeout_seconds * 1000))
+    return _bounded_flush(provider, processor, timeout_seconds)
+
+
+def _bounded_flush(provider: TracerProvider, processor: _CountingBatchSpanProcessor, seconds: float) -> bool:
+    # force_flush ignores its timeout in recent OpenTelemetry SDKs (it exports on the calling
+    # thread, retries included): run it on a daemon thread and stop waiting at the bound.
+    failed_before = processor.tracking.failed
+    done = threading.Event()
+    outcome = [False]
+
+    def run() -> None:
+        try:
+            outcome[0] = provider.force_flush(int(seconds * 1000))
+        except Exception:
+            internal_error("flushing spans")
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="tracereel-flush", daemon=True).start()
+    finished = done.wait(seconds)
+    return finished and outcome[0] and processor.queued() == 0 and processor.tracking.failed == failed_before
 
 
 def shutdown() -> None:

@@ -11,7 +11,7 @@ from opentelemetry import trace
 
 from tracereel import semconv as sc
 from tracereel.sdk._boundaries import task_root_span
-from tracereel.sdk._runtime import internal_error, tracer
+from tracereel.sdk._runtime import clock_ns, internal_error, tracer
 from tracereel.sdk._serialize import to_json
 
 __all__ = ["escalate", "guardrail", "plan", "record_usage", "score", "set_outcome"]
@@ -36,7 +36,8 @@ def guardrail(name: str, passed: bool, reason: str | None = None) -> bool:
         }
         if reason is not None:
             attrs[sc.GUARDRAIL_REASON] = str(reason)
-        tracer().start_span(f"guardrail {name}", attributes=attrs).end()
+        now = clock_ns()
+        tracer().start_span(f"guardrail {name}", attributes=attrs, start_time=now).end(end_time=now)
     except Exception:
         internal_error("recording a guardrail")
     return passed
@@ -50,7 +51,8 @@ def escalate(reason: str) -> None:
             sc.ESCALATION_REASON: str(reason),
             sc.HANDOFF_TARGET_TYPE: "human",
         }
-        tracer().start_span("escalate human", attributes=attrs).end()
+        now = clock_ns()
+        tracer().start_span("escalate human", attributes=attrs, start_time=now).end(end_time=now)
     except Exception:
         internal_error("recording an escalation")
 

@@ -1,13 +1,34 @@
-"""The SDK's settings, declared once: argument > environment variable > default."""
+"""The SDK's settings, declared once: argument > ``TRACEREEL_*`` variable > standard ``OTEL_*`` variable > default.
+
+Every environment variable the SDK (and the CLI and dashboard that share its settings) reads
+is declared in :data:`SETTINGS`; nothing else in tracereel reads ``os.environ`` for them.
+The standard OpenTelemetry variables users already set are honoured where they mean the same
+thing, below our own: ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as given) and
+``OTEL_EXPORTER_OTLP_ENDPOINT`` (``/v1/traces`` appended), ``OTEL_EXPORTER_OTLP_TRACES_HEADERS``
+and ``OTEL_EXPORTER_OTLP_HEADERS``, and ``OTEL_BSP_*`` for the batch processor.
+"""
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SETTINGS", "ConfigError", "Setting", "resolve"]
+from tracereel.constants import DEFAULT_ENDPOINT, TRACES_PATH
+
+__all__ = [
+    "SETTINGS",
+    "ConfigError",
+    "Setting",
+    "api_key",
+    "collector_endpoint",
+    "headers",
+    "resolve",
+    "resolve_with_source",
+    "traces_url",
+]
 
 
 class ConfigError(ValueError):
@@ -28,9 +49,52 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError
+    return value
+
+
+def _millis_to_seconds(raw: str) -> float:
+    return _positive_float(raw) / 1000
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError
+    return raw
+
+
+def _headers(raw: str) -> dict[str, str]:
+    """W3C-baggage-like ``key=value,key2=value2`` (values URL-encoded), as the OTLP exporters read it."""
+    out: dict[str, str] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError
+        out[urllib.parse.unquote(key.strip()).lower()] = urllib.parse.unquote(value.strip())
+    return out
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One setting: its argument name, environment variable, default and parser."""
+    """One setting: its argument name, environment variable, default and parser.
+
+    ``otel`` lists standard OpenTelemetry variables read when ``env`` is unset, each with its
+    own parser (units differ: ``OTEL_BSP_EXPORT_TIMEOUT`` is in milliseconds).
+    """
 
     name: str
     env: str
@@ -38,21 +102,52 @@ class Setting:
     parse: Callable[[str], Any]
     accepted: str
     secret: bool = False
+    otel: tuple[tuple[str, Callable[[str], Any], str], ...] = field(default=())
 
 
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
         Setting("service_name", "OTEL_SERVICE_NAME", "unknown_service", str, "any non-empty string"),
-        Setting("endpoint", "TRACEREEL_ENDPOINT", "http://127.0.0.1:4318", str, "an http(s):// URL"),
+        Setting(
+            "endpoint",
+            "TRACEREEL_ENDPOINT",
+            DEFAULT_ENDPOINT,
+            _url,
+            "an http(s):// URL",
+            otel=(
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", _url, "an http(s):// URL"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", _url, "an http(s):// URL"),
+            ),
+        ),
         Setting("api_key", "TRACEREEL_API_KEY", None, str, "any string", secret=True),
-        Setting("max_queue_size", "TRACEREEL_MAX_QUEUE_SIZE", 2048, _positive_int, "a positive integer"),
+        Setting(
+            "headers",
+            "TRACEREEL_HEADERS",
+            {},
+            _headers,
+            "key=value pairs separated by commas",
+            secret=True,
+            otel=(
+                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", _headers, "key=value pairs separated by commas"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", _headers, "key=value pairs separated by commas"),
+            ),
+        ),
+        Setting(
+            "max_queue_size",
+            "TRACEREEL_MAX_QUEUE_SIZE",
+            2048,
+            _positive_int,
+            "a positive integer",
+            otel=(("OTEL_BSP_MAX_QUEUE_SIZE", _positive_int, "a positive integer"),),
+        ),
         Setting(
             "max_export_batch_size",
             "TRACEREEL_MAX_EXPORT_BATCH_SIZE",
             512,
             _positive_int,
             "a positive integer",
+            otel=(("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", _positive_int, "a positive integer"),),
         ),
         Setting(
             "schedule_delay_millis",
@@ -60,25 +155,98 @@ SETTINGS: dict[str, Setting] = {
             1000,
             _positive_int,
             "a positive integer",
+            otel=(("OTEL_BSP_SCHEDULE_DELAY", _positive_int, "a positive integer (milliseconds)"),),
         ),
-        Setting("export_timeout_seconds", "TRACEREEL_EXPORT_TIMEOUT", 5.0, _positive_float, "a positive number"),
+        Setting(
+            "export_timeout_seconds",
+            "TRACEREEL_EXPORT_TIMEOUT",
+            5.0,
+            _positive_float,
+            "a positive number",
+            otel=(("OTEL_BSP_EXPORT_TIMEOUT", _millis_to_seconds, "a positive number (milliseconds)"),),
+        ),
+        Setting(
+            "exit_flush_timeout_seconds",
+            "TRACEREEL_EXIT_FLUSH_TIMEOUT",
+            1.0,
+            _non_negative_float,
+            "a number of seconds, 0 or more",
+        ),
+        Setting(
+            "record_nondeterminism",
+            "TRACEREEL_RECORD_NONDETERMINISM",
+            True,
+            _flag,
+            "1/true/yes/on or 0/false/no/off",
+        ),
+        Setting(
+            "swallow_errors",
+            "TRACEREEL_SWALLOW_ERRORS",
+            False,
+            _flag,
+            "1/true/yes/on or 0/false/no/off",
+        ),
     )
 }
 
 
-def resolve(name: str, argument: Any = None) -> Any:
-    """Return the value of setting ``name``: the argument if given, else its env var, else the default."""
+def resolve_with_source(name: str, argument: Any = None) -> tuple[Any, str | None]:
+    """The value of setting ``name`` and where it came from: ``None`` for the argument or the
+    default, else the environment variable's name."""
     setting = SETTINGS[name]
     if argument is not None:
-        return argument
-    raw = os.environ.get(setting.env)
-    if raw is None or raw.strip() == "":
-        return setting.default
-    try:
-        value = setting.parse(raw.strip())
-    except ValueError:
-        shown = "<hidden>" if setting.secret else repr(raw)
-        raise ConfigError(f"{setting.env}={shown} is not valid: expected {setting.accepted}") from None
-    if name == "endpoint" and not str(value).startswith(("http://", "https://")):
-        raise ConfigError(f"{setting.env}={raw!r} is not valid: expected {setting.accepted}")
-    return value
+        return argument, None
+    candidates = ((setting.env, setting.parse, setting.accepted), *setting.otel)
+    for env, parse, accepted in candidates:
+        raw = os.environ.get(env)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            return parse(raw.strip()), env
+        except ValueError:
+            shown = "<hidden>" if setting.secret else repr(raw)
+            raise ConfigError(f"{env}={shown} is not valid: expected {accepted}") from None
+    return setting.default, None
+
+
+def resolve(name: str, argument: Any = None) -> Any:
+    """Return the value of setting ``name``: the argument if given, else its env vars, else the default."""
+    return resolve_with_source(name, argument)[0]
+
+
+def collector_endpoint(argument: str | None = None) -> str:
+    """The collector's base URL (no ``/v1/traces``), for the OTLP exporter and the read API alike."""
+    value, source = resolve_with_source("endpoint", argument)
+    base = str(value).rstrip("/")
+    if source == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" or base.endswith(TRACES_PATH):
+        base = base.removesuffix(TRACES_PATH)
+    return base
+
+
+def traces_url(argument: str | None = None) -> str:
+    """Where the OTLP exporter posts spans.
+
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is used exactly as given, as the OpenTelemetry
+    specification says; every other endpoint is a base URL that gets ``/v1/traces``.
+    """
+    value, source = resolve_with_source("endpoint", argument)
+    if source == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":
+        return str(value)
+    base = str(value).rstrip("/")
+    return base if base.endswith(TRACES_PATH) else base + TRACES_PATH
+
+
+def api_key(argument: str | None = None) -> str | None:
+    """The API key sent as ``Authorization: Bearer``; None when none is configured."""
+    value = resolve("api_key", argument)
+    return str(value) if value else None
+
+
+def headers(api_key_argument: str | None = None) -> dict[str, str]:
+    """Headers every request to the collector carries: the OTLP headers, then the API key's
+    ``authorization`` (which wins)."""
+    out = dict(resolve("headers"))
+    key = api_key(api_key_argument)
+    if key:
+        out["authorization"] = f"Bearer {key}"
+    return out
