@@ -98,9 +98,16 @@ class _MuteExportLogs(logging.Filter):
     """
 
     exporting: ClassVar[set[int]] = set()
+    # Set when a muted record says an export attempt failed: the exit flush stops waiting then,
+    # since a collector that refuses connections will not take the spans within the bound either.
+    trouble: ClassVar[threading.Event] = threading.Event()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return threading.get_ident() not in self.exporting
+        if threading.get_ident() not in self.exporting:
+            return True
+        if record.levelno >= logging.WARNING:
+            self.trouble.set()
+        return False
 
 
 _mute = _MuteExportLogs()
@@ -305,9 +312,9 @@ def _flush_at_exit() -> None:
     waiting = processor.queued()
     if waiting <= 0:
         return
-    if not _bounded_flush(provider, processor, _state.exit_flush_seconds):
+    if not _bounded_flush(provider, processor, _state.exit_flush_seconds, give_up_on_failure=True):
         logger.warning(
-            "tracereel: %d span(s) not exported to %s within %.1f s at exit (TRACEREEL_EXIT_FLUSH_TIMEOUT); "
+            "tracereel: %d span(s) not exported to %s at exit (waited at most %.1f s, TRACEREEL_EXIT_FLUSH_TIMEOUT); "
             "they are lost. Is the collector running?",
             max(processor.queued(), processor.tracking.failed_spans) or waiting,
             _state.target,
@@ -372,11 +379,14 @@ def flush(timeout_seconds: float = 5.0) -> bool:
     return _bounded_flush(provider, processor, timeout_seconds)
 
 
-def _bounded_flush(provider: TracerProvider, processor: _CountingBatchSpanProcessor, seconds: float) -> bool:
+def _bounded_flush(
+    provider: TracerProvider, processor: _CountingBatchSpanProcessor, seconds: float, give_up_on_failure: bool = False
+) -> bool:
     # force_flush ignores its timeout in recent OpenTelemetry SDKs (it exports on the calling
     # thread, retries included): run it on a daemon thread and stop waiting at the bound.
     failed_before = processor.tracking.failed
-    done = threading.Event()
+    done = _MuteExportLogs.trouble if give_up_on_failure else threading.Event()
+    done.clear()
     outcome = [False]
 
     def run() -> None:

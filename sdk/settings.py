@@ -168,7 +168,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "exit_flush_timeout_seconds",
             "TRACEREEL_EXIT_FLUSH_TIMEOUT",
-            1.0,
+            3.0,
             _non_negative_float,
             "a number of seconds, 0 or more",
         ),

@@ -135,7 +135,26 @@ def test_a_short_script_with_the_collector_hung_exits_after_the_bound_with_one_l
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"{silent_collector}/v1/traces" in lines[0]
-    assert "within 0.3 s at exit" in lines[0] and "TRACEREEL_EXIT_FLUSH_TIMEOUT" in lines[0]
+    assert "waited at most 0.3 s" in lines[0] and "TRACEREEL_EXIT_FLUSH_TIMEOUT" in lines[0]
+
+
+def test_a_short_script_with_the_collector_down_does_not_wait_for_retries() -> None:
+    with socket.socket() as sock:  # bound, not listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEREEL_", "OTEL_", "PYTEST_"))}
+        # A bound far beyond any test timeout: only giving up on the refusal lets the script end.
+        env.update(TRACEREEL_ENDPOINT=refused, TRACEREEL_EXIT_FLUSH_TIMEOUT="100000")
+        result = subprocess.run(
+            [sys.executable, "-c", "import tracereel\ntracereel.agent(lambda: 1)()"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+    assert result.returncode == 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{refused}/v1/traces" in lines[0], result.stderr
 
 
 class _Discard:
