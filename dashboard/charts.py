@@ -8,7 +8,7 @@ from typing import Any, Final
 import plotly.graph_objects as go
 
 from tracereel.dashboard.format import Metric, format_value, short_ms
-from tracereel.dashboard.tree import SpanNode
+from tracereel.traces import SpanNode
 
 __all__ = ["KIND_COLORS", "bars", "trend", "waterfall"]
 

@@ -7,7 +7,8 @@ from typing import Any, Final, NoReturn
 
 import streamlit as st
 
-from tracereel.dashboard.client import CollectorClient, CollectorError, CollectorUnavailable, collector_url
+from tracereel.client import CollectorClient, CollectorError, CollectorUnavailable
+from tracereel.sdk.settings import collector_endpoint
 
 __all__ = ["WINDOWS", "client", "fail", "filters", "window_bounds"]
 
@@ -24,7 +25,7 @@ _ALL = "(all)"
 
 def client() -> CollectorClient:
     """The client for this session's collector (one per session, so each browser tab has its own)."""
-    url = collector_url()
+    url = collector_endpoint()
     current = st.session_state.get("_tracereel_client")
     if current is None or current.base_url != url:
         current = CollectorClient(url)
@@ -52,10 +53,7 @@ def _filter_options(url: str, start: int, end: int) -> tuple[list[dict[str, Any]
     # The agents, versions and services of a window change slowly; a minute-old list is fine and
     # saves two metric queries on every rerun. Errors are not cached, so a collector coming back is seen.
     api = CollectorClient(url)
-    try:
-        return api.breakdown("agent", start=start, end=end), api.breakdown("service", start=start, end=end)
-    finally:
-        api.close()
+    return api.breakdown("agent", start=start, end=end), api.breakdown("service", start=start, end=end)
 
 
 def filters(*, with_version: bool = True, default_window: str = "Last 24 hours") -> dict[str, Any]:

@@ -22,13 +22,14 @@ from tracereel.replay._engine import Engine, ReplayDiverged, ReplayOptions, time
 from tracereel.replay._entrypoint import load_entrypoint
 from tracereel.replay._options import parse_live, parse_override, parse_overrides
 from tracereel.replay._report import DIVERGENCE_KINDS, Divergence, ReplayReport
-from tracereel.replay._sdk import discard_unless_configured
+from tracereel.replay._sdk import DiscardExporter, discard_unless_configured
 from tracereel.replay._source import default_collector, export_trace, fetch_trace, list_traces, load_file
 from tracereel.replay._tape import CannotReplay, Tape
 
 __all__ = [
     "DIVERGENCE_KINDS",
     "CannotReplay",
+    "DiscardExporter",
     "Divergence",
     "ReplayDiverged",
     "ReplayOptions",

@@ -1,57 +1,30 @@
-"""Where traces come from: the collector's read API (plain urllib, no server dependencies) or a file."""
+"""Where traces come from: the collector's read API (through the one collector client) or a file."""
 
 from __future__ import annotations
 
 import json
-import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import cast
 
+from tracereel.client import CollectorClient, CollectorError
 from tracereel.replay._tape import CannotReplay
+from tracereel.sdk.settings import collector_endpoint
+from tracereel.traces import FILE_FORMAT, Trace, TraceFile, TraceSummary
 
 __all__ = ["FILE_FORMAT", "default_collector", "export_trace", "fetch_trace", "list_traces", "load_file"]
 
-FILE_FORMAT = "tracereel-trace/1"
-_DEFAULT_COLLECTOR = "http://127.0.0.1:4318"
-
 
 def default_collector() -> str:
-    """``TRACEREEL_ENDPOINT`` if set, else http://127.0.0.1:4318."""
-    return (os.environ.get("TRACEREEL_ENDPOINT") or "").strip() or _DEFAULT_COLLECTOR
+    """The collector the SDK's settings name: ``TRACEREEL_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_*``), else local."""
+    return collector_endpoint()
 
 
-def _get(url: str, what: str, timeout: float = 30.0) -> Any:
-    request = urllib.request.Request(url, headers={"accept": "application/json"})
+def fetch_trace(trace_id: str, collector: str | None = None) -> Trace:
+    """One trace from the collector's read API (``GET /api/v1/traces/{id}``), with the configured key."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = ""
-        try:
-            detail = json.loads(exc.read()).get("detail", "")
-        except Exception:
-            pass
-        if exc.code == 404:
-            raise CannotReplay(f"{what}: not found ({detail or 'HTTP 404'})") from None
-        raise CannotReplay(f"{what}: the collector answered HTTP {exc.code} {detail}".rstrip()) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise CannotReplay(f"{what}: cannot reach the collector at {url.split('/api/')[0]} ({reason})") from None
-    except ValueError:
-        raise CannotReplay(f"{what}: the collector did not answer JSON") from None
-
-
-def fetch_trace(trace_id: str, collector: str | None = None) -> dict[str, Any]:
-    """One trace from the collector's read API (``GET /api/v1/traces/{id}``)."""
-    base = (collector or default_collector()).rstrip("/")
-    wanted = trace_id.strip().lower()
-    trace = _get(f"{base}/api/v1/traces/{urllib.parse.quote(wanted)}", f"trace {wanted}")
-    if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
-        raise CannotReplay(f"trace {wanted}: the collector's answer has no spans")
-    return trace
+        return CollectorClient(collector).trace(trace_id)
+    except CollectorError as exc:
+        raise CannotReplay(str(exc)) from None
 
 
 def list_traces(
@@ -61,21 +34,15 @@ def list_traces(
     until: str | None = None,
     agent: str | None = None,
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> list[TraceSummary]:
     """Trace summaries from ``GET /api/v1/traces`` (newest first)."""
-    base = (collector or default_collector()).rstrip("/")
-    query = {"limit": str(limit)}
-    if since:
-        query["from"] = since
-    if until:
-        query["to"] = until
-    if agent:
-        query["agent"] = agent
-    answer = _get(f"{base}/api/v1/traces?{urllib.parse.urlencode(query)}", "listing traces")
-    return list(answer.get("traces") or [])
+    try:
+        return CollectorClient(collector).traces(start=since, end=until, agent=agent, limit=limit)
+    except CollectorError as exc:
+        raise CannotReplay(f"listing traces: {exc}") from None
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
+def load_file(path: str | Path) -> TraceFile:
     """A trace written by ``tracereel export`` (or the read API's JSON saved to a file)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -85,12 +52,14 @@ def load_file(path: str | Path) -> dict[str, Any]:
         raise CannotReplay(f"{path} is not JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("spans"), list):
         raise CannotReplay(f"{path} is not a tracereel trace file (no 'spans' list)")
-    return data
+    return cast(TraceFile, data)
 
 
-def export_trace(trace: dict[str, Any], path: str | Path, *, source: str | None = None) -> Path:
+def export_trace(trace: Trace, path: str | Path, *, source: str | None = None) -> Path:
     """Write ``trace`` as a self-contained file that ``tracereel replay --file`` reads back."""
-    document = {"format": FILE_FORMAT, "source": source, **trace}
+    document: TraceFile = {**trace, "format": FILE_FORMAT, "source": source}
+    # The format and source first, so a person opening the file sees what it is.
+    ordered = {"format": document["format"], "source": document["source"], **trace}
     target = Path(path)
-    target.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    target.write_text(json.dumps(ordered, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return target

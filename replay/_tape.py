@@ -17,6 +17,7 @@ from typing import Any
 
 from tracereel import semconv as sc
 from tracereel.sdk.hooks import args_hash, to_json
+from tracereel.traces import is_error
 
 __all__ = ["CannotReplay", "Key", "RecordedCall", "Tape", "Wave"]
 
@@ -137,7 +138,7 @@ def _llm_arguments(attrs: dict[str, Any]) -> str | None:
 
 
 def _error(span: dict[str, Any]) -> tuple[str, str, str] | None:
-    if str(span.get("status_code", "")).upper() not in ("ERROR", "STATUS_CODE_ERROR", "2"):
+    if not is_error(span):
         return None
     attrs = span.get("attributes") or {}
     for event in span.get("events") or []:

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from tracereel.client import CollectorError
 from tracereel.dashboard import ui
-from tracereel.dashboard.client import CollectorError
 from tracereel.dashboard.format import METRICS, better, format_difference, format_value
 
 st.title("Compare versions")

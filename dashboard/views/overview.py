@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from tracereel.client import CollectorError
 from tracereel.dashboard import charts, ui
-from tracereel.dashboard.client import CollectorError
 from tracereel.dashboard.format import METRICS, Metric, format_value
 
 st.title("Overview")

@@ -9,10 +9,10 @@ from typing import Any
 import streamlit as st
 
 from tracereel import semconv as sc
+from tracereel.client import CollectorError, NotFound
 from tracereel.dashboard import charts, ui
-from tracereel.dashboard.client import CollectorError, TraceNotFound
 from tracereel.dashboard.format import parse_json, short_ms
-from tracereel.dashboard.tree import SpanNode, build_tree, walk
+from tracereel.traces import SpanNode, build_tree, walk
 
 # Material icons ship with Streamlit, so they render even where no emoji font is installed.
 _ICONS = {
@@ -47,7 +47,7 @@ if not _TRACE_ID.match(trace_id):
     st.stop()
 try:
     trace = api.trace(trace_id)
-except TraceNotFound:
+except NotFound:
     st.warning(f"No trace with id `{trace_id}` in the store. It may not have arrived yet, or it was never sent.")
     st.stop()
 except CollectorError as exc:

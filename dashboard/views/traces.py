@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tracereel.client import CollectorError
 from tracereel.dashboard import ui
-from tracereel.dashboard.client import CollectorError
 
 st.title("Traces")
 flt = ui.filters(with_version=False)

@@ -32,7 +32,7 @@ def app_for(monkeypatch: pytest.MonkeyPatch) -> Any:
     from streamlit.testing.v1 import AppTest
 
     def make(url: str) -> AppTest:
-        monkeypatch.setenv("TRACEREEL_DASHBOARD_COLLECTOR", url)
+        monkeypatch.setenv("TRACEREEL_ENDPOINT", url)
         return AppTest.from_file(str(APP), default_timeout=60)
 
     return make

@@ -16,5 +16,5 @@ def test_dashboard_is_registered_with_its_options():
 
 def test_a_collector_that_is_not_http_is_one_clear_line():
     result = CliRunner().invoke(main, ["dashboard", "--collector", "ftp://example"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # like every command that cannot run
     assert result.output.strip() == "Error: --collector 'ftp://example' is not an http(s):// URL"

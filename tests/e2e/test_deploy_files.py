@@ -229,7 +229,7 @@ def test_dashboard_reads_a_collector_that_wants_a_key(tmp_path: Path, monkeypatc
     )
     try:
         wait_healthy(url, collector, timeout=30)
-        monkeypatch.setenv("TRACEREEL_DASHBOARD_COLLECTOR", url)
+        monkeypatch.setenv("TRACEREEL_ENDPOINT", url)
         app = ROOT / "dashboard" / "app.py"
         monkeypatch.delenv("TRACEREEL_API_KEY", raising=False)
         refused = AppTest.from_file(str(app), default_timeout=60).run()

@@ -57,7 +57,7 @@ def test_unknown_trace_and_unreachable_collector_exit_2(recorder):
     assert result.exit_code == 2
     assert result.output.startswith("Error: trace 00000000000000000000000000000000: not found")
     result = _run("replay", "0" * 32, "--collector", "http://127.0.0.1:1")
-    assert result.exit_code == 2 and "cannot reach the collector" in result.output
+    assert result.exit_code == 2 and "cannot reach the collector at http://127.0.0.1:1" in result.output.lower()
     result = _run("replay", "--file", "/nonexistent/trace.json")
     assert result.exit_code == 2 and "cannot read /nonexistent/trace.json" in result.output
 

@@ -6,7 +6,11 @@ from typing import Any
 
 import click
 
-__all__ = ["CannotRun", "collector_option", "read_trace"]
+from tracereel.constants import DEFAULT_ENDPOINT
+from tracereel.sdk.settings import ConfigError, collector_endpoint, resolve_with_source
+from tracereel.traces import Trace
+
+__all__ = ["CannotRun", "collector_option", "collector_was_given", "read_trace"]
 
 
 class CannotRun(click.ClickException):
@@ -15,19 +19,35 @@ class CannotRun(click.ClickException):
     exit_code = 2
 
 
+def _resolve_collector(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    # The address comes from the SDK's settings, like the key: one place decides for every command.
+    try:
+        explicit = value is not None or resolve_with_source("endpoint")[1] is not None
+        url = collector_endpoint(value)
+    except ConfigError as exc:
+        raise CannotRun(str(exc)) from None
+    if not url.startswith(("http://", "https://")):
+        raise CannotRun(f"--collector {value!r} is not an http(s):// URL")
+    ctx.meta["tracereel.collector_explicit"] = explicit
+    return url
+
+
 def collector_option(func: Any) -> Any:
-    """``--collector URL`` [env: TRACEREEL_ENDPOINT; default: http://127.0.0.1:4318]."""
+    """``--collector URL`` [default: ``TRACEREEL_ENDPOINT``, else local]; the key is ``TRACEREEL_API_KEY``."""
     return click.option(
         "--collector",
         metavar="URL",
-        envvar="TRACEREEL_ENDPOINT",
-        default="http://127.0.0.1:4318",
-        show_default=True,
-        help="Collector to read traces from [env: TRACEREEL_ENDPOINT].",
+        callback=_resolve_collector,
+        help=f"Collector to talk to [default: TRACEREEL_ENDPOINT, else {DEFAULT_ENDPOINT}; key: TRACEREEL_API_KEY].",
     )(func)
 
 
-def read_trace(trace_id: str | None, collector: str, file: str | None) -> dict[str, Any]:
+def collector_was_given(ctx: click.Context) -> bool:
+    """Whether ``--collector`` or an endpoint variable named the collector (rather than the default)."""
+    return bool(ctx.meta.get("tracereel.collector_explicit"))
+
+
+def read_trace(trace_id: str | None, collector: str, file: str | None) -> Trace:
     """The trace named by ``trace_id`` on ``collector``, or the trace file ``file``; CannotRun on failure."""
     from tracereel.replay import CannotReplay, fetch_trace, load_file
 

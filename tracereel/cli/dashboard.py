@@ -10,17 +10,13 @@ from pathlib import Path
 
 import click
 
+from tracereel.cli._traces import collector_option
+
 __all__ = ["command"]
 
 
 @click.command("dashboard")
-@click.option(
-    "--collector",
-    envvar="TRACEREEL_ENDPOINT",
-    default="http://127.0.0.1:4318",
-    show_default=True,
-    help="Collector URL to read from [env: TRACEREEL_ENDPOINT].",
-)
+@collector_option
 @click.option("--port", type=int, default=8501, show_default=True, help="Port for the dashboard.")
 @click.option(
     "--host",
@@ -36,13 +32,11 @@ def command(collector: str, port: int, host: str) -> None:
         raise click.ClickException(
             f"the dashboard needs the dashboard extra ({exc.name} is missing): pip install 'tracereel[dashboard]'"
         ) from None
-    if not collector.startswith(("http://", "https://")):
-        raise click.ClickException(f"--collector {collector!r} is not an http(s):// URL")
     # The app file, found without importing it (importing would run the Streamlit script here).
     spec = importlib.util.find_spec("tracereel.dashboard")
     assert spec is not None and spec.origin is not None
     app = Path(spec.origin).parent / "app.py"
-    env = {**os.environ, "TRACEREEL_DASHBOARD_COLLECTOR": collector.rstrip("/")}
+    env = {**os.environ, "TRACEREEL_ENDPOINT": collector}
     argv = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", host,

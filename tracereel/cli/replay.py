@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tracereel.cli._traces import CannotRun, collector_option, read_trace
+from tracereel.cli._traces import CannotRun, collector_option, collector_was_given, read_trace
 
 __all__ = ["command"]
 
@@ -22,7 +22,7 @@ def _record_to(collector: str | None, service: str | None = None) -> None:
     if collector:
         tracereel.configure(service_name=service or None, endpoint=collector, schedule_delay_millis=200)
         return
-    from tracereel.replay._sdk import DiscardExporter
+    from tracereel.replay import DiscardExporter
 
     tracereel.configure(exporter=DiscardExporter())
 
@@ -137,7 +137,7 @@ def command(
     }
     from_collector = file is None
     if record is None:
-        record = from_collector or ctx.get_parameter_source("collector") != click.core.ParameterSource.DEFAULT
+        record = from_collector or collector_was_given(ctx)
     console = Console(soft_wrap=True, highlight=False)
     try:
         if replay_all:

@@ -9,6 +9,8 @@ import click
 
 from tracereel import semconv as sc
 from tracereel.cli._traces import collector_option, read_trace
+from tracereel.traces import SpanJSON, SpanNode, Trace, build_tree, span_kind
+from tracereel.traces import status as span_status
 
 __all__ = ["command", "trace_tree"]
 
@@ -20,20 +22,17 @@ _PAYLOADS = {
 }
 
 
-_KIND_BY_OPERATION = {sc.OP_INVOKE_AGENT: "agent", sc.OP_EXECUTE_TOOL: "tool", sc.OP_CHAT: "llm"}
-
-
 def _short(raw: Any, width: int) -> str:
     text = str(raw).replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _label(span: dict[str, Any], number: str, width: int) -> Any:
+def _label(span: SpanJSON, number: str, width: int) -> Any:
     from rich.markup import escape
 
     attrs = span.get("attributes") or {}
-    kind = span.get("kind") or _KIND_BY_OPERATION.get(attrs.get(sc.OPERATION_NAME, ""), "other")
-    status = str(span.get("status_code") or "UNSET").upper()
+    kind = span_kind(span)
+    status = span_status(span)
     color = {"ERROR": "red", "OK": "green"}.get(status, "dim")
     duration = f"{int(span.get('duration_ns') or 0) / 1e6:.1f} ms"
     parts = [f"[bold]{escape(span.get('name', '?'))}[/]", f"[dim]{kind}[/]"]
@@ -58,12 +57,11 @@ def _label(span: dict[str, Any], number: str, width: int) -> Any:
     return line
 
 
-def trace_tree(trace: dict[str, Any], width: int = 100) -> Any:
+def trace_tree(trace: Trace, width: int = 100) -> Any:
     """A ``rich.tree.Tree`` of the trace; tool and LLM calls carry their ``kind:name#N`` (for --override)."""
     from rich.tree import Tree
 
     spans = sorted(trace.get("spans") or [], key=lambda s: (int(s.get("start_time_unix_nano") or 0), s["span_id"]))
-    ids = {s["span_id"] for s in spans}
     numbers: dict[str, str] = {}
     counters: dict[tuple[str, str], int] = {}
     for s in spans:
@@ -77,23 +75,16 @@ def trace_tree(trace: dict[str, Any], width: int = 100) -> Any:
             continue
         counters[key] = counters.get(key, 0) + 1
         numbers[s["span_id"]] = f"{key[0]}:{key[1]}#{counters[key]}"
-    children: dict[str, list[dict[str, Any]]] = {}
-    roots = []
-    for s in spans:
-        parent = s.get("parent_span_id") or ""
-        if parent and parent in ids:
-            children.setdefault(parent, []).append(s)
-        else:
-            roots.append(s)
+    roots = build_tree(spans)
     title = f"trace {trace.get('trace_id', '?')} ({len(spans)} spans)"
-    if any(s.get("parent_span_id") for s in roots):
+    if any(node.span.get("parent_span_id") for node in roots):
         title += " [yellow]- half-finished: some parent spans never arrived (crashed?)[/]"
     tree = Tree(title)
 
-    def add(node: Any, span: dict[str, Any]) -> None:
-        branch = node.add(_label(span, numbers.get(span["span_id"], ""), width))
-        for child in children.get(span["span_id"], []):
-            add(branch, child)
+    def add(branch: Any, node: SpanNode) -> None:
+        child = branch.add(_label(node.span, numbers.get(node.span["span_id"], ""), width))
+        for grandchild in node.children:
+            add(child, grandchild)
 
     for root in roots:
         add(tree, root)

@@ -5,27 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from typing import Any
 
 import click
 
 from tracereel.cli._collector import load_settings, run_collector
+from tracereel.client import CollectorClient
 
 __all__ = ["command"]
-
-
-def _wait_healthy(url: str, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 def _has_command(name: str) -> bool:
@@ -47,7 +34,7 @@ def command(port: int | None, store: str | None, dashboard_port: int, no_dashboa
     children: list[subprocess.Popen[Any]] = []
 
     def start_children() -> None:
-        if not _wait_healthy(url):
+        if not CollectorClient(url, timeout=2).wait_healthy(timeout=60):
             click.echo("tracereel up: the collector did not become healthy; not starting the rest", err=True)
             return
         if not no_dashboard and _has_command("dashboard"):

@@ -12,12 +12,9 @@ times (``time_scale`` defaults to 1 then).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +25,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import tracereel
 from tracereel import semconv as sc
+from tracereel.client import CollectorClient, CollectorError
 from tracereel.demo import agents, world
 from tracereel.demo.tasks import SERVICES, DemoTask, generate
+from tracereel.sdk.settings import headers, traces_url
 
 __all__ = ["DEFAULT_TIME_SCALE", "DemoError", "DemoResult", "check_collector", "run_demo"]
 
@@ -71,17 +70,13 @@ class DemoResult:
 
 def check_collector(endpoint: str, timeout: float = 5.0) -> None:
     """Raise :class:`DemoError` unless a collector answers ``GET /healthz`` at ``endpoint``."""
-    url = endpoint.rstrip("/") + "/healthz"
+    client = CollectorClient(endpoint, timeout=timeout)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            body = json.loads(response.read() or b"{}")
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise DemoError(
-            f"no tracereel collector answers at {endpoint} ({reason}); start one with `tracereel serve`"
-        ) from None
-    if body.get("status") != "ok":
-        raise DemoError(f"{url} answered, but not like a tracereel collector: {body!r}")
+        body = client.health()
+    except CollectorError as exc:
+        raise DemoError(f"no tracereel collector answers at {client.base_url}: {exc}") from None
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        raise DemoError(f"{client.base_url}/healthz answered, but not like a tracereel collector: {body!r}")
 
 
 class _LastRecord(logging.Handler):
@@ -164,9 +159,8 @@ def _send(endpoint: str, api_key: str | None, spans: list[ReadableSpan], progres
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    headers = {"authorization": f"Bearer {api_key}"} if api_key else None
     exporter = OTLPSpanExporter(
-        endpoint=endpoint.rstrip("/") + "/v1/traces", headers=headers, timeout=30, compression=Compression.Gzip
+        endpoint=traces_url(endpoint), headers=headers(api_key) or None, timeout=30, compression=Compression.Gzip
     )
     logger = logging.getLogger(_EXPORTER_LOGGER)
     capture = _LastRecord()

@@ -1,0 +1,181 @@
+"""The one HTTP client for the collector's API, used by every part that talks to it.
+
+The CLI (replay, show, export, up, demo), the dashboard, the SDK's background pollers and the
+eval upload all read the collector through :class:`CollectorClient`. Its address and key come
+from the SDK's settings (:mod:`tracereel.sdk.settings`: ``TRACEREEL_ENDPOINT``, else the
+standard ``OTEL_EXPORTER_OTLP_*`` variables, else http://127.0.0.1:4318; ``TRACEREEL_API_KEY``
+as ``Authorization: Bearer``), so a part that works against a local collector also works
+against a remote one that requires a key. Standard library only: the base install stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, cast
+
+from tracereel.constants import JSON, READ_API, VERSION
+from tracereel.sdk import settings
+from tracereel.traces import Trace, TraceSummary
+
+__all__ = [
+    "CollectorClient",
+    "CollectorError",
+    "CollectorUnavailable",
+    "NotFound",
+    "Unauthorized",
+]
+
+
+class CollectorError(RuntimeError):
+    """The collector answered with an error; the message is its explanation, for people."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class CollectorUnavailable(CollectorError):
+    """The collector cannot be reached at all (not running, wrong address, timed out)."""
+
+
+class NotFound(CollectorError):
+    """The collector has no such resource (e.g. a trace id it does not know)."""
+
+
+class Unauthorized(CollectorError):
+    """The collector requires a key, and none or a wrong one was sent."""
+
+
+class CollectorClient:
+    """Typed calls to the collector's API; every failure is a :class:`CollectorError` with a message for people.
+
+    ``endpoint`` and ``api_key`` default to the SDK's settings; an explicit argument wins.
+    """
+
+    def __init__(self, endpoint: str | None = None, *, api_key: str | None = None, timeout: float = 30.0) -> None:
+        self.base_url = settings.collector_endpoint(endpoint)
+        self.timeout = timeout
+        self._headers = {"accept": JSON, "user-agent": f"tracereel/{VERSION}", **settings.headers(api_key)}
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"CollectorClient({self.base_url!r})"
+
+    # --- transport -------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        """Send one request and return the decoded JSON answer (None for an empty one)."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        url = self.base_url + path + (f"?{urllib.parse.urlencode(clean, doseq=True)}" if clean else "")
+        headers = dict(self._headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body, default=str).encode("utf-8")
+            headers["content-type"] = JSON
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise self._error(exc) from None
+        except TimeoutError:
+            raise CollectorUnavailable(
+                f"The collector at {self.base_url} did not answer within {self.timeout:g} s; it may be busy."
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise CollectorUnavailable(
+                f"Cannot reach the collector at {self.base_url} ({reason}). Start one with `tracereel serve` "
+                "(or `tracereel up`), or point at it with --collector URL or TRACEREEL_ENDPOINT."
+            ) from None
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise CollectorError(f"The collector at {self.base_url} did not answer JSON for {path}") from None
+
+    def get(self, path: str, **params: Any) -> Any:
+        """``GET path`` with query ``params`` (None and empty values left out)."""
+        return self.request("GET", path, params)
+
+    def post(self, path: str, body: Any) -> Any:
+        """``POST path`` with a JSON body."""
+        return self.request("POST", path, body=body)
+
+    def _error(self, exc: urllib.error.HTTPError) -> CollectorError:
+        detail = ""
+        try:
+            answer = json.loads(exc.read() or b"{}")
+            detail = str(answer.get("detail") or answer.get("message") or "")
+        except (ValueError, AttributeError, OSError):
+            pass
+        if exc.code == 401:
+            return Unauthorized(
+                f"The collector at {self.base_url} refused the request: {detail or 'HTTP 401'}. "
+                "Set TRACEREEL_API_KEY to a key it accepts.",
+                401,
+            )
+        if exc.code == 404:
+            return NotFound(detail or f"not found: {exc.url}", 404)
+        return CollectorError(f"The collector answered HTTP {exc.code}: {detail or exc.reason}", exc.code)
+
+    # --- the API ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """The collector's ``/healthz`` answer (needs no key)."""
+        return cast(dict[str, Any], self.get("/healthz"))
+
+    def wait_healthy(self, timeout: float = 60.0, poll: float = 0.1) -> bool:
+        """Wait until the collector answers ``/healthz``; False if it did not within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.health()
+                return True
+            except CollectorError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(poll)
+
+    def traces(self, **filters: Any) -> list[TraceSummary]:
+        """Trace summaries newest first (``limit``, ``start``/``end``, ``service``, ``agent``, ``status``, ...)."""
+        return cast(list[TraceSummary], self.get(f"{READ_API}/traces", **_window(filters))["traces"])
+
+    def trace(self, trace_id: str) -> Trace:
+        """One trace with all its spans; :class:`NotFound` if the collector has none with this id."""
+        wanted = trace_id.strip().lower()
+        try:
+            trace = self.get(f"{READ_API}/traces/{urllib.parse.quote(wanted)}")
+        except NotFound as exc:
+            raise NotFound(f"trace {wanted}: not found ({exc})", 404) from None
+        if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
+            raise CollectorError(f"trace {wanted}: the collector's answer has no spans")
+        return cast(Trace, trace)
+
+    def metrics(self, **filters: Any) -> dict[str, Any]:
+        """Every metric over a window (``start``, ``end``, ``service``, ``agent``, ``version``)."""
+        return cast(dict[str, Any], self.get(f"{READ_API}/metrics", **_window(filters)))
+
+    def timeseries(self, *, metric: str | None = None, bucket: str | None = None, **filters: Any) -> dict[str, Any]:
+        """The metrics per time bucket."""
+        return cast(
+            dict[str, Any], self.get(f"{READ_API}/metrics/timeseries", metric=metric, bucket=bucket, **_window(filters))
+        )
+
+    def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
+        """Rows per model, tool, agent (and version) or service."""
+        return cast(list[dict[str, Any]], self.get(f"{READ_API}/metrics/breakdown", by=by, **_window(filters))["rows"])
+
+
+def _window(filters: dict[str, Any]) -> dict[str, Any]:
+    # ``from`` is a Python keyword: callers pass ``start``/``end`` (unix seconds or ISO text).
+    out = dict(filters)
+    if "start" in out:
+        out["from"] = out.pop("start")
+    if "end" in out:
+        out["to"] = out.pop("end")
+    return out
