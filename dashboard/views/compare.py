@@ -6,9 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from tracereel.catalog import METRICS
 from tracereel.client import CollectorError
 from tracereel.dashboard import ui
-from tracereel.dashboard.format import METRICS, better, format_difference, format_value
+from tracereel.dashboard.format import better, format_difference, format_value
 
 st.title("Compare versions")
 flt = ui.filters(with_version=False)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from tracereel.catalog import CATALOG, METRICS, Metric
 from tracereel.client import CollectorError
 from tracereel.dashboard import charts, ui
-from tracereel.dashboard.format import METRICS, Metric, format_value
+from tracereel.dashboard.format import format_value
 
 st.title("Overview")
 flt = ui.filters()
@@ -27,7 +28,7 @@ if metrics["tasks"] == 0:
     st.stop()
 
 st.caption(f"{metrics['tasks']:,} tasks · the line under each number is its trend over the window")
-by_key = {m.key: m for m in METRICS}
+by_key = CATALOG
 columns = st.columns(4)
 for i, metric in enumerate(METRICS):
     trend = [p[metric.key] for p in series if p["tasks"]]

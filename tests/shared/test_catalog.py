@@ -1,0 +1,22 @@
+"""The metrics catalog and the metrics API agree: every metric computed has a label, unit and direction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracereel.catalog import CATALOG, METRIC_KEYS
+from tracereel.client import CollectorClient
+
+
+def test_the_api_computes_exactly_the_catalog(collector: Any) -> None:
+    answer = CollectorClient(collector.url).metrics()
+    computed = set(answer) - {"window", "from", "to", "filters"}
+    assert computed == set(METRIC_KEYS)
+
+
+def test_rates_and_latencies_have_a_direction_and_counts_do_not() -> None:
+    for metric in CATALOG.values():
+        if metric.unit in ("rate", "ms"):
+            assert metric.higher_is_better is not None, metric.key
+        if metric.unit == "count":
+            assert metric.higher_is_better is None, metric.key

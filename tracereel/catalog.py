@@ -1,0 +1,54 @@
+"""The metrics catalog: every metric's key, label, unit and direction, declared once.
+
+The metrics API computes exactly these keys (DESIGN.md "Metric definitions"); the dashboard
+labels and formats them from here, and gates, monitors and eval reports judge "better" and
+"worse" by the same ``higher_is_better``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["CATALOG", "METRICS", "METRIC_KEYS", "Metric", "Unit"]
+
+Unit = Literal["count", "rate", "ms", "usd", "number"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric key with its label, unit, which direction is better, and what it means."""
+
+    key: str
+    label: str
+    unit: Unit
+    higher_is_better: bool | None  # None: neither direction is better (counts, totals)
+    help: str
+
+
+METRICS: Final[tuple[Metric, ...]] = (
+    Metric("tasks", "Tasks", "count", None, "Traces whose root span starts in the window."),
+    Metric("task_success_rate", "Task success", "rate", True, "tracereel.task.success if set, else root not ERROR."),
+    Metric("groundedness_rate", "Groundedness", "rate", True, "Scored tasks whose latest groundedness is >= 0.5."),
+    Metric("tool_calls", "Tool calls", "count", None, "Tool spans in the tasks."),
+    Metric("tool_success_rate", "Tool success", "rate", True, "Tool spans not in ERROR."),
+    Metric("tool_timeout_rate", "Tool timeouts", "rate", False, "Tool spans in ERROR whose error.type says timeout."),
+    Metric("tool_error_rate", "Tool errors", "rate", False, "Other tool spans in ERROR."),
+    Metric("retry_rate", "Retries", "rate", False, "Retried LLM and tool calls / all LLM and tool calls."),
+    Metric("loop_rate", "Loops", "rate", False, "Tasks repeating an identical successful call 3+ times."),
+    Metric("steps_per_task", "Steps / task", "number", None, "Mean LLM + tool calls per task."),
+    Metric("steps_per_task_p95", "Steps / task p95", "number", None, "95th percentile of steps per task."),
+    Metric("plan_length", "Plan length", "number", None, "Mean plan length over tasks that recorded a plan."),
+    Metric("p50_latency_ms", "Latency p50", "ms", False, "Median task (root span) duration."),
+    Metric("p95_latency_ms", "Latency p95", "ms", False, "95th percentile of task duration."),
+    # Total cost grows with the number of tasks, so it is not judged better or worse; cost per success is.
+    Metric("cost_usd", "Cost", "usd", None, "LLM cost: explicit tracereel.cost.usd, else tokens x price table."),
+    Metric("cost_coverage", "Cost coverage", "rate", True, "LLM spans with a price / LLM spans."),
+    Metric("cost_per_successful_task_usd", "Cost / success", "usd", False, "Cost of all tasks / successful tasks."),
+    Metric("safety_violation_rate", "Safety violations", "rate", False, "Tasks with a guardrail violation."),
+    Metric("human_escalation_rate", "Escalations", "rate", False, "Tasks handed to a human."),
+)
+
+
+METRIC_KEYS: Final[tuple[str, ...]] = tuple(m.key for m in METRICS)
+CATALOG: Final[dict[str, Metric]] = {m.key: m for m in METRICS}
