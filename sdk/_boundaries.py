@@ -13,9 +13,9 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -209,7 +209,7 @@ def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any], intercept
     if parent is None:
         return call
     call.boundary = BoundaryCall(
-        kind=spec.kind,
+        kind=cast(Kind, spec.kind),
         name=name,
         func=spec.func,
         arguments=arguments,
@@ -240,16 +240,22 @@ def _mark_task_start(spec: _Spec, root: Span, attrs: dict[str, Any]) -> None:
 
 def _usage_field(usage: Any, *names: str) -> int | None:
     for name in names:
-        value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+        value: object = cast(dict[str, Any], usage).get(name) if isinstance(usage, dict) else getattr(usage, name, None)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     return None
 
 
-def _record_llm_result(span: Span, result: Any) -> None:
+def _record_llm_result(span: Span, result: object) -> None:
     span.set_attribute(sc.OUTPUT_MESSAGES, to_json(result))
-    usage = result.get("usage") if isinstance(result, dict) else getattr(result, "usage", None)
-    recorded = getattr(span, "attributes", None) or {}
+    usage: object
+    model: object
+    if isinstance(result, dict):
+        mapping = cast(dict[str, Any], result)
+        usage, model = mapping.get("usage"), mapping.get("model")
+    else:
+        usage, model = getattr(result, "usage", None), getattr(result, "model", None)
+    recorded: Mapping[str, Any] = getattr(span, "attributes", None) or {}
     if usage is not None:
         # OpenAI chat: prompt/completion_tokens; OpenAI responses and Anthropic: input/output_tokens.
         tokens_in = _usage_field(usage, "input_tokens", "prompt_tokens")
@@ -258,7 +264,6 @@ def _record_llm_result(span: Span, result: Any) -> None:
             span.set_attribute(sc.USAGE_INPUT_TOKENS, tokens_in)
         if tokens_out is not None and sc.USAGE_OUTPUT_TOKENS not in recorded:
             span.set_attribute(sc.USAGE_OUTPUT_TOKENS, tokens_out)
-    model = result.get("model") if isinstance(result, dict) else getattr(result, "model", None)
     if isinstance(model, str) and sc.RESPONSE_MODEL not in recorded:
         span.set_attribute(sc.RESPONSE_MODEL, model)
 
@@ -413,7 +418,11 @@ def agent(func: Any = None, /, *, name: str | None = None, version: str | None =
     if callable(func):
         return _decorate(_Spec("agent", func, name, version=version))
     name = func if isinstance(func, str) else name
-    return lambda f: _decorate(_Spec("agent", f, name, version=version))
+
+    def decorate(f: F) -> F:
+        return cast(F, _decorate(_Spec("agent", f, name, version=version)))
+
+    return decorate
 
 
 @overload
@@ -429,7 +438,11 @@ def tool(func: Any = None, /, *, name: str | None = None) -> Any:
     if callable(func):
         return _decorate(_Spec("tool", func, name))
     name = func if isinstance(func, str) else name
-    return lambda f: _decorate(_Spec("tool", f, name))
+
+    def decorate(f: F) -> F:
+        return cast(F, _decorate(_Spec("tool", f, name)))
+
+    return decorate
 
 
 @overload
@@ -445,4 +458,8 @@ def llm(func: Any = None, /, *, model: str | None = None, provider: str | None =
     """
     if callable(func):
         return _decorate(_Spec("llm", func, None, model=model, provider=provider))
-    return lambda f: _decorate(_Spec("llm", f, None, model=model, provider=provider))
+
+    def decorate(f: F) -> F:
+        return cast(F, _decorate(_Spec("llm", f, None, model=model, provider=provider)))
+
+    return decorate

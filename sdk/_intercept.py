@@ -32,7 +32,7 @@ class BoundaryCall:
     span: Span
     agent_path: tuple[str, ...]  # names of the agent spans above this call, outermost first
     parent_span_id: int  # the span this call's span is a child of (0 for a root)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 class Interceptor(Protocol):

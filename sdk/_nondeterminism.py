@@ -28,9 +28,9 @@ import sys
 import threading
 import time as _time_module
 import uuid as _uuid_module
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from typing import Any
+from typing import Any, cast
 
 from tracereel import semconv as sc
 
@@ -214,14 +214,15 @@ def _install() -> None:
     _rng.getrandbits = _getrandbits
     for name in list(_modules):
         module = sys.modules.get(name)
-        namespace = getattr(module, "__dict__", None)
+        namespace: object = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             continue
-        for key, value in list(namespace.items()):
+        names = cast(dict[str, Any], namespace)
+        for key, value in list(names.items()):
             wrapper = by_original.get(id(value))
             if wrapper is not None and key != "__builtins__":
-                namespace[key] = wrapper
-                _swapped.append((namespace, key, value))
+                names[key] = wrapper
+                _swapped.append((names, key, value))
 
 
 def _uninstall() -> None:
@@ -288,7 +289,8 @@ def flush_end(span: Any) -> None:
     chunk = current.take("end")
     if chunk is None:
         return
-    existing = (getattr(span, "attributes", None) or {}).get(sc.NONDETERMINISM)
+    recorded: Mapping[str, Any] = getattr(span, "attributes", None) or {}
+    existing = recorded.get(sc.NONDETERMINISM)
     span.set_attribute(sc.NONDETERMINISM, f"[{existing},{chunk}]" if existing else chunk)
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["REPR_MARKER", "args_hash", "to_json"]
 
@@ -19,7 +19,7 @@ REPR_MARKER = "__tracereel_repr__"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
-def _qualified_type(value: Any) -> str:
+def _qualified_type(value: object) -> str:
     cls = type(value)
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -34,7 +34,7 @@ def _fallback(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
+        return sorted(cast(set[object], value), key=repr)
     if isinstance(value, bytes):
         return {REPR_MARKER: _ADDRESS.sub("", repr(value)), "__type__": "bytes"}
     return _repr_marker(value)
@@ -50,7 +50,7 @@ def to_json(value: Any) -> str:
     # (the usual case: a call's arguments) only the offending values become reprs.
     if isinstance(value, dict):
         parts: dict[str, Any] = {}
-        for key, item in value.items():
+        for key, item in cast(dict[object, object], value).items():
             try:
                 json.dumps(item, default=_fallback)
                 parts[str(key)] = item

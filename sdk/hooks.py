@@ -24,7 +24,7 @@ imports an ``sdk/_module``. What is here is stable for them; what is not here is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,7 +55,7 @@ __all__ = [
 
 
 @contextmanager
-def intercepting(interceptor: Interceptor) -> Iterator[None]:
+def intercepting(interceptor: Interceptor) -> Generator[None, None, None]:
     """Route every boundary call in the process through ``interceptor`` inside the block."""
     previous = set_interceptor(interceptor)
     try:
@@ -65,7 +65,7 @@ def intercepting(interceptor: Interceptor) -> Iterator[None]:
 
 
 @contextmanager
-def serving(scope: Scope) -> Iterator[None]:
+def serving(scope: Scope) -> Generator[None, None, None]:
     """Make ``scope`` the current task's nondeterminism scope inside the block.
 
     ``time.time``, ``random`` and ``uuid4`` (and their ``from x import y`` copies in modules that

@@ -152,7 +152,7 @@ class CollectorClient:
             trace = self.get(f"{READ_API}/traces/{urllib.parse.quote(wanted)}")
         except NotFound as exc:
             raise NotFound(f"trace {wanted}: not found ({exc})", 404) from None
-        if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
+        if not isinstance(trace, dict) or not isinstance(cast(dict[str, Any], trace).get("spans"), list):
             raise CollectorError(f"trace {wanted}: the collector's answer has no spans")
         return cast(Trace, trace)
 

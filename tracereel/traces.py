@@ -55,10 +55,13 @@ class SpanLink(TypedDict):
     attributes: dict[str, str]
 
 
-class SpanJSON(TypedDict, total=False):
+class _SpanId(TypedDict):
+    span_id: str
+
+
+class SpanJSON(_SpanId, total=False):
     """One span as the read API serves it. Attribute values are strings (the store keeps a string map)."""
 
-    span_id: str
     parent_span_id: str  # "" for a root
     name: str
     kind: Kind  # the collector's classification
@@ -190,7 +193,7 @@ class SpanNode:
 
     span: SpanJSON
     depth: int = 0
-    children: list[SpanNode] = field(default_factory=list)
+    children: list[SpanNode] = field(default_factory=list["SpanNode"])
 
 
 def build_tree(spans: Sequence[SpanJSON]) -> list[SpanNode]:
