@@ -11,13 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-# Only what the distribution is built from (pyproject.toml maps these folders to subpackages).
-COPY pyproject.toml README.md ./
-COPY tracereel ./tracereel
-COPY sdk ./sdk
-COPY collector ./collector
-COPY replay ./replay
-COPY dashboard ./dashboard
+# The checkout minus .dockerignore (tests, docs, bench, ...): a new package folder needs no edit here.
+COPY . ./
 RUN pip install ".[all]" && rm -rf /src
 
 # Run unprivileged; the embedded store (when no TRACEREEL_STORE is given) lives in its home.
