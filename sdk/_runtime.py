@@ -39,6 +39,7 @@ logger = logging.getLogger("tracereel")
 # Where the OTLP/HTTP exporter logs its retries, across the OpenTelemetry versions we allow
 # (a filter applies to the logger it is added to, not to its children).
 _EXPORTER_LOGGERS = (
+    "opentelemetry.sdk.trace.export",  # 1.27-1.3x: "Timeout was exceeded in force_flush()"
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "opentelemetry.exporter.otlp.proto.http._common",
     "opentelemetry.exporter.otlp.common.http",
@@ -126,6 +127,7 @@ class _TrackingExporter(SpanExporter):
         self.inner = inner
         self.target = target
         self.handed = 0
+        self.quiet = False
         self.failed = 0  # batches
         self.failed_spans = 0
         self._failing = False
@@ -149,6 +151,8 @@ class _TrackingExporter(SpanExporter):
                 logger.warning("tracereel: exporting spans to %s again", self.target)
         elif not self._failing:
             self._failing = True
+            if self.quiet:
+                return result  # the exit flush says what was lost, in one line
             logger.warning(
                 "tracereel: cannot export spans to %s (is the collector running?); "
                 "spans are retried, then dropped. Your agent keeps running.",
@@ -312,6 +316,7 @@ def _flush_at_exit() -> None:
     waiting = processor.queued()
     if waiting <= 0:
         return
+    processor.tracking.quiet = True
     if not _bounded_flush(provider, processor, _state.exit_flush_seconds, give_up_on_failure=True):
         logger.warning(
             "tracereel: %d span(s) not exported to %s at exit (waited at most %.1f s, TRACEREEL_EXIT_FLUSH_TIMEOUT); "
@@ -390,11 +395,13 @@ def _bounded_flush(
     outcome = [False]
 
     def run() -> None:
+        _MuteExportLogs.exporting.add(threading.get_ident())
         try:
             outcome[0] = provider.force_flush(int(seconds * 1000))
         except Exception:
             internal_error("flushing spans")
         finally:
+            _MuteExportLogs.exporting.discard(threading.get_ident())
             done.set()
 
     threading.Thread(target=run, name="tracereel-flush", daemon=True).start()
