@@ -8,6 +8,7 @@
 Importing tracereel never imports a server dependency.
 """
 
+from tracereel.constants import VERSION
 from tracereel.sdk import (
     ConfigError,
     agent,
@@ -25,7 +26,7 @@ from tracereel.sdk import (
     tool,
 )
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "ConfigError",
