@@ -12,9 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tracereel.collector import routes_metrics, routes_otlp, routes_read
-from tracereel.collector._inserter import BulkInserter
-from tracereel.collector._parsing import ParsePool, resolve_workers
+from tracereel.collector.api import metrics, otlp, traces
+from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
 
@@ -23,7 +22,7 @@ __all__ = ["ROUTERS", "create_app"]
 logger = logging.getLogger("tracereel.collector")
 
 # Every router the collector serves; a new endpoint group adds its module here.
-ROUTERS = [routes_otlp.router, routes_read.router, routes_metrics.router]
+ROUTERS = [otlp.router, traces.router, metrics.router]
 
 
 def create_app(settings: CollectorSettings, store: Store) -> FastAPI:

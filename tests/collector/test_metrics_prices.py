@@ -9,7 +9,7 @@ import pytest
 from otel_client import OtelClient
 
 from tracereel import semconv as sc
-from tracereel.collector.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, load_prices
+from tracereel.collector.query import DEFAULT_PRICES, ENV_VAR, Price, PriceError, load_prices
 
 
 def test_defaults_and_prefix_matching():

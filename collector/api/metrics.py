@@ -10,9 +10,19 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector._params import ParamError, parse_time
-from tracereel.collector.metrics import BREAKDOWNS, METRIC_KEYS, TaskFilter, breakdown, summary, timeseries
-from tracereel.collector.prices import PriceError, PriceTable, load_prices
+from tracereel.collector.query import (
+    BREAKDOWNS,
+    METRIC_KEYS,
+    ParamError,
+    PriceError,
+    PriceTable,
+    TaskFilter,
+    breakdown,
+    load_prices,
+    parse_time,
+    summary,
+    timeseries,
+)
 
 __all__ = ["parse_bucket", "price_table", "read_price_table", "router"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tracereel.collector._migrations import MIGRATIONS, TRACES_TABLE
+from tracereel.collector.store.migrations import MIGRATIONS, TRACES_TABLE
 
 __all__ = ["INSERT_COLUMNS", "Store", "StoreError", "columns_to_arrow", "default_store_url"]
 

@@ -6,10 +6,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tracereel import semconv as sc
-from tracereel.collector._migrations import TRACE_ID_TS_TABLE, TRACES_TABLE
-from tracereel.collector.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
-from tracereel.collector.prices import PriceTable, load_prices
-from tracereel.collector.store import Store
+from tracereel.collector.query.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
+from tracereel.collector.query.prices import PriceTable, load_prices
+from tracereel.collector.store import TRACE_ID_TS_TABLE, TRACES_TABLE, Store
 
 __all__ = ["get_trace", "list_traces"]
 

@@ -61,7 +61,7 @@ def looped_sql(c: str) -> str:
 
 
 # Cost and priced-call count of a ModelUsage tuple ``u`` (models, calls, input tokens, output tokens),
-# with the price parameters of collector.metrics.price_params.
+# with the price parameters of price_params in collector/query/metrics.py.
 USAGE_COST_SQL: Final = (
     "arraySum((m, i, o) -> i * transform(m, {models:Array(String)}, {in_price:Array(Float64)}, 0.)"
     " + o * transform(m, {models:Array(String)}, {out_price:Array(Float64)}, 0.), u.1, u.3, u.4) / 1e6"

@@ -9,9 +9,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector._params import ParamError, parse_time
-from tracereel.collector._reads import get_trace, list_traces
-from tracereel.collector.routes_metrics import read_price_table
+from tracereel.collector.api.metrics import read_price_table
+from tracereel.collector.query import ParamError, get_trace, list_traces, parse_time
 from tracereel.collector.store import Store
 
 __all__ = ["router"]

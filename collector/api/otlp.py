@@ -11,11 +11,20 @@ import logging
 
 from fastapi import APIRouter, Request, Response
 
-from tracereel.collector._body import BodyError, read_capped
-from tracereel.collector._inserter import BulkInserter, Overloaded, StoreWriteError
-from tracereel.collector._otlp import OTLPError
-from tracereel.collector._parsing import ParsePool, ParserUnavailable
-from tracereel.collector._responses import JSON, PROTOBUF, error_response, success_response
+from tracereel.collector.ingest import (
+    JSON,
+    PROTOBUF,
+    BodyError,
+    BulkInserter,
+    OTLPError,
+    Overloaded,
+    ParsePool,
+    ParserUnavailable,
+    StoreWriteError,
+    error_response,
+    read_capped,
+    success_response,
+)
 from tracereel.collector.settings import CollectorSettings
 
 __all__ = ["router"]

@@ -1,0 +1,41 @@
+"""The store: the ClickHouse client (chDB or a server), the schema's migrations and the per-task rollup.
+
+The bottom layer of the collector: it imports nothing from ``ingest``, ``query`` or ``api``.
+"""
+
+from tracereel.collector.store.clickhouse import (
+    INSERT_COLUMNS,
+    Store,
+    StoreError,
+    columns_to_arrow,
+    default_store_url,
+)
+from tracereel.collector.store.migrations import MIGRATIONS, TRACE_ID_TS_TABLE, TRACES_TABLE, Migration
+from tracereel.collector.store.rollup import (
+    CALLS_TABLE,
+    ROLLUP_STATEMENTS,
+    ROLLUP_TABLE,
+    USAGE_COST_SQL,
+    USAGE_PRICED_SQL,
+    looped_sql,
+    retries_sql,
+)
+
+__all__ = [
+    "CALLS_TABLE",
+    "INSERT_COLUMNS",
+    "MIGRATIONS",
+    "ROLLUP_STATEMENTS",
+    "ROLLUP_TABLE",
+    "TRACES_TABLE",
+    "TRACE_ID_TS_TABLE",
+    "USAGE_COST_SQL",
+    "USAGE_PRICED_SQL",
+    "Migration",
+    "Store",
+    "StoreError",
+    "columns_to_arrow",
+    "default_store_url",
+    "looped_sql",
+    "retries_sql",
+]
