@@ -8,21 +8,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tracereel.collector.api import metrics, otlp, traces
+from tracereel.collector.api import ROUTERS
+from tracereel.collector.api.errors import EXCEPTION_HANDLERS
 from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
 
-__all__ = ["ROUTERS", "create_app"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger("tracereel.collector")
-
-# Every router the collector serves; a new endpoint group adds its module here.
-ROUTERS = [otlp.router, traces.router, metrics.router]
 
 
 def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
@@ -50,24 +46,15 @@ def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
             inserter.stop()
             parser.stop()
 
-    app = FastAPI(title="tracereel collector", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="tracereel collector", version="0.1.0", lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.inserter = inserter
     app.state.parser = parser
     for router in ROUTERS:
         app.include_router(router)
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'query')}: {err.get('msg')}" for err in exc.errors()
-        )
-        return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     if settings.api_key is not None:
         expected = f"Bearer {settings.api_key.get_secret_value()}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -10,50 +9,27 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.collector.api.deps import price_table
 from tracereel.collector.query import (
     BREAKDOWNS,
     METRIC_KEYS,
     ParamError,
-    PriceError,
-    PriceTable,
     TaskFilter,
     breakdown,
-    load_prices,
     parse_time,
     summary,
     timeseries,
 )
 
-__all__ = ["parse_bucket", "price_table", "read_price_table", "router"]
+__all__ = ["parse_bucket", "router"]
 
 router = APIRouter()
-logger = logging.getLogger("tracereel.collector")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _BUCKET = re.compile(r"^(\d+)\s*([smhd]?)$")
 # Nice bucket sizes for an automatic choice, smallest first.
 _AUTO_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 _MAX_BUCKETS = 2000
-
-
-def price_table(request: Request) -> PriceTable:
-    """The collector's price table (defaults + ``TRACEREEL_PRICES``); 500 naming the variable if the file is bad."""
-    try:
-        return load_prices(request.app.state.settings.prices)
-    except PriceError as exc:
-        raise HTTPException(500, str(exc)) from None
-
-
-def read_price_table(request: Request) -> PriceTable:
-    """The price table for trace reads: a bad ``TRACEREEL_PRICES`` file is logged, not fatal, so traces stay readable.
-
-    (The metric endpoints answer 500 naming the variable instead, so the problem is seen.)
-    """
-    try:
-        return load_prices(request.app.state.settings.prices)
-    except PriceError as exc:
-        logger.error("%s; trace costs use the built-in prices until it is fixed", exc)
-        return load_prices(None)
 
 
 def _window(from_: str | None, to: str | None) -> tuple[datetime, datetime]:

@@ -1,4 +1,4 @@
-"""The read API the dashboard and the replay CLI use: ``/api/v1/traces`` and ``/healthz``."""
+"""The traces the dashboard and the replay CLI read: ``/api/v1/traces`` and ``/api/v1/traces/{trace_id}``."""
 
 from __future__ import annotations
 
@@ -9,28 +9,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector.api.metrics import read_price_table
+from tracereel.collector.api.deps import read_price_table
 from tracereel.collector.query import ParamError, get_trace, list_traces, parse_time
-from tracereel.collector.store import Store
 
 __all__ = ["router"]
 
 router = APIRouter()
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-@router.get("/healthz", summary="Liveness and store status")
-async def healthz(request: Request) -> dict[str, Any]:
-    """Say the collector is up, which store it writes to, and how much it has stored."""
-    inserter = request.app.state.inserter
-    store: Store = request.app.state.store
-    return {
-        "status": "ok",
-        "store": "chdb" if store.embedded else "clickhouse",
-        "stored_spans": inserter.stored_spans,
-        "pending_spans": inserter.pending_spans,
-        "inserts": inserter.inserts,
-    }
 
 
 @router.get("/api/v1/traces", summary="List traces, newest first")

@@ -1,15 +1,10 @@
-"""The store: the ClickHouse client (chDB or a server), the schema's migrations and the per-task rollup.
+"""The store: the ClickHouse client (chDB or a server), the span columns, the schema's migrations, the rollup.
 
 The bottom layer of the collector: it imports nothing from ``ingest``, ``query`` or ``api``.
 """
 
-from tracereel.collector.store.clickhouse import (
-    INSERT_COLUMNS,
-    Store,
-    StoreError,
-    columns_to_arrow,
-    default_store_url,
-)
+from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
+from tracereel.collector.store.columns import INSERT_COLUMNS, columns_to_arrow
 from tracereel.collector.store.migrations import MIGRATIONS, TRACE_ID_TS_TABLE, TRACES_TABLE, Migration
 from tracereel.collector.store.rollup import (
     CALLS_TABLE,
