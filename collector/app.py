@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from tracereel.collector.api import ROUTERS
 from tracereel.collector.api.errors import EXCEPTION_HANDLERS
+from tracereel.collector.constants import API_VERSION, HEALTH_PATH
 from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
@@ -47,7 +48,7 @@ def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
             parser.stop()
 
     app = FastAPI(
-        title="tracereel collector", version="0.1.0", lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS
+        title="tracereel collector", version=API_VERSION, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS
     )
     app.state.settings = settings
     app.state.store = store
@@ -61,7 +62,7 @@ def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
 
         @app.middleware("http")
         async def _require_key(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            if request.url.path != "/healthz":
+            if request.url.path != HEALTH_PATH:
                 given = request.headers.get("authorization", "")
                 if not secrets.compare_digest(given.encode(), expected.encode()):
                     return JSONResponse({"detail": "missing or wrong API key (Authorization: Bearer ...)"}, 401)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from tracereel.collector.constants import HEALTH_PATH
 from tracereel.collector.store import Store
 
 __all__ = ["router"]
@@ -13,7 +14,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-@router.get("/healthz", summary="Liveness and store status")
+@router.get(HEALTH_PATH, summary="Liveness and store status")
 async def healthz(request: Request) -> dict[str, Any]:
     """Say the collector is up, which store it writes to, and how much it has stored."""
     inserter = request.app.state.inserter

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.deps import price_table
+from tracereel.collector.constants import API_PREFIX
 from tracereel.collector.query import (
     BREAKDOWNS,
     METRIC_KEYS,
@@ -23,7 +24,7 @@ from tracereel.collector.query import (
 
 __all__ = ["parse_bucket", "router"]
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _BUCKET = re.compile(r"^(\d+)\s*([smhd]?)$")
@@ -75,7 +76,7 @@ _AGENT = Query(None, description="Only tasks whose root agent has this gen_ai.ag
 _VERSION = Query(None, description="Only tasks whose root agent has this gen_ai.agent.version")
 
 
-@router.get("/api/v1/metrics", summary="Every agent metric over a window")
+@router.get("/metrics", summary="Every agent metric over a window")
 async def metrics(
     request: Request,
     from_: str | None = _FROM,
@@ -90,7 +91,7 @@ async def metrics(
     return await run_in_threadpool(summary, request.app.state.store, prices, flt)
 
 
-@router.get("/api/v1/metrics/timeseries", summary="Metrics per time bucket")
+@router.get("/metrics/timeseries", summary="Metrics per time bucket")
 async def metrics_timeseries(
     request: Request,
     metric: str | None = Query(None, description="One metric key; default: all of them"),
@@ -112,7 +113,7 @@ async def metrics_timeseries(
     return {"bucket_seconds": seconds, "points": points}
 
 
-@router.get("/api/v1/metrics/breakdown", summary="Metrics by model, tool or agent")
+@router.get("/metrics/breakdown", summary="Metrics by model, tool or agent")
 async def metrics_breakdown(
     request: Request,
     by: str = Query(..., description="model (cost, tokens), tool (outcome rates) or agent (all metrics by version)"),
@@ -131,7 +132,7 @@ async def metrics_breakdown(
     return {"by": by, "rows": rows}
 
 
-@router.get("/api/v1/prices", summary="The price table in use")
+@router.get("/prices", summary="The price table in use")
 async def prices(request: Request) -> dict[str, Any]:
     """USD per million tokens by model: the built-in defaults merged with ``TRACEREEL_PRICES``."""
     return {"prices": price_table(request).as_dict()}

@@ -11,9 +11,8 @@ import logging
 
 from fastapi import APIRouter, Request, Response
 
+from tracereel.collector.constants import JSON, OTLP_TRACES_PATH, PROTOBUF
 from tracereel.collector.ingest import (
-    JSON,
-    PROTOBUF,
     BodyError,
     BulkInserter,
     OTLPError,
@@ -34,7 +33,7 @@ router = APIRouter()
 _RETRY_AFTER_SECONDS = 1
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export")
+@router.post(OTLP_TRACES_PATH, summary="OTLP/HTTP trace export")
 async def export_traces(request: Request) -> Response:
     """Store the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable."""
     settings: CollectorSettings = request.app.state.settings
@@ -44,7 +43,7 @@ async def export_traces(request: Request) -> Response:
     if content_type not in (PROTOBUF, JSON):
         return error_response(
             415,
-            f"unsupported Content-Type {content_type or '(none)'!r}: use application/x-protobuf or application/json",
+            f"unsupported Content-Type {content_type or '(none)'!r}: use {PROTOBUF} or {JSON}",
             JSON,
         )
     try:

@@ -10,15 +10,16 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.deps import read_price_table
+from tracereel.collector.constants import API_PREFIX
 from tracereel.collector.query import ParamError, get_trace, list_traces, parse_time
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-@router.get("/api/v1/traces", summary="List traces, newest first")
+@router.get("/traces", summary="List traces, newest first")
 async def traces(
     request: Request,
     limit: int = Query(50, ge=1, le=1000),
@@ -49,7 +50,7 @@ async def traces(
     return {"traces": rows}
 
 
-@router.get("/api/v1/traces/{trace_id}", summary="One trace with all its spans")
+@router.get("/traces/{trace_id}", summary="One trace with all its spans")
 async def trace(request: Request, trace_id: str) -> dict[str, Any]:
     """Every span of the trace, oldest first; 404 if the store has none."""
     normalised = trace_id.strip().lower()

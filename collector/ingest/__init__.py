@@ -9,11 +9,9 @@ from tracereel.collector.ingest.body import BodyError, decompress, read_capped
 from tracereel.collector.ingest.inserter import BulkInserter, Overloaded, StoreWriteError
 from tracereel.collector.ingest.otlp import OTLPError, SpanBatch, decode_json, decode_protobuf, to_columns
 from tracereel.collector.ingest.parsing import ParsePool, ParserUnavailable, parse_body, resolve_workers
-from tracereel.collector.ingest.responses import JSON, PROTOBUF, error_response, success_response
+from tracereel.collector.ingest.responses import error_response, success_response
 
 __all__ = [
-    "JSON",
-    "PROTOBUF",
     "BodyError",
     "BulkInserter",
     "OTLPError",

@@ -20,13 +20,12 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.collector.constants import PROTOBUF
 from tracereel.collector.ingest.body import decompress
 from tracereel.collector.ingest.otlp import decode_json, decode_protobuf, to_columns
 from tracereel.collector.store import columns_to_arrow
 
 __all__ = ["ParsePool", "ParserUnavailable", "parse_body", "resolve_workers"]
-
-PROTOBUF = "application/x-protobuf"
 
 
 class ParserUnavailable(Exception):

@@ -91,7 +91,7 @@ def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
         "root_start >= {start:DateTime64(9)}",
         "root_start < {end:DateTime64(9)}",
         # Replays of recorded runs are not production tasks (migration 0006).
-        "TraceId NOT IN (SELECT TraceId FROM otel_traces WHERE IsReplay = 1 AND IsRoot = 1"
+        f"TraceId NOT IN (SELECT TraceId FROM {TRACES_TABLE} WHERE IsReplay = 1 AND IsRoot = 1"
         " AND Timestamp >= {lo:DateTime64(9)} AND Timestamp < {hi:DateTime64(9)})",
     ]
     params: dict[str, Any] = {

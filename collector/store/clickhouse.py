@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tracereel.collector.store.columns import columns_to_arrow
-from tracereel.collector.store.migrations import MIGRATIONS, TRACES_TABLE
+from tracereel.collector.store.migrations import MIGRATIONS
+from tracereel.collector.store.tables import MIGRATIONS_TABLE, TRACES_TABLE
 
 __all__ = ["Store", "StoreError", "default_store_url"]
 
@@ -110,23 +111,23 @@ class Store:
         """Apply the migrations not yet recorded; returns the names applied now."""
         self._run(
             self._client.command,
-            "CREATE TABLE IF NOT EXISTS tracereel_migrations "
+            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
             "(name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY name",
         )
-        done = {row[0] for row in self.query("SELECT name FROM tracereel_migrations")}
+        done = {row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
         applied = []
         for name, statements in MIGRATIONS:
             if name in done:
                 continue
             for statement in statements:
                 self._run(self._client.command, statement)
-            self._run(self._client.insert, "tracereel_migrations", [[name]], column_names=["name"])
+            self._run(self._client.insert, MIGRATIONS_TABLE, [[name]], column_names=["name"])
             applied.append(name)
         return applied
 
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the database, in order."""
-        return [row[0] for row in self.query("SELECT name FROM tracereel_migrations ORDER BY name")]
+        return [row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")]
 
     def insert_spans(self, columns: Sequence[list[Any]]) -> None:
         """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""

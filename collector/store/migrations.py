@@ -16,11 +16,10 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
+from tracereel.collector.store.tables import TRACE_ID_TS_TABLE, TRACES_TABLE
 
-__all__ = ["MIGRATIONS", "TRACES_TABLE", "TRACE_ID_TS_TABLE", "Migration"]
+__all__ = ["MIGRATIONS", "Migration"]
 
-TRACES_TABLE: Final = "otel_traces"
-TRACE_ID_TS_TABLE: Final = "otel_traces_trace_id_ts"
 Migration = tuple[str, tuple[str, ...]]
 
 # Status spellings across exporter versions: ours and newer ones write Unset/Ok/Error,

@@ -20,19 +20,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from tracereel.collector.store.tables import CALLS_TABLE, ROLLUP_TABLE, TRACES_TABLE
+
 __all__ = [
-    "CALLS_TABLE",
     "ROLLUP_STATEMENTS",
-    "ROLLUP_TABLE",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
     "looped_sql",
     "retries_sql",
 ]
 
-ROLLUP_TABLE: Final = "tracereel_task_rollup"
-CALLS_TABLE: Final = "tracereel_call_rollup"
-_SOURCE = "otel_traces"
 _NEVER = "18446744073709551615"  # UInt64 max: "no plan" loses every min() against a real start time
 
 
@@ -136,7 +133,7 @@ FROM (
             (cityHash64(ParentSpanId, Kind, SpanName, CallKey), Timestamp, toUInt8(Status = 'ERROR'),
              toUInt8(RetryAttempt >= 1), toUInt8(CallKey != 0)),
             Kind IN ('llm', 'tool'))) AS Calls
-    FROM {_SOURCE}
+    FROM {TRACES_TABLE}
     GROUP BY TraceId
 )"""
 
