@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from tracereel.collector.api import ROUTERS
-from tracereel.collector.api.errors import EXCEPTION_HANDLERS
-from tracereel.collector.constants import API_VERSION, HEALTH_PATH
+from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, ROUTERS
+from tracereel.collector.api.auth import REQUIRE_API_KEY
+from tracereel.collector.api.errors import exception_handlers
+from tracereel.collector.constants import API_VERSION
 from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
@@ -48,24 +47,20 @@ def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
             parser.stop()
 
     app = FastAPI(
-        title="tracereel collector", version=API_VERSION, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS
+        title="tracereel collector",
+        version=API_VERSION,
+        lifespan=lifespan,
+        exception_handlers=exception_handlers(OPEN_PATHS),
+        # Served by api/docs.py instead, behind the API key.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.inserter = inserter
     app.state.parser = parser
     for router in ROUTERS:
-        app.include_router(router)
-
-    if settings.api_key is not None:
-        expected = f"Bearer {settings.api_key.get_secret_value()}"
-
-        @app.middleware("http")
-        async def _require_key(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            if request.url.path != HEALTH_PATH:
-                given = request.headers.get("authorization", "")
-                if not secrets.compare_digest(given.encode(), expected.encode()):
-                    return JSONResponse({"detail": "missing or wrong API key (Authorization: Bearer ...)"}, 401)
-            return await call_next(request)
+        app.include_router(router, dependencies=None if router in OPEN_ROUTERS else [REQUIRE_API_KEY])
 
     return app

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["EXCEPTION_HANDLERS"]
+from tracereel.collector.api.auth import key_accepted, unauthorized_response
+
+__all__ = ["exception_handlers"]
+
+Handler = Callable[[Request, Any], Awaitable[JSONResponse]]
 
 
 async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -20,12 +24,14 @@ async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSON
     return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+def exception_handlers(open_paths: Collection[str]) -> dict[Any, Handler]:
+    """Handlers for ``FastAPI(exception_handlers=...)``; ``open_paths`` need no API key."""
 
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Routing answers 404 and 405 before any dependency runs. Without the key those are
+        # 401 too, as on every path but the open ones, so a caller without it cannot map the API.
+        if exc.status_code in (404, 405) and request.url.path not in open_paths and not key_accepted(request):
+            return unauthorized_response()
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-# For FastAPI(exception_handlers=...).
-EXCEPTION_HANDLERS: Final[dict[Any, Callable[[Request, Any], Awaitable[JSONResponse]]]] = {
-    RequestValidationError: _bad_parameters,
-    StarletteHTTPException: _http_error,
-}
+    return {RequestValidationError: _bad_parameters, StarletteHTTPException: http_error}
