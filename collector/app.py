@@ -1,4 +1,4 @@
-"""The collector's app factory: ``create_app(settings, store)`` takes its dependencies."""
+"""The collector's app factory: ``create_app(settings, store, *, inserter, parser)`` takes its parts."""
 
 from __future__ import annotations
 
@@ -21,20 +21,29 @@ __all__ = ["create_app"]
 logger = logging.getLogger("tracereel.collector")
 
 
-def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
+def create_app(
+    settings: CollectorSettings,
+    store: Store,
+    *,
+    inserter: BulkInserter | None = None,
+    parser: ParsePool | None = None,
+) -> FastAPI:
     """Build the collector: OTLP ingestion and the read API over ``store``.
 
-    The caller owns ``store`` (opens and closes it); the app owns the bulk inserter, which
-    starts and drains with the app's lifespan.
+    The caller owns ``store`` (opens and closes it). ``inserter`` and ``parser`` default to
+    the ones ``settings`` describe; given or not, the app starts them with its lifespan and
+    stops them when it ends (a stopped BulkInserter takes no more spans, so each app gets
+    its own).
     """
-    inserter = BulkInserter(
-        store,
-        max_pending_spans=settings.max_pending_spans,
-        max_batch_spans=settings.max_batch_spans,
-        flush_interval=settings.flush_interval,
-    )
-
-    parser = ParsePool(resolve_workers(settings.parse_workers))
+    if inserter is None:
+        inserter = BulkInserter(
+            store,
+            max_pending_spans=settings.max_pending_spans,
+            max_batch_spans=settings.max_batch_spans,
+            flush_interval=settings.flush_interval,
+        )
+    if parser is None:
+        parser = ParsePool(resolve_workers(settings.parse_workers))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
