@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.collector.otlp_payloads import ROOT, protobuf_request
-from tracereel.collector import CollectorSettings, create_app
 from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
 
 KEY = "s3cret"
@@ -19,10 +17,9 @@ REQUIRED_PARAMS = {"/api/v1/metrics/breakdown": {"by": "model"}}
 
 
 @pytest.fixture
-def keyed(store: Any) -> Iterator[TestClient]:
-    settings = CollectorSettings(store=store.url, parse_workers=0, api_key=KEY)
-    with TestClient(create_app(settings, store), follow_redirects=False) as client:
-        yield client
+def keyed(asgi_collector_factory: Any) -> TestClient:
+    """An in-process collector that wants the key; its client sends none unless told."""
+    return asgi_collector_factory(api_key=KEY).http
 
 
 def _protected_endpoints() -> list[tuple[str, str]]:
@@ -81,9 +78,8 @@ def test_the_key_is_checked_before_parameters_and_body(keyed):
     assert keyed.app.state.inserter.stored_spans == 0
 
 
-def test_without_a_key_everything_is_open(store):
-    settings = CollectorSettings(store=store.url, parse_workers=0)
-    with TestClient(create_app(settings, store)) as client:
-        assert client.get("/api/v1/traces").status_code == 200
-        assert client.get("/openapi.json").json()["info"]["title"] == "tracereel collector"
-        assert client.get("/nope").status_code == 404
+def test_without_a_key_everything_is_open(asgi_collector):
+    with asgi_collector.client() as http:
+        assert http.get("/api/v1/traces").status_code == 200
+        assert http.get("/openapi.json").json()["info"]["title"] == "tracereel collector"
+        assert http.get("/nope").status_code == 404
