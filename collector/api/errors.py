@@ -1,4 +1,4 @@
-"""The API's error bodies: ``{"detail": message}``, and 400 (not 422) naming each bad parameter."""
+"""The API's error bodies: ``{"detail": message}``, and 400 (not 422) naming each bad parameter (ParamError too)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracereel.collector.api.auth import key_accepted, unauthorized_response
+from tracereel.collector.query import ParamError
 
 __all__ = ["exception_handlers"]
 
@@ -24,6 +25,10 @@ async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSON
     return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
 
 
+async def _bad_parameter(request: Request, exc: ParamError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
 def exception_handlers(open_paths: Collection[str]) -> dict[Any, Handler]:
     """Handlers for ``FastAPI(exception_handlers=...)``; ``open_paths`` need no API key."""
 
@@ -34,4 +39,4 @@ def exception_handlers(open_paths: Collection[str]) -> dict[Any, Handler]:
             return unauthorized_response()
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    return {RequestValidationError: _bad_parameters, StarletteHTTPException: http_error}
+    return {RequestValidationError: _bad_parameters, ParamError: _bad_parameter, StarletteHTTPException: http_error}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -14,59 +12,24 @@ from tracereel.collector.constants import API_PREFIX
 from tracereel.collector.query import (
     BREAKDOWNS,
     METRIC_KEYS,
-    ParamError,
     TaskFilter,
     breakdown,
-    parse_time,
+    parse_bucket,
+    parse_metrics_window,
     summary,
     timeseries,
 )
 
-__all__ = ["parse_bucket", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX)
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_BUCKET = re.compile(r"^(\d+)\s*([smhd]?)$")
-# Nice bucket sizes for an automatic choice, smallest first.
-_AUTO_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
-_MAX_BUCKETS = 2000
-
-
-def _window(from_: str | None, to: str | None) -> tuple[datetime, datetime]:
-    now = datetime.now(timezone.utc)
-    try:
-        end = parse_time(to, "to", now)
-        start = parse_time(from_, "from", end - timedelta(hours=24))
-    except ParamError as exc:
-        raise HTTPException(400, str(exc)) from None
-    if start >= end:
-        raise HTTPException(400, f"from={from_!r} must be before to={to!r}")
-    return start, end
 
 
 def _filter(
     from_: str | None, to: str | None, service: str | None, agent: str | None, version: str | None
 ) -> TaskFilter:
-    start, end = _window(from_, to)
+    start, end = parse_metrics_window(from_, to)
     return TaskFilter(start=start, end=end, service=service or None, agent=agent or None, version=version or None)
-
-
-def parse_bucket(value: str | None, start: datetime, end: datetime) -> int:
-    """Bucket size in seconds from ``30s``/``5m``/``1h``/``1d``/seconds; automatic (about 48 buckets) if None."""
-    span = (end - start).total_seconds()
-    if value is None or not value.strip():
-        for size in _AUTO_BUCKETS:
-            if span / size <= 48:
-                return size
-        return _AUTO_BUCKETS[-1]
-    match = _BUCKET.match(value.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise HTTPException(400, f"bucket={value!r} is not a duration such as 60, 30s, 5m, 1h or 1d")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if span / seconds > _MAX_BUCKETS:
-        raise HTTPException(400, f"bucket={value!r} makes more than {_MAX_BUCKETS} buckets for this window")
-    return seconds
 
 
 _FROM = Query(None, alias="from", description="ISO-8601 or unix seconds; default: 24 hours before `to`")

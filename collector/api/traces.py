@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -11,12 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.deps import read_price_table
 from tracereel.collector.constants import API_PREFIX
-from tracereel.collector.query import ParamError, get_trace, list_traces, parse_time
+from tracereel.collector.query import get_trace, list_traces, parse_trace_id, parse_trace_list_window
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX)
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @router.get("/traces", summary="List traces, newest first")
@@ -30,12 +27,7 @@ async def traces(
     status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
 ) -> dict[str, Any]:
     """Traces whose root span starts in the window, with span counts, tokens and status."""
-    now = datetime.now(timezone.utc)
-    try:
-        start = parse_time(from_, "from", datetime(1970, 1, 1, tzinfo=timezone.utc))
-        end = parse_time(to, "to", now + timedelta(days=1))
-    except ParamError as exc:
-        raise HTTPException(400, str(exc)) from None
+    start, end = parse_trace_list_window(from_, to)
     rows = await run_in_threadpool(
         list_traces,
         request.app.state.store,
@@ -53,9 +45,7 @@ async def traces(
 @router.get("/traces/{trace_id}", summary="One trace with all its spans")
 async def trace(request: Request, trace_id: str) -> dict[str, Any]:
     """Every span of the trace, oldest first; 404 if the store has none."""
-    normalised = trace_id.strip().lower()
-    if not _TRACE_ID.match(normalised):
-        raise HTTPException(400, f"trace id {trace_id!r} is not 32 hex digits")
+    normalised = parse_trace_id(trace_id)
     found = await run_in_threadpool(get_trace, request.app.state.store, normalised, read_price_table(request))
     if found is None:
         raise HTTPException(404, f"no trace with id {normalised} in the store")

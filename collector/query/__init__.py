@@ -15,7 +15,14 @@ from tracereel.collector.query.metrics import (
     task_filter_sql,
     timeseries,
 )
-from tracereel.collector.query.params import ParamError, parse_time
+from tracereel.collector.query.params import (
+    ParamError,
+    parse_bucket,
+    parse_metrics_window,
+    parse_time,
+    parse_trace_id,
+    parse_trace_list_window,
+)
 from tracereel.collector.query.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, PriceTable, load_prices
 from tracereel.collector.query.traces import get_trace, list_traces
 
@@ -35,7 +42,11 @@ __all__ = [
     "get_trace",
     "list_traces",
     "load_prices",
+    "parse_bucket",
+    "parse_metrics_window",
     "parse_time",
+    "parse_trace_id",
+    "parse_trace_list_window",
     "price_params",
     "summary",
     "task_filter_sql",
