@@ -1,45 +1,49 @@
-"""The collector's app factory: ``create_app(settings, store)`` takes its dependencies."""
+"""The collector's app factory: ``create_app(settings, store, *, inserter, parser)`` takes its parts."""
 
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
-from tracereel.collector import routes_metrics, routes_otlp, routes_read
-from tracereel.collector._inserter import BulkInserter
-from tracereel.collector._parsing import ParsePool, resolve_workers
+from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, ROUTERS
+from tracereel.collector.api.auth import REQUIRE_API_KEY
+from tracereel.collector.api.errors import exception_handlers
+from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
+from tracereel.constants import API_VERSION
 
-__all__ = ["ROUTERS", "create_app"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger("tracereel.collector")
 
-# Every router the collector serves; a new endpoint group adds its module here.
-ROUTERS = [routes_otlp.router, routes_read.router, routes_metrics.router]
 
-
-def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
+def create_app(
+    settings: CollectorSettings,
+    store: Store,
+    *,
+    inserter: BulkInserter | None = None,
+    parser: ParsePool | None = None,
+) -> FastAPI:
     """Build the collector: OTLP ingestion and the read API over ``store``.
 
-    The caller owns ``store`` (opens and closes it); the app owns the bulk inserter, which
-    starts and drains with the app's lifespan.
+    The caller owns ``store`` (opens and closes it). ``inserter`` and ``parser`` default to
+    the ones ``settings`` describe; given or not, the app starts them with its lifespan and
+    stops them when it ends (a stopped BulkInserter takes no more spans, so each app gets
+    its own).
     """
-    inserter = BulkInserter(
-        store,
-        max_pending_spans=settings.max_pending_spans,
-        max_batch_spans=settings.max_batch_spans,
-        flush_interval=settings.flush_interval,
-    )
-
-    parser = ParsePool(resolve_workers(settings.parse_workers))
+    if inserter is None:
+        inserter = BulkInserter(
+            store,
+            max_pending_spans=settings.max_pending_spans,
+            max_batch_spans=settings.max_batch_spans,
+            flush_interval=settings.flush_interval,
+        )
+    if parser is None:
+        parser = ParsePool(resolve_workers(settings.parse_workers))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,34 +55,21 @@ def create_app(settings: CollectorSettings, store: Store) -> FastAPI:
             inserter.stop()
             parser.stop()
 
-    app = FastAPI(title="tracereel collector", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="tracereel collector",
+        version=API_VERSION,
+        lifespan=lifespan,
+        exception_handlers=exception_handlers(OPEN_PATHS),
+        # Served by api/docs.py instead, behind the API key.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.inserter = inserter
     app.state.parser = parser
     for router in ROUTERS:
-        app.include_router(router)
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'query')}: {err.get('msg')}" for err in exc.errors()
-        )
-        return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-    if settings.api_key is not None:
-        expected = f"Bearer {settings.api_key.get_secret_value()}"
-
-        @app.middleware("http")
-        async def _require_key(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            if request.url.path != "/healthz":
-                given = request.headers.get("authorization", "")
-                if not secrets.compare_digest(given.encode(), expected.encode()):
-                    return JSONResponse({"detail": "missing or wrong API key (Authorization: Bearer ...)"}, 401)
-            return await call_next(request)
+        app.include_router(router, dependencies=None if router in OPEN_ROUTERS else [REQUIRE_API_KEY])
 
     return app

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracereel.constants import DEFAULT_ENDPOINT, TRACES_PATH
+from tracereel.constants import DEFAULT_ENDPOINT, OTLP_TRACES_PATH
 
 __all__ = [
     "SETTINGS",
@@ -218,8 +218,8 @@ def collector_endpoint(argument: str | None = None) -> str:
     """The collector's base URL (no ``/v1/traces``), for the OTLP exporter and the read API alike."""
     value, source = resolve_with_source("endpoint", argument)
     base = str(value).rstrip("/")
-    if source == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" or base.endswith(TRACES_PATH):
-        base = base.removesuffix(TRACES_PATH)
+    if source == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" or base.endswith(OTLP_TRACES_PATH):
+        base = base.removesuffix(OTLP_TRACES_PATH)
     return base
 
 
@@ -233,7 +233,7 @@ def traces_url(argument: str | None = None) -> str:
     if source == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":
         return str(value)
     base = str(value).rstrip("/")
-    return base if base.endswith(TRACES_PATH) else base + TRACES_PATH
+    return base if base.endswith(OTLP_TRACES_PATH) else base + OTLP_TRACES_PATH
 
 
 def api_key(argument: str | None = None) -> str | None:

@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, cast
 
-from tracereel.constants import JSON, READ_API, VERSION
+from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON, VERSION
 from tracereel.sdk import settings
 from tracereel.traces import Trace, TraceSummary
 
@@ -127,7 +127,7 @@ class CollectorClient:
 
     def health(self) -> dict[str, Any]:
         """The collector's ``/healthz`` answer (needs no key)."""
-        return cast(dict[str, Any], self.get("/healthz"))
+        return cast(dict[str, Any], self.get(HEALTH_PATH))
 
     def wait_healthy(self, timeout: float = 60.0, poll: float = 0.1) -> bool:
         """Wait until the collector answers ``/healthz``; False if it did not within ``timeout`` seconds."""
@@ -143,13 +143,13 @@ class CollectorClient:
 
     def traces(self, **filters: Any) -> list[TraceSummary]:
         """Trace summaries newest first (``limit``, ``start``/``end``, ``service``, ``agent``, ``status``, ...)."""
-        return cast(list[TraceSummary], self.get(f"{READ_API}/traces", **_window(filters))["traces"])
+        return cast(list[TraceSummary], self.get(f"{API_PREFIX}/traces", **_window(filters))["traces"])
 
     def trace(self, trace_id: str) -> Trace:
         """One trace with all its spans; :class:`NotFound` if the collector has none with this id."""
         wanted = trace_id.strip().lower()
         try:
-            trace = self.get(f"{READ_API}/traces/{urllib.parse.quote(wanted)}")
+            trace = self.get(f"{API_PREFIX}/traces/{urllib.parse.quote(wanted)}")
         except NotFound as exc:
             raise NotFound(f"trace {wanted}: not found ({exc})", 404) from None
         if not isinstance(trace, dict) or not isinstance(cast(dict[str, Any], trace).get("spans"), list):
@@ -158,17 +158,20 @@ class CollectorClient:
 
     def metrics(self, **filters: Any) -> dict[str, Any]:
         """Every metric over a window (``start``, ``end``, ``service``, ``agent``, ``version``)."""
-        return cast(dict[str, Any], self.get(f"{READ_API}/metrics", **_window(filters)))
+        return cast(dict[str, Any], self.get(f"{API_PREFIX}/metrics", **_window(filters)))
 
     def timeseries(self, *, metric: str | None = None, bucket: str | None = None, **filters: Any) -> dict[str, Any]:
         """The metrics per time bucket."""
         return cast(
-            dict[str, Any], self.get(f"{READ_API}/metrics/timeseries", metric=metric, bucket=bucket, **_window(filters))
+            dict[str, Any],
+            self.get(f"{API_PREFIX}/metrics/timeseries", metric=metric, bucket=bucket, **_window(filters)),
         )
 
     def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
         """Rows per model, tool, agent (and version) or service."""
-        return cast(list[dict[str, Any]], self.get(f"{READ_API}/metrics/breakdown", by=by, **_window(filters))["rows"])
+        return cast(
+            list[dict[str, Any]], self.get(f"{API_PREFIX}/metrics/breakdown", by=by, **_window(filters))["rows"]
+        )
 
 
 def _window(filters: dict[str, Any]) -> dict[str, Any]:

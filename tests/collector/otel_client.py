@@ -1,39 +1,65 @@
-"""A plain OpenTelemetry client (stock SDK + OTLP/HTTP exporter) that sends hand-built spans with explicit times."""
+"""A plain OpenTelemetry client (stock SDK, stock OTLP encoding) that sends hand-built spans with explicit times."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Status, StatusCode
 
-__all__ = ["MS", "T0_NS", "OtelClient"]
+__all__ = ["MS", "T0_NS", "CollectorExporter", "OtelClient"]
 
 # A fixed base time (ns) for built traces: 2026-01-01T00:00:00Z.
 T0_NS = 1_767_225_600 * 10**9
 MS = 10**6
 
 
+class CollectorExporter(SpanExporter):
+    """Sends spans as the stock OTLP/HTTP exporter does (same encoder, same request), through the
+    collector's own client: in-process for an ``asgi_collector``, over a socket for a ``collector``.
+
+    (The stock exporter needs a socket; ``test_ingest.py`` runs it against a real one.)
+    """
+
+    def __init__(self, collector: Any) -> None:
+        self._collector = collector
+        # The SDK only logs a failed export; OtelClient.wait() reports these instead.
+        self.refused: list[str] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """POST ``spans`` to ``/v1/traces`` as OTLP protobuf."""
+        body = encode_spans(spans).SerializePartialToString()
+        with self._collector.client() as http:
+            response = http.post("/v1/traces", content=body, headers={"content-type": "application/x-protobuf"})
+        if response.status_code != 200:
+            self.refused.append(f"{response.status_code} {response.text}")
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+
 @dataclass
 class OtelClient:
-    """The stock OpenTelemetry SDK exporting over OTLP/HTTP to a test collector, with explicit times."""
+    """The stock OpenTelemetry SDK exporting OTLP to a test collector, with explicit times."""
 
     collector: Any
     # One export per span (spans of a trace reach the store in many INSERTs), or one export for all
     # (each trace in one INSERT): the two paths of the metrics' per-task rollup.
     batch: bool = False
     providers: dict[str, TracerProvider] = field(default_factory=dict)
+    exporters: list[CollectorExporter] = field(default_factory=list)
     sent: int = 0
 
     def _tracer(self, service: str) -> trace.Tracer:
         if service not in self.providers:
             provider = TracerProvider(resource=Resource.create({"service.name": service}))
-            exporter = OTLPSpanExporter(endpoint=f"{self.collector.url}/v1/traces")
+            exporter = CollectorExporter(self.collector)
+            self.exporters.append(exporter)
             if self.batch:
                 processor: Any = BatchSpanProcessor(
                     exporter, max_queue_size=100_000, max_export_batch_size=100_000, schedule_delay_millis=600_000
@@ -79,4 +105,11 @@ class OtelClient:
         """Wait until the collector has stored every span sent so far."""
         for provider in self.providers.values():
             provider.force_flush()
+        refused = [answer for exporter in self.exporters for answer in exporter.refused]
+        assert not refused, f"the collector refused spans: {refused}"
         self.collector.wait_for_spans(self.sent)
+
+    def shutdown(self) -> None:
+        """Shut the tracer providers down (exporting what a batch still holds)."""
+        for provider in self.providers.values():
+            provider.shutdown()

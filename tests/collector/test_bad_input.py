@@ -11,6 +11,7 @@ import httpx
 import pytest
 from google.rpc import status_pb2
 
+from tests.collector.conftest import wait_until
 from tests.collector.otlp_payloads import CHILD, ROOT, TRACE, json_request, protobuf_request
 from tests.conftest import start_collector
 
@@ -54,13 +55,13 @@ def message(response: httpx.Response) -> str:
         ),
     ],
 )
-def test_malformed_requests(collector, body, headers, status, names):
-    with collector.client() as http:
+def test_malformed_requests(asgi_collector, body, headers, status, names):
+    with asgi_collector.client() as http:
         response = http.post("/v1/traces", content=body, headers=headers)
     assert response.status_code == status
     assert names in message(response)
-    assert stored(collector) == 0
-    still_serving(collector)
+    assert stored(asgi_collector) == 0
+    still_serving(asgi_collector)
 
 
 @pytest.mark.parametrize(
@@ -73,14 +74,14 @@ def test_malformed_requests(collector, body, headers, status, names):
         ([{"span_id": ROOT, "parent": "0102"}], "invalid parent span id"),
     ],
 )
-def test_invalid_ids_reject_the_whole_request(collector, spans, names):
-    with collector.client() as http:
+def test_invalid_ids_reject_the_whole_request(asgi_collector, spans, names):
+    with asgi_collector.client() as http:
         response = http.post("/v1/traces", content=protobuf_request(spans), headers=PB)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/x-protobuf"
     assert names in message(response)
-    assert stored(collector) == 0, "a rejected request must store nothing, not even its valid spans"
-    still_serving(collector)
+    assert stored(asgi_collector) == 0, "a rejected request must store nothing, not even its valid spans"
+    still_serving(asgi_collector)
 
 
 @pytest.mark.parametrize(
@@ -91,13 +92,13 @@ def test_invalid_ids_reject_the_whole_request(collector, spans, names):
         ("spanId", "abc", "spanId 'abc' is not hex"),
     ],
 )
-def test_invalid_json_ids(collector, field, value, names):
+def test_invalid_json_ids(asgi_collector, field, value, names):
     span = {"traceId": TRACE, "spanId": ROOT, "name": "x", **{field: value}}
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         response = http.post("/v1/traces", content=json_request([span]), headers=JSON)
     assert response.status_code == 400
     assert names in response.json()["message"]
-    assert stored(collector) == 0
+    assert stored(asgi_collector) == 0
 
 
 def test_too_large_before_and_after_decompression(store):
@@ -136,47 +137,46 @@ def test_a_gzip_bomb_is_refused_without_inflating_it(collector):
     still_serving(collector)
 
 
-def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged(store):
+def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged(asgi_collector_factory):
     # A long flush interval holds the first request's spans in the queue while the second arrives.
-    running, thread = start_collector(store, max_pending_spans=10, flush_interval=2.0)
-    try:
-        first_status: list[int] = []
+    running = asgi_collector_factory(max_pending_spans=10, flush_interval=2.0)
+    first_status: list[int] = []
 
-        def first() -> None:
-            body = protobuf_request([{"span_id": f"{i + 1:016x}"} for i in range(8)])
-            with running.client() as http:
-                first_status.append(http.post("/v1/traces", content=body, headers=PB).status_code)
-
-        sender = threading.Thread(target=first)
-        sender.start()
-        while running.app.state.inserter.pending_spans < 8:
-            pass
+    def first() -> None:
+        body = protobuf_request([{"span_id": f"{i + 1:016x}"} for i in range(8)])
         with running.client() as http:
-            body = protobuf_request([{"span_id": f"{i + 100:016x}"} for i in range(5)])
-            refused = http.post("/v1/traces", content=body, headers=PB)
-        sender.join(30)
-        assert refused.status_code == 503
-        assert refused.headers["retry-after"] == "1"
-        assert "collector is full" in message(refused)
-        assert first_status == [200]
-        assert stored(running) == 8
-    finally:
-        running.server.should_exit = True
-        thread.join(20)
+            first_status.append(http.post("/v1/traces", content=body, headers=PB).status_code)
+
+    sender = threading.Thread(target=first)
+    sender.start()
+    wait_until(lambda: running.app.state.inserter.pending_spans >= 8, "the first request's spans are queued")
+    with running.client() as http:
+        body = protobuf_request([{"span_id": f"{i + 100:016x}"} for i in range(5)])
+        refused = http.post("/v1/traces", content=body, headers=PB)
+    sender.join(30)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert "collector is full" in message(refused)
+    assert first_status == [200]
+    assert stored(running) == 8
 
 
 def test_api_key_is_required_when_configured(store):
+    # Over a socket, as clients meet it; test_auth.py goes through every route in-process.
     running, thread = start_collector(store, api_key="s3cret")
     try:
         body = protobuf_request([{"span_id": ROOT}])
+        key = {"authorization": "Bearer s3cret"}
         with running.client() as http:
             denied = http.post("/v1/traces", content=body, headers=PB)
             assert denied.status_code == 401
             assert "API key" in denied.json()["detail"]
-            assert http.get("/api/v1/traces").status_code == 401
+            for path in ("/api/v1/traces", "/api/v1/metrics", "/openapi.json", "/nope"):
+                assert http.get(path).status_code == 401, path
             assert http.get("/healthz").status_code == 200
-            ok = http.post("/v1/traces", content=body, headers={**PB, "authorization": "Bearer s3cret"})
+            ok = http.post("/v1/traces", content=body, headers={**PB, **key})
             assert ok.status_code == 200
+            assert http.get("/openapi.json", headers=key).json()["info"]["title"] == "tracereel collector"
         assert stored(running) == 1
     finally:
         running.server.should_exit = True

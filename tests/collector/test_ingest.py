@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from tests.collector.otlp_payloads import CHILD, ROOT, T0, TRACE, json_request, protobuf_request
+from tracereel.collector.ingest import ParsePool
 
 PB_HEADERS = {"content-type": "application/x-protobuf"}
 
@@ -90,7 +91,7 @@ def test_a_plain_opentelemetry_client_with_genai_attributes_is_stored_and_classi
     assert all(len(s["span_id"]) == 16 and s["span_id"] == s["span_id"].lower() for s in detail["spans"])
 
 
-def test_openinference_span_kinds_and_names_classify_spans(collector):
+def test_openinference_span_kinds_and_names_classify_spans(asgi_collector):
     body = protobuf_request(
         [
             {"span_id": ROOT, "name": "Agent", "attributes": {"openinference.span.kind": "AGENT"}},
@@ -105,7 +106,7 @@ def test_openinference_span_kinds_and_names_classify_spans(collector):
             {"span_id": "0000000000000005", "parent": ROOT, "name": "db.query"},
         ]
     )
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         response = http.post("/v1/traces", content=body, headers={"content-type": "application/x-protobuf"})
         assert response.status_code == 200
         detail = http.get(f"/api/v1/traces/{TRACE}").json()
@@ -119,7 +120,7 @@ def test_openinference_span_kinds_and_names_classify_spans(collector):
     }
 
 
-def test_otlp_json_with_hex_ids_string_int64_and_gzip(collector):
+def test_otlp_json_with_hex_ids_string_int64_and_gzip(asgi_collector):
     spans = [
         {
             "traceId": TRACE.upper(),  # hex ids in any case are stored lowercase
@@ -136,7 +137,7 @@ def test_otlp_json_with_hex_ids_string_int64_and_gzip(collector):
             "status": {"code": 2, "message": "boom"},
         }
     ]
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         response = http.post(
             "/v1/traces",
             content=gzip.compress(json_request(spans)),
@@ -171,9 +172,9 @@ def test_many_concurrent_requests_are_written_in_few_inserts(collector):
     assert inserter.inserts < 64 / 4
 
 
-def test_acknowledged_spans_are_already_readable(collector):
+def test_acknowledged_spans_are_already_readable(asgi_collector):
     # A 200 means stored: the very next read sees the span, with no waiting.
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         body = protobuf_request([{"span_id": ROOT, "name": "durable"}])
         assert (
             http.post("/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}).status_code == 200
@@ -181,24 +182,18 @@ def test_acknowledged_spans_are_already_readable(collector):
         assert http.get(f"/api/v1/traces/{TRACE}").json()["spans"][0]["name"] == "durable"
 
 
-def test_parse_worker_processes_store_good_requests_and_name_bad_ones(store):
-    from tests.conftest import start_collector
-
-    running, thread = start_collector(store, parse_workers=1)
-    try:
-        with running.client() as http:
-            good = http.post("/v1/traces", content=protobuf_request([{"span_id": ROOT}]), headers=PB_HEADERS)
-            assert good.status_code == 200
-            bad = http.post("/v1/traces", content=protobuf_request([{"span_id": "0102"}]), headers=PB_HEADERS)
-            assert bad.status_code == 400
-            bomb = http.post(
-                "/v1/traces",
-                content=gzip.compress(bytes(40 * 1024 * 1024)),
-                headers={**PB_HEADERS, "content-encoding": "gzip"},
-            )
-            assert bomb.status_code == 413
-            detail = http.get(f"/api/v1/traces/{TRACE}").json()
-        assert [s["span_id"] for s in detail["spans"]] == [ROOT]
-    finally:
-        running.server.should_exit = True
-        thread.join(20)
+def test_parse_worker_processes_store_good_requests_and_name_bad_ones(asgi_collector_factory):
+    running = asgi_collector_factory(parser=ParsePool(1))
+    with running.client() as http:
+        good = http.post("/v1/traces", content=protobuf_request([{"span_id": ROOT}]), headers=PB_HEADERS)
+        assert good.status_code == 200
+        bad = http.post("/v1/traces", content=protobuf_request([{"span_id": "0102"}]), headers=PB_HEADERS)
+        assert bad.status_code == 400
+        bomb = http.post(
+            "/v1/traces",
+            content=gzip.compress(bytes(40 * 1024 * 1024)),
+            headers={**PB_HEADERS, "content-encoding": "gzip"},
+        )
+        assert bomb.status_code == 413
+        detail = http.get(f"/api/v1/traces/{TRACE}").json()
+    assert [s["span_id"] for s in detail["spans"]] == [ROOT]

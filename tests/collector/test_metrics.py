@@ -216,14 +216,14 @@ def _assert_metrics(got: dict[str, Any], expected: dict[str, Any]) -> None:
             assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
 
 
-def test_every_metric(collector, otel):
+def test_every_metric(asgi_collector, otel):
     build_fleet(otel)
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         response = http.get("/api/v1/metrics", params=WINDOW)
     assert response.status_code == 200, response.text
     _assert_metrics(response.json(), EXPECTED)
     # Both ways a task reaches the rollup are covered: whole (one INSERT) or in pieces (many INSERTs).
-    most_blocks = collector.store.query(
+    most_blocks = asgi_collector.store.query(
         "SELECT max(b) FROM (SELECT sum(Blocks) AS b FROM tracereel_task_rollup GROUP BY TraceId)"
     )
     assert (most_blocks[0][0] == 1) == otel.batch
@@ -236,37 +236,37 @@ def _metrics(collector: Any, **params: Any) -> dict[str, Any]:
     return response.json()
 
 
-def test_filters_select_tasks_by_their_root_span(collector, otel):
+def test_filters_select_tasks_by_their_root_span(asgi_collector, otel):
     build_fleet(otel)
-    canary = _metrics(collector, agent="support", version="2.0")
+    canary = _metrics(asgi_collector, agent="support", version="2.0")
     assert canary["tasks"] == 1
     assert canary["task_success_rate"] == 0.0
     assert canary["cost_usd"] == pytest.approx(0.05)
     assert canary["retry_rate"] == 1.0
     assert canary["tool_calls"] == 0
-    other = _metrics(collector, service="other-svc")
+    other = _metrics(asgi_collector, service="other-svc")
     assert other["tasks"] == 1
     assert other["tool_timeout_rate"] == 1.0
     assert other["human_escalation_rate"] == 1.0
-    assert _metrics(collector, agent="nobody")["tasks"] == 0
+    assert _metrics(asgi_collector, agent="nobody")["tasks"] == 0
     # The window is half-open on the root's start: E starts at T0 + 1.5 h.
-    assert _metrics(collector, to=str(T0 + 2 * 3600))["tasks"] == 5
-    assert _metrics(collector, **{"from": str(T0 + 3600), "to": str(T0 + 2 * 3600)})["tasks"] == 1
+    assert _metrics(asgi_collector, to=str(T0 + 2 * 3600))["tasks"] == 5
+    assert _metrics(asgi_collector, **{"from": str(T0 + 3600), "to": str(T0 + 2 * 3600)})["tasks"] == 1
 
 
-def test_empty_window_gives_zero_counts_and_null_rates(collector):
-    got = _metrics(collector)
+def test_empty_window_gives_zero_counts_and_null_rates(asgi_collector):
+    got = _metrics(asgi_collector)
     assert got == {
         key: (0 if key in ("tasks", "tool_calls") else 0.0 if key == "cost_usd" else None) for key in EXPECTED
     }
 
 
-def test_tasks_without_tools_or_prices(collector, otel):
+def test_tasks_without_tools_or_prices(asgi_collector, otel):
     root = otel.span("invoke_agent solo", start_ms=0, duration_ms=40, end=False, attributes=AGENT)
     otel.span("chat local-llama", start_ms=1, duration_ms=5, parent=root, attributes=_chat("local-llama", 10, 10))
     otel.end(root)
     otel.wait()
-    got = _metrics(collector)
+    got = _metrics(asgi_collector)
     assert got["tasks"] == 1
     assert got["tool_calls"] == 0
     assert got["tool_success_rate"] is None
@@ -281,7 +281,7 @@ def test_tasks_without_tools_or_prices(collector, otel):
     assert got["steps_per_task"] == 1.0
 
 
-def test_retry_and_loop_inference(collector, otel):
+def test_retry_and_loop_inference(asgi_collector, otel):
     """Retries need recorded arguments and a failed latest identical sibling; loops need three non-retries."""
     root = otel.span("invoke_agent r", start_ms=0, duration_ms=1000, end=False, attributes=AGENT)
     # No arguments: ERROR then OK is not inferred to be a retry.
@@ -308,7 +308,7 @@ def test_retry_and_loop_inference(collector, otel):
         otel.span("chat gpt-4o", start_ms=start, duration_ms=1, parent=root, attributes=hashed, error=error)
     otel.end(root)
     otel.wait()
-    got = _metrics(collector)
+    got = _metrics(asgi_collector)
     assert got["tasks"] == 1
     assert got["retry_rate"] == pytest.approx(3 / 9)  # get #3, chat #2, chat #3 of 9 calls
     assert got["loop_rate"] == 0.0
@@ -357,9 +357,9 @@ def test_tracereel_sdk_signals_count(sdk_to):
     assert got["steps_per_task"] == 2.0
 
 
-def test_timeseries_buckets_the_window(collector, otel):
+def test_timeseries_buckets_the_window(asgi_collector, otel):
     build_fleet(otel)
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         all_keys = http.get("/api/v1/metrics/timeseries", params={**WINDOW, "to": str(T0 + 7200), "bucket": "1h"})
         one = http.get("/api/v1/metrics/timeseries", params={**WINDOW, "bucket": "30m", "metric": "cost_usd"})
         auto = http.get("/api/v1/metrics/timeseries", params=WINDOW)
@@ -375,9 +375,9 @@ def test_timeseries_buckets_the_window(collector, otel):
     assert auto.json()["bucket_seconds"] == 300 and len(auto.json()["points"]) == 12
 
 
-def test_breakdowns(collector, otel):
+def test_breakdowns(asgi_collector, otel):
     build_fleet(otel)
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         models = http.get("/api/v1/metrics/breakdown", params={**WINDOW, "by": "model"}).json()["rows"]
         tools = http.get("/api/v1/metrics/breakdown", params={**WINDOW, "by": "tool"}).json()["rows"]
         agents = http.get("/api/v1/metrics/breakdown", params={**WINDOW, "by": "agent"}).json()["rows"]
@@ -411,16 +411,16 @@ def test_breakdowns(collector, otel):
         ("/api/v1/metrics/breakdown", {}, "by"),
     ],
 )
-def test_bad_parameters_are_400_naming_the_parameter(collector, path, params, names):
-    with collector.client() as http:
+def test_bad_parameters_are_400_naming_the_parameter(asgi_collector, path, params, names):
+    with asgi_collector.client() as http:
         response = http.get(path, params=params)
     assert response.status_code == 400
     assert names in response.json()["detail"]
 
 
-def test_trace_list_and_trace_carry_cost(collector, otel):
+def test_trace_list_and_trace_carry_cost(asgi_collector, otel):
     build_fleet(otel)
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         traces = http.get("/api/v1/traces", params={**WINDOW, "agent": "support"}).json()["traces"]
         by_version = {t["agent_version"]: t for t in traces}
         assert by_version["2.0"]["cost_usd"] == pytest.approx(0.05)
@@ -433,6 +433,6 @@ def test_trace_list_and_trace_carry_cost(collector, otel):
     costs = {s["name"]: s["cost_usd"] for s in spans}
     assert costs["chat gpt-4o"] == pytest.approx(0.0045)
     assert costs["execute_tool search"] is None
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         spans_b = http.get(f"/api/v1/traces/{task_b['trace_id']}").json()["spans"]
     assert {s["name"]: s["cost_usd"] for s in spans_b}["chat mystery-model"] is None

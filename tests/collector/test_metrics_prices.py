@@ -9,7 +9,7 @@ import pytest
 from otel_client import OtelClient
 
 from tracereel import semconv as sc
-from tracereel.collector.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, load_prices
+from tracereel.collector.query import DEFAULT_PRICES, ENV_VAR, Price, PriceError, load_prices
 
 
 def test_defaults_and_prefix_matching():
@@ -95,5 +95,4 @@ def test_collector_prices_from_the_file_and_reports_a_bad_one(priced_collector, 
         assert listed.status_code == 200 and listed.json()["traces"][0]["cost_coverage"] == 0.0
     assert response.status_code == 500
     assert response.json()["detail"].startswith(f"{ENV_VAR}={prices_path}: not valid TOML")
-    for provider in otel.providers.values():
-        provider.shutdown()
+    otel.shutdown()

@@ -9,7 +9,7 @@ ORIGINAL = "0a" * 16
 REPLAY = "0b" * 16
 
 
-def test_a_replay_trace_is_listed_but_not_counted(collector):
+def test_a_replay_trace_is_listed_but_not_counted(asgi_collector):
     agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}
     spans = [
         {"trace_id": ORIGINAL, "span_id": "01" * 8, "name": "invoke_agent support", "status": 2, "attributes": agent},
@@ -23,7 +23,7 @@ def test_a_replay_trace_is_listed_but_not_counted(collector):
         },
     ]
     window = {"from": T0 // 10**9 - 60, "to": T0 // 10**9 + 60}
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         assert http.post("/v1/traces", content=protobuf_request(spans), headers=PB).status_code == 200
         metrics = http.get("/api/v1/metrics", params=window).json()
         listed = http.get("/api/v1/traces", params=window).json()["traces"]

@@ -42,9 +42,9 @@ def seed(collector) -> None:
             assert http.post("/v1/traces", content=body, headers=PB).status_code == 200
 
 
-def test_list_is_newest_first_with_summaries(collector):
-    seed(collector)
-    with collector.client() as http:
+def test_list_is_newest_first_with_summaries(asgi_collector):
+    seed(asgi_collector)
+    with asgi_collector.client() as http:
         traces = http.get("/api/v1/traces").json()["traces"]
     assert [t["trace_id"] for t in traces] == [f"{i:032x}" for i in (4, 3, 2, 1)]
     newest = traces[0]
@@ -57,9 +57,9 @@ def test_list_is_newest_first_with_summaries(collector):
     assert newest["start_time"] == "2023-11-15T01:13:20Z"  # T0 (2023-11-14T22:13:20Z) + 3 h
 
 
-def test_filters_and_limit(collector):
-    seed(collector)
-    with collector.client() as http:
+def test_filters_and_limit(asgi_collector):
+    seed(asgi_collector)
+    with asgi_collector.client() as http:
 
         def ids(**params: object) -> list[str]:
             response = http.get("/api/v1/traces", params=params)
@@ -77,8 +77,8 @@ def test_filters_and_limit(collector):
         assert ids(service="nope") == []
 
 
-def test_bad_parameters_are_400_naming_the_parameter(collector):
-    with collector.client() as http:
+def test_bad_parameters_are_400_naming_the_parameter(asgi_collector):
+    with asgi_collector.client() as http:
         bad_time = http.get("/api/v1/traces", params={"from": "yesterday-ish"})
         assert bad_time.status_code == 400
         assert "from='yesterday-ish' is not an ISO-8601 time or unix seconds" in bad_time.json()["detail"]
@@ -90,9 +90,9 @@ def test_bad_parameters_are_400_naming_the_parameter(collector):
         assert "status" in bad_status.json()["detail"]
 
 
-def test_trace_detail_and_its_errors(collector):
-    seed(collector)
-    with collector.client() as http:
+def test_trace_detail_and_its_errors(asgi_collector):
+    seed(asgi_collector)
+    with asgi_collector.client() as http:
         detail = http.get(f"/api/v1/traces/{2:032X}")  # upper case is accepted, answered lower case
         assert detail.status_code == 200
         body = detail.json()
@@ -114,14 +114,14 @@ def test_trace_detail_and_its_errors(collector):
         assert "is not 32 hex digits" in malformed.json()["detail"]
 
 
-def test_healthz_reports_the_store(collector):
-    seed(collector)
-    with collector.client() as http:
+def test_healthz_reports_the_store(asgi_collector):
+    seed(asgi_collector)
+    with asgi_collector.client() as http:
         health = http.get("/healthz").json()
     assert health == {"status": "ok", "store": "chdb", "stored_spans": 8, "pending_spans": 0, "inserts": 4}
 
 
-def test_a_run_that_never_finished_is_listed_as_incomplete(collector):
+def test_a_run_that_never_finished_is_listed_as_incomplete(asgi_collector):
     crashed, finished = "0e" * 16, "0f" * 16
     marker = {"tracereel.task.start": True, "gen_ai.agent.name": "support", "gen_ai.agent.version": "2"}
     agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}
@@ -137,7 +137,7 @@ def test_a_run_that_never_finished_is_listed_as_incomplete(collector):
         {"trace_id": finished, "span_id": "b1" * 8, "parent": "b0" * 8, "name": "task_start support",
          "start": T0 - HOUR + 10, "end": T0 - HOUR + 10, "attributes": marker},
     ]  # fmt: skip
-    with collector.client() as http:
+    with asgi_collector.client() as http:
         assert http.post("/v1/traces", content=protobuf_request(spans), headers=PB).status_code == 200
         listed = http.get("/api/v1/traces").json()["traces"]
         only_agent = http.get("/api/v1/traces", params={"agent": "support"}).json()["traces"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tracereel.collector import Store, StoreError
-from tracereel.collector._migrations import MIGRATIONS
-from tracereel.collector._reads import get_trace, list_traces
+from tracereel.collector.query import get_trace, list_traces
+from tracereel.collector.store import MIGRATIONS
 
 # The stock OpenTelemetry Collector ClickHouse exporter's DDL as older versions wrote it:
 # ORDER BY without Timestamp, STATUS_CODE_* / SPAN_KIND_* spellings, a plain MergeTree lookup.

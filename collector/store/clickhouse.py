@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -10,65 +9,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tracereel.collector._migrations import MIGRATIONS, TRACES_TABLE
+from tracereel.collector.store.columns import columns_to_arrow
+from tracereel.collector.store.migrations import MIGRATIONS
+from tracereel.collector.store.tables import MIGRATIONS_TABLE, TRACES_TABLE
 
-__all__ = ["INSERT_COLUMNS", "Store", "StoreError", "columns_to_arrow", "default_store_url"]
-
-INSERT_COLUMNS: tuple[str, ...] = (
-    "Timestamp",
-    "TraceId",
-    "SpanId",
-    "ParentSpanId",
-    "TraceState",
-    "SpanName",
-    "SpanKind",
-    "ServiceName",
-    "ResourceAttributes",
-    "ScopeName",
-    "ScopeVersion",
-    "SpanAttributes",
-    "Duration",
-    "StatusCode",
-    "StatusMessage",
-    "Events.Timestamp",
-    "Events.Name",
-    "Events.Attributes",
-    "Links.TraceId",
-    "Links.SpanId",
-    "Links.TraceState",
-    "Links.Attributes",
-)
-
-
-@functools.cache  # pyarrow is imported on the first insert, not with the collector package
-def _arrow_types() -> dict[str, Any]:
-    import pyarrow as pa
-
-    text = pa.string()
-    attributes = pa.map_(pa.string(), pa.string())
-    special = {
-        "Timestamp": pa.timestamp("ns"),
-        "Duration": pa.uint64(),
-        "ResourceAttributes": attributes,
-        "SpanAttributes": attributes,
-        "Events.Timestamp": pa.list_(pa.timestamp("ns")),
-        "Events.Name": pa.list_(text),
-        "Events.Attributes": pa.list_(attributes),
-        "Links.TraceId": pa.list_(text),
-        "Links.SpanId": pa.list_(text),
-        "Links.TraceState": pa.list_(text),
-        "Links.Attributes": pa.list_(attributes),
-    }
-    return {name: special.get(name, text) for name in INSERT_COLUMNS}
-
-
-def columns_to_arrow(columns: Sequence[list[Any]]) -> Any:
-    """A ``pyarrow.Table`` of spans from columns in ``INSERT_COLUMNS`` order (converted in C++)."""
-    import pyarrow as pa
-
-    types = _arrow_types()
-    arrays = [pa.array(column, type=types[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)]
-    return pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
+__all__ = ["Store", "StoreError", "default_store_url"]
 
 
 class StoreError(RuntimeError):
@@ -166,23 +111,23 @@ class Store:
         """Apply the migrations not yet recorded; returns the names applied now."""
         self._run(
             self._client.command,
-            "CREATE TABLE IF NOT EXISTS tracereel_migrations "
+            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
             "(name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY name",
         )
-        done = {row[0] for row in self.query("SELECT name FROM tracereel_migrations")}
+        done = {row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
         applied = []
         for name, statements in MIGRATIONS:
             if name in done:
                 continue
             for statement in statements:
                 self._run(self._client.command, statement)
-            self._run(self._client.insert, "tracereel_migrations", [[name]], column_names=["name"])
+            self._run(self._client.insert, MIGRATIONS_TABLE, [[name]], column_names=["name"])
             applied.append(name)
         return applied
 
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the database, in order."""
-        return [row[0] for row in self.query("SELECT name FROM tracereel_migrations ORDER BY name")]
+        return [row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")]
 
     def insert_spans(self, columns: Sequence[list[Any]]) -> None:
         """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""

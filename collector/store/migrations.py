@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from tracereel.collector._rollup import ROLLUP_STATEMENTS
+from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
+from tracereel.collector.store.tables import TRACE_ID_TS_TABLE, TRACES_TABLE
 
-__all__ = ["MIGRATIONS", "TRACES_TABLE", "TRACE_ID_TS_TABLE", "Migration"]
+__all__ = ["MIGRATIONS", "Migration"]
 
-TRACES_TABLE: Final = "otel_traces"
-TRACE_ID_TS_TABLE: Final = "otel_traces_trace_id_ts"
 Migration = tuple[str, tuple[str, ...]]
 
 # Status spellings across exporter versions: ours and newer ones write Unset/Ok/Error,
@@ -88,7 +87,7 @@ _MATERIALIZED: Final = (
 )
 
 # What the metrics read, computed once on insert so a 7-day query never opens the attribute map
-# (whose JSON payloads are most of the bytes). See collector/metrics.py.
+# (whose JSON payloads are most of the bytes). See collector/query/metrics.py.
 _CALL_ARGS = (
     f"multiIf({_A}['tracereel.args_hash'] != '', {_A}['tracereel.args_hash'], "
     f"{_A}['gen_ai.tool.call.arguments'] != '', {_A}['gen_ai.tool.call.arguments'], "
@@ -209,7 +208,7 @@ GROUP BY TraceId""",
             for name, type_, expr in _METRIC_COLUMNS
         ),
     ),
-    # Per-task facts kept at insert time, so the metrics never group raw spans (collector/_rollup.py).
+    # Per-task facts kept at insert time, so the metrics never group raw spans (collector/store/rollup.py).
     ("0005_task_rollup", ROLLUP_STATEMENTS),
     # A replay (tracereel replay) is recorded as a new trace whose root names the original; the
     # metrics leave such traces out, so replaying a failure does not count as production traffic.

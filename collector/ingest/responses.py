@@ -8,10 +8,9 @@ from fastapi import Response
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-__all__ = ["JSON", "PROTOBUF", "error_response", "success_response"]
+from tracereel.constants import JSON, PROTOBUF
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
+__all__ = ["error_response", "success_response"]
 
 # gRPC codes for the google.rpc.Status body, by HTTP status.
 _GRPC_CODE = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14}

@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from tracereel.collector._migrations import TRACES_TABLE
-from tracereel.collector._rollup import (
+from tracereel.collector.query.prices import PriceTable
+from tracereel.collector.store import (
     CALLS_TABLE,
     ROLLUP_TABLE,
+    TRACES_TABLE,
     USAGE_COST_SQL,
     USAGE_PRICED_SQL,
+    Store,
     looped_sql,
     retries_sql,
 )
-from tracereel.collector.prices import PriceTable
-from tracereel.collector.store import Store
 
 __all__ = [
     "BREAKDOWNS",
@@ -91,7 +91,7 @@ def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
         "root_start >= {start:DateTime64(9)}",
         "root_start < {end:DateTime64(9)}",
         # Replays of recorded runs are not production tasks (migration 0006).
-        "TraceId NOT IN (SELECT TraceId FROM otel_traces WHERE IsReplay = 1 AND IsRoot = 1"
+        f"TraceId NOT IN (SELECT TraceId FROM {TRACES_TABLE} WHERE IsReplay = 1 AND IsRoot = 1"
         " AND Timestamp >= {lo:DateTime64(9)} AND Timestamp < {hi:DateTime64(9)})",
     ]
     params: dict[str, Any] = {
@@ -132,7 +132,7 @@ SPAN_COST_SQL: Final = (
 SPAN_PRICED_SQL: Final = "(CostUsd IS NOT NULL OR has({models:Array(String)}, Model))"
 
 
-# Per-task facts from the rollup (collector/_rollup.py). A trace stored in one rollup row (the usual
+# Per-task facts from the rollup (collector/store/rollup.py). A trace stored in one rollup row (the usual
 # case) is read as it is; one whose spans came in several INSERTs (several rows, or one row the
 # background merge made of them) is merged here, and its retries and loops are recomputed
 # from its merged calls. Cost: explicit tracereel.cost.usd, plus tokens x price per million by model.

@@ -2,84 +2,34 @@
 
 from __future__ import annotations
 
-import logging
-import re
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector._params import ParamError, parse_time
-from tracereel.collector.metrics import BREAKDOWNS, METRIC_KEYS, TaskFilter, breakdown, summary, timeseries
-from tracereel.collector.prices import PriceError, PriceTable, load_prices
+from tracereel.collector.api.deps import price_table
+from tracereel.collector.query import (
+    BREAKDOWNS,
+    METRIC_KEYS,
+    TaskFilter,
+    breakdown,
+    parse_bucket,
+    parse_metrics_window,
+    summary,
+    timeseries,
+)
+from tracereel.constants import API_PREFIX
 
-__all__ = ["parse_bucket", "price_table", "read_price_table", "router"]
+__all__ = ["router"]
 
-router = APIRouter()
-logger = logging.getLogger("tracereel.collector")
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_BUCKET = re.compile(r"^(\d+)\s*([smhd]?)$")
-# Nice bucket sizes for an automatic choice, smallest first.
-_AUTO_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
-_MAX_BUCKETS = 2000
-
-
-def price_table(request: Request) -> PriceTable:
-    """The collector's price table (defaults + ``TRACEREEL_PRICES``); 500 naming the variable if the file is bad."""
-    try:
-        return load_prices(request.app.state.settings.prices)
-    except PriceError as exc:
-        raise HTTPException(500, str(exc)) from None
-
-
-def read_price_table(request: Request) -> PriceTable:
-    """The price table for trace reads: a bad ``TRACEREEL_PRICES`` file is logged, not fatal, so traces stay readable.
-
-    (The metric endpoints answer 500 naming the variable instead, so the problem is seen.)
-    """
-    try:
-        return load_prices(request.app.state.settings.prices)
-    except PriceError as exc:
-        logger.error("%s; trace costs use the built-in prices until it is fixed", exc)
-        return load_prices(None)
-
-
-def _window(from_: str | None, to: str | None) -> tuple[datetime, datetime]:
-    now = datetime.now(timezone.utc)
-    try:
-        end = parse_time(to, "to", now)
-        start = parse_time(from_, "from", end - timedelta(hours=24))
-    except ParamError as exc:
-        raise HTTPException(400, str(exc)) from None
-    if start >= end:
-        raise HTTPException(400, f"from={from_!r} must be before to={to!r}")
-    return start, end
+router = APIRouter(prefix=API_PREFIX)
 
 
 def _filter(
     from_: str | None, to: str | None, service: str | None, agent: str | None, version: str | None
 ) -> TaskFilter:
-    start, end = _window(from_, to)
+    start, end = parse_metrics_window(from_, to)
     return TaskFilter(start=start, end=end, service=service or None, agent=agent or None, version=version or None)
-
-
-def parse_bucket(value: str | None, start: datetime, end: datetime) -> int:
-    """Bucket size in seconds from ``30s``/``5m``/``1h``/``1d``/seconds; automatic (about 48 buckets) if None."""
-    span = (end - start).total_seconds()
-    if value is None or not value.strip():
-        for size in _AUTO_BUCKETS:
-            if span / size <= 48:
-                return size
-        return _AUTO_BUCKETS[-1]
-    match = _BUCKET.match(value.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise HTTPException(400, f"bucket={value!r} is not a duration such as 60, 30s, 5m, 1h or 1d")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if span / seconds > _MAX_BUCKETS:
-        raise HTTPException(400, f"bucket={value!r} makes more than {_MAX_BUCKETS} buckets for this window")
-    return seconds
 
 
 _FROM = Query(None, alias="from", description="ISO-8601 or unix seconds; default: 24 hours before `to`")
@@ -89,7 +39,7 @@ _AGENT = Query(None, description="Only tasks whose root agent has this gen_ai.ag
 _VERSION = Query(None, description="Only tasks whose root agent has this gen_ai.agent.version")
 
 
-@router.get("/api/v1/metrics", summary="Every agent metric over a window")
+@router.get("/metrics", summary="Every agent metric over a window")
 async def metrics(
     request: Request,
     from_: str | None = _FROM,
@@ -104,7 +54,7 @@ async def metrics(
     return await run_in_threadpool(summary, request.app.state.store, prices, flt)
 
 
-@router.get("/api/v1/metrics/timeseries", summary="Metrics per time bucket")
+@router.get("/metrics/timeseries", summary="Metrics per time bucket")
 async def metrics_timeseries(
     request: Request,
     metric: str | None = Query(None, description="One metric key; default: all of them"),
@@ -126,7 +76,7 @@ async def metrics_timeseries(
     return {"bucket_seconds": seconds, "points": points}
 
 
-@router.get("/api/v1/metrics/breakdown", summary="Metrics by model, tool or agent")
+@router.get("/metrics/breakdown", summary="Metrics by model, tool or agent")
 async def metrics_breakdown(
     request: Request,
     by: str = Query(..., description="model (cost, tokens), tool (outcome rates) or agent (all metrics by version)"),
@@ -145,7 +95,7 @@ async def metrics_breakdown(
     return {"by": by, "rows": rows}
 
 
-@router.get("/api/v1/prices", summary="The price table in use")
+@router.get("/prices", summary="The price table in use")
 async def prices(request: Request) -> dict[str, Any]:
     """USD per million tokens by model: the built-in defaults merged with ``TRACEREEL_PRICES``."""
     return {"prices": price_table(request).as_dict()}

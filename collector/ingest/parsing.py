@@ -13,20 +13,19 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector._body import decompress
-from tracereel.collector._otlp import decode_json, decode_protobuf, to_columns
+from tracereel.collector.ingest.body import decompress
+from tracereel.collector.ingest.otlp import decode_json, decode_protobuf, to_columns
 from tracereel.collector.store import columns_to_arrow
+from tracereel.constants import PROTOBUF
 
 __all__ = ["ParsePool", "ParserUnavailable", "parse_body", "resolve_workers"]
-
-PROTOBUF = "application/x-protobuf"
 
 
 class ParserUnavailable(Exception):
@@ -54,19 +53,30 @@ def _parse_to_ipc(body: bytes, encoding: str, media_type: str, limit: int) -> tu
     return sink.getvalue().to_pybytes(), count
 
 
-def _init_worker() -> None:
+def _init_worker(lifeline: Connection) -> None:
     # Ctrl-C reaches the whole process group; the collector drains and stops its workers
     # itself, so a worker must not die mid-request with a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(lifeline,), name="tracereel-lifeline", daemon=True).start()
     _warm_up()
 
 
-def _exit_with_parent(parent: int) -> None:
-    # A collector killed outright (SIGKILL, OOM) cannot stop its pool; without this its
-    # workers would wait for work forever as orphans.
-    while os.getppid() == parent:
-        time.sleep(1)
+def _exit_with_parent(lifeline: Connection) -> None:
+    """Exit this worker as soon as the collector process is gone.
+
+    A collector killed outright (SIGKILL, the OOM killer) cannot stop its pool, and a worker
+    would wait for work forever as an orphan. Only the collector holds the pipe's write end
+    and it never writes, so the read returns when the kernel closes that end as the
+    collector dies, or at once if it died before this worker got here. (Comparing
+    os.getppid() with the pid read at start-up missed the second case: a worker still
+    starting when the collector died took its new parent for the collector and stayed.
+    PR_SET_PDEATHSIG was not used: it fires when the *thread* that spawned the worker ends,
+    and the pool spawns workers from whichever thread submits work.)
+    """
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
     os._exit(0)
 
 
@@ -93,13 +103,29 @@ class ParsePool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        # (read end for the workers, write end kept here) of the current pool's lifeline pipe.
+        self._lifeline: tuple[Connection, Connection] | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the collector process runs threads and an embedded database.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
+            # The write end is not inheritable and never sent to a worker: this process alone holds it.
+            reader, writer = context.Pipe(duplex=False)
+            self._lifeline = (reader, writer)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_init_worker, initargs=(reader,)
+            )
         return self._pool
+
+    def _retire(self, wait: bool) -> None:
+        """Shut the current pool down and close its lifeline (workers still running read EOF and exit)."""
+        pool, self._pool = self._pool, None
+        lifeline, self._lifeline = self._lifeline, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+        for end in lifeline or ():
+            end.close()
 
     def start(self) -> None:
         """Start the worker processes now rather than on the first request."""
@@ -115,17 +141,17 @@ class ParsePool:
         import pyarrow as pa
 
         loop = asyncio.get_running_loop()
+        executor = self._executor()
         try:
-            ipc, count = await loop.run_in_executor(self._executor(), _parse_to_ipc, body, encoding, media_type, limit)
+            ipc, count = await loop.run_in_executor(executor, _parse_to_ipc, body, encoding, media_type, limit)
         except BrokenProcessPool:
-            broken, self._pool = self._pool, None
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
+            # Only the request that finds its pool still current retires it: another may
+            # already have replaced it with a working one.
+            if self._pool is executor:
+                self._retire(wait=False)
             raise ParserUnavailable("a parse worker exited; retry") from None
         return pa.ipc.open_stream(ipc).read_all(), count
 
     def stop(self) -> None:
         """Stop the worker processes."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._retire(wait=True)

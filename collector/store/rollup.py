@@ -20,19 +20,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from tracereel.collector.store.tables import CALLS_TABLE, ROLLUP_TABLE, TRACES_TABLE
+
 __all__ = [
-    "CALLS_TABLE",
     "ROLLUP_STATEMENTS",
-    "ROLLUP_TABLE",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
     "looped_sql",
     "retries_sql",
 ]
 
-ROLLUP_TABLE: Final = "tracereel_task_rollup"
-CALLS_TABLE: Final = "tracereel_call_rollup"
-_SOURCE = "otel_traces"
 _NEVER = "18446744073709551615"  # UInt64 max: "no plan" loses every min() against a real start time
 
 
@@ -61,7 +58,7 @@ def looped_sql(c: str) -> str:
 
 
 # Cost and priced-call count of a ModelUsage tuple ``u`` (models, calls, input tokens, output tokens),
-# with the price parameters of collector.metrics.price_params.
+# with the price parameters of price_params in collector/query/metrics.py.
 USAGE_COST_SQL: Final = (
     "arraySum((m, i, o) -> i * transform(m, {models:Array(String)}, {in_price:Array(Float64)}, 0.)"
     " + o * transform(m, {models:Array(String)}, {out_price:Array(Float64)}, 0.), u.1, u.3, u.4) / 1e6"
@@ -136,7 +133,7 @@ FROM (
             (cityHash64(ParentSpanId, Kind, SpanName, CallKey), Timestamp, toUInt8(Status = 'ERROR'),
              toUInt8(RetryAttempt >= 1), toUInt8(CallKey != 0)),
             Kind IN ('llm', 'tool'))) AS Calls
-    FROM {_SOURCE}
+    FROM {TRACES_TABLE}
     GROUP BY TraceId
 )"""
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from tracereel import semconv as sc
-from tracereel.collector._migrations import TRACE_ID_TS_TABLE, TRACES_TABLE
-from tracereel.collector.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
-from tracereel.collector.prices import PriceTable, load_prices
-from tracereel.collector.store import Store
+from tracereel.collector.query.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
+from tracereel.collector.query.prices import PriceTable, load_prices
+from tracereel.collector.store import TRACE_ID_TS_TABLE, TRACES_TABLE, Store
+from tracereel.traces import SpanJSON, Trace
 
 __all__ = ["get_trace", "list_traces"]
 
@@ -180,8 +180,8 @@ def _span_cost(row: dict[str, Any], prices: PriceTable) -> float | None:
     return (row["input_tokens"] * price.input_per_million + row["output_tokens"] * price.output_per_million) / 1e6
 
 
-def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None) -> dict[str, Any] | None:
-    """Every span of one trace, oldest first; None if the store has no such trace.
+def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None) -> Trace | None:
+    """Every span of one trace, oldest first, as ``tracereel.traces.Trace``; None if the store has no such trace.
 
     LLM spans carry ``cost_usd`` (explicit, else from ``prices``; None if unpriced), others None.
     """
@@ -228,4 +228,4 @@ LIMIT 1 BY SpanId""",
             {"trace_id": t, "span_id": s, "attributes": a} for t, s, a in zip(l_trace, l_span, l_attrs, strict=True)
         ]
         spans.append(row)
-    return {"trace_id": trace_id, "spans": spans}
+    return {"trace_id": trace_id, "spans": cast(list[SpanJSON], spans)}

@@ -11,12 +11,20 @@ import logging
 
 from fastapi import APIRouter, Request, Response
 
-from tracereel.collector._body import BodyError, read_capped
-from tracereel.collector._inserter import BulkInserter, Overloaded, StoreWriteError
-from tracereel.collector._otlp import OTLPError
-from tracereel.collector._parsing import ParsePool, ParserUnavailable
-from tracereel.collector._responses import JSON, PROTOBUF, error_response, success_response
+from tracereel.collector.ingest import (
+    BodyError,
+    BulkInserter,
+    OTLPError,
+    Overloaded,
+    ParsePool,
+    ParserUnavailable,
+    StoreWriteError,
+    error_response,
+    read_capped,
+    success_response,
+)
 from tracereel.collector.settings import CollectorSettings
+from tracereel.constants import JSON, OTLP_TRACES_PATH, PROTOBUF
 
 __all__ = ["router"]
 
@@ -25,7 +33,7 @@ router = APIRouter()
 _RETRY_AFTER_SECONDS = 1
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export")
+@router.post(OTLP_TRACES_PATH, summary="OTLP/HTTP trace export")
 async def export_traces(request: Request) -> Response:
     """Store the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable."""
     settings: CollectorSettings = request.app.state.settings
@@ -35,7 +43,7 @@ async def export_traces(request: Request) -> Response:
     if content_type not in (PROTOBUF, JSON):
         return error_response(
             415,
-            f"unsupported Content-Type {content_type or '(none)'!r}: use application/x-protobuf or application/json",
+            f"unsupported Content-Type {content_type or '(none)'!r}: use {PROTOBUF} or {JSON}",
             JSON,
         )
     try:

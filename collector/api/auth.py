@@ -1,0 +1,45 @@
+"""The API key: one FastAPI dependency, given to every router but the open ones when it is included.
+
+With ``TRACEREEL_API_KEY`` set, a request needs ``Authorization: Bearer <key>``. A missing and
+a wrong key get the same 401, so the answer says nothing about the key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Final
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from tracereel.collector.settings import CollectorSettings
+
+__all__ = ["REQUIRE_API_KEY", "UNAUTHORIZED", "key_accepted", "require_api_key", "unauthorized_response"]
+
+UNAUTHORIZED: Final = "missing or wrong API key (Authorization: Bearer ...)"
+
+
+def key_accepted(request: Request) -> bool:
+    """Whether ``request`` may use the API: no key is configured, or it carries the key."""
+    settings: CollectorSettings = request.app.state.settings
+    if settings.api_key is None:
+        return True
+    expected = f"Bearer {settings.api_key.get_secret_value()}"
+    given = request.headers.get("authorization", "")
+    # Constant time, so response timing does not reveal how much of a guess was right.
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
+async def require_api_key(request: Request) -> None:
+    """FastAPI dependency: 401 ``{"detail": ...}`` unless :func:`key_accepted`."""
+    if not key_accepted(request):
+        raise HTTPException(401, UNAUTHORIZED)
+
+
+def unauthorized_response() -> JSONResponse:
+    """The 401 :func:`require_api_key` answers, for errors raised before any dependency runs."""
+    return JSONResponse({"detail": UNAUTHORIZED}, status_code=401)
+
+
+# For include_router(..., dependencies=[REQUIRE_API_KEY]).
+REQUIRE_API_KEY: Final[Any] = Depends(require_api_key)

@@ -1,0 +1,52 @@
+"""The traces the dashboard and the replay CLI read: ``/api/v1/traces`` and ``/api/v1/traces/{trace_id}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from tracereel.collector.api.deps import read_price_table
+from tracereel.collector.query import get_trace, list_traces, parse_trace_id, parse_trace_list_window
+from tracereel.constants import API_PREFIX
+
+__all__ = ["router"]
+
+router = APIRouter(prefix=API_PREFIX)
+
+
+@router.get("/traces", summary="List traces, newest first")
+async def traces(
+    request: Request,
+    limit: int = Query(50, ge=1, le=1000),
+    from_: str | None = Query(None, alias="from", description="ISO-8601 or unix seconds; default: all time"),
+    to: str | None = Query(None, description="ISO-8601 or unix seconds; default: now"),
+    service: str | None = None,
+    agent: str | None = None,
+    status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
+) -> dict[str, Any]:
+    """Traces whose root span starts in the window, with span counts, tokens and status."""
+    start, end = parse_trace_list_window(from_, to)
+    rows = await run_in_threadpool(
+        list_traces,
+        request.app.state.store,
+        start=start,
+        end=end,
+        limit=limit,
+        service=service,
+        agent=agent,
+        status=status,
+        prices=read_price_table(request),
+    )
+    return {"traces": rows}
+
+
+@router.get("/traces/{trace_id}", summary="One trace with all its spans")
+async def trace(request: Request, trace_id: str) -> dict[str, Any]:
+    """Every span of the trace, oldest first; 404 if the store has none."""
+    normalised = parse_trace_id(trace_id)
+    found = await run_in_threadpool(get_trace, request.app.state.store, normalised, read_price_table(request))
+    if found is None:
+        raise HTTPException(404, f"no trace with id {normalised} in the store")
+    return found

@@ -1,0 +1,54 @@
+"""Queries: the trace list and trace reads, the agent metrics in SQL, the price table, query parameters.
+
+Imports the store only.
+"""
+
+from tracereel.collector.query.metrics import (
+    BREAKDOWNS,
+    METRIC_KEYS,
+    SPAN_COST_SQL,
+    SPAN_PRICED_SQL,
+    TaskFilter,
+    breakdown,
+    price_params,
+    summary,
+    task_filter_sql,
+    timeseries,
+)
+from tracereel.collector.query.params import (
+    ParamError,
+    parse_bucket,
+    parse_metrics_window,
+    parse_time,
+    parse_trace_id,
+    parse_trace_list_window,
+)
+from tracereel.collector.query.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, PriceTable, load_prices
+from tracereel.collector.query.traces import get_trace, list_traces
+
+__all__ = [
+    "BREAKDOWNS",
+    "DEFAULT_PRICES",
+    "ENV_VAR",
+    "METRIC_KEYS",
+    "SPAN_COST_SQL",
+    "SPAN_PRICED_SQL",
+    "ParamError",
+    "Price",
+    "PriceError",
+    "PriceTable",
+    "TaskFilter",
+    "breakdown",
+    "get_trace",
+    "list_traces",
+    "load_prices",
+    "parse_bucket",
+    "parse_metrics_window",
+    "parse_time",
+    "parse_trace_id",
+    "parse_trace_list_window",
+    "price_params",
+    "summary",
+    "task_filter_sql",
+    "timeseries",
+]

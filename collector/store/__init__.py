@@ -1,0 +1,42 @@
+"""The store: the ClickHouse client (chDB or a server), the span columns, the schema's migrations, the rollup.
+
+The bottom layer of the collector: it imports nothing from ``ingest``, ``query`` or ``api``.
+"""
+
+from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
+from tracereel.collector.store.columns import INSERT_COLUMNS, columns_to_arrow
+from tracereel.collector.store.migrations import MIGRATIONS, Migration
+from tracereel.collector.store.rollup import (
+    ROLLUP_STATEMENTS,
+    USAGE_COST_SQL,
+    USAGE_PRICED_SQL,
+    looped_sql,
+    retries_sql,
+)
+from tracereel.collector.store.tables import (
+    CALLS_TABLE,
+    MIGRATIONS_TABLE,
+    ROLLUP_TABLE,
+    TRACE_ID_TS_TABLE,
+    TRACES_TABLE,
+)
+
+__all__ = [
+    "CALLS_TABLE",
+    "INSERT_COLUMNS",
+    "MIGRATIONS",
+    "MIGRATIONS_TABLE",
+    "ROLLUP_STATEMENTS",
+    "ROLLUP_TABLE",
+    "TRACES_TABLE",
+    "TRACE_ID_TS_TABLE",
+    "USAGE_COST_SQL",
+    "USAGE_PRICED_SQL",
+    "Migration",
+    "Store",
+    "StoreError",
+    "columns_to_arrow",
+    "default_store_url",
+    "looped_sql",
+    "retries_sql",
+]

@@ -1,0 +1,17 @@
+"""The names of the store's tables, each spelled once; the SQL everywhere else interpolates these.
+
+``otel_traces`` and ``otel_traces_trace_id_ts`` are the OpenTelemetry Collector ClickHouse
+exporter's names, so a table a stock collector wrote is read (and migrated) as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["CALLS_TABLE", "MIGRATIONS_TABLE", "ROLLUP_TABLE", "TRACES_TABLE", "TRACE_ID_TS_TABLE"]
+
+TRACES_TABLE: Final = "otel_traces"
+TRACE_ID_TS_TABLE: Final = "otel_traces_trace_id_ts"
+ROLLUP_TABLE: Final = "tracereel_task_rollup"
+CALLS_TABLE: Final = "tracereel_call_rollup"
+MIGRATIONS_TABLE: Final = "tracereel_migrations"

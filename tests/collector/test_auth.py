@@ -1,0 +1,85 @@
+"""TRACEREEL_API_KEY: every endpoint but /healthz needs ``Authorization: Bearer <key>``; a 401 says nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.collector.otlp_payloads import ROOT, protobuf_request
+from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
+
+KEY = "s3cret"
+UNAUTHORIZED = {"detail": "missing or wrong API key (Authorization: Bearer ...)"}
+PB = {"content-type": "application/x-protobuf"}
+REQUIRED_PARAMS = {"/api/v1/metrics/breakdown": {"by": "model"}}
+
+
+@pytest.fixture
+def keyed(asgi_collector_factory: Any) -> TestClient:
+    """An in-process collector that wants the key; its client sends none unless told."""
+    return asgi_collector_factory(api_key=KEY).http
+
+
+def _protected_endpoints() -> list[tuple[str, str]]:
+    """(method, path) of every route the collector serves that needs the key, path parameters filled in."""
+    endpoints = []
+    for router in ROUTERS:
+        if router in OPEN_ROUTERS:
+            continue
+        for route in router.routes:
+            path = route.path.replace("{trace_id}", "ab" * 16)
+            endpoints.extend((method, path) for method in sorted(route.methods))
+    return endpoints
+
+
+def test_every_endpoint_but_healthz_refuses_a_missing_or_wrong_key_alike(keyed):
+    endpoints = _protected_endpoints()
+    assert ("POST", "/v1/traces") in endpoints and ("GET", "/openapi.json") in endpoints
+    for method, path in endpoints:
+        for authorization in (None, "Bearer wrong", f"bearer {KEY}", KEY, f"Bearer {KEY} "):
+            headers = {"authorization": authorization} if authorization else {}
+            response = keyed.request(method, path, headers=headers)
+            assert response.status_code == 401, (method, path, authorization)
+            if method != "HEAD":
+                assert response.json() == UNAUTHORIZED, (method, path, authorization)
+
+
+def test_every_endpoint_answers_with_the_key(keyed):
+    good = {"authorization": f"Bearer {KEY}"}
+    for method, path in _protected_endpoints():
+        if path == "/v1/traces":
+            response = keyed.post(path, content=protobuf_request([{"span_id": ROOT}]), headers={**good, **PB})
+        else:
+            response = keyed.request(method, path, headers=good, params=REQUIRED_PARAMS.get(path))
+        # The one 404: the trace id asked for is not stored.
+        assert response.status_code == 200 or "no trace with id" in response.json()["detail"], (method, path)
+
+
+def test_healthz_is_open(keyed):
+    assert keyed.get("/healthz").json()["status"] == "ok"
+    assert keyed.get("/healthz", headers={"authorization": "Bearer wrong"}).status_code == 200
+
+
+def test_unknown_paths_and_methods_are_401_without_the_key_and_404_or_405_with_it(keyed):
+    good = {"authorization": f"Bearer {KEY}"}
+    for method, path, routed in [("GET", "/nope", 404), ("DELETE", "/v1/traces", 405), ("PUT", "/openapi.json", 405)]:
+        assert keyed.request(method, path).json() == UNAUTHORIZED
+        assert keyed.request(method, path, headers=good).status_code == routed
+    # /healthz stays open whatever the method.
+    assert keyed.post("/healthz").status_code == 405
+
+
+def test_the_key_is_checked_before_parameters_and_body(keyed):
+    assert keyed.get("/api/v1/traces", params={"limit": 0}).json() == UNAUTHORIZED
+    assert keyed.get("/api/v1/metrics", params={"from": "yesterday-ish"}).json() == UNAUTHORIZED
+    assert keyed.post("/v1/traces", content=b"\x0a\xff\xff", headers=PB).json() == UNAUTHORIZED
+    assert keyed.app.state.inserter.stored_spans == 0
+
+
+def test_without_a_key_everything_is_open(asgi_collector):
+    with asgi_collector.client() as http:
+        assert http.get("/api/v1/traces").status_code == 200
+        assert http.get("/openapi.json").json()["info"]["title"] == "tracereel collector"
+        assert http.get("/nope").status_code == 404
