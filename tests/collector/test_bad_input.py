@@ -13,6 +13,7 @@ from google.rpc import status_pb2
 
 from tests.collector.otlp_payloads import CHILD, ROOT, TRACE, json_request, protobuf_request
 from tests.conftest import start_collector
+from tests.support import wait_until
 
 PB = {"content-type": "application/x-protobuf"}
 JSON = {"content-type": "application/json"}
@@ -149,8 +150,7 @@ def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledge
 
         sender = threading.Thread(target=first)
         sender.start()
-        while running.app.state.inserter.pending_spans < 8:
-            pass
+        wait_until(lambda: running.app.state.inserter.pending_spans >= 8, "the first request's spans to be queued")
         with running.client() as http:
             body = protobuf_request([{"span_id": f"{i + 100:016x}"} for i in range(5)])
             refused = http.post("/v1/traces", content=body, headers=PB)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +19,13 @@ import httpx
 import pytest
 
 import tracereel
-from tests.conftest import wait_healthy
+from tests.support import claim_port, clean_env, wait_healthy, wait_until
 from tracereel.demo import DemoError, run_demo
 
 HOUR_NS = 3600 * 10**9
 # Attributes that differ between two runs of the same seed by design: per-call random ids.
 _VOLATILE = {"gen_ai.tool.call.id"}
 _DEMO = [sys.executable, "-m", "tracereel", "demo"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _traces(collector: Any, expected: int) -> dict[str, list[dict[str, Any]]]:
@@ -218,14 +210,14 @@ def test_the_same_seed_gives_the_same_traces(collector: Any) -> None:
     assert differing > 30
 
 
-def test_cli_runs_the_demo_in_a_subprocess_in_real_time(collector: Any) -> None:
+def test_cli_runs_the_demo_in_a_subprocess_in_real_time(collector: Any, unused_port: int) -> None:
     before = time.time_ns()
     done = subprocess.run(
         [*_DEMO, "--endpoint", collector.url, "--tasks", "30", "--seed", "3", "--spread-hours", "0"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "TRACEREEL_ENDPOINT": "http://127.0.0.1:9"},  # the option wins over the env var
+        env=clean_env(TRACEREEL_ENDPOINT=f"http://127.0.0.1:{unused_port}"),  # the option wins over the env var
     )
     after = time.time_ns()
     assert done.returncode == 0, done.stderr
@@ -254,20 +246,21 @@ def test_cli_reads_the_endpoint_from_the_environment(collector: Any) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "TRACEREEL_ENDPOINT": collector.url},
+        env=clean_env(TRACEREEL_ENDPOINT=collector.url),
     )
     assert done.returncode == 0, done.stderr
     assert f"sent to {collector.url}" in done.stdout.splitlines()[-1]
     assert len(_traces(collector, 3)) == 3
 
 
-def test_cli_says_in_one_line_when_no_collector_answers() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+def test_cli_says_in_one_line_when_no_collector_answers(unused_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_port}"
     done = subprocess.run(
         [*_DEMO, "--endpoint", url, "--tasks", "5"],
         capture_output=True,
         text=True,
         timeout=60,
+        env=clean_env(),
     )
     assert done.returncode == 1
     assert done.stdout == ""
@@ -278,24 +271,25 @@ def test_cli_says_in_one_line_when_no_collector_answers() -> None:
 
 def test_a_collector_that_wants_a_key_gets_it_or_the_demo_says_so(tmp_path: Any) -> None:
     # A real `tracereel serve` process, as in production, configured from the environment.
-    url = f"http://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "TRACEREEL_API_KEY": "s3cret", "TRACEREEL_STORE": f"chdb://{tmp_path / 'store'}"}
+    port = claim_port()
+    url = f"http://127.0.0.1:{port}"
+    env = clean_env(TRACEREEL_API_KEY="s3cret", TRACEREEL_STORE=f"chdb://{tmp_path / 'store'}")
     server = subprocess.Popen(
-        [sys.executable, "-m", "tracereel", "serve", "--port", url.rsplit(":", 1)[1]],
+        [sys.executable, "-m", "tracereel", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        wait_healthy(url, server, timeout=30)
+        wait_healthy(url, server)
         with pytest.raises(DemoError, match=r"refused the demo's spans: .*401.*--api-key"):
             run_demo(url, tasks=3, seed=5)
         assert httpx.get(f"{url}/healthz").json()["stored_spans"] == 0
         result = run_demo(url, tasks=3, seed=5, api_key="s3cret")
-        deadline = time.monotonic() + 20
-        while httpx.get(f"{url}/healthz").json()["stored_spans"] < result.spans:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until(
+            lambda: httpx.get(f"{url}/healthz").json()["stored_spans"] >= result.spans,
+            f"the collector to store the demo's {result.spans} spans",
+        )
         listed = httpx.get(f"{url}/api/v1/traces", params={"from": "0"}, headers={"authorization": "Bearer s3cret"})
         assert sorted(t["trace_id"] for t in listed.json()["traces"]) == sorted(result.trace_ids)
     finally:
@@ -313,6 +307,7 @@ def test_bad_arguments_are_refused_before_anything_runs(collector: Any) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        env=clean_env(),
     )
     assert done.returncode == 2 and "--tasks" in done.stderr
     assert collector.app.state.inserter.stored_spans == 0

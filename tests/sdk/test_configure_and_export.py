@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import tracereel
-from tests.conftest import free_port
+from tests.support import clean_env
 from tracereel.sdk._settings import resolve
 
 
@@ -94,8 +94,8 @@ def test_a_hung_collector_neither_blocks_the_agent_nor_grows_memory_and_drops_ar
         tracereel.shutdown()
 
 
-def test_an_unreachable_collector_does_not_break_the_agent():
-    tracereel.configure(endpoint=f"http://127.0.0.1:{free_port()}", export_timeout_seconds=1, schedule_delay_millis=10)
+def test_an_unreachable_collector_does_not_break_the_agent(unused_port):
+    tracereel.configure(endpoint=f"http://127.0.0.1:{unused_port}", export_timeout_seconds=1, schedule_delay_millis=10)
     try:
 
         @tracereel.agent
@@ -109,14 +109,12 @@ def test_an_unreachable_collector_does_not_break_the_agent():
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    import os
-
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **env, "PYTEST_CURRENT_TEST": ""},
+        env=clean_env(**env, PYTEST_CURRENT_TEST=""),
     )
 
 
