@@ -103,7 +103,7 @@ def test_an_unreachable_collector_does_not_break_the_agent(unused_port):
             return x + 1
 
         assert [agent(i) for i in range(50)] == list(range(1, 51))
-        assert tracereel.flush(5) in (True, False)  # a verdict, not an exception
+        tracereel.flush(5)  # the failed export is logged, not raised into the agent (raising fails the test)
     finally:
         tracereel.shutdown()
 
