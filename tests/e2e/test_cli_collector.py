@@ -24,6 +24,8 @@ from tests.support import (
     wait_until,
 )
 
+pytestmark = pytest.mark.e2e
+
 
 def cli(*args: str, new_session: bool = False, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(

@@ -44,6 +44,8 @@ CHROMIUM = "/usr/bin/chromium"
 # Every wait in the browser is on an element or a URL; this only bounds one that never comes.
 WAIT_MS = int(DEADLINE * 1000)
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 
 def _fill_history(directory: Path, tasks: int = 1500) -> None:
     """A week of agent traces in the store, written directly (the collector is not running yet)."""

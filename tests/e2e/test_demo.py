@@ -27,6 +27,8 @@ HOUR_NS = 3600 * 10**9
 _VOLATILE = {"gen_ai.tool.call.id"}
 _DEMO = [sys.executable, "-m", "tracereel", "demo"]
 
+pytestmark = pytest.mark.e2e
+
 
 def _traces(collector: Any, expected: int) -> dict[str, list[dict[str, Any]]]:
     """trace id → spans, for every trace in the store (checking there are ``expected``)."""

@@ -31,6 +31,8 @@ else:  # Python 3.10 reads TOML with the tomli backport
 ROOT = Path(__file__).resolve().parents[2]
 _PASSWORD = "pw-for-the-test"
 
+pytestmark = pytest.mark.e2e
+
 
 def _compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())

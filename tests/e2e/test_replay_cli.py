@@ -10,7 +10,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import clean_env
+
+pytestmark = pytest.mark.e2e
 
 AGENT_SCRIPT = textwrap.dedent(
     '''
