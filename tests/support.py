@@ -8,8 +8,8 @@ it and a server binding it:
 * a server in this process listens on a socket bound here first (:func:`bound_socket`), with
   the kernel picking a free port, and uvicorn is handed that socket;
 * a server in another process (``tracereel serve``, ``dashboard``, ``up``) gets a port from
-  :func:`claim_port`: one below the kernel's ephemeral range (which the kernel never hands out
-  by itself), claimed with an exclusive lock file for the life of this test process, so no
+  :func:`claim_port`: one outside the kernel's ephemeral range (which the kernel never hands
+  out by itself), claimed with an exclusive lock file for the life of this test process, so no
   other test process picks it too, and checked free by binding it.
 """
 
@@ -40,9 +40,11 @@ __all__ = [
     "claim_port",
     "clean_env",
     "closed_port",
+    "describe_processes",
     "http_ok",
     "listening_addresses",
     "serve_in_thread",
+    "session_processes",
     "wait_healthy",
     "wait_http",
     "wait_until",
