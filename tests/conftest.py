@@ -1,12 +1,13 @@
-"""Fixtures that start real things: a chDB store, a uvicorn collector on 127.0.0.1, the SDK."""
+"""Fixtures that start real things: a chDB store, a uvicorn collector on 127.0.0.1, the SDK.
+
+The helpers they use (ports, waits, servers in threads, a clean environment) are in
+``tests/support.py``.
+"""
 
 from __future__ import annotations
 
-import socket
-import subprocess
+import os
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,28 +18,49 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tracereel
+from tests.support import (
+    ENV_PREFIXES,
+    SUITE_SWITCHES,
+    ThreadedServer,
+    bound_socket,
+    closed_port,
+    serve_in_thread,
+    wait_until,
+)
 
 
-def wait_healthy(url: str, process: subprocess.Popen[Any], timeout: float = 60) -> None:
-    """Wait until the collector ``process`` started at ``url`` answers /healthz; fail if it exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited early with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not become healthy within {timeout} s")
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES) and name not in SUITE_SWITCHES:
+            monkeypatch.delenv(name)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(scope="session", autouse=True)
+def _session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The whole run without the developer's TRACEREEL_*/OTEL_* settings or data directory.
+
+    Session-wide, so module-scoped fixtures (which start before any test's own fixtures) are
+    isolated too.
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clean_environment(monkeypatch)
+        # `tracereel serve`/`up` without --store open the default store under the data dir:
+        # never the developer's own.
+        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without TRACEREEL_*/OTEL_* variables, even ones an earlier test left set."""
+    _clean_environment(monkeypatch)
+
+
+@pytest.fixture
+def unused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where connections are refused for the whole test (nothing can listen there)."""
+    with closed_port() as port:
+        yield port
 
 
 @pytest.fixture
@@ -58,52 +80,47 @@ class RunningCollector:
     url: str
     app: Any
     store: Any
-    server: Any
+    server: Any  # the uvicorn.Server
+    thread: threading.Thread
 
     def client(self) -> httpx.Client:
         """An HTTP client for this collector."""
         return httpx.Client(base_url=self.url, timeout=30)
 
-    def wait_for_spans(self, count: int, timeout: float = 20.0) -> None:
+    def wait_for_spans(self, count: int) -> None:
         """Wait until the collector has stored at least ``count`` spans."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.app.state.inserter.stored_spans >= count:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"collector stored {self.app.state.inserter.stored_spans} spans, expected {count}")
+        wait_until(
+            lambda: self.app.state.inserter.stored_spans >= count,
+            f"the collector to store {count} spans (it has {self.app.state.inserter.stored_spans})",
+        )
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread (the store stays open)."""
+        ThreadedServer(self.url, self.server, self.thread).stop()
 
 
 def start_collector(store: Any, **settings: Any) -> tuple[RunningCollector, threading.Thread]:
     """Start ``create_app(settings, store)`` under uvicorn in a thread; returns it once listening."""
-    import uvicorn
-
     from tracereel.collector import CollectorSettings, create_app
 
-    port = free_port()
+    # Bound before the app exists: the settings name the port the server will really use.
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     # Parsing in a thread keeps each test's collector quick to start; tests that exercise the
     # worker processes pass parse_workers explicitly.
     settings.setdefault("parse_workers", 0)
     config = CollectorSettings(host="127.0.0.1", port=port, store=store.url, **settings)
     app = create_app(config, store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("collector did not start")
-        time.sleep(0.02)
-    return RunningCollector(f"http://127.0.0.1:{port}", app, store, server), thread
+    served = serve_in_thread(app, sock)
+    return RunningCollector(served.url, app, store, served.server, served.thread), served.thread
 
 
 @pytest.fixture
 def collector(store: Any) -> Iterator[RunningCollector]:
-    """A real collector over a fresh store, on a free port of 127.0.0.1."""
-    running, thread = start_collector(store)
+    """A real collector over a fresh store, on a port of 127.0.0.1 it holds from the start."""
+    running, _ = start_collector(store)
     yield running
-    running.server.should_exit = True
-    thread.join(20)
+    running.stop()
 
 
 @pytest.fixture

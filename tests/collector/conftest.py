@@ -9,7 +9,6 @@ concurrent connections) use the root conftest's ``collector`` (uvicorn on 127.0.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,19 +18,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from otel_client import OtelClient
 
+from tests.support import wait_until
 from tracereel.collector import CollectorSettings, Store, create_app
 from tracereel.collector.ingest import BulkInserter, ParsePool
 
-__all__ = ["AsgiCollector", "wait_until"]
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    """Wait until ``condition()`` holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
-        time.sleep(0.01)
+__all__ = ["AsgiCollector"]
 
 
 @dataclass

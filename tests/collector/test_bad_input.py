@@ -11,9 +11,9 @@ import httpx
 import pytest
 from google.rpc import status_pb2
 
-from tests.collector.conftest import wait_until
 from tests.collector.otlp_payloads import CHILD, ROOT, TRACE, json_request, protobuf_request
 from tests.conftest import start_collector
+from tests.support import wait_until
 
 PB = {"content-type": "application/x-protobuf"}
 JSON = {"content-type": "application/json"}

@@ -87,7 +87,9 @@ def test_a_plain_opentelemetry_client_with_genai_attributes_is_stored_and_classi
     assert tool_span["events"][0]["attributes"] == {"attempt": "1"}
     assert tool_span["links"][0]["span_id"] == spans["invoke_agent travel"]["span_id"]
     assert tool_span["links"][0]["attributes"] == {"why": "follows"}
-    assert tool_span["duration_ns"] >= 0
+    # The stored times are the client's own, to the nanosecond.
+    assert tool_span["start_time_unix_nano"] == tool.start_time
+    assert tool_span["duration_ns"] == tool.end_time - tool.start_time
     assert all(len(s["span_id"]) == 16 and s["span_id"] == s["span_id"].lower() for s in detail["spans"])
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.collector.conftest import wait_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads process states from /proc")
 

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _texts(at: Any) -> str:
@@ -128,8 +121,8 @@ def test_empty_store_says_so_on_every_page(collector, app_for):
         assert message in at.info[0].value
 
 
-def test_collector_down_is_a_message_not_a_traceback(app_for):
-    url = f"http://127.0.0.1:{_closed_port()}"
+def test_collector_down_is_a_message_not_a_traceback(app_for, unused_port):
+    url = f"http://127.0.0.1:{unused_port}"
     at = app_for(url)
     at.run()
     for page in ("views/overview.py", "views/traces.py", "views/compare.py", "views/trace.py"):

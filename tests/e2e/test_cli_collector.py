@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, wait_healthy
+from tests.support import (
+    claim_port,
+    clean_env,
+    describe_processes,
+    listening_addresses,
+    session_processes,
+    wait_healthy,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
 
 
-def cli(*args: str, **kwargs) -> subprocess.Popen[str]:
+def cli(*args: str, new_session: bool = False, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tracereel", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        **kwargs,
+        env=clean_env(PYTHONUNBUFFERED="1", **env),
+        start_new_session=new_session,
     )
 
 
@@ -38,13 +48,23 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     return process.communicate(timeout=60)
 
 
+def _serve(tmp_path: Path, new_session: bool = False, **env: str):
+    port = claim_port()
+    store = f"chdb://{tmp_path / 'store'}"
+    process = cli("serve", "--port", str(port), "--store", store, new_session=new_session, **env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return url, store, process
+
+
 @pytest.fixture
 def served(tmp_path: Path):
-    port = free_port()
-    store = f"chdb://{tmp_path / 'store'}"
-    process = cli("serve", "--port", str(port), "--store", store)
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, process)
+    url, store, process = _serve(tmp_path)
     yield url, store, process
     if process.poll() is None:
         stop(process)
@@ -72,24 +92,21 @@ def test_serve_binds_localhost_and_stores_what_an_instrumented_app_sends(served)
                 """
             ),
         ],
-        env={**os.environ, "TRACEREEL_ENDPOINT": url, "OTEL_SERVICE_NAME": "shop", "PYTEST_CURRENT_TEST": ""},
+        env=clean_env(TRACEREEL_ENDPOINT=url, OTEL_SERVICE_NAME="shop", PYTEST_CURRENT_TEST=""),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert agent.returncode == 0, agent.stderr
     assert agent.stdout.strip() == "shipped"
-    deadline = time.monotonic() + 30
-    while not (traces := get_json(f"{url}/api/v1/traces?service=shop")["traces"]):
-        assert time.monotonic() < deadline, "the agent's trace never arrived"
-        time.sleep(0.2)
-    (trace,) = traces
+    (trace,) = wait_until(
+        lambda: get_json(f"{url}/api/v1/traces?service=shop")["traces"], "the agent's trace to reach the collector"
+    )
     assert trace["agent_name"] == "orders"
     detail = get_json(f"{url}/api/v1/traces/{trace['trace_id']}")
     assert "execute_tool lookup" in {s["name"] for s in detail["spans"]}
-    listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
-    port = url.rsplit(":", 1)[1]
-    assert f"127.0.0.1:{port}" in listening and f"0.0.0.0:{port}" not in listening
+    # Bound to 127.0.0.1 only, as the kernel reports it: not 0.0.0.0, not ::.
+    assert listening_addresses(int(url.rsplit(":", 1)[1])) == {"127.0.0.1"}
     out, _ = stop(process)
     assert f"tracereel collector on {url}" in out
     assert process.returncode == 0
@@ -97,7 +114,7 @@ def test_serve_binds_localhost_and_stores_what_an_instrumented_app_sends(served)
 
 def test_a_second_collector_on_the_same_store_gets_one_clear_line(served):
     _, store, _ = served
-    second = cli("serve", "--port", str(free_port()), "--store", store)
+    second = cli("serve", "--port", str(claim_port()), "--store", store)
     _, err = second.communicate(timeout=60)
     assert second.returncode == 1
     assert "is in use by another process" in err
@@ -121,35 +138,49 @@ def test_bad_options_are_one_line_errors(args, message):
 
 
 def test_up_with_demo_fills_the_store_and_shuts_down_cleanly(tmp_path: Path):
-    port = free_port()
+    port = claim_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}  # the default store lives under the data dir
     process = subprocess.Popen(
         [sys.executable, "-m", "tracereel", "up", "--demo", "--no-dashboard", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=clean_env(XDG_DATA_HOME=str(tmp_path)),  # the default store lives under the data dir
     )
     try:
         wait_healthy(url, process)
-        deadline = time.monotonic() + 120
-        while len(get_json(f"{url}/api/v1/traces?limit=1000")["traces"]) < 50:
-            assert time.monotonic() < deadline, "the demo did not fill the store"
-            time.sleep(0.5)
+        wait_until(
+            lambda: len(get_json(f"{url}/api/v1/traces?limit=1000")["traces"]) >= 50,
+            "the demo to fill the store with 50 traces",
+            interval=0.5,
+        )
     finally:
         _, err = stop(process)
     assert process.returncode == 0, err
     assert (tmp_path / "tracereel" / "store").is_dir()
 
 
-def test_parse_workers_do_not_outlive_a_killed_collector(served):
-    _, _, process = served
-    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
-    assert children, "the collector should run its OTLP parsing in worker processes"
-    process.kill()
-    process.wait(30)
-    deadline = time.monotonic() + 15
-    while any(os.path.exists(f"/proc/{pid}") for pid in children):
-        assert time.monotonic() < deadline, "parse workers outlived their collector"
-        time.sleep(0.2)
+def test_parse_workers_do_not_outlive_a_killed_collector(tmp_path: Path):
+    # In a session of its own: every process the collector starts is found by the session id.
+    _, _, process = _serve(tmp_path, new_session=True, TRACEREEL_PARSE_WORKERS="2")
+    session = process.pid
+    try:
+        wait_until(
+            lambda: len(session_processes(session) - {process.pid}) >= 2,
+            "the collector to start its OTLP parse worker processes",
+        )
+    finally:
+        process.kill()
+        process.wait()  # not communicate(): the workers hold its output pipes until they exit
+    # SIGKILL: the collector could not stop its pool, the workers must notice on their own.
+    try:
+        wait_until(
+            lambda: not session_processes(session),
+            "every process the killed collector started to exit",
+            state=lambda: "still running:\n" + describe_processes(session_processes(session)),
+        )
+    finally:
+        for pid in session_processes(session):  # a failed run leaves no orphans behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.communicate()

@@ -11,10 +11,10 @@ checkout unchanged.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +28,7 @@ from agent_workload import run_workload
 from playwright.sync_api import expect
 
 import tracereel
+from tests.support import DEADLINE, claim_port, clean_env, listening_addresses, wait_healthy, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -40,26 +41,10 @@ def shots(tmp_path: Path) -> Path:
 
 
 CHROMIUM = "/usr/bin/chromium"
+# Every wait in the browser is on an element or a URL; this only bounds one that never comes.
+WAIT_MS = int(DEADLINE * 1000)
 
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_http(url: str, process: subprocess.Popen[Any], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 def _fill_history(directory: Path, tasks: int = 1500) -> None:
@@ -89,15 +74,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The collector and the dashboard as real processes over a filled store; yields their URLs."""
     directory = tmp_path_factory.mktemp("e2e") / "store"
     _fill_history(directory)
-    collector_port, dashboard_port = _port(), _port()
+    collector_port, dashboard_port = claim_port(), claim_port()
     collector_url = f"http://127.0.0.1:{collector_port}"
-    env = {**os.environ, "TRACEREEL_STORE": f"chdb://{directory}"}
-    env.pop("TRACEREEL_PRICES", None)
+    env = clean_env(TRACEREEL_STORE=f"chdb://{directory}")
     exe = [sys.executable, "-m", "tracereel"]
     collector = subprocess.Popen([*exe, "serve", "--port", str(collector_port)], env=env)
     dashboard = None
     try:
-        _wait_http(f"{collector_url}/healthz", collector)
+        wait_healthy(collector_url, collector)
         tracereel.configure(service_name="support-prod", endpoint=collector_url, schedule_delay_millis=50)
         try:
             run_workload(0)
@@ -109,7 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             [*exe, "dashboard", "--collector", collector_url, "--port", str(dashboard_port)], env=env
         )
         dashboard_url = f"http://127.0.0.1:{dashboard_port}"
-        _wait_http(f"{dashboard_url}/_stcore/health", dashboard)
+        wait_http(f"{dashboard_url}/_stcore/health", dashboard)
         yield {"collector": collector_url, "dashboard": dashboard_url}
     finally:
         for process in (dashboard, collector):
@@ -120,8 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                 except subprocess.TimeoutExpired:
                     process.kill()
     # Stopping `tracereel dashboard` stops the server too (no streamlit left behind on the port).
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", dashboard_port)) != 0
+    assert listening_addresses(dashboard_port) == set()
 
 
 @pytest.fixture(scope="module")
@@ -139,78 +122,88 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _open(browser: Any, url: str, ready_text: str, height: int) -> Any:
+def _open(browser: Any, url: str, ready_text: str, height: int, charts: int) -> Any:
+    """A page of the dashboard once it has run and drawn its ``charts`` plotly charts."""
     page = browser.new_page(viewport={"width": 1440, "height": height})
+    page.set_default_timeout(WAIT_MS)
     page.goto(url)
-    # Streamlit renders over a websocket: wait for the page's own content, then for it to settle.
-    page.get_by_text(ready_text).first.wait_for(timeout=60_000)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(1500)  # plotly draws after the data arrives
+    # Streamlit renders over a websocket: wait for the page's own content, then for the script
+    # to finish (the status widget shows while it runs).
+    page.get_by_text(ready_text).first.wait_for()
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    # Plotly draws after the data arrives: a chart is drawn once its traces are in the SVG.
+    drawn = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot:has(g.trace)')
+    expect(drawn).to_have_count(charts, timeout=WAIT_MS)
     return page
 
 
 def _no_traceback(page: Any) -> None:
-    body = page.inner_text("body")
-    assert "Traceback" not in body
-    assert not page.locator('[data-testid="stException"]').count()
+    assert "Traceback" not in page.inner_text("body")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def test_every_page_in_a_real_browser(stack, browser, shots):
     dashboard = stack["dashboard"]
 
     # Overview: tiles with numbers, trend charts, breakdowns.
-    page = _open(browser, f"{dashboard}/", "Task success", 2300)
+    page = _open(browser, f"{dashboard}/", "Task success", 2300, charts=7)  # four trends, three breakdowns
     _no_traceback(page)
-    tiles = page.locator('[data-testid="stMetric"]')
-    assert tiles.count() == 19
-    tasks_tile = page.locator('[data-testid="stMetric"]', has_text="Tasks").first.inner_text()
+    expect(page.get_by_test_id("stMetric")).to_have_count(19, timeout=WAIT_MS)
+    tasks_tile = page.get_by_test_id("stMetric").filter(has_text="Tasks").first.inner_text()
     assert int(re.search(r"\n([\d,]+)", tasks_tile).group(1).replace(",", "")) >= 24  # 24 live + history
-    assert page.locator(".js-plotly-plot").count() == 7
     page.screenshot(path=str(shots / "dashboard-overview.png"))
     page.close()
 
     # Traces: the table; selecting a row opens the trace.
-    page = _open(browser, f"{dashboard}/traces", "newest first", 1100)
+    page = _open(browser, f"{dashboard}/traces", "newest first", 1100, charts=0)
     _no_traceback(page)
-    assert page.get_by_text(re.compile(r"\d+ of \d+ traces")).count() == 1
+    expect(page.get_by_text(re.compile(r"\d+ of \d+ traces"))).to_have_count(1, timeout=WAIT_MS)
+    # The grid draws on a canvas, with an accessible table of its cells inside it (which the
+    # browser does not render, hence include_hidden). Newest first: the first row under the
+    # headers is the newest trace, and one of its cells is its id.
+    newest_row = page.get_by_test_id("stDataFrame").get_by_role("row", include_hidden=True).nth(1)
+    id_cells = newest_row.get_by_role("gridcell", include_hidden=True)
+    newest = id_cells.filter(has_text=re.compile(r"^[0-9a-f]{32}$")).first
+    trace_id = newest.inner_text()
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id), trace_id
     page.screenshot(path=str(shots / "dashboard-traces.png"))
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection cell
-    page.wait_for_url(re.compile(r"/trace\?trace_id=[0-9a-f]{32}"), timeout=30_000)
+    # Selecting a row the grid's own way, from the keyboard: focus one of its cells, Shift+Space.
+    newest.focus()
+    # The grid has made a cell of that row its current cell (it marks it aria-selected).
+    expect(id_cells.and_(page.locator('[aria-selected="true"]'))).to_have_count(1, timeout=WAIT_MS)
+    page.keyboard.press("Shift+Space")
+    page.wait_for_url(re.compile(rf"/trace\?trace_id={trace_id}$"))
     page.close()
 
     # Trace: an escalated task from the live agent system.
     with urllib.request.urlopen(f"{stack['collector']}/api/v1/traces?limit=100&agent=support") as response:
-        import json
-
         traces = json.load(response)["traces"]
     escalated = next(t for t in traces if t["error_count"] == 1 and t["task_success"] is False)
     trace_id = escalated["trace_id"]
-    page = _open(browser, f"{dashboard}/trace?trace_id={trace_id}", "Replay this trace", 1700)
+    page = _open(browser, f"{dashboard}/trace?trace_id={trace_id}", "Replay this trace", 1700, charts=1)
     _no_traceback(page)
     # The code block is highlighted after it mounts: let the assertion retry until it shows.
-    expect(page.locator('[data-testid="stCode"]').first).to_have_text(
-        f"tracereel replay {trace_id} --collector {stack['collector']}", timeout=30_000
+    expect(page.get_by_test_id("stCode").first).to_have_text(
+        f"tracereel replay {trace_id} --collector {stack['collector']}", timeout=WAIT_MS
     )
-    assert page.get_by_text("refund over the approval limit").count() >= 1
-    assert page.get_by_text("Timeline").count() == 1
-    expanders = page.locator('[data-testid="stExpander"]')
+    expect(page.get_by_text("refund over the approval limit").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Timeline")).to_have_count(1, timeout=WAIT_MS)
+    expanders = page.get_by_test_id("stExpander")
     step = expanders.filter(has=page.locator("summary", has_text="execute_tool issue_refund")).first
     step.locator("summary").click()
     step.get_by_text("arguments").wait_for()
-    assert "ValueError" in step.inner_text()
+    expect(step).to_contain_text("ValueError", timeout=WAIT_MS)
     page.screenshot(path=str(shots / "dashboard-trace.png"))
     page.close()
 
     # Compare: two versions side by side.
-    page = _open(browser, f"{dashboard}/compare", "against stable", 1300)
+    page = _open(browser, f"{dashboard}/compare", "against stable", 1300, charts=1)
     _no_traceback(page)
-    assert page.get_by_text(re.compile(r"\d+ better, \d+ worse")).count() == 1
+    expect(page.get_by_text(re.compile(r"\d+ better, \d+ worse"))).to_have_count(1, timeout=WAIT_MS)
     page.screenshot(path=str(shots / "dashboard-compare.png"))
     page.close()
 
     # An unknown trace id is a message, not an error page.
-    page = _open(browser, f"{dashboard}/trace?trace_id={'0' * 32}", "No trace with id", 600)
+    page = _open(browser, f"{dashboard}/trace?trace_id={'0' * 32}", "No trace with id", 600, charts=0)
     _no_traceback(page)
     page.close()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ import httpx
 import pytest
 
 import tracereel
-from tests.conftest import wait_healthy
+from tests.support import claim_port, clean_env, wait_healthy, wait_until
 from tracereel.demo import DemoError, run_demo
 
 HOUR_NS = 3600 * 10**9
@@ -29,11 +27,7 @@ HOUR_NS = 3600 * 10**9
 _VOLATILE = {"gen_ai.tool.call.id"}
 _DEMO = [sys.executable, "-m", "tracereel", "demo"]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = pytest.mark.e2e
 
 
 def _traces(collector: Any, expected: int) -> dict[str, list[dict[str, Any]]]:
@@ -198,9 +192,17 @@ def test_demo_fills_the_store_with_a_realistic_mix(collector: Any) -> None:
     assert sorted(s["duration_ns"] for s in llm_spans)[len(llm_spans) // 2] > 0.3e9
 
 
+def _placed(spans: list[dict[str, Any]]) -> tuple[int, int]:
+    """Where the demo put a trace: (first start, last end) over its spans."""
+    ends = (s["start_time_unix_nano"] + s["duration_ns"] for s in spans)
+    return min(s["start_time_unix_nano"] for s in spans), max(ends)
+
+
 def test_the_same_seed_gives_the_same_traces(collector: Any) -> None:
+    before = time.time_ns()
     first = run_demo(collector.url, tasks=40, seed=7, spread_hours=2)
     again = run_demo(collector.url, tasks=40, seed=7, spread_hours=2)
+    after = time.time_ns()
     other = run_demo(collector.url, tasks=40, seed=8, spread_hours=2)
     collector.wait_for_spans(first.spans + again.spans + other.spans)
     traces = _traces(collector, 120)
@@ -208,24 +210,32 @@ def test_the_same_seed_gives_the_same_traces(collector: Any) -> None:
     assert not set(first.trace_ids) & set(again.trace_ids)
     for a, b in zip(first.trace_ids, again.trace_ids, strict=True):
         assert _shape(traces[a]) == _shape(traces[b])
-    # Same slots in the window for the same seed (up to the second that passed between runs).
-    for a, b in zip(first.trace_ids, again.trace_ids, strict=True):
-        gap = _root(traces[b])["start_time_unix_nano"] - _root(traces[a])["start_time_unix_nano"]
-        assert 0 <= gap < 60 * 10**9
+    # Same slots in the window for the same seed: every trace of the second run starts later by
+    # the same amount, the time between the two runs' sends. A trace the demo pulled earlier so
+    # that it ends by "now" (it ends exactly when its run's last trace does) has no slot to compare.
+    placed = {t: _placed(traces[t]) for t in traces}
+    end_a, end_b = (max(placed[t][1] for t in run.trace_ids) for run in (first, again))
+    gaps = [
+        placed[b][0] - placed[a][0]
+        for a, b in zip(first.trace_ids, again.trace_ids, strict=True)
+        if placed[a][1] != end_a and placed[b][1] != end_b
+    ]
+    assert len(gaps) >= 35 and len(set(gaps)) == 1, sorted(gaps)
+    assert 0 < gaps[0] < after - before
     differing = sum(
         _shape(traces[a]) != _shape(traces[b]) for a, b in zip(first.trace_ids, other.trace_ids, strict=True)
     )
     assert differing > 30
 
 
-def test_cli_runs_the_demo_in_a_subprocess_in_real_time(collector: Any) -> None:
+def test_cli_runs_the_demo_in_a_subprocess_in_real_time(collector: Any, unused_port: int) -> None:
     before = time.time_ns()
     done = subprocess.run(
         [*_DEMO, "--endpoint", collector.url, "--tasks", "30", "--seed", "3", "--spread-hours", "0"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "TRACEREEL_ENDPOINT": "http://127.0.0.1:9"},  # the option wins over the env var
+        env=clean_env(TRACEREEL_ENDPOINT=f"http://127.0.0.1:{unused_port}"),  # the option wins over the env var
     )
     after = time.time_ns()
     assert done.returncode == 0, done.stderr
@@ -241,11 +251,12 @@ def test_cli_runs_the_demo_in_a_subprocess_in_real_time(collector: Any) -> None:
     collector.wait_for_spans(spans_sent)
     traces = _traces(collector, 30)
     assert sum(map(len, traces.values())) == spans_sent
-    for spans in traces.values():
-        root = _root(spans)
+    roots = sorted((_root(spans) for spans in traces.values()), key=lambda r: r["start_time_unix_nano"])
+    for root in roots:
         assert before <= root["start_time_unix_nano"] and root["start_time_unix_nano"] + root["duration_ns"] <= after
-        # Real time: no stretching, a whole task takes well under a second.
-        assert root["duration_ns"] < 1e9
+    # Real time: the tasks ran back to back, and unstretched they still do not overlap.
+    for earlier, later in itertools.pairwise(roots):
+        assert earlier["start_time_unix_nano"] + earlier["duration_ns"] <= later["start_time_unix_nano"]
 
 
 def test_cli_reads_the_endpoint_from_the_environment(collector: Any) -> None:
@@ -254,20 +265,21 @@ def test_cli_reads_the_endpoint_from_the_environment(collector: Any) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "TRACEREEL_ENDPOINT": collector.url},
+        env=clean_env(TRACEREEL_ENDPOINT=collector.url),
     )
     assert done.returncode == 0, done.stderr
     assert f"sent to {collector.url}" in done.stdout.splitlines()[-1]
     assert len(_traces(collector, 3)) == 3
 
 
-def test_cli_says_in_one_line_when_no_collector_answers() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+def test_cli_says_in_one_line_when_no_collector_answers(unused_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_port}"
     done = subprocess.run(
         [*_DEMO, "--endpoint", url, "--tasks", "5"],
         capture_output=True,
         text=True,
         timeout=60,
+        env=clean_env(),
     )
     assert done.returncode == 1
     assert done.stdout == ""
@@ -278,24 +290,25 @@ def test_cli_says_in_one_line_when_no_collector_answers() -> None:
 
 def test_a_collector_that_wants_a_key_gets_it_or_the_demo_says_so(tmp_path: Any) -> None:
     # A real `tracereel serve` process, as in production, configured from the environment.
-    url = f"http://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "TRACEREEL_API_KEY": "s3cret", "TRACEREEL_STORE": f"chdb://{tmp_path / 'store'}"}
+    port = claim_port()
+    url = f"http://127.0.0.1:{port}"
+    env = clean_env(TRACEREEL_API_KEY="s3cret", TRACEREEL_STORE=f"chdb://{tmp_path / 'store'}")
     server = subprocess.Popen(
-        [sys.executable, "-m", "tracereel", "serve", "--port", url.rsplit(":", 1)[1]],
+        [sys.executable, "-m", "tracereel", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        wait_healthy(url, server, timeout=30)
+        wait_healthy(url, server)
         with pytest.raises(DemoError, match=r"refused the demo's spans: .*401.*--api-key"):
             run_demo(url, tasks=3, seed=5)
         assert httpx.get(f"{url}/healthz").json()["stored_spans"] == 0
         result = run_demo(url, tasks=3, seed=5, api_key="s3cret")
-        deadline = time.monotonic() + 20
-        while httpx.get(f"{url}/healthz").json()["stored_spans"] < result.spans:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until(
+            lambda: httpx.get(f"{url}/healthz").json()["stored_spans"] >= result.spans,
+            f"the collector to store the demo's {result.spans} spans",
+        )
         listed = httpx.get(f"{url}/api/v1/traces", params={"from": "0"}, headers={"authorization": "Bearer s3cret"})
         assert sorted(t["trace_id"] for t in listed.json()["traces"]) == sorted(result.trace_ids)
     finally:
@@ -313,6 +326,7 @@ def test_bad_arguments_are_refused_before_anything_runs(collector: Any) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        env=clean_env(),
     )
     assert done.returncode == 2 and "--tasks" in done.stderr
     assert collector.app.state.inserter.stored_spans == 0

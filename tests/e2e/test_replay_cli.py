@@ -4,12 +4,17 @@ fresh process, a code change makes it diverge, and unknown traces exit 2."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from tests.support import clean_env
+
+pytestmark = pytest.mark.e2e
 
 AGENT_SCRIPT = textwrap.dedent(
     '''
@@ -83,13 +88,13 @@ def _cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
     )
 
 
-def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path: Path) -> None:
+def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path: Path, unused_port: int) -> None:
     project = tmp_path / "shop"
     project.mkdir()
     script = project / "shop_agent.py"
     script.write_text(AGENT_SCRIPT.replace(" QUERY_SUFFIX", ""))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["TRACEREEL_ENDPOINT"] = collector.url
+    # As a user runs it: not under pytest (the SDK re-raises its own errors there).
+    env = {k: v for k, v in clean_env(TRACEREEL_ENDPOINT=collector.url).items() if not k.startswith("PYTEST")}
 
     recorded = subprocess.run(
         [sys.executable, str(script), "electric kettle", "rae@example.com"],
@@ -136,7 +141,9 @@ def test_replay_cli_subprocess_against_a_real_collector(collector: Any, tmp_path
     script.write_text(AGENT_SCRIPT.replace(" QUERY_SUFFIX", ""))
     result = _cli(["export", trace_id, "-o", "bug.json"], elsewhere, env)
     assert result.returncode == 0, result.stderr
-    result = _cli(["replay", "--file", "bug.json"], elsewhere, {**env, "TRACEREEL_ENDPOINT": "http://127.0.0.1:1"})
+    result = _cli(
+        ["replay", "--file", "bug.json"], elsewhere, {**env, "TRACEREEL_ENDPOINT": f"http://127.0.0.1:{unused_port}"}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reproduced: 4 recorded call(s) served" in result.stdout
 

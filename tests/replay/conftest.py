@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 import tracereel
+from tests.support import DEADLINE, bound_socket, serve_in_thread, wait_until
 
 sys.path.insert(0, str(Path(__file__).parent))  # the agents under test import by name, like user code
 
@@ -34,27 +34,15 @@ class ReplayCollector:
 @pytest.fixture(scope="module")
 def replay_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayCollector]:
     """A collector on 127.0.0.1 over a fresh store, for one test module (starting one per test is slow)."""
-    import uvicorn
-
     from tracereel.collector import CollectorSettings, Store, create_app
 
     store = Store.open(f"chdb://{tmp_path_factory.mktemp('replay-store')}")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "collector did not start"
-        time.sleep(0.02)
-    yield ReplayCollector(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(20)
+    served = serve_in_thread(app, sock)
+    yield ReplayCollector(served.url, app)
+    served.stop()
     store.close()
 
 
@@ -92,18 +80,16 @@ class Recorder:
 
     def latest(self, agent_name: str, since: float) -> str:
         """The newest trace of ``agent_name`` started after ``since``."""
-        assert tracereel.flush(10), "the SDK could not export the recording"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            found = list_traces(self.url, since=str(since), agent=agent_name, limit=1)
-            if found:
-                return str(found[0]["trace_id"])
-            time.sleep(0.05)
-        raise AssertionError(f"no trace of {agent_name} reached the collector")
+        assert tracereel.flush(DEADLINE), "the SDK could not export the recording"
+        found = wait_until(
+            lambda: list_traces(self.url, since=str(since), agent=agent_name, limit=1),
+            f"a trace of {agent_name} to reach the collector",
+        )
+        return str(found[0]["trace_id"])
 
     def trace(self, trace_id: str) -> dict[str, Any]:
         """A trace from the collector's read API."""
-        tracereel.flush(10)
+        assert tracereel.flush(DEADLINE), "the SDK could not export the recording"
         return fetch_trace(trace_id, self.url)
 
 

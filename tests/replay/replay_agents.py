@@ -184,17 +184,29 @@ async def pricing(skus: list[str]) -> dict:
 # --- threads ---------------------------------------------------------------------------------
 
 
+_pages_fetched: dict[str, threading.Event] = {}  # url -> set once its page is fetched, per crawl
+
+
 @tracereel.tool
 def fetch_page(url: str) -> str:
     _body("fetch_page")
-    time.sleep(0.02 if url.endswith("1") else 0.001)
-    return f"<html>{url} {uuid.uuid4().hex[:6]}</html>"
+    # Page 1 is not done before page 2 is fetched: the two calls certainly overlap, on two
+    # threads (a sleep only made that likely).
+    second = _pages_fetched.get(url[:-1] + "2") if url.endswith("1") else None
+    if second is not None:
+        assert second.wait(60), "page 2 was never fetched"
+    page = f"<html>{url} {uuid.uuid4().hex[:6]}</html>"
+    if url in _pages_fetched:
+        _pages_fetched[url].set()
+    return page
 
 
 @tracereel.agent(name="crawler")
 def crawler(urls: list[str]) -> list[int]:
     AGENT_RUNS.append("crawler")
     urls = urls[: int(BEHAVIOUR.get("max_pages", len(urls)))]  # type: ignore[call-overload]
+    _pages_fetched.clear()
+    _pages_fetched.update({url: threading.Event() for url in urls})
     with ThreadPoolExecutor(max_workers=3) as pool:
         # Each worker runs in a copy of the agent's context, so its calls belong to this task.
         if BEHAVIOUR.get("no_context"):

@@ -38,6 +38,10 @@ def test_threads_with_the_task_context_replay(recorder, agents):
     urls = ["https://a.example/1", "https://a.example/2", "https://a.example/3", "https://a.example/4"]
     recorded = recorder.record("crawler", agents.crawler, urls)
     assert recorded.error is None
+    # The recording ran pages 1 and 2 at the same time (page 1 waited for page 2 to be fetched).
+    calls = [c for c in Tape(recorded.trace).root.children if c.name == "fetch_page"]
+    first, second = (next(c for c in calls if url in c.arguments_json) for url in urls[:2])
+    assert first.start_ns < second.end_ns and second.start_ns < first.end_ns
     agents.reset()
     agents.ARMED.set()
     report = replay(recorded.trace)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import tracereel
+from tests.support import clean_env, closed_port
 from tracereel.sdk import settings
 from tracereel.sdk.settings import SETTINGS, ConfigError, collector_endpoint, headers, resolve, traces_url
 
@@ -117,8 +117,7 @@ def test_flush_says_true_once_everything_is_exported(spans) -> None:
 
 
 def test_a_short_script_with_the_collector_hung_exits_after_the_bound_with_one_line(silent_collector: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEREEL_", "OTEL_", "PYTEST_"))}
-    env.update(TRACEREEL_ENDPOINT=silent_collector, TRACEREEL_EXIT_FLUSH_TIMEOUT="0.3")
+    env = clean_env(TRACEREEL_ENDPOINT=silent_collector, TRACEREEL_EXIT_FLUSH_TIMEOUT="0.3", PYTEST_CURRENT_TEST="")
     code = """
         import tracereel
 
@@ -139,12 +138,10 @@ def test_a_short_script_with_the_collector_hung_exits_after_the_bound_with_one_l
 
 
 def test_a_short_script_with_the_collector_down_does_not_wait_for_retries() -> None:
-    with socket.socket() as sock:  # bound, not listening: connections are refused
-        sock.bind(("127.0.0.1", 0))
-        refused = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEREEL_", "OTEL_", "PYTEST_"))}
+    with closed_port() as port:
+        refused = f"http://127.0.0.1:{port}"
         # A bound far beyond any test timeout: only giving up on the refusal lets the script end.
-        env.update(TRACEREEL_ENDPOINT=refused, TRACEREEL_EXIT_FLUSH_TIMEOUT="100000")
+        env = clean_env(TRACEREEL_ENDPOINT=refused, TRACEREEL_EXIT_FLUSH_TIMEOUT="100000", PYTEST_CURRENT_TEST="")
         result = subprocess.run(
             [sys.executable, "-c", "import tracereel\ntracereel.agent(lambda: 1)()"],
             capture_output=True,
