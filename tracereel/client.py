@@ -39,7 +39,14 @@ class CollectorError(RuntimeError):
 
 
 class CollectorUnavailable(CollectorError):
-    """The collector cannot be reached at all (not running, wrong address, timed out)."""
+    """The collector cannot be reached at all (not running, wrong address, timed out).
+
+    ``reason`` is the network's own word for it (``[Errno 111] Connection refused``, ...).
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotFound(CollectorError):
@@ -83,13 +90,15 @@ class CollectorClient:
             raise self._error(exc) from None
         except TimeoutError:
             raise CollectorUnavailable(
-                f"The collector at {self.base_url} did not answer within {self.timeout:g} s; it may be busy."
+                f"The collector at {self.base_url} did not answer within {self.timeout:g} s; it may be busy.",
+                f"no answer within {self.timeout:g} s",
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CollectorUnavailable(
                 f"Cannot reach the collector at {self.base_url} ({reason}). Start one with `tracereel serve` "
-                "(or `tracereel up`), or point at it with --collector URL or TRACEREEL_ENDPOINT."
+                "(or `tracereel up`), or point at it with --collector URL or TRACEREEL_ENDPOINT.",
+                str(reason),
             ) from None
         if not raw:
             return None

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import tracereel
 from tracereel import semconv as sc
-from tracereel.client import CollectorClient, CollectorError
+from tracereel.client import CollectorClient, CollectorError, CollectorUnavailable
 from tracereel.demo import agents, world
 from tracereel.demo.tasks import SERVICES, DemoTask, generate
 from tracereel.sdk.settings import headers, traces_url
@@ -73,8 +73,12 @@ def check_collector(endpoint: str, timeout: float = 5.0) -> None:
     client = CollectorClient(endpoint, timeout=timeout)
     try:
         body = client.health()
+    except CollectorUnavailable as exc:
+        raise DemoError(
+            f"no tracereel collector answers at {client.base_url} ({exc.reason}); start one with `tracereel serve`"
+        ) from None
     except CollectorError as exc:
-        raise DemoError(f"no tracereel collector answers at {client.base_url}: {exc}") from None
+        raise DemoError(f"{client.base_url}/healthz answered, but not like a tracereel collector: {exc}") from None
     if not isinstance(body, dict) or body.get("status") != "ok":
         raise DemoError(f"{client.base_url}/healthz answered, but not like a tracereel collector: {body!r}")
 
