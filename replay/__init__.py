@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tracereel.replay._engine import Engine, ReplayDiverged, ReplayOptions, timed_run
+from tracereel.replay._engine import FAULTS, Engine, InjectedFault, ReplayDiverged, ReplayOptions, timed_run
 from tracereel.replay._entrypoint import load_entrypoint
-from tracereel.replay._options import parse_live, parse_override, parse_overrides
+from tracereel.replay._options import parse_faults, parse_live, parse_override, parse_overrides
 from tracereel.replay._report import DIVERGENCE_KINDS, Divergence, ReplayReport
 from tracereel.replay._sdk import DiscardExporter, discard_unless_configured
 from tracereel.replay._source import default_collector, export_trace, fetch_trace, list_traces, load_file
@@ -28,9 +28,11 @@ from tracereel.replay._tape import CannotReplay, Tape
 
 __all__ = [
     "DIVERGENCE_KINDS",
+    "FAULTS",
     "CannotReplay",
     "DiscardExporter",
     "Divergence",
+    "InjectedFault",
     "ReplayDiverged",
     "ReplayOptions",
     "ReplayReport",
@@ -40,6 +42,7 @@ __all__ = [
     "fetch_trace",
     "list_traces",
     "load_file",
+    "parse_faults",
     "parse_live",
     "parse_override",
     "parse_overrides",
@@ -56,6 +59,8 @@ def replay(
     live: Iterable[str] = (),
     stub_agents: Iterable[str] = (),
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    faults: Mapping[str, str] | None = None,
+    context_only: bool = False,
 ) -> ReplayReport:
     """Replay one trace (the read API's JSON or a loaded trace file) and return its report.
 
@@ -83,7 +88,14 @@ def replay(
                 parsed[key] = value
         else:
             parsed = parse_overrides(overrides)
-        options = ReplayOptions(mode=mode, live=parse_live(live), stub_agents=frozenset(stub_agents), overrides=parsed)
+        options = ReplayOptions(
+            mode=mode,
+            live=parse_live(live),
+            stub_agents=frozenset(stub_agents),
+            overrides=parsed,
+            faults=parse_faults(faults or {}),
+            context_only=context_only,
+        )
         tape = Tape(dict(trace))
         trace_id = tape.trace_id
         target = entrypoint or tape.root.entrypoint

@@ -52,13 +52,35 @@ class ReplayDiverged(BaseException):
 
 @dataclass
 class ReplayOptions:
-    """How to replay: mode, boundaries that run live, sub-agents to stub, results to override."""
+    """How to replay: mode, boundaries that run live, sub-agents to stub, results to override, faults."""
 
     mode: str = "strict"  # strict | live
-    live: frozenset[tuple[str, str]] = frozenset()  # (kind, name)
+    live: frozenset[tuple[str, str]] = frozenset()  # (kind, name); name "*" = every boundary of the kind
     stub_agents: frozenset[str] = frozenset()
     # (kind, name, number or None for every call) -> the value to serve instead of the recorded result
     overrides: dict[tuple[str, str, int | None], Any] = field(default_factory=dict)
+    # (kind, name) -> "timeout" | "error": raise instead of serving the recorded result (a scenario)
+    faults: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Intercept only this context's calls, so several replays can run at once (threads the agent
+    # starts without its context then run unintercepted).
+    context_only: bool = False
+
+
+FAULTS = ("timeout", "error")
+
+
+class InjectedFault(RuntimeError):
+    """The error a tool raises when a scenario injects ``error`` into it."""
+
+    __module__ = "tracereel.replay"  # recorded (and re-imported) by its public name
+
+
+def fault_exception(kind: str, name: str, fault: str) -> BaseException:
+    """The exception an injected fault raises: ``TimeoutError`` or :class:`InjectedFault`."""
+    what = f"{kind}:{name}={fault}"
+    if fault == "timeout":
+        return TimeoutError(f"tracereel: injected timeout ({what})")
+    return InjectedFault(f"tracereel: injected error ({what})")
 
 
 _LIVE = object()  # the context's calls run live (under a live or diverged call)
@@ -159,6 +181,14 @@ class Engine:
                 )
             key = (call.kind, call.name, call.args_hash)
             node = tape.take(parent, key)
+            fault = self.options.faults.get((call.kind, call.name))
+            if fault is not None and call.kind != "agent":
+                # Every call of a faulted boundary raises, retries included: whether the recording
+                # has the call no longer matters.
+                if node is not None:
+                    tape.consume_subtree(node)
+                self._mark(call, "fault")
+                return _Decision("raise", node, fault_exception(call.kind, call.name, fault))
             if node is None:
                 return self._diverge(call, self._classify(parent, call))
             if call.kind == "agent":
@@ -172,7 +202,7 @@ class Engine:
                     return self._live(call)
                 return _Decision("agent", node)
             tape.consume_subtree(node)  # calls nested in a tool body are not replayed either
-            if (call.kind, call.name) in self.options.live:
+            if (call.kind, call.name) in self.options.live or (call.kind, "*") in self.options.live:
                 return self._live(call)
             for key_override in ((call.kind, call.name, node.number), (call.kind, call.name, None)):
                 if key_override in self.options.overrides:
@@ -459,7 +489,7 @@ class Engine:
         otel_token = otel_context.attach(otel_context.Context())
         failure: BaseException | None = None
         try:
-            with hooks.intercepting(self), hooks.serving(self.server):
+            with hooks.intercepting(self, context_only=self.options.context_only), hooks.serving(self.server):
                 if inspect.iscoroutinefunction(func):
                     _run_coroutine(lambda: func(*args, **kwargs))
                 else:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from tracereel.replay._tape import CannotReplay
 from tracereel.replay._values import loads_or_text
 
-__all__ = ["parse_live", "parse_override", "parse_overrides"]
+__all__ = ["parse_faults", "parse_live", "parse_override", "parse_overrides"]
 
 _KINDS = ("tool", "llm", "agent")
 
@@ -57,8 +57,21 @@ def parse_overrides(texts: Iterable[str]) -> dict[tuple[str, str, int | None], A
     return dict(parse_override(t) for t in texts)
 
 
+def parse_faults(faults: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """``{"tool:NAME": "timeout" | "error"}`` (a case's ``faults:``) as ``{(kind, name): fault}``."""
+    out: dict[tuple[str, str], str] = {}
+    for target, fault in faults.items():
+        kind, name, number = _target(target, "fault")
+        if kind == "agent" or number is not None:
+            raise CannotReplay(f"fault {target!r}: name a tool or an llm boundary (tool:NAME, llm:MODEL)")
+        if fault not in ("timeout", "error"):
+            raise CannotReplay(f"fault {target}={fault!r}: expected timeout or error")
+        out[(kind, name)] = fault
+    return out
+
+
 def parse_live(texts: Iterable[str]) -> frozenset[tuple[str, str]]:
-    """Every ``--live`` option as (kind, name)."""
+    """Every ``--live`` option as (kind, name); ``llm:*`` (or ``tool:*``) makes every such boundary live."""
     out = set()
     for text in texts:
         kind, name, number = _target(text, "--live")

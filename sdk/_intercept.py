@@ -2,19 +2,28 @@
 
 With no interceptor (normal runs) a boundary runs its body. During replay the interceptor
 decides per call: serve the recorded result, re-raise the recorded exception, or proceed
-live. It is process-wide, not a context variable, so calls made from worker threads are
-intercepted too.
+live. The usual one is process-wide, so calls made from worker threads the agent starts are
+intercepted too. A context-local one (for running several replays at once, each in its own
+context, as the eval runner does) wins over it where it is set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from opentelemetry.trace import Span
 
-__all__ = ["BoundaryCall", "Interceptor", "get_interceptor", "set_interceptor"]
+__all__ = [
+    "BoundaryCall",
+    "Interceptor",
+    "get_interceptor",
+    "reset_context_interceptor",
+    "set_context_interceptor",
+    "set_interceptor",
+]
 
 Kind = Literal["agent", "tool", "llm"]
 
@@ -44,11 +53,22 @@ class Interceptor(Protocol):
 
 
 _current: Interceptor | None = None
+_in_context: ContextVar[Interceptor | None] = ContextVar("tracereel_interceptor", default=None)
 
 
 def get_interceptor() -> Interceptor | None:
-    """The interceptor in force, or None during normal runs."""
-    return _current
+    """The interceptor in force: this context's, else the process's; None during normal runs."""
+    return _in_context.get() or _current
+
+
+def set_context_interceptor(interceptor: Interceptor | None) -> Token[Interceptor | None]:
+    """Install ``interceptor`` for the current context only; returns the token to reset it with."""
+    return _in_context.set(interceptor)
+
+
+def reset_context_interceptor(token: Token[Interceptor | None]) -> None:
+    """Undo :func:`set_context_interceptor`."""
+    _in_context.reset(token)
 
 
 def set_interceptor(interceptor: Interceptor | None) -> Interceptor | None:

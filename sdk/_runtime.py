@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
@@ -26,6 +27,8 @@ from tracereel.sdk.settings import ConfigError, resolve, traces_url
 from tracereel.sdk.settings import headers as settings_headers
 
 __all__ = [
+    "add_span_listener",
+    "add_span_start_listener",
     "configure",
     "dropped_spans",
     "flush",
@@ -206,6 +209,62 @@ class _CountingBatchSpanProcessor(BatchSpanProcessor):
         super().on_end(span)
 
 
+class _Listeners(SpanProcessor):
+    """Calls the registered callbacks with each ended span (see ``hooks.on_span_end``)."""
+
+    def __init__(self) -> None:
+        self.callbacks: tuple[Callable[[ReadableSpan], None], ...] = ()
+        self.starters: tuple[Callable[[Span], None], ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, callback: Callable[[ReadableSpan], None]) -> Callable[[], None]:
+        with self._lock:
+            self.callbacks = (*self.callbacks, callback)
+
+        def remove() -> None:
+            with self._lock:
+                self.callbacks = tuple(c for c in self.callbacks if c is not callback)
+
+        return remove
+
+    def add_starter(self, callback: Callable[[Span], None]) -> Callable[[], None]:
+        with self._lock:
+            self.starters = (*self.starters, callback)
+
+        def remove() -> None:
+            with self._lock:
+                self.starters = tuple(c for c in self.starters if c is not callback)
+
+        return remove
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for callback in self.starters:
+            try:
+                callback(span)
+            except Exception:
+                internal_error("calling a span start listener")
+
+    def on_end(self, span: ReadableSpan) -> None:
+        for callback in self.callbacks:  # a tuple, replaced whole: safe to read without the lock
+            try:
+                callback(span)
+            except Exception:
+                internal_error("calling a span listener")
+
+
+_listeners = _Listeners()
+
+
+def add_span_listener(callback: Callable[[ReadableSpan], None]) -> Callable[[], None]:
+    """Register ``callback`` for every ended span, across re-configuration; returns its remover."""
+    return _listeners.add(callback)
+
+
+def add_span_start_listener(callback: Callable[[Span], None]) -> Callable[[], None]:
+    """Register ``callback`` for every started span (it may set attributes); returns its remover."""
+    return _listeners.add_starter(callback)
+
+
 class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -284,6 +343,7 @@ def configure(
         export_timeout_millis=int(timeout * 1000),
     )
     provider.add_span_processor(processor)
+    provider.add_span_processor(_listeners)
     with _state.lock:
         old, old_processor = _state.provider, _state.processor
         _state.provider, _state.processor = provider, processor

@@ -176,6 +176,18 @@ class CollectorClient:
             self.get(f"{API_PREFIX}/metrics/timeseries", metric=metric, bucket=bucket, **_window(filters)),
         )
 
+    def upload_eval_run(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Store an eval report (``POST /api/v1/evals/runs``); the collector answers ``{"run_id"}``."""
+        return cast(dict[str, Any], self.post(f"{API_PREFIX}/evals/runs", report))
+
+    def eval_runs(self, *, dataset: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored eval runs newest first (``GET /api/v1/evals/runs``): summaries without their cases."""
+        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/evals/runs", dataset=dataset, limit=limit)["runs"])
+
+    def eval_run(self, run_id: str) -> dict[str, Any]:
+        """One stored eval report (``GET /api/v1/evals/runs/{run_id}``); :class:`NotFound` if unknown."""
+        return cast(dict[str, Any], self.get(f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"))
+
     def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
         """Rows per model, tool, agent (and version) or service."""
         return cast(

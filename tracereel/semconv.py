@@ -20,6 +20,10 @@ __all__ = [
     "ERROR_TYPE",
     "ESCALATION",
     "ESCALATION_REASON",
+    "EVAL_CASE_ID",
+    "EVAL_DATASET",
+    "EVAL_RUN_ID",
+    "EVAL_VARIANT",
     "EXCEPTION_EVENT",
     "GROUNDEDNESS",
     "GUARDRAIL_NAME",
@@ -110,7 +114,13 @@ COST_USD: Final = "tracereel.cost.usd"
 REPLAY_OF: Final = "tracereel.replay.of"
 REPLAY_MODE: Final = "tracereel.replay.mode"
 REPLAY_DIVERGED_AT: Final = "tracereel.replay.diverged_at"
-# On each call of a replay: where its result came from (tape | live | override | stub).
+# On the root span of an eval case's run (a replay, or a live run of a case without a trace):
+# which run, dataset, case and variant it was. Such traces are kept out of production metrics.
+EVAL_RUN_ID: Final = "tracereel.eval.run_id"
+EVAL_DATASET: Final = "tracereel.eval.dataset"
+EVAL_CASE_ID: Final = "tracereel.eval.case_id"
+EVAL_VARIANT: Final = "tracereel.eval.variant"
+# On each call of a replay: where its result came from (tape | live | override | stub | fault).
 REPLAY_SOURCE: Final = "tracereel.replay.source"
 # The source file of an entry point defined in a script run as ``__main__`` (replay loads it from there).
 ENTRYPOINT_FILE: Final = "tracereel.entrypoint.file"
