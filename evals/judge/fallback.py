@@ -42,7 +42,8 @@ _STOP = frozenset(
     more most my myself nor of off on once only or other our ours ourselves out over own same she
     should so some such than that the their theirs them themselves then there these they this those
     through to too under until up very was we were what when where which while who whom why will
-    with would you your yours yourself yourselves s t d ll m re ve""".split()
+    with would you your yours yourself yourselves s t d ll m re ve aren couldn didn doesn don hadn
+    hasn haven isn mustn shouldn wasn weren won wouldn""".split()
 )
 _NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "nobody", "neither", "cannot", "without", "t"})
 # Words an answer uses to frame itself, not claims about the world: ignored by support-overlap

@@ -24,6 +24,7 @@ def test_token_overlap_passes_the_same_answer_in_other_words() -> None:
     [
         ("refunded 50 EUR", "refunded 40 EUR", 0.0, "numbers of the expected answer missing from the output: 40"),
         ("the refund is not approved", "refund approved", 0.0, "a negation appears only in the output"),
+        ("the refund was approved", "refund wasn't approved", 0.0, "a negation appears only in the expected answer"),
         ("we refunded you", "refunded 40 EUR", 0.0, "numbers of the expected answer missing from the output: 40"),
         ("escalated to a human", "refund sent by bank transfer", 0.0, "0 of 4 content words"),
         ("refund sent", "refund sent by bank transfer", 0.5, "2 of 4 content words"),
@@ -93,6 +94,7 @@ def test_a_hallucination_trap_is_passed_by_saying_nothing_was_found() -> None:
     empty = [tool_span("search_orders", {"results": []}, start=1)]
     honest = groundedness(make_run("Sorry, I could not find that order.", input=TICKET, spans=empty))
     assert honest.passed and honest.value == 1.0
+    assert groundedness(make_run("I couldn't find order B2, sorry!", input=TICKET, spans=empty)).value == 1.0
     invented = groundedness(make_run("Order B2 was shipped on May 3 by DHL.", input=TICKET, spans=empty))
     assert not invented.passed
     bare = groundedness(make_run("It was shipped by DHL.", input=TICKET))
