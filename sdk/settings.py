@@ -5,7 +5,8 @@ is declared in :data:`SETTINGS`; nothing else in tracereel reads ``os.environ`` 
 The standard OpenTelemetry variables users already set are honoured where they mean the same
 thing, below our own: ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as given) and
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (``/v1/traces`` appended), ``OTEL_EXPORTER_OTLP_TRACES_HEADERS``
-and ``OTEL_EXPORTER_OTLP_HEADERS``, and ``OTEL_BSP_*`` for the batch processor.
+and ``OTEL_EXPORTER_OTLP_HEADERS``, and ``OTEL_BSP_*`` for the batch processor; the eval
+judge honours the OpenAI client's ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` the same way.
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ def _url(raw: str) -> str:
     return raw
 
 
+def _cache_dir(raw: str) -> str | bool:
+    """A directory for the eval judge's cache, or ``off`` (False) for no cache."""
+    if raw.lower() in ("off", "0", "false", "no", "none"):
+        return False
+    return raw
+
+
 def _headers(raw: str) -> dict[str, str]:
     """W3C-baggage-like ``key=value,key2=value2`` (values URL-encoded), as the OTLP exporters read it."""
     out: dict[str, str] = {}
@@ -92,8 +100,9 @@ def _headers(raw: str) -> dict[str, str]:
 class Setting:
     """One setting: its argument name, environment variable, default and parser.
 
-    ``otel`` lists standard OpenTelemetry variables read when ``env`` is unset, each with its
-    own parser (units differ: ``OTEL_BSP_EXPORT_TIMEOUT`` is in milliseconds).
+    ``otel`` lists standard variables read when ``env`` is unset, each with its own parser
+    (units differ: ``OTEL_BSP_EXPORT_TIMEOUT`` is in milliseconds): OpenTelemetry's, and for
+    the eval judge the OpenAI client's ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``.
     """
 
     name: str
@@ -178,6 +187,41 @@ SETTINGS: dict[str, Setting] = {
             True,
             _flag,
             "1/true/yes/on or 0/false/no/off",
+        ),
+        # The LLM judge of evaluation (tracereel.evals.judge, docs/judge.md). A judge is
+        # configured when a model is named; the URL and key fall back to the variables the
+        # OpenAI client itself reads, so a machine set up for OpenAI needs only the model.
+        Setting(
+            "judge_url",
+            "TRACEREEL_JUDGE_URL",
+            "https://api.openai.com/v1",
+            _url,
+            "the http(s):// base URL of an OpenAI-compatible API (the part before /chat/completions)",
+            otel=(("OPENAI_BASE_URL", _url, "an http(s):// URL"),),
+        ),
+        Setting("judge_model", "TRACEREEL_JUDGE_MODEL", None, str, "a model name the judge endpoint serves"),
+        Setting(
+            "judge_api_key",
+            "TRACEREEL_JUDGE_API_KEY",
+            None,
+            str,
+            "any string (sent as Authorization: Bearer)",
+            secret=True,
+            otel=(("OPENAI_API_KEY", str, "any string"),),
+        ),
+        Setting(
+            "judge_timeout_seconds",
+            "TRACEREEL_JUDGE_TIMEOUT",
+            60.0,
+            _positive_float,
+            "a positive number of seconds",
+        ),
+        Setting(
+            "judge_cache",
+            "TRACEREEL_JUDGE_CACHE",
+            None,  # None: tracereel/judge under the user's cache directory
+            _cache_dir,
+            "a directory path, or off",
         ),
         Setting(
             "swallow_errors",
