@@ -162,7 +162,7 @@ def _highlight(row: pd.Series) -> list[str]:
 
 
 st.dataframe(
-    pd.DataFrame(pairs).style.apply(_highlight, axis=1),
+    pd.DataFrame(pairs).style.apply(_highlight, axis=1).format(precision=3, na_rep=""),
     hide_index=True,
     key="eval_side_by_side",
     column_config={
