@@ -20,6 +20,9 @@ class CollectorSettings(BaseSettings):
     store: str = Field(default_factory=default_store_url, description="chdb:///dir or http(s)://host:8123/db")
     api_key: SecretStr | None = Field(None, description="If set, requests need 'Authorization: Bearer <key>'")
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest request body, after decompression")
+    max_eval_report_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="Largest eval report (POST /api/v1/evals/runs), after decompression"
+    )
     max_pending_spans: int = Field(500_000, gt=0, description="Spans waiting to be stored before 503")
     max_batch_spans: int = Field(100_000, gt=0, description="Most spans written by one INSERT")
     flush_interval: float = Field(0.05, gt=0, description="Seconds to gather spans before an INSERT")

@@ -1,4 +1,4 @@
-"""Plotly figures for the dashboard: trends, breakdown bars and a trace's waterfall."""
+"""Plotly figures for the dashboard: trends, breakdown bars, a trace's waterfall and eval history."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from tracereel.dashboard.format import Metric, format_value, short_ms
 from tracereel.traces import SpanNode
 
-__all__ = ["KIND_COLORS", "bars", "trend", "waterfall"]
+__all__ = ["KIND_COLORS", "bars", "eval_history", "tag_pass_rates", "trend", "waterfall"]
 
 KIND_COLORS: Final = {
     "agent": "#4C78A8",
@@ -94,4 +94,54 @@ def waterfall(nodes: list[SpanNode]) -> go.Figure:
     fig.update_yaxes(autorange="reversed", tickfont={"family": "monospace", "size": 11})
     fig.update_xaxes(title="ms since the trace started")
     fig.update_layout(title="Timeline", height=max(240, 60 + 24 * len(nodes)), showlegend=False, **_LAYOUT)
+    return fig
+
+
+def eval_history(runs: list[dict[str, Any]], title: str) -> go.Figure:
+    """Pass rate and each mean score of a dataset's runs (summaries, any order) over time, in %."""
+    runs = sorted(runs, key=lambda r: r["started_at"])
+    times = [datetime.fromisoformat(r["started_at"]) for r in runs]
+    ids = [r["run_id"] for r in runs]
+    fig = go.Figure()
+    series = [("pass rate", [r["pass_rate"] for r in runs])]
+    for name in sorted({n for r in runs for n in r.get("scores") or {}}):
+        series.append((f"mean {name}", [(r.get("scores") or {}).get(name) for r in runs]))
+    for label, values in series:
+        fig.add_trace(
+            go.Scatter(
+                x=times,
+                y=[None if v is None else v * 100 for v in values],
+                name=label,
+                mode="lines+markers",
+                customdata=ids,
+                line={"width": 3} if label == "pass rate" else {"dash": "dot"},
+                hovertemplate="%{x|%b %d %H:%M} · run %{customdata}: %{y:.1f}%<extra>" + label + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        height=320,
+        yaxis_title="%",
+        yaxis_range=[0, 105],
+        legend={"orientation": "h", "y": -0.2},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def tag_pass_rates(rows: list[dict[str, Any]], title: str) -> go.Figure:
+    """Bars of the pass rate per tag value (rows of ``evalruns.tag_breakdown``), one colour per tag."""
+    fig = go.Figure()
+    for tag in dict.fromkeys(r["tag"] for r in rows):
+        mine = [r for r in rows if r["tag"] == tag]
+        fig.add_trace(
+            go.Bar(
+                x=[f"{tag}={r['value']}" for r in mine],
+                y=[r["pass rate"] * 100 for r in mine],
+                name=tag,
+                text=[f"{r['passed']}/{r['cases']}" for r in mine],
+                textposition="auto",
+            )
+        )
+    fig.update_layout(title=title, height=300, yaxis_title="% passed", yaxis_range=[0, 105], **_LAYOUT)
     return fig

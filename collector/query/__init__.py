@@ -1,8 +1,18 @@
-"""Queries: the trace list and trace reads, the agent metrics in SQL, the price table, query parameters.
+"""Queries: trace reads, the agent metrics in SQL, eval run history, the price table, query parameters.
 
 Imports the store only.
 """
 
+from tracereel.collector.query.evals import (
+    RUN_ID_PATTERN,
+    EvalReportError,
+    EvalRunConflict,
+    StoredEvalRun,
+    get_eval_run,
+    list_eval_runs,
+    parse_eval_report,
+    store_eval_run,
+)
 from tracereel.collector.query.metrics import (
     BREAKDOWNS,
     METRIC_KEYS,
@@ -31,23 +41,31 @@ __all__ = [
     "DEFAULT_PRICES",
     "ENV_VAR",
     "METRIC_KEYS",
+    "RUN_ID_PATTERN",
     "SPAN_COST_SQL",
     "SPAN_PRICED_SQL",
+    "EvalReportError",
+    "EvalRunConflict",
     "ParamError",
     "Price",
     "PriceError",
     "PriceTable",
+    "StoredEvalRun",
     "TaskFilter",
     "breakdown",
+    "get_eval_run",
     "get_trace",
+    "list_eval_runs",
     "list_traces",
     "load_prices",
     "parse_bucket",
+    "parse_eval_report",
     "parse_metrics_window",
     "parse_time",
     "parse_trace_id",
     "parse_trace_list_window",
     "price_params",
+    "store_eval_run",
     "summary",
     "task_filter_sql",
     "timeseries",

@@ -90,8 +90,8 @@ def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
         "has_root = 1",
         "root_start >= {start:DateTime64(9)}",
         "root_start < {end:DateTime64(9)}",
-        # Replays of recorded runs are not production tasks (migration 0006).
-        f"TraceId NOT IN (SELECT TraceId FROM {TRACES_TABLE} WHERE IsReplay = 1 AND IsRoot = 1"
+        # Replays of recorded runs and eval case runs are not production tasks (migrations 0006, 0008).
+        f"TraceId NOT IN (SELECT TraceId FROM {TRACES_TABLE} WHERE (IsReplay = 1 OR IsEval = 1) AND IsRoot = 1"
         " AND Timestamp >= {lo:DateTime64(9)} AND Timestamp < {hi:DateTime64(9)})",
     ]
     params: dict[str, Any] = {

@@ -15,6 +15,7 @@ from tracereel.collector.store.rollup import (
 )
 from tracereel.collector.store.tables import (
     CALLS_TABLE,
+    EVAL_RUNS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
     TRACE_ID_TS_TABLE,
@@ -23,6 +24,7 @@ from tracereel.collector.store.tables import (
 
 __all__ = [
     "CALLS_TABLE",
+    "EVAL_RUNS_TABLE",
     "INSERT_COLUMNS",
     "MIGRATIONS",
     "MIGRATIONS_TABLE",

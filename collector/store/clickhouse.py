@@ -141,6 +141,10 @@ class Store:
         """
         self._run(self._client.insert_arrow, TRACES_TABLE, table)
 
+    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]) -> None:
+        """Insert ``rows`` (each in ``column_names`` order) into ``table`` as one INSERT."""
+        self._run(self._client.insert, table, list(rows), column_names=list(column_names))
+
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a SELECT with server-side ``{name:Type}`` parameters; returns the rows."""
         result = self._run(self._client.query, sql, parameters=parameters)

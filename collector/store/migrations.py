@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
-from tracereel.collector.store.tables import TRACE_ID_TS_TABLE, TRACES_TABLE
+from tracereel.collector.store.tables import EVAL_RUNS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE
 
 __all__ = ["MIGRATIONS", "Migration"]
 
@@ -220,6 +220,43 @@ GROUP BY TraceId""",
             # Parts written before this migration get the column too (a background mutation),
             # rather than computing it from the attribute map on every metrics query.
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsReplay",
+        ),
+    ),
+    # Eval runs (tracereel eval): one row per run, the whole report kept as JSON next to the columns
+    # the history list and its filters read. Sorted by dataset then time, so the history of one
+    # dataset is one range and retention can drop whole monthly partitions.
+    (
+        "0007_eval_runs",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {EVAL_RUNS_TABLE} (
+    RunId String CODEC(ZSTD(1)),
+    Dataset LowCardinality(String) CODEC(ZSTD(1)),
+    StartedAt DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    Agent String CODEC(ZSTD(1)),
+    PassRate Float64,
+    Scores Map(String, Float64) CODEC(ZSTD(1)),
+    CaseCount UInt32,
+    PassedCount UInt32,
+    GatePassed UInt8,
+    Regressions Array(String) CODEC(ZSTD(1)),
+    BaselineRunId String CODEC(ZSTD(1)),
+    Report String CODEC(ZSTD(3)),
+    StoredAt DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX idx_run_id RunId TYPE bloom_filter(0.001) GRANULARITY 1
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(StartedAt)
+ORDER BY (Dataset, StartedAt, RunId)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1""",
+        ),
+    ),
+    # Each case of an eval run is a trace whose root carries tracereel.eval.run_id; like replays,
+    # those traces are listed and readable but not counted as production tasks.
+    (
+        "0008_eval_flag",
+        (
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsEval UInt8 "
+            f"MATERIALIZED mapContains({_A}, 'tracereel.eval.run_id')",
+            f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsEval",
         ),
     ),
 )

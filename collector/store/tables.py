@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["CALLS_TABLE", "MIGRATIONS_TABLE", "ROLLUP_TABLE", "TRACES_TABLE", "TRACE_ID_TS_TABLE"]
+__all__ = [
+    "CALLS_TABLE",
+    "EVAL_RUNS_TABLE",
+    "MIGRATIONS_TABLE",
+    "ROLLUP_TABLE",
+    "TRACES_TABLE",
+    "TRACE_ID_TS_TABLE",
+]
 
 TRACES_TABLE: Final = "otel_traces"
 TRACE_ID_TS_TABLE: Final = "otel_traces_trace_id_ts"
 ROLLUP_TABLE: Final = "tracereel_task_rollup"
 CALLS_TABLE: Final = "tracereel_call_rollup"
 MIGRATIONS_TABLE: Final = "tracereel_migrations"
+EVAL_RUNS_TABLE: Final = "tracereel_eval_runs"

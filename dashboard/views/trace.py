@@ -1,4 +1,4 @@
-"""Trace: one trace's timeline, its tree of agents → LLM calls → tools with payloads, signals and replay command."""
+"""Trace: one trace's timeline, its tree of agents → LLM calls → tools with payloads, signals, commands to reuse it."""
 
 from __future__ import annotations
 
@@ -97,8 +97,27 @@ if replay_of:
     )
     st.page_link("views/trace.py", label="Open the original trace", query_params={"trace_id": replay_of})
 
+eval_run = _attr(root, sc.EVAL_RUN_ID)
+if eval_run:
+    case = _attr(root, sc.EVAL_CASE_ID)
+    variant = _attr(root, sc.EVAL_VARIANT)
+    st.info(
+        f"This trace is the run of case `{case or '?'}`"
+        + (f" (variant `{variant}`)" if variant else "")
+        + f" in eval run `{eval_run}` of dataset `{_attr(root, sc.EVAL_DATASET) or '?'}`; "
+        "it is not counted in the production metrics.",
+        icon=":material/fact_check:",
+    )
+    st.page_link(
+        "views/evals.py",
+        label="Open the eval run",
+        query_params={"dataset": _attr(root, sc.EVAL_DATASET), "run": eval_run},
+    )
+
 st.markdown("**Replay this trace on your machine**")
 st.code(f"tracereel replay {trace_id} --collector {api.base_url}", language="bash")
+st.markdown("**Add it to a golden set** (a case with its input, its recorded output as expected, and this trace)")
+st.code(f"tracereel dataset add golden.yaml {trace_id}", language="bash")
 
 # --- Signals: plan, guardrails, escalations, errors -----------------------------------------
 plans = [(n.span, parse_json(_attr(n.span, sc.PLAN_STEPS))) for n in nodes if _attr(n.span, sc.PLAN_STEPS)]

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.collector.otlp_payloads import ROOT, protobuf_request
+from tests.eval_reports import report
 from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
 
 KEY = "s3cret"
@@ -29,7 +30,7 @@ def _protected_endpoints() -> list[tuple[str, str]]:
         if router in OPEN_ROUTERS:
             continue
         for route in router.routes:
-            path = route.path.replace("{trace_id}", "ab" * 16)
+            path = route.path.replace("{trace_id}", "ab" * 16).replace("{run_id}", "run-1")
             endpoints.extend((method, path) for method in sorted(route.methods))
     return endpoints
 
@@ -51,10 +52,12 @@ def test_every_endpoint_answers_with_the_key(keyed):
     for method, path in _protected_endpoints():
         if path == "/v1/traces":
             response = keyed.post(path, content=protobuf_request([{"span_id": ROOT}]), headers={**good, **PB})
+        elif (method, path) == ("POST", "/api/v1/evals/runs"):
+            response = keyed.post(path, json=report("run-1"), headers=good)
         else:
             response = keyed.request(method, path, headers=good, params=REQUIRED_PARAMS.get(path))
         # The one 404: the trace id asked for is not stored.
-        assert response.status_code == 200 or "no trace with id" in response.json()["detail"], (method, path)
+        assert response.status_code in (200, 201) or "no trace with id" in response.json()["detail"], (method, path)
 
 
 def test_healthz_is_open(keyed):
@@ -75,6 +78,8 @@ def test_the_key_is_checked_before_parameters_and_body(keyed):
     assert keyed.get("/api/v1/traces", params={"limit": 0}).json() == UNAUTHORIZED
     assert keyed.get("/api/v1/metrics", params={"from": "yesterday-ish"}).json() == UNAUTHORIZED
     assert keyed.post("/v1/traces", content=b"\x0a\xff\xff", headers=PB).json() == UNAUTHORIZED
+    assert keyed.post("/api/v1/evals/runs", json=report("run-1")).json() == UNAUTHORIZED
+    assert keyed.get("/api/v1/evals/runs/run-1").json() == UNAUTHORIZED
     assert keyed.app.state.inserter.stored_spans == 0
 
 

@@ -1,7 +1,8 @@
 """End to end: ``tracereel serve`` and ``tracereel dashboard`` as real processes, every page in headless Chromium.
 
 The store holds a week of synthetic history (bench/query.py's generator, written before the
-collector starts) plus live traces sent by the SDK-instrumented agent system over OTLP. Each
+collector starts) plus live traces sent by the SDK-instrumented agent system over OTLP, and two
+eval runs of a golden set uploaded through the client. Each
 page is loaded the way a person would, checked for what they would see, and saved as a
 screenshot (dashboard-<page>.png): under docs/ with TRACEREEL_UPDATE_SCREENSHOTS=1 (how the
 README's pictures are made), else in pytest's temporary directory, so a test run leaves the
@@ -28,7 +29,9 @@ from agent_workload import run_workload
 from playwright.sync_api import expect
 
 import tracereel
+from tests.eval_reports import report
 from tests.support import DEADLINE, claim_port, clean_env, listening_addresses, wait_healthy, wait_http
+from tracereel.client import CollectorClient
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -89,6 +92,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             assert tracereel.flush()
         finally:
             tracereel.shutdown()
+        # Two eval runs of a golden set: the second breaks one case and fixes another.
+        api = CollectorClient(collector_url)
+        api.upload_eval_run(report("run-1", started_at="2025-05-01T10:00:00+00:00", failing=("order-status",)))
+        api.upload_eval_run(
+            report("run-2", started_at="2025-05-02T10:00:00+00:00", failing=("cancel-order",), baseline="run-1")
+        )
         dashboard = subprocess.Popen(
             [*exe, "dashboard", "--collector", collector_url, "--port", str(dashboard_port)], env=env
         )
@@ -186,6 +195,9 @@ def test_every_page_in_a_real_browser(stack, browser, shots):
     expect(page.get_by_test_id("stCode").first).to_have_text(
         f"tracereel replay {trace_id} --collector {stack['collector']}", timeout=WAIT_MS
     )
+    expect(page.get_by_test_id("stCode").nth(1)).to_have_text(
+        f"tracereel dataset add golden.yaml {trace_id}", timeout=WAIT_MS
+    )
     expect(page.get_by_text("refund over the approval limit").first).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("Timeline")).to_have_count(1, timeout=WAIT_MS)
     expanders = page.get_by_test_id("stExpander")
@@ -201,6 +213,15 @@ def test_every_page_in_a_real_browser(stack, browser, shots):
     _no_traceback(page)
     expect(page.get_by_text(re.compile(r"\d+ better, \d+ worse"))).to_have_count(1, timeout=WAIT_MS)
     page.screenshot(path=str(shots / "dashboard-compare.png"))
+    page.close()
+
+    # Evaluations: the history chart, a run's cases, the tag breakdown, two runs side by side.
+    page = _open(browser, f"{dashboard}/evals", "Two runs side by side", 2600, charts=2)
+    _no_traceback(page)
+    expect(page.get_by_text("1 regressions, 1 fixes")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_text("support-golden: pass rate and mean scores per run")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_text("Pass rate by topic, style and persona")).to_have_count(1, timeout=WAIT_MS)
+    page.screenshot(path=str(shots / "dashboard-evals.png"))
     page.close()
 
     # An unknown trace id is a message, not an error page.
