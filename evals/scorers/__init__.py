@@ -2,7 +2,7 @@
 
 A case names scorers as ``"exact"``, ``{"tool_called": "refund"}`` (the scorer's main option)
 or ``{"numeric": {"tolerance": 0.01}}`` (its options); every form may add ``threshold`` (graded
-scorers pass at score >= threshold, default 0.5) and ``name`` (the key in the report).
+scorers pass at score >= threshold, default 0.5) and ``label`` (its key in the report).
 :func:`resolve` turns a spec into a :class:`BoundScorer` and fails with :class:`UnknownScorer`
 at load time, so a typo is exit 2 before anything runs.
 """
@@ -147,7 +147,7 @@ def resolve(spec: ScorerSpec) -> BoundScorer:
     if not name:
         raise UnknownScorer(f"scorer {spec!r}: the name must be text")
     func = _lookup(name)
-    label = str(options.pop("name", name))
+    label = str(options.pop("label", name))
     threshold_value = options.get("threshold", DEFAULT_THRESHOLD)
     try:
         threshold = float(threshold_value)
