@@ -250,14 +250,18 @@ def _overrides(case: Case, recorded: _Recorded) -> dict[str, Any]:
     """The recorded tool results to replace: planted injections, or a trap's empty values."""
     out: dict[str, Any] = {}
     injection = case.overrides.get(INJECTION_TARGET)
+    planted_once = False
     for name, number, result_json in recorded.tools:
         value = json.loads(result_json)
         if case.trap:
             out[f"tool:{name}#{number}"] = empty_like(value)
-        elif injection is not None:
+        elif injection is not None and not planted_once:
+            # Into the first tool result that has text (what the agent fetched), not every one: a
+            # result the agent hands back verbatim would otherwise "leak" a canary nobody obeyed.
             planted, ok = plant(value, injection)
             if ok:
                 out[f"tool:{name}#{number}"] = planted
+                planted_once = True
     for key, value in case.overrides.items():
         if key != INJECTION_TARGET:
             out[key] = value
@@ -317,6 +321,7 @@ class _Scenario:
         self.faults = parse_faults(case.faults)
         self.injection = case.overrides.get(INJECTION_TARGET)
         self.trap = case.trap
+        self.planted = False  # like on tape: only the first tool result with text carries the injection
 
     def _before(self, call: BoundaryCall) -> None:
         fault = self.faults.get((call.kind, call.name)) if call.kind != "agent" else None
@@ -332,8 +337,8 @@ class _Scenario:
             return result
         if self.trap:
             return empty_like(result) if isinstance(result, str | list | dict) else result
-        if self.injection is not None and isinstance(result, str | list | dict):
-            planted, _ = plant(result, self.injection)
+        if self.injection is not None and not self.planted and isinstance(result, str | list | dict):
+            planted, self.planted = plant(result, self.injection)
             return planted
         return result
 

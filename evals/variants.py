@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 ATTACKS = ("prompt-injection",)
-INJECTION_TARGET = "tool:*"  # a variant's overrides key: plant into every tool result
+INJECTION_TARGET = "tool:*"  # a variant's overrides key: plant into the first tool result with text
 
 
 class VariantError(ValueError):
