@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 import tracereel
 from tests.support import DEADLINE, bound_socket, serve_in_thread, wait_until
@@ -19,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).parent))  # the agents under test import b
 
 import eval_agents
 
-from tracereel.cli import main
 from tracereel.replay import list_traces
 
 
@@ -78,17 +76,3 @@ def agents() -> Any:
     eval_agents.reset()
     yield eval_agents
     eval_agents.reset()
-
-
-def cli(*args: str) -> Result:
-    """Run ``tracereel ARGS`` in process; stdout and stderr apart."""
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def golden_from_recording(path: Path, recorder: Recorder, agents: Any, **add: str) -> str:
-    """Record ``handle`` into the collector and add it to the dataset at ``path``; the trace id."""
-    trace_id = recorder.record("refunds", agents.handle, ticket="my order B2 never arrived")
-    args = [x for k, v in add.items() for x in (f"--{k}", v)]
-    result = cli("dataset", "add", str(path), trace_id, "--collector", recorder.url, *args)
-    assert result.exit_code == 0, result.output
-    return trace_id

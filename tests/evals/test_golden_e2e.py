@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
-from conftest import cli
+from eval_support import cli
 
 from tracereel import semconv as sc
 

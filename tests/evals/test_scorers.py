@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import golden_from_recording
+from eval_support import golden_from_recording
 
 from tracereel.evals import Case, CaseRun, run
 from tracereel.evals.scorers import UnknownScorer, resolve

@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import cli, golden_from_recording
+from eval_support import cli, golden_from_recording
 
 from tracereel.evals import EvalReport, apply_gates, run
 from tracereel.evals.variants import load_corpus, perturb

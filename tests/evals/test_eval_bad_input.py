@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from eval_support import cli
 
 CASES = {
     "malformed": ("cases:\n  - id: a\n    input: {text: [unclosed\n", "line 4: malformed YAML (expected ',' or ']'"),
