@@ -44,6 +44,10 @@ class Case:
     scorers: tuple[ScorerSpec, ...] = ()  # empty: the dataset's defaults
     variant: str | None = None  # set on generated variants: "fault:tool:x=timeout", "perturb:typos", ...
     canary: str | None = None  # the token an injection variant planted (scored by no_canary)
+    trap: bool = False  # a hallucination trap: every tool returns nothing relevant (empty values)
+    # "tool:NAME#N" -> the value served instead of the recorded result (injection variants)
+    overrides: dict[str, Any] = field(default_factory=dict[str, Any])
+    line: int | None = None  # where the case starts in its file (1-based), for error messages
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class CaseResult:
     tags: dict[str, str] = field(default_factory=dict[str, str])
     methods: dict[str, str] = field(default_factory=dict[str, str])
     repeat: int = 0  # 0-based run number with --repeat
+    failed: list[str] = field(default_factory=list[str])  # the scorers that did not pass
 
     def to_dict(self) -> dict[str, Any]:
         """The case as the report's JSON has it."""
@@ -117,6 +122,7 @@ class CaseResult:
             "trace_id": self.trace_id,
             "tags": self.tags,
             "repeat": self.repeat,
+            "failed": self.failed,
         }
 
 
@@ -144,6 +150,8 @@ class EvalReport:
     agent: str | None = None
     options: dict[str, Any] = field(default_factory=dict[str, Any])  # tools/llm mode, repeat, variants, ...
     seconds: float = 0.0
+    # with --repeat: per case and variant, how often the runs agreed (see runner.consistency)
+    consistency: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-able data."""
@@ -160,4 +168,5 @@ class EvalReport:
             "gate": {"passed": self.gate.passed, "reasons": self.gate.reasons},
             "options": self.options,
             "seconds": self.seconds,
+            "consistency": self.consistency,
         }

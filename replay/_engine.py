@@ -189,6 +189,11 @@ class Engine:
                     tape.consume_subtree(node)
                 self._mark(call, "fault")
                 return _Decision("raise", node, fault_exception(call.kind, call.name, fault))
+            if node is None and call.kind != "agent" and self._runs_live(call):
+                # A live boundary (a new prompt, another model) is asked other arguments than
+                # recorded: it answers for itself, in place of the recorded call of that name.
+                self._take_by_name(parent, call)
+                return self._live(call)
             if node is None:
                 return self._diverge(call, self._classify(parent, call))
             if call.kind == "agent":
@@ -212,6 +217,22 @@ class Engine:
                     return _Decision("serve", node, value)
             self.served += 1
             return self._recorded(call, node, "tape")
+
+    def _runs_live(self, call: BoundaryCall) -> bool:
+        live = self.options.live
+        return (call.kind, call.name) in live or (call.kind, "*") in live
+
+    def _take_by_name(self, parent: RecordedCall, call: BoundaryCall) -> None:
+        """Consume the first pending recorded call of the same kind and name in the current wave."""
+        wave = self.tape.current_wave(parent)
+        if wave is None:
+            return
+        same = next((c for c in wave.unconsumed() if c.kind == call.kind and c.name == call.name), None)
+        if same is not None:
+            taken = wave.take((same.kind, same.name, same.fingerprint))
+            if taken is not None:
+                taken.consumed = True
+                self.tape.consume_subtree(taken)
 
     def _recorded(self, call: BoundaryCall, node: RecordedCall, source: str) -> _Decision:
         self._mark(call, source)

@@ -1,0 +1,1 @@
+"""Package data of tracereel.evals: the built-in prompt-injection corpus (injections.json)."""

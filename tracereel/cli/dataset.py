@@ -1,0 +1,95 @@
+"""``tracereel dataset``: golden sets from recorded runs (``add``) and their coverage by tag (``show``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from tracereel.cli._traces import CannotRun, collector_option
+
+__all__ = ["command"]
+
+
+@click.group("dataset")
+def command() -> None:
+    """Golden sets: cases made from recorded runs, reviewed like code (see docs/evals.md)."""
+
+
+def _tags(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise CannotRun(f"--tag {text!r}: expected KEY=VALUE, e.g. topic=refunds")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@command.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("trace_id")
+@click.option("--expected", metavar="JSON", help="The right answer (JSON; text that is not JSON is a string).")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="topic=..., style=..., persona=...")
+@click.option("--id", "case_id", metavar="ID", help="The case id [default: AGENT-TRACEID8].")
+@collector_option
+def add(
+    file: str, trace_id: str, expected: str | None, tags: tuple[str, ...], case_id: str | None, collector: str
+) -> None:
+    """Append a case made from TRACE_ID to FILE (created if missing): the recorded input, the
+    recorded output as expected (unless --expected), the trace saved under traces/ beside FILE."""
+    from tracereel.client import CollectorClient
+    from tracereel.evals.dataset import DatasetError, add_case
+
+    value: Any = None
+    if expected is not None:
+        try:
+            value = json.loads(expected)
+        except ValueError:
+            value = expected
+    try:
+        case = add_case(
+            file, trace_id, expected=value, tags=_tags(tags), case_id=case_id, client=CollectorClient(collector)
+        )
+    except DatasetError as exc:
+        raise CannotRun(str(exc)) from None
+    click.echo(f"added case {case.id} to {file} (trace {case.trace})")
+
+
+@command.command("show")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the cases and the coverage as JSON.")
+def show(file: str, as_json: bool) -> None:
+    """Print FILE's cases and their coverage by tag (topic / style / persona and any other tag)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracereel.evals.dataset import DatasetError, coverage, load_dataset
+
+    try:
+        dataset = load_dataset(file)
+    except DatasetError as exc:
+        raise CannotRun(str(exc)) from None
+    cover = coverage(dataset)
+    if as_json:
+        cases = [
+            {"id": c.id, "tags": c.tags, "trace": c.trace, "input": c.input, "expected": c.expected}
+            for c in dataset.cases
+        ]
+        click.echo(json.dumps({"dataset": dataset.name, "cases": cases, "coverage": cover}, indent=2, default=str))
+        return
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(f"[bold]{dataset.name}[/bold]: {len(dataset.cases)} case(s) in {file}")
+    table = Table("id", "tags", "trace", "input")
+    for case in dataset.cases:
+        tags = ", ".join(f"{k}={v}" for k, v in case.tags.items())
+        text = json.dumps(case.input, ensure_ascii=False, default=str)
+        table.add_row(case.id, tags, case.trace or "(live)", text if len(text) < 60 else text[:57] + "...")
+    console.print(table)
+    coverage_table = Table("tag", "value", "cases", title="coverage")
+    for key, counts in cover.items():
+        for value, count in counts.items():
+            style = "yellow" if value == "(none)" else ""
+            coverage_table.add_row(key, f"[{style}]{value}[/{style}]" if style else value, str(count))
+    console.print(coverage_table)
