@@ -11,6 +11,7 @@ import yaml
 from eval_support import cli
 
 from tracereel import semconv as sc
+from tracereel.client import CollectorClient
 
 
 def test_a_recorded_failure_becomes_a_golden_case_that_gates_a_change(tmp_path: Path, recorder, agents) -> None:
@@ -95,12 +96,17 @@ def fetch_trace_when_stored(recorder, trace_id: str, fetch_trace) -> list[dict]:
     return wait_until(spans, f"the case run's trace {trace_id}")
 
 
-def test_upload_to_a_collector_without_the_history_api_warns_in_one_line(tmp_path: Path, recorder, agents) -> None:
+def test_the_run_is_stored_in_the_collector_and_served_back(tmp_path: Path, recorder, agents) -> None:
     trace_id = recorder.record("refunds", agents.handle, ticket="my order B2 never arrived")
-    golden = tmp_path / "golden.yaml"
+    golden = tmp_path / "golden-stored.yaml"
     assert cli("dataset", "add", str(golden), trace_id, "--collector", recorder.url).exit_code == 0
 
     result = cli("eval", str(golden), "--json", "--collector", recorder.url)
-    assert result.exit_code == 0  # the gate decides, not the upload
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "not stored" in warnings[0]
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    report = json.loads(result.stdout)
+    client = CollectorClient(recorder.url)
+    listed = client.eval_runs(dataset="golden-stored")
+    assert [r["run_id"] for r in listed] == [report["run_id"]]
+    assert listed[0]["pass_rate"] == report["pass_rate"] == 1.0
+    assert client.eval_run(report["run_id"])["cases"] == report["cases"]

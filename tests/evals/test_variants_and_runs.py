@@ -166,11 +166,40 @@ def test_gates_and_exit_codes(tmp_path: Path) -> None:
     assert failure is not None and failure.get("message") == 'exact: expected "nope", got "Y"'
 
 
+def test_baseline_latest_is_the_stored_run_and_its_passing_cases_that_fail_now_are_regressions(
+    tmp_path: Path, eval_collector
+) -> None:
+    name = "baseline-golden.yaml"
+    first = (
+        "agent: eval_agents:echo\ncases:\n"
+        "  - {id: a, input: {text: x}, expected: X}\n"
+        "  - {id: b, input: {text: y}, expected: Y}\n"
+    )
+    golden = _live(tmp_path, first, name)
+    stored = cli("eval", str(golden), "--json", "--collector", eval_collector.url)
+    assert stored.exit_code == 0, stored.output
+    baseline_id = json.loads(stored.stdout)["run_id"]
+
+    changed = first.replace("expected: X", "expected: not-x")  # case a now fails
+    golden.write_text(changed)
+    result = cli(
+        "eval", str(golden), "--json", "--no-upload", "--min-pass-rate", "0",
+        "--baseline", "latest", "--max-regression", "0", "--collector", eval_collector.url,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["baseline"]["run_id"] == baseline_id
+    assert report["regressions"] == ["a"]
+    assert not report["gate"]["passed"]
+
+
 def test_baseline_that_cannot_be_fetched_is_exit_2(tmp_path: Path, eval_collector) -> None:
-    golden = _live(tmp_path, "agent: eval_agents:echo\ncases:\n  - {id: a, input: {text: x}, expected: X}\n")
+    golden = _live(
+        tmp_path, "agent: eval_agents:echo\ncases:\n  - {id: a, input: {text: x}, expected: X}\n", "never-run.yaml"
+    )
     result = cli("eval", str(golden), "--no-upload", "--baseline", "latest", "--collector", eval_collector.url)
     assert result.exit_code == 2
-    assert len(result.output.strip().splitlines()) == 1 and "baseline" in result.output
+    assert result.output.strip().splitlines() == ["Error: no stored eval run of dataset 'never-run' to compare with"]
 
 
 def test_dataset_show_prints_coverage_by_tag(tmp_path: Path) -> None:
