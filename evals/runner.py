@@ -216,7 +216,24 @@ def prepare(dataset: Dataset, options: RunOptions) -> list[_Plan]:
                 )
         func, entry = funcs[case.id]
         plans.append(_Plan(case=case, scorers=bound, func=func, entrypoint=entry, recorded=recorded))
+    if any(b.name.split("#")[0] in _JUDGED for plan in plans for b in plan.scorers):
+        _check_judge_settings(dataset)
     return plans
+
+
+_JUDGED = ("llm_judge", "groundedness")
+
+
+def _check_judge_settings(dataset: Dataset) -> None:
+    # A malformed judge setting would fail every judged case the same way: say it once, up front,
+    # as "cannot run" (exit 2), rather than as failed cases (exit 1).
+    from tracereel.evals.judge import judge_from_settings
+    from tracereel.sdk.settings import ConfigError
+
+    try:
+        judge_from_settings()
+    except ConfigError as exc:
+        raise DatasetError(dataset.path, str(exc)) from None
 
 
 # --- running one case -----------------------------------------------------------------------------

@@ -47,6 +47,8 @@ def _session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         # `tracereel serve`/`up` without --store open the default store under the data dir:
         # never the developer's own.
         monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        # The judge's verdict cache lives under the cache dir: never the developer's either.
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         yield
 
 

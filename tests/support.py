@@ -57,7 +57,8 @@ T = TypeVar("T")
 DEADLINE = 120.0
 
 # The developer's settings for tracereel and OpenTelemetry must not leak into a test.
-ENV_PREFIXES = ("TRACEREEL_", "OTEL_")
+# Settings the SDK reads (OPENAI_* are the judge's fallbacks): never the developer's in a test.
+ENV_PREFIXES = ("TRACEREEL_", "OTEL_", "OPENAI_")
 # Switches of the test suite itself, not settings of tracereel: tests read them, nothing else does.
 SUITE_SWITCHES = frozenset({"TRACEREEL_UPDATE_SCREENSHOTS"})
 

@@ -117,3 +117,25 @@ def test_on_span_start_may_mark_the_spans_it_sees(spans: Any):
     tracereel.flush()
     marked = [s.name for s in spans.get_finished_spans() if s.attributes.get("tracereel.eval.case_id") == "case-1"]
     assert marked == ["invoke_agent marked"]
+
+
+def test_a_live_boundary_asked_other_arguments_answers_in_place_of_the_recorded_call(recorder: Any, agents: Any):
+    recorded = recorder.record("support", agents.support, "Kettle broke", "kim@example.com")
+    agents.reset()
+    agents.BEHAVIOUR["order_id"] = "A-2002"  # the code now looks up another order
+    agents.ARMED.set()
+    agents.LIVE_OK.add("lookup_order")
+    strict = replay(recorded.trace)
+    assert strict.status == "diverged" and strict.divergence is not None
+    assert strict.divergence.kind == "different_arguments"
+
+    agents.reset()
+    agents.BEHAVIOUR["order_id"] = "A-2002"
+    agents.ARMED.set()
+    agents.LIVE_OK.add("lookup_order")
+    report = replay(recorded.trace, live=["tool:lookup_order"])
+    assert agents.BODY_RUNS == ["lookup_order"]  # it ran for real, with the new arguments
+    # The recorded lookup was taken by the live call; the next call is still served from the tape.
+    # The new order has another total, so the card is charged another amount: that diverges.
+    assert report.live == 1 and report.served == 1
+    assert report.divergence is not None and report.divergence.address["label"] == "tool:charge_card#1"
