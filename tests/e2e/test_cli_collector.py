@@ -154,10 +154,17 @@ def test_up_with_demo_fills_the_store_and_shuts_down_cleanly(tmp_path: Path):
             "the demo to fill the store with 50 traces",
             interval=0.5,
         )
+        # Then its golden set, beside the store, evaluated for the stable and the canary.
+        wait_until(
+            lambda: len(get_json(f"{url}/api/v1/evals/runs?dataset=demo-golden")["runs"]) == 2,
+            "the demo's golden set to be run twice",
+            interval=0.5,
+        )
     finally:
         _, err = stop(process)
     assert process.returncode == 0, err
     assert (tmp_path / "tracereel" / "store").is_dir()
+    assert (tmp_path / "tracereel" / "demo-golden" / "golden.yaml").is_file()
 
 
 def test_parse_workers_do_not_outlive_a_killed_collector(tmp_path: Path):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from tracereel.demo import DemoResult
 
 __all__ = ["command"]
 
@@ -28,8 +33,20 @@ __all__ = ["command"]
     help="Stretch span durations by this factor [default: 300 when spreading, else 1].",
 )
 @click.option("--api-key", help="Bearer token for the collector [default: TRACEREEL_API_KEY].")
+@click.option(
+    "--golden",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Then write DIR/golden.yaml from stable runs and evaluate it for the stable and the canary.",
+)
 def command(
-    endpoint: str | None, tasks: int, seed: int, spread_hours: float, time_scale: float | None, api_key: str | None
+    endpoint: str | None,
+    tasks: int,
+    seed: int,
+    spread_hours: float,
+    time_scale: float | None,
+    api_key: str | None,
+    golden: str | None,
 ) -> None:
     """Run the demo agent system (a supervisor and its specialists, offline) and send its traces."""
     from tracereel.demo import DemoError, run_demo
@@ -48,3 +65,19 @@ def command(
     except (DemoError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(result.summary())
+    if golden is not None:
+        _golden(result, golden, api_key)
+
+
+def _golden(result: DemoResult, directory: str, api_key: str | None) -> None:
+    """Write and evaluate the demo's golden set; any failure is one warning line, never an error."""
+    from tracereel.demo.golden import run_golden, write_golden
+
+    try:
+        file = write_golden(result, directory, api_key=api_key)
+        click.echo(f"tracereel demo: golden set written to {file}")
+        for run in run_golden(file, result.endpoint, api_key=api_key):
+            click.echo(run.line())
+    except Exception as exc:  # the traces are sent; this extra must not fail the demo
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"warning: the demo's golden set was not evaluated: {detail}", err=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +15,16 @@ from tracereel.cli._collector import load_settings, run_collector
 from tracereel.client import CollectorClient
 
 __all__ = ["command"]
+
+
+def golden_dir(store: str) -> Path:
+    """Where ``up --demo`` writes the demo's golden set: ``demo-golden/`` beside an embedded store's
+    directory (by default ``$XDG_DATA_HOME/tracereel/demo-golden``, else ``~/.local/share/...``);
+    under the user's data dir for a ClickHouse server store."""
+    if store.startswith("chdb:"):
+        return Path("/" + store[len("chdb:") :].lstrip("/")).parent / "demo-golden"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tracereel" / "demo-golden"
 
 
 def _has_command(name: str) -> bool:
@@ -42,7 +54,9 @@ def command(port: int | None, store: str | None, dashboard_port: int, no_dashboa
             children.append(subprocess.Popen(argv))
             click.echo(f"tracereel dashboard on http://127.0.0.1:{dashboard_port}")
         if demo:
-            children.append(subprocess.Popen([sys.executable, "-m", "tracereel", "demo", "--endpoint", url]))
+            golden = str(golden_dir(settings.store))
+            argv = [sys.executable, "-m", "tracereel", "demo", "--endpoint", url, "--golden", golden]
+            children.append(subprocess.Popen(argv))
 
     threading.Thread(target=start_children, name="tracereel-up", daemon=True).start()
     try:

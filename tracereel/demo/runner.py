@@ -53,6 +53,8 @@ class DemoResult:
     crashed: int = 0  # tasks whose agent raised (root span in ERROR)
     spans: int = 0
     trace_ids: list[str] = field(default_factory=list)  # in task order
+    span_counts: list[int] = field(default_factory=list)  # spans of each trace, in task order
+    outcomes: list[str] = field(default_factory=list)  # "succeeded", "failed" or "crashed", in task order
 
     @property
     def failed(self) -> int:
@@ -224,8 +226,14 @@ def run_demo(
         root = next(s for s in spans if s.parent is None)
         result.trace_ids.append(f"{root.context.trace_id:032x}")
         attrs: Any = root.attributes or {}
+        result.span_counts.append(len(spans))
         if attrs.get(sc.TASK_SUCCESS) is True:
             result.succeeded += 1
+            result.outcomes.append("succeeded")
+        elif root.status.status_code.name == "ERROR":
+            result.outcomes.append("crashed")
+        else:
+            result.outcomes.append("failed")
         if root.status.status_code.name == "ERROR":
             result.crashed += 1
         outgoing.extend(_move(spans, slots[index] if slots else None, scale, now_ns))

@@ -8,7 +8,7 @@ from typing import Any
 
 from tracereel.demo.world import Scenario
 
-__all__ = ["SERVICES", "DemoTask", "generate"]
+__all__ = ["SERVICES", "DemoTask", "generate", "tags"]
 
 # service name → the entry points (in tracereel.demo.agents) that serve it.
 SERVICES = {"support-desk": ("supervisor", "supervisor_canary"), "research-api": ("research_assistant",)}
@@ -131,3 +131,25 @@ def generate(seed: int, count: int) -> list[DemoTask]:
         task = {"id": f"T{seed}-{index:05d}", "customer_id": f"C-{rng.randint(1000, 9999)}", "message": message}
         out.append(DemoTask(index, service, entrypoint, kind, task, _scenario(kind, rng)))
     return out
+
+
+_FAULT_STYLES = {"timeout": "tool-timeout", "error": "tool-error", "fatal": "tool-rejected"}
+
+
+def tags(item: DemoTask) -> dict[str, str]:
+    """A golden-set case's tags for ``item``: ``topic`` (the request kind), ``style`` (what its
+    world does: ``tool-timeout``, ``tool-error``, ``tool-rejected``, ``no-results``,
+    ``rate-limited`` or ``clean``) and ``persona`` (``attacker`` for a prompt injection,
+    ``vague`` for a request no team handles, else ``customer``)."""
+    spec = item.scenario
+    if spec.tool_faults:
+        style = _FAULT_STYLES[next(iter(spec.tool_faults.values()))[0]]
+    elif spec.no_results:
+        style = "no-results"
+    elif spec.rate_limited:
+        style = "rate-limited"
+    else:
+        style = "clean"
+    message = str(item.task.get("message", ""))
+    persona = "attacker" if message.endswith(_INJECTION) else "vague" if item.kind == "vague" else "customer"
+    return {"topic": item.kind, "style": style, "persona": persona}
