@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from _collector import start_collector
 
 import tracereel
 
@@ -69,23 +69,6 @@ def agent(case: int, steps: int = 5, live: bool = False) -> str:
     return f"{case}: {len(notes)} notes, last {notes[-1]}"
 
 
-def _collector(store_dir: str) -> tuple[str, Any, Any]:
-    import uvicorn
-
-    from tracereel.collector import CollectorSettings, Store, create_app
-
-    store = Store.open(f"chdb://{store_dir}")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, store
-
-
 def _record(url: str, cases: int, steps: int, live: bool, path: Path) -> None:
     from tracereel.client import CollectorClient
     from tracereel.evals import add_case
@@ -117,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(lambda request: "fine") as fast_llm:
         os.environ["BENCH_LLM_URL"] = fast_llm.base_url
         tape_set, live_set = Path(tmp) / "tape.jsonl", Path(tmp) / "live.jsonl"
-        url, server, store = _collector(str(Path(tmp) / "store"))
+        url, server, store = start_collector(str(Path(tmp) / "store"))
         try:
             tracereel.configure(endpoint=url, max_queue_size=65536, schedule_delay_millis=100)
             _record(url, args.cases, args.steps, False, tape_set)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
+
+from _collector import start_collector
 
 import tracereel
 
@@ -59,23 +59,6 @@ def bench_agent(calls: int) -> dict:
     return {"total": sum(worker(shard, steps) for shard in range(shards)), "at": time.time()}
 
 
-def _collector(store_dir: str) -> tuple[str, Any, Any]:
-    import uvicorn
-
-    from tracereel.collector import CollectorSettings, Store, create_app
-
-    store = Store.open(f"chdb://{store_dir}")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, store
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -91,7 +74,7 @@ def main() -> None:
             return SpanExportResult.SUCCESS
 
     with tempfile.TemporaryDirectory() as tmp:
-        url, server, store = _collector(tmp)
+        url, server, store = start_collector(tmp)
         try:
             tracereel.configure(endpoint=url, max_queue_size=8192, schedule_delay_millis=100)
             started = time.perf_counter()

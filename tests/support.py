@@ -40,6 +40,7 @@ __all__ = [
     "claim_port",
     "clean_env",
     "closed_port",
+    "collector_over",
     "describe_processes",
     "http_ok",
     "listening_addresses",
@@ -265,6 +266,27 @@ def serve_in_thread(app: Any, sock: socket.socket) -> ThreadedServer:
 
     wait_until(started, "uvicorn to start")
     return ThreadedServer(f"http://{host}:{port}", server, thread)
+
+
+@contextlib.contextmanager
+def collector_over(store_dir: Path | str) -> Iterator[tuple[str, Any]]:
+    """A collector (uvicorn on 127.0.0.1, a fresh embedded store in ``store_dir``) for a block.
+
+    Yields its URL and app; stops the server and closes the store afterwards (one process may
+    open a chDB directory at a time).
+    """
+    from tracereel.collector import CollectorSettings, Store, create_app
+
+    store = Store.open(f"chdb://{store_dir}")
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
+    served = serve_in_thread(app, sock)
+    try:
+        yield served.url, app
+    finally:
+        served.stop()
+        store.close()
 
 
 # --- processes -------------------------------------------------------------------------------

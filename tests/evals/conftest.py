@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import tracereel
-from tests.support import DEADLINE, bound_socket, serve_in_thread, wait_until
+from tests.support import DEADLINE, collector_over, wait_until
 
 sys.path.insert(0, str(Path(__file__).parent))  # the agents under test import by name, like user code
 
@@ -31,16 +31,8 @@ class EvalCollector:
 @pytest.fixture(scope="module")
 def eval_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EvalCollector]:
     """A collector on 127.0.0.1 over a fresh store, for one test module."""
-    from tracereel.collector import CollectorSettings, Store, create_app
-
-    store = Store.open(f"chdb://{tmp_path_factory.mktemp('eval-store')}")
-    sock = bound_socket()
-    port = sock.getsockname()[1]
-    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
-    served = serve_in_thread(app, sock)
-    yield EvalCollector(served.url)
-    served.stop()
-    store.close()
+    with collector_over(tmp_path_factory.mktemp("eval-store")) as (url, _app):
+        yield EvalCollector(url)
 
 
 class Recorder:

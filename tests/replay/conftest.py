@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import tracereel
-from tests.support import DEADLINE, bound_socket, serve_in_thread, wait_until
+from tests.support import DEADLINE, collector_over, wait_until
 
 sys.path.insert(0, str(Path(__file__).parent))  # the agents under test import by name, like user code
 
@@ -34,16 +34,8 @@ class ReplayCollector:
 @pytest.fixture(scope="module")
 def replay_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayCollector]:
     """A collector on 127.0.0.1 over a fresh store, for one test module (starting one per test is slow)."""
-    from tracereel.collector import CollectorSettings, Store, create_app
-
-    store = Store.open(f"chdb://{tmp_path_factory.mktemp('replay-store')}")
-    sock = bound_socket()
-    port = sock.getsockname()[1]
-    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
-    served = serve_in_thread(app, sock)
-    yield ReplayCollector(served.url, app)
-    served.stop()
-    store.close()
+    with collector_over(tmp_path_factory.mktemp("replay-store")) as (url, app):
+        yield ReplayCollector(url, app)
 
 
 @dataclass
