@@ -308,7 +308,9 @@ def _replay_case(plan: _Plan, case: Case, options: RunOptions, run: CaseRun) -> 
         live=live,
         overrides=_overrides(case, recorded),
         faults=case.faults,
-        context_only=True,
+        # One case at a time: intercept the whole process, so calls from threads the agent starts
+        # without its context are served too. Side by side, each case intercepts its own context.
+        context_only=options.concurrency > 1,
     )
     run.trace_id = report.replay_trace_id
     if report.status == "cannot_run":
