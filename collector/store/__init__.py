@@ -1,4 +1,4 @@
-"""The store: the ClickHouse client (chDB or a server), the span columns, the schema's migrations, the rollup.
+"""The store: the ClickHouse client (chDB or a server), the span columns, the schema, the rollup, retention.
 
 The bottom layer of the collector: it imports nothing from ``ingest``, ``query`` or ``api``.
 """
@@ -6,6 +6,15 @@ The bottom layer of the collector: it imports nothing from ``ingest``, ``query``
 from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
 from tracereel.collector.store.columns import INSERT_COLUMNS, columns_to_arrow
 from tracereel.collector.store.migrations import MIGRATIONS, Migration
+from tracereel.collector.store.retention import (
+    TTL_COLUMNS,
+    UNEXPIRED_TABLES,
+    apply_retention,
+    current_ttl,
+    delete_trace,
+    trace_tables,
+    ttl_expression,
+)
 from tracereel.collector.store.rollup import (
     ROLLUP_STATEMENTS,
     USAGE_COST_SQL,
@@ -32,13 +41,20 @@ __all__ = [
     "ROLLUP_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
+    "TTL_COLUMNS",
+    "UNEXPIRED_TABLES",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
     "Migration",
     "Store",
     "StoreError",
+    "apply_retention",
     "columns_to_arrow",
+    "current_ttl",
     "default_store_url",
+    "delete_trace",
     "looped_sql",
     "retries_sql",
+    "trace_tables",
+    "ttl_expression",
 ]

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from tracereel.collector.store.columns import columns_to_arrow
 from tracereel.collector.store.migrations import MIGRATIONS
+from tracereel.collector.store.retention import apply_retention
 from tracereel.collector.store.tables import MIGRATIONS_TABLE, TRACES_TABLE
 
 __all__ = ["Store", "StoreError", "default_store_url"]
@@ -73,8 +74,11 @@ class Store:
         return _redact(self.url)
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open (and migrate) the store at ``url``: ``chdb:///dir`` or ``http(s)://user:pass@host:8123/db``."""
+    def open(cls, url: str, *, retention_days: int | None = None) -> Store:
+        """Open (and migrate) the store at ``url``: ``chdb:///dir`` or ``http(s)://user:pass@host:8123/db``.
+
+        Every data table then keeps ``retention_days`` days (None: forever; see retention.py).
+        """
         import clickhouse_connect
 
         if url.startswith("chdb:"):
@@ -99,6 +103,7 @@ class Store:
             raise StoreError(f"cannot open the store {_redact(url)}: {message.splitlines()[0]}") from None
         store = cls(client, url)
         store.migrate()
+        apply_retention(store, retention_days)
         return store
 
     def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -156,9 +161,11 @@ class Store:
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
-    def command(self, sql: str) -> Any:
-        """Run a statement that returns no rows."""
-        return self._run(self._client.command, sql)
+    def command(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> Any:
+        """Run a statement that returns no rows, with server-side ``{name:Type}`` parameters and query settings."""
+        return self._run(self._client.command, sql, parameters=parameters, settings=settings)
 
     def close(self) -> None:
         """Release the store (for chDB: the directory lock)."""

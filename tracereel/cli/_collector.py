@@ -8,7 +8,18 @@ from typing import Any
 
 import click
 
-__all__ = ["load_settings", "run_collector"]
+__all__ = ["load_settings", "retention_option", "run_collector"]
+
+
+def retention_option(func: Any) -> Any:
+    """``--retention-days N``, shared by ``serve`` and ``up`` (both open the store, which applies it)."""
+    return click.option(
+        "--retention-days",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Keep N days of data in every table, then drop it (a TTL) [env: TRACEREEL_RETENTION_DAYS; "
+        "default: keep forever; an existing TTL is removed].",
+    )(func)
 
 
 def load_settings(**options: Any) -> Any:
@@ -40,7 +51,7 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
     from tracereel.collector import Store, StoreError, create_app
 
     try:
-        store = Store.open(settings.store)
+        store = Store.open(settings.store, retention_days=settings.retention_days)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -48,7 +59,10 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        click.echo(f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.display_url})")
+        kept = f"{settings.retention_days} days" if settings.retention_days else "forever"
+        click.echo(
+            f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.display_url}, kept {kept})"
+        )
         if on_started is not None:
             on_started(server)
         # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal: after a clean drain,
