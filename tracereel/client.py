@@ -11,6 +11,7 @@ against a remote one that requires a key. Standard library only: the base instal
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -28,6 +29,9 @@ __all__ = [
     "NotFound",
     "Unauthorized",
 ]
+
+# A trace id as the collector keeps it (collector/query/params.py checks the same).
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class CollectorError(RuntimeError):
@@ -164,6 +168,22 @@ class CollectorClient:
         if not isinstance(trace, dict) or not isinstance(cast(dict[str, Any], trace).get("spans"), list):
             raise CollectorError(f"trace {wanted}: the collector's answer has no spans")
         return cast(Trace, trace)
+
+    def delete_trace(self, trace_id: str) -> dict[str, Any]:
+        """Delete a trace everywhere (``DELETE /api/v1/traces/{id}``): ``{"trace_id", "deleted_spans"}``.
+
+        :class:`NotFound` if the collector has no such trace; a malformed id is a :class:`CollectorError`
+        (status 400) before anything is sent.
+        """
+        wanted = trace_id.strip().lower()
+        # Checked here as well as by the collector: an id with a "/" would reach another path
+        # (servers decode %2F before routing) and come back as a confusing 404.
+        if not _TRACE_ID.fullmatch(wanted):
+            raise CollectorError(f"trace id {trace_id!r} is not 32 hex digits", 400)
+        try:
+            return cast(dict[str, Any], self.request("DELETE", f"{API_PREFIX}/traces/{wanted}"))
+        except NotFound as exc:
+            raise NotFound(f"trace {wanted}: not found ({exc})", 404) from None
 
     def metrics(self, **filters: Any) -> dict[str, Any]:
         """Every metric over a window (``start``, ``end``, ``service``, ``agent``, ``version``)."""

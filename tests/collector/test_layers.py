@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "ingest": {"store"},
     "query": {"store"},
-    "api": {"ingest", "query", "store", "settings"},
+    "control": {"store"},
+    "api": {"control", "ingest", "query", "store", "settings"},
     "settings": {"store"},
     "app": {"api", "ingest", "store", "settings"},
 }
