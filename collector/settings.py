@@ -28,6 +28,9 @@ class CollectorSettings(BaseSettings):
     flush_interval: float = Field(0.05, gt=0, description="Seconds to gather spans before an INSERT")
     parse_workers: int = Field(-1, ge=-1, description="Processes decoding OTLP; -1: one per core")
     prices: str | None = Field(None, description="TOML or JSON price table overriding the defaults")
+    redact: str = Field(
+        "default", min_length=1, description="PII/secret redaction before storage: default, off, or a TOML rules file"
+    )
 
     @field_validator("store")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from tracereel.cli._collector import load_settings, run_collector
+from tracereel.cli._collector import REDACT_HELP, load_settings, run_collector
 from tracereel.client import CollectorClient
 
 __all__ = ["command"]
@@ -39,9 +39,12 @@ def _has_command(name: str) -> bool:
 @click.option("--dashboard-port", type=int, default=8501, show_default=True, help="Dashboard port.")
 @click.option("--no-dashboard", is_flag=True, help="Run the collector only.")
 @click.option("--demo", is_flag=True, help="Fill the store with traces from the built-in demo agent system.")
-def command(port: int | None, store: str | None, dashboard_port: int, no_dashboard: bool, demo: bool) -> None:
+@click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+def command(
+    port: int | None, store: str | None, dashboard_port: int, no_dashboard: bool, demo: bool, redact: str | None
+) -> None:
     """Run tracereel on this machine: the collector on 127.0.0.1, the dashboard, and the demo if asked."""
-    settings = load_settings(port=port, store=store)
+    settings = load_settings(port=port, store=store, redact=redact)
     url = f"http://{settings.host}:{settings.port}"
     children: list[subprocess.Popen[Any]] = []
 
