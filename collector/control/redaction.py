@@ -87,14 +87,16 @@ def _phone(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    """One kind: ``pattern`` finds candidates, ``check`` (if any) confirms one; only runs when a trigger is present.
+    """One kind: ``pattern`` finds candidates, ``check`` (if any) confirms one.
 
-    ``triggers`` are substrings of which one must occur (empty: any value with a digit).
+    ``gate`` is a cheap regex that every finding contains ("@", "eyJ", three digits in a row):
+    the pattern only runs on values where it occurs; gates are kept coarse and quick to
+    search (a precise gate costs more than it saves). Empty: always run (custom rules).
     """
 
     kind: str
     pattern: re.Pattern[str]
-    triggers: tuple[str, ...] = ()
+    gate: str = ""
     check: Callable[[str], bool] | None = None
     keep: str = ""  # a prefix the replacement keeps ("Bearer "), so the value still reads as what it was
 
@@ -103,45 +105,50 @@ class Rule:
 _PHONE_L = r"(?<![\w@.\-])"
 _PHONE_R = r"(?![\w\-])"
 
+# Cards and phone numbers share one gate (so that one cannot hide the other in the combined
+# scan): a "+" before a digit, 3 digits and a separator, or 8 digits in two groups of 4.
+_NUMBER_GATE = r"\+\d|\d{3}[ .\-)/]{1,2}\d|\d{4}[ \-]?\d{4}"
+
 # Order matters: secrets first (a JWT inside "Bearer ..." counts as a JWT), then emails (their
 # digits are not phone numbers), then the digit kinds from the most to the least specific.
 _BUILTIN: tuple[Rule, ...] = (
     Rule(
         "private_key",
         re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY-----|.*)", re.DOTALL),
-        ("PRIVATE KEY-----",),
+        r"PRIVATE KEY-----",
     ),
-    Rule("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"), ("eyJ",)),
-    Rule("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}"), ("sk-ant-",)),
-    Rule("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"), ("sk-",)),
-    Rule("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"), ("k_live_", "k_test_")),
-    Rule("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), ("AKIA", "ASIA")),
+    Rule("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"), "eyJ"),
+    Rule("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}"), "sk-ant-"),
+    Rule("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"), "sk-"),
+    Rule("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"), r"k_(?:live|test)_"),
+    Rule("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "AKIA|ASIA"),
     Rule(
         "github_token",
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"gh[pousr]_|github_pat_",
     ),
-    Rule("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), ("xox",)),
-    Rule("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), ("AIza",)),
-    Rule("bearer", re.compile(r"\b[Bb]earer[ \t]+[A-Za-z0-9\-._~+/]{8,}=*"), ("earer",), keep="Bearer "),
-    Rule("email", re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"), ("@",)),
+    Rule("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), "xox"),
+    Rule("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), "AIza"),
+    Rule("bearer", re.compile(r"\b[Bb]earer[ \t]+[A-Za-z0-9\-._~+/]{8,}=*"), "earer", keep="Bearer "),
+    Rule("email", re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"), "@"),
     Rule(
         "iban",
         re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
+        r"[A-Z]{2}\d\d",
         check=_iban,
     ),
-    Rule("card", re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){12,18}(?![\w.]|-\d)"), check=_card),
+    Rule("card", re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){12,18}(?![\w.]|-\d)"), _NUMBER_GATE, check=_card),
     Rule(
         "ipv4",
         re.compile(
             r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
         ),
-        (".",),
+        r"\.\d",
     ),
     Rule(
         "ipv6",
         re.compile(r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])"),
-        ("::", ":"),
+        r"::|:[0-9A-Fa-f]{1,4}:",
         check=_ipv6,
     ),
     Rule(
@@ -154,6 +161,7 @@ _BUILTIN: tuple[Rule, ...] = (
             + r"|\(?0\d{1,4}\)?[ \-/]\d{3,4}[ \-]\d{3,4})"  # 020 7946 0958, 030/1234 5678
             + _PHONE_R
         ),
+        _NUMBER_GATE,
         check=_phone,
     ),
 )
@@ -161,8 +169,7 @@ _BUILTIN: tuple[Rule, ...] = (
 KINDS: tuple[str, ...] = tuple(rule.kind for rule in _BUILTIN)
 
 
-def _has_digit(value: str) -> bool:
-    return any(ch in value for ch in "0123456789")
+_LOWER_HEX = "0123456789abcdef"
 
 
 class Redactor:
@@ -175,13 +182,33 @@ class Redactor:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = tuple(rules)
         self.kinds = tuple(rule.kind for rule in self.rules)
+        self._custom = [rule for rule in self.rules if not rule.gate]
+        self._clean: set[str] = set()
+        # Rules sharing a gate share one named group; one scan of a value with the combined
+        # gate finds which rules can match at all, and most values match none.
+        groups: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            if rule.gate:
+                groups.setdefault(rule.gate, []).append(index)
+        self._group_rules = {f"g{n}": indexes for n, indexes in enumerate(groups.values())}
+        # The same alternatives without groups for the yes/no search: groups slow every value's scan.
+        self._gate = re.compile("|".join(groups)) if groups else None
+        self._which = re.compile("|".join(f"(?P<g{n}>{gate})" for n, gate in enumerate(groups))) if groups else None
 
     def redact(self, value: str, counts: dict[str, int]) -> str:
         """``value`` with every finding replaced (JSON stays JSON); adds to ``counts`` per kind."""
         if len(value) < 6:  # nothing any rule finds is this short: the commonest case, first
             return value
-        head = value.lstrip()[:1]
-        if head in ("{", "[", '"') and self._could_match(value):
+        clean = self._clean
+        if value in clean:
+            return value
+        if not self._custom:
+            # Lowercase hex with a letter (hashes, ids) holds none of the built-in kinds; two C calls.
+            if not value.strip(_LOWER_HEX) and not value.isdigit():
+                return value
+            if self._gate is not None and self._gate.search(value) is None:
+                return value
+        if value[:1] in ("{", "[", '"') or value.lstrip()[:1] in ("{", "["):
             try:
                 parsed = json.loads(value)
             except ValueError:
@@ -190,30 +217,33 @@ class Redactor:
                 before = sum(counts.values())
                 walked = self._walk(parsed, counts)
                 if sum(counts.values()) == before:
+                    self._remember(value)
                     return value  # unchanged: keep the original formatting
                 return json.dumps(walked, ensure_ascii=False, separators=(",", ":"))
-        return self._text(value, counts)
+        out = self._text(value, counts)
+        if out == value:
+            self._remember(value)
+        return out
+
+    def _remember(self, value: str) -> None:
+        # Values repeat (models, prompts, tool results): a value found clean once is not
+        # scanned again. Bounded, and only for values short enough to be worth keeping.
+        if len(value) <= 512:
+            if len(self._clean) >= 20_000:
+                self._clean.clear()
+            self._clean.add(value)
 
     def redact_map(self, attributes: dict[str, str], counts: dict[str, int]) -> dict[str, str]:
         """The same map, or a redacted copy when a value changed."""
         out: dict[str, str] | None = None
+        redact = self.redact
         for key, value in attributes.items():
-            new = self.redact(value, counts)
+            new = redact(value, counts)
             if new is not value:
                 if out is None:
                     out = dict(attributes)
                 out[key] = new
         return attributes if out is None else out
-
-    def _could_match(self, value: str) -> bool:
-        digit = _has_digit(value)
-        for rule in self.rules:
-            if rule.triggers:
-                if any(t in value for t in rule.triggers):
-                    return True
-            elif digit:
-                return True
-        return False
 
     def _walk(self, node: Any, counts: dict[str, int]) -> Any:
         if isinstance(node, str):
@@ -230,16 +260,17 @@ class Redactor:
     def _text(self, value: str, counts: dict[str, int]) -> str:
         if len(value) < 6:
             return value
-        digit: bool | None = None
-        for rule in self.rules:
-            if rule.triggers:
-                if not any(t in value for t in rule.triggers):
-                    continue
-            else:
-                if digit is None:
-                    digit = _has_digit(value)
-                if not digit:
-                    continue
+        for rule in self._custom:
+            value = rule.pattern.sub(_Replacer(rule, counts), value)
+        if self._which is None:
+            return value
+        fired: set[int] = set()
+        for match in self._which.finditer(value):
+            fired.update(self._group_rules[match.lastgroup or ""])
+        # In rule order: a secret inside a bearer header counts as the secret. A replacement
+        # adds no gate's text, so the rules found before replacing are all that can match.
+        for index in sorted(fired):
+            rule = self.rules[index]
             value = rule.pattern.sub(_Replacer(rule, counts), value)
         return value
 
@@ -318,8 +349,8 @@ def _custom_rules(path: Path) -> tuple[list[Rule], set[str]]:
             raise RedactionError(f"{where}: bad pattern {pattern!r}: {exc}") from None
         if compiled.match(""):
             raise RedactionError(f"{where}: pattern {pattern!r} matches the empty string")
-        # No trigger is known for a custom pattern: a trigger of "" is in every value.
-        rules.append(Rule(name, compiled, ("",)))
+        # No gate is known for a custom pattern: it runs on every value.
+        rules.append(Rule(name, compiled))
     return rules, disabled
 
 
