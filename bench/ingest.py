@@ -77,7 +77,7 @@ def build_request(rng: random.Random, spans_wanted: int) -> bytes:
                     _kv("gen_ai.provider.name", "openai"),
                     _kv("gen_ai.usage.input_tokens", rng.randrange(200, 4000)),
                     _kv("gen_ai.usage.output_tokens", rng.randrange(20, 400)),
-                    _kv("gen_ai.input.messages", json.dumps([{"role": "user", "content": "where is my order?"}])),
+                    _kv("gen_ai.input.messages", json.dumps([{"role": "user", "content": _question(rng)}])),
                     _kv("gen_ai.output.messages", json.dumps({"content": "It ships tomorrow."})),
                     _kv("tracereel.args_hash", rng.randbytes(8).hex()),
                 ]
@@ -109,6 +109,14 @@ def build_request(rng: random.Random, spans_wanted: int) -> bytes:
             )
             made += 1
     return request.SerializeToString()
+
+
+def _question(rng: random.Random) -> str:
+    # One message in ten carries PII, so --redact default pays for real replacements too.
+    if rng.random() < 0.1:
+        user, line = rng.randrange(10**4), rng.randrange(1000, 9999)
+        return f"where is my order? write to user{user}@example.com or call +1 415 555 {line}"
+    return "where is my order?"
 
 
 def _free_port() -> int:
@@ -172,6 +180,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="spans per request")
     parser.add_argument("--bodies", type=int, default=60, help="distinct pre-built requests to cycle through")
     parser.add_argument("--no-gzip", action="store_true")
+    parser.add_argument("--redact", default="default", help="the collector's --redact: default, off or a rules file")
     args = parser.parse_args()
 
     rng = random.Random(7)
@@ -187,6 +196,7 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="tracereel-bench-")
     port = _free_port()
     argv = [sys.executable, "-m", "tracereel", "serve", "--port", str(port), "--store", f"chdb://{workdir}/store"]
+    argv += ["--redact", args.redact]
     if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ingest.svg: the collector under py-spy
         argv = [
             "py-spy",
@@ -256,6 +266,7 @@ def main() -> None:
         print(f"clients={args.clients} batch={spans_per_body} spans/request, {elapsed:.1f} s")
         print(f"acknowledged: {total} spans = {total / elapsed:,.0f} spans/s; refused requests (503): {sum(refused)}")
         print(f"collector stored_spans={health['stored_spans']} (must equal acknowledged: {total})")
+        print(f"redact={args.redact}: redactions {health.get('redactions')}")
         print(f"INSERTs: {health['inserts']}, {health['stored_spans'] / max(health['inserts'], 1):,.0f} spans each")
         print(
             f"CPU: collector + parse workers {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core), "

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, ROUTERS
 from tracereel.collector.api.auth import REQUIRE_API_KEY
 from tracereel.collector.api.errors import exception_handlers
+from tracereel.collector.control import load_redactor
 from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
@@ -33,8 +34,10 @@ def create_app(
     The caller owns ``store`` (opens and closes it). ``inserter`` and ``parser`` default to
     the ones ``settings`` describe; given or not, the app starts them with its lifespan and
     stops them when it ends (a stopped BulkInserter takes no more spans, so each app gets
-    its own).
+    its own). The parser redacts as ``settings.redact`` says, given or not; a wrong rules
+    file raises ``RedactionError`` here, before anything starts.
     """
+    redactor = load_redactor(settings.redact)
     if inserter is None:
         inserter = BulkInserter(
             store,
@@ -43,7 +46,9 @@ def create_app(
             flush_interval=settings.flush_interval,
         )
     if parser is None:
-        parser = ParsePool(resolve_workers(settings.parse_workers))
+        parser = ParsePool(resolve_workers(settings.parse_workers), redactor)
+    else:
+        parser.redactor = redactor
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -31,6 +31,9 @@ class CollectorSettings(BaseSettings):
     retention_days: int | None = Field(
         None, ge=1, description="Days every table keeps its rows (a TTL, set when the store opens); none: forever"
     )
+    redact: str = Field(
+        "default", min_length=1, description="PII/secret redaction before storage: default, off, or a TOML rules file"
+    )
 
     @field_validator("store")
     @classmethod

@@ -30,7 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from tracereel import semconv as sc
-from tracereel.replay._report import Divergence, ReplayReport, pretty, unified_diff
+from tracereel.replay._report import Divergence, ReplayReport, matches_redacted, pretty, unified_diff
 from tracereel.replay._tape import CannotReplay, RecordedCall, Tape
 from tracereel.replay._values import call_arguments, decode_result, hints, rebuild, rebuild_exception
 from tracereel.sdk import hooks
@@ -181,6 +181,8 @@ class Engine:
                 )
             key = (call.kind, call.name, call.args_hash)
             node = tape.take(parent, key)
+            if node is None:
+                node = self._take_redacted(parent, call)
             fault = self.options.faults.get((call.kind, call.name))
             if fault is not None and call.kind != "agent":
                 # Every call of a faulted boundary raises, retries included: whether the recording
@@ -309,6 +311,24 @@ class Engine:
             "number": None,
             "label": f"{call.kind}:{call.name}",
         }
+
+    def _take_redacted(self, parent: RecordedCall, call: BoundaryCall) -> RecordedCall | None:
+        """The pending recorded call this one is, when only the collector's redaction hides it.
+
+        Recorded fingerprints hash the arguments before redaction, so a call whose recorded
+        arguments hold ``<redacted:...>`` is matched on the values around the markers instead.
+        """
+        wave = self.tape.current_wave(parent)
+        if wave is None:
+            return None
+        for node in wave.unconsumed():
+            if (
+                node.kind == call.kind
+                and node.name == call.name
+                and matches_redacted(node.arguments_json, call.arguments_json)
+            ):
+                return self.tape.take(parent, (node.kind, node.name, node.fingerprint))
+        return None
 
     def _classify(self, parent: RecordedCall, call: BoundaryCall) -> Divergence:
         tape = self.tape

@@ -45,6 +45,11 @@ def render_report(report: ReplayReport, console: Console) -> None:
         console.print(f"[red bold]diverged[/] ({d.kind}): {escape(DIVERGENCE_KINDS.get(d.kind, ''))}")
         console.print(f"  at     {escape(d.where)}")
         console.print(f"  why    {escape(d.message)}")
+        if d.redacted:
+            console.print(
+                f"  note   the recording has redacted values at {escape(', '.join(d.redacted))} "
+                "(replaced by the collector before storage): they cannot be compared"
+            )
         if d.diff:
             console.print("  expected (recorded) vs actual (replay):")
             _diff(console, d.diff)

@@ -4,10 +4,83 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DIVERGENCE_KINDS", "Divergence", "ReplayReport", "address_text", "pretty", "unified_diff"]
+__all__ = [
+    "DIVERGENCE_KINDS",
+    "REDACTED",
+    "Divergence",
+    "ReplayReport",
+    "address_text",
+    "matches_redacted",
+    "pretty",
+    "redacted_fields",
+    "unified_diff",
+]
+
+# What the collector writes in place of a redacted value (collector/control/redaction.py).
+REDACTED = "<redacted:"
+_MARKER = re.compile(r"<redacted:[A-Za-z0-9_.\-]+>")
+
+
+def redacted_fields(raw: str | None) -> list[str]:
+    """Where recorded JSON (arguments or output) holds redacted values: ``["to", "items[0].card"]``.
+
+    ``$`` when the whole value is text with a marker in it.
+    """
+    if raw is None or REDACTED not in raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return ["$"]
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, str):
+            if REDACTED in node:
+                found.append(path or "$")
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+
+    walk(data, "")
+    return found
+
+
+def _same_but_redacted(recorded: Any, actual: Any) -> bool:
+    if isinstance(recorded, str) and REDACTED in recorded:
+        if not isinstance(actual, str | int | float):
+            return False
+        # Each marker stands for any text: the rest of the recorded string must be as it was.
+        pattern = ".*?".join(re.escape(part) for part in _MARKER.split(recorded))
+        return re.fullmatch(pattern, str(actual), re.DOTALL) is not None
+    if isinstance(recorded, dict) and isinstance(actual, dict):
+        return recorded.keys() == actual.keys() and all(_same_but_redacted(recorded[k], actual[k]) for k in recorded)
+    if isinstance(recorded, list) and isinstance(actual, list):
+        pairs = zip(recorded, actual, strict=True) if len(recorded) == len(actual) else None
+        return pairs is not None and all(_same_but_redacted(r, a) for r, a in pairs)
+    return recorded == actual
+
+
+def matches_redacted(recorded: str | None, actual: str | None) -> bool:
+    """Whether ``actual`` arguments equal ``recorded`` ones that the collector redacted, markers matching anything.
+
+    The recorded fingerprint hashes the values before redaction, so it cannot be compared;
+    the values around the markers can.
+    """
+    if recorded is None or actual is None or REDACTED not in recorded:
+        return False
+    try:
+        return _same_but_redacted(json.loads(recorded), json.loads(actual))
+    except ValueError:
+        return False
+
 
 # What kind of divergence it is (the report's ``kind``):
 DIVERGENCE_KINDS = {
@@ -70,6 +143,13 @@ class Divergence:
     actual: str | None = None  # the replay's arguments / output (pretty JSON)
     diff: str = ""
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    # Fields of the recorded arguments that the collector redacted before storage: a diff there
+    # says nothing about the agent, so the report names them instead.
+    redacted: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.redacted:
+            self.redacted = redacted_fields(self.expected)
 
     @property
     def where(self) -> str:

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from tracereel.constants import VERSION
 from tracereel.sdk._nondeterminism import set_recording
+from tracereel.sdk._redact import Redact, RedactingExporter
 from tracereel.sdk.settings import ConfigError, resolve, traces_url
 from tracereel.sdk.settings import headers as settings_headers
 
@@ -58,6 +59,11 @@ def internal_error(what: str) -> None:
     if os.environ.get("PYTEST_CURRENT_TEST") and not _swallow_errors():
         raise
     logger.exception("tracereel: internal error while %s; your agent keeps running", what)
+
+
+def _redact_failed(what: str) -> None:
+    # internal_error logs the exception being handled (and re-raises it in our own tests).
+    internal_error(what)
 
 
 def _swallow_errors() -> bool:
@@ -302,6 +308,7 @@ def configure(
     resource_attributes: dict[str, str] | None = None,
     id_generator: IdGenerator | None = None,
     clock: Callable[[], int] | None = None,
+    redact: Redact | None = None,
 ) -> None:
     """Configure where and how tracereel exports spans.
 
@@ -311,8 +318,11 @@ def configure(
     :data:`tracereel.sdk.settings.SETTINGS`. Code that never calls ``configure()`` is configured
     from the environment on first use. ``exporter`` replaces the OTLP/HTTP exporter (for tests:
     an ``InMemorySpanExporter``). ``id_generator`` and ``clock`` (nanoseconds since the epoch)
-    make span ids and times deterministic, for snapshot tests. Calling it again flushes and
-    replaces the previous configuration.
+    make span ids and times deterministic, for snapshot tests. ``redact(key, value) -> str``
+    scrubs every string attribute value (span and event attributes) before it leaves the
+    process; it runs on the exporter's thread, and a value it fails on is sent as
+    ``<redacted:error>``, never as it was. Calling it again flushes and replaces the
+    previous configuration.
     """
     service = resolve("service_name", service_name)
     queue = resolve("max_queue_size", max_queue_size)
@@ -326,6 +336,8 @@ def configure(
         exporter = _otlp_exporter(target, settings_headers(api_key), timeout)
     else:
         target = type(exporter).__name__
+    if redact is not None:
+        exporter = RedactingExporter(exporter, redact, _redact_failed)
     tracking = _TrackingExporter(exporter, target)
     attributes: dict[str, str] = {
         "service.name": service,

@@ -1,9 +1,10 @@
 """Control: what operators and admins do to the collector's data and agents (DESIGN.md, "Control").
 
-For now one seam, :func:`record_admin_action`, which every admin action calls; the audit table
-it will write to comes with teams and keys.
+Redaction of what the collector takes in (ingest calls into it), and the seam every admin action
+calls, :func:`record_admin_action` (the audit table it will write to comes with teams and keys).
 """
 
 from tracereel.collector.control.audit import record_admin_action
+from tracereel.collector.control.redaction import KINDS, REDACTED_PREFIX, RedactionError, Redactor, load_redactor
 
-__all__ = ["record_admin_action"]
+__all__ = ["KINDS", "REDACTED_PREFIX", "RedactionError", "Redactor", "load_redactor", "record_admin_action"]

@@ -14,9 +14,10 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tracereel.collector.control import Redactor
 from tracereel.collector.store import INSERT_COLUMNS
 
-__all__ = ["OTLPError", "SpanBatch", "decode_json", "decode_protobuf", "to_columns"]
+__all__ = ["OTLPError", "SpanBatch", "decode_json", "decode_protobuf", "redact_columns", "to_columns"]
 
 _SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUS = ("Unset", "Ok", "Error")
@@ -36,6 +37,40 @@ class SpanBatch:
     def __init__(self, columns: list[list[Any]], count: int) -> None:
         self.columns = columns
         self.count = count
+
+
+# Positions in INSERT_COLUMNS of what redaction rewrites (checked against the names on import).
+_RES, _ATTRS, _STATUS_MSG, _EV_ATTRS, _LINK_ATTRS = (
+    INSERT_COLUMNS.index(name)
+    for name in ("ResourceAttributes", "SpanAttributes", "StatusMessage", "Events.Attributes", "Links.Attributes")
+)
+
+
+def redact_columns(batch: SpanBatch, redactor: Redactor) -> dict[str, int]:
+    """Redact resource, span, event and link attributes and status messages in place; counts per kind."""
+    counts: dict[str, int] = {}
+    cols = batch.columns
+    redact_map = redactor.redact_map
+    # Spans of one resource share its dict: redact each distinct resource once.
+    seen: dict[int, dict[str, str]] = {}
+    resources = cols[_RES]
+    for i, resource in enumerate(resources):
+        done = seen.get(id(resource))
+        if done is None:
+            done = seen[id(resource)] = redact_map(resource, counts)
+        resources[i] = done
+    attrs = cols[_ATTRS]
+    for i, attributes in enumerate(attrs):
+        attrs[i] = redact_map(attributes, counts)
+    messages = cols[_STATUS_MSG]
+    for i, message in enumerate(messages):
+        if message:
+            messages[i] = redactor.redact(message, counts)
+    for column in (cols[_EV_ATTRS], cols[_LINK_ATTRS]):
+        for i, per_span in enumerate(column):
+            if per_span:
+                column[i] = [redact_map(attributes, counts) for attributes in per_span]
+    return counts
 
 
 def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:

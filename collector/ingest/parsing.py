@@ -3,7 +3,9 @@
 Decompressing, decoding and flattening OTLP is pure Python and holds the GIL; done in the
 request threads it left the collector on one core while the other idled (bench/ingest.py).
 A small process pool does it instead and hands back Arrow IPC bytes, so the collector
-process only answers HTTP and runs the INSERTs (which release the GIL).
+process only answers HTTP and runs the INSERTs (which release the GIL). Redaction runs there
+too, on the decoded columns before they become Arrow, so it scales with the workers; each
+parse returns its counts per kind and the pool sums them for ``/healthz``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.collector.control import Redactor
 from tracereel.collector.ingest.body import decompress
-from tracereel.collector.ingest.otlp import decode_json, decode_protobuf, to_columns
+from tracereel.collector.ingest.otlp import decode_json, decode_protobuf, redact_columns, to_columns
 from tracereel.collector.store import columns_to_arrow
 from tracereel.constants import PROTOBUF
 
@@ -32,28 +35,37 @@ class ParserUnavailable(Exception):
     """A parse worker died; the request can be retried."""
 
 
-def parse_body(body: bytes, encoding: str, media_type: str, limit: int) -> tuple[Any, int]:
-    """Decompress, decode and flatten one request: (``pyarrow.Table`` of spans, span count).
+def parse_body(
+    body: bytes, encoding: str, media_type: str, limit: int, redactor: Redactor | None = None
+) -> tuple[Any, int, dict[str, int]]:
+    """Decompress, decode, flatten and redact one request: (``pyarrow.Table``, span count, redactions per kind).
 
     Raises ``BodyError`` (413/415/400) or ``OTLPError`` (400) naming the problem.
     """
     raw = decompress(body, encoding, limit)
     request = decode_protobuf(raw) if media_type == PROTOBUF else decode_json(raw)
     batch = to_columns(request)
-    return columns_to_arrow(batch.columns), batch.count
+    redactions = redact_columns(batch, redactor) if redactor is not None else {}
+    return columns_to_arrow(batch.columns), batch.count, redactions
 
 
-def _parse_to_ipc(body: bytes, encoding: str, media_type: str, limit: int) -> tuple[bytes, int]:
+# The worker's redactor, sent once with the pool's initializer rather than with every request.
+_worker_redactor: Redactor | None = None
+
+
+def _parse_to_ipc(body: bytes, encoding: str, media_type: str, limit: int) -> tuple[bytes, int, dict[str, int]]:
     import pyarrow as pa
 
-    table, count = parse_body(body, encoding, media_type, limit)
+    table, count, redactions = parse_body(body, encoding, media_type, limit, _worker_redactor)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes(), count
+    return sink.getvalue().to_pybytes(), count, redactions
 
 
-def _init_worker(lifeline: Connection) -> None:
+def _init_worker(lifeline: Connection, redactor: Redactor | None = None) -> None:
+    global _worker_redactor
+    _worker_redactor = redactor
     # Ctrl-C reaches the whole process group; the collector drains and stops its workers
     # itself, so a worker must not die mid-request with a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -98,10 +110,15 @@ def resolve_workers(setting: int) -> int:
 
 
 class ParsePool:
-    """Parses request bodies in ``workers`` processes, or in a thread when ``workers`` is 0."""
+    """Parses (and redacts) request bodies in ``workers`` processes, or in a thread when ``workers`` is 0.
 
-    def __init__(self, workers: int) -> None:
+    ``redactions`` sums, per kind, what ``redactor`` replaced in the bodies parsed so far.
+    """
+
+    def __init__(self, workers: int, redactor: Redactor | None = None) -> None:
         self.workers = workers
+        self.redactor = redactor
+        self.redactions: dict[str, int] = {}
         self._pool: ProcessPoolExecutor | None = None
         # (read end for the workers, write end kept here) of the current pool's lifeline pipe.
         self._lifeline: tuple[Connection, Connection] | None = None
@@ -114,7 +131,7 @@ class ParsePool:
             reader, writer = context.Pipe(duplex=False)
             self._lifeline = (reader, writer)
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker, initargs=(reader,)
+                self.workers, mp_context=context, initializer=_init_worker, initargs=(reader, self.redactor)
             )
         return self._pool
 
@@ -137,20 +154,32 @@ class ParsePool:
     async def parse(self, body: bytes, encoding: str, media_type: str, limit: int) -> tuple[Any, int]:
         """Parse one request body: (``pyarrow.Table``, span count)."""
         if not self.workers:
-            return await run_in_threadpool(parse_body, body, encoding, media_type, limit)
+            table, count, redactions = await run_in_threadpool(
+                parse_body, body, encoding, media_type, limit, self.redactor
+            )
+            self._count(redactions)
+            return table, count
         import pyarrow as pa
 
         loop = asyncio.get_running_loop()
         executor = self._executor()
         try:
-            ipc, count = await loop.run_in_executor(executor, _parse_to_ipc, body, encoding, media_type, limit)
+            ipc, count, redactions = await loop.run_in_executor(
+                executor, _parse_to_ipc, body, encoding, media_type, limit
+            )
         except BrokenProcessPool:
             # Only the request that finds its pool still current retires it: another may
             # already have replaced it with a working one.
             if self._pool is executor:
                 self._retire(wait=False)
             raise ParserUnavailable("a parse worker exited; retry") from None
+        self._count(redactions)
         return pa.ipc.open_stream(ipc).read_all(), count
+
+    def _count(self, redactions: dict[str, int]) -> None:
+        # Runs on the event loop only (after the await), so no lock is needed.
+        for kind, n in redactions.items():
+            self.redactions[kind] = self.redactions.get(kind, 0) + n
 
     def stop(self) -> None:
         """Stop the worker processes."""

@@ -1,4 +1,4 @@
-"""The collector's subpackages depend one way: api -> ingest, query -> store (DESIGN.md, "Shape")."""
+"""The collector's subpackages depend one way: api -> ingest -> control, query -> store (DESIGN.md, "Shape")."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ PREFIX = "tracereel.collector"
 # What each part of the collector may import from the collector; its own part is always allowed.
 # Top-level modules: settings (reads the store's default URL), app (wires all). Literals shared
 # with the clients (paths, media types, versions) come from tracereel.constants, outside.
+# control (redaction, later keys and switches) is policy over plain values: it imports nothing
+# from the collector, and ingest calls into it from the parse workers.
 ALLOWED: dict[str, set[str]] = {
     "store": set(),
-    "ingest": {"store"},
+    "control": set(),
+    "ingest": {"store", "control"},
     "query": {"store"},
-    "control": {"store"},
     "api": {"control", "ingest", "query", "store", "settings"},
     "settings": {"store"},
-    "app": {"api", "ingest", "store", "settings"},
+    "app": {"api", "ingest", "store", "settings", "control"},
 }
 
 

@@ -118,7 +118,14 @@ def test_healthz_reports_the_store(asgi_collector):
     seed(asgi_collector)
     with asgi_collector.client() as http:
         health = http.get("/healthz").json()
-    assert health == {"status": "ok", "store": "chdb", "stored_spans": 8, "pending_spans": 0, "inserts": 4}
+    assert health == {
+        "status": "ok",
+        "store": "chdb",
+        "stored_spans": 8,
+        "pending_spans": 0,
+        "inserts": 4,
+        "redactions": {},
+    }
 
 
 def test_a_run_that_never_finished_is_listed_as_incomplete(asgi_collector):

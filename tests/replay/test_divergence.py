@@ -55,7 +55,8 @@ def test_extra_call_when_the_recorded_calls_are_used_up(recorder, agents):
     d = report.divergence
     assert d.kind == "extra_call"
     assert d.address["kind"] == "tool" and d.address["name"] == "send_email"
-    assert '"to": "ed@example.com"' in d.actual
+    # The collector redacted the recorded input, so the replay runs with the marker in its place.
+    assert '"to": "<redacted:email>"' in d.actual
     assert agents.OUTBOX == []
 
 
@@ -66,7 +67,9 @@ def test_missing_call_when_the_agent_stops_making_a_recorded_call(support_trace,
     d = report.divergence
     assert d.kind == "missing_call"
     assert d.address["label"] == "tool:send_email#1"
-    assert '"to": "di@example.com"' in d.expected
+    # The collector redacted the address before storage: the report names the field.
+    assert '"to": "<redacted:email>"' in d.expected
+    assert d.redacted == ["to"]
     assert report.served == 4
 
 

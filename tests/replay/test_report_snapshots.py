@@ -116,6 +116,7 @@ def test_a_changed_tool_argument_reports_the_same_divergence_every_time(recorder
                         "consumed": False,
                     },
                 ],
+                "redacted": [],
                 "where": "support / tool:lookup_order, call 1 there [tool:lookup_order#1]",
                 "description": "the agent made the recorded call with different arguments",
             },

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-__all__ = ["load_settings", "retention_option", "run_collector"]
+__all__ = ["REDACT_HELP", "load_settings", "retention_option", "run_collector"]
+
+REDACT_HELP = (
+    "Redact PII and secrets before storage: 'default', 'off', or a TOML file of extra [[rules]] "
+    "[env: TRACEREEL_REDACT; default: default]."
+)
 
 
 def retention_option(func: Any) -> Any:
@@ -48,14 +53,17 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
     """Open the store, serve the collector until interrupted, then drain and close the store."""
     import uvicorn
 
-    from tracereel.collector import Store, StoreError, create_app
+    from tracereel.collector import RedactionError, Store, StoreError, create_app
 
     try:
         store = Store.open(settings.store, retention_days=settings.retention_days)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        app = create_app(settings, store)
+        try:
+            app = create_app(settings, store)
+        except RedactionError as exc:
+            raise click.ClickException(str(exc)) from None
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
