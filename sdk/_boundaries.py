@@ -27,7 +27,7 @@ from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
 from tracereel.sdk._runtime import clock_ns, internal_error, new_call_id, tracer
 from tracereel.sdk._serialize import args_hash, to_json
 
-__all__ = ["agent", "current_agent_path", "exception_type_name", "llm", "make_boundary", "task_root_span", "tool"]
+__all__ = ["agent", "boundary", "current_agent_path", "exception_type_name", "llm", "task_root_span", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -389,7 +389,7 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
     return wrapper
 
 
-def make_boundary(
+def boundary(
     kind: Kind,
     func: Callable[..., Any],
     *,
@@ -398,7 +398,12 @@ def make_boundary(
     model: str | None = None,
     provider: str | None = None,
 ) -> Callable[..., Any]:
-    """``func`` wrapped as a boundary of ``kind`` (what the decorators do)."""
+    """``func`` wrapped as a boundary of ``kind``, as ``@agent``/``@tool``/``@llm`` would wrap it.
+
+    ``name`` and ``version`` apply to agents and tools, ``model`` and ``provider`` to LLM calls.
+    Sync and async callables are both supported; the wrapper records and is intercepted exactly
+    like a decorated function. (Integrations wrap client methods with it: ``hooks.boundary``.)
+    """
     if kind == "llm":
         return _decorate(_Spec("llm", func, None, model=model, provider=provider))
     return _decorate(_Spec(kind, func, name, version=version if kind == "agent" else None))

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
-from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span
 
-from tracereel.sdk._boundaries import exception_type_name, make_boundary
+from tracereel.sdk._boundaries import boundary, exception_type_name
 from tracereel.sdk._intercept import (
     BoundaryCall,
     Interceptor,
@@ -125,21 +124,3 @@ def serving(scope: Scope) -> Generator[None, None, None]:
     finally:
         if token is not None:
             exit_task(token, None)
-
-
-def boundary(
-    kind: Kind,
-    func: Callable[..., Any],
-    *,
-    name: str | None = None,
-    version: str | None = None,
-    model: str | None = None,
-    provider: str | None = None,
-) -> Callable[..., Any]:
-    """``func`` wrapped as a boundary of ``kind``, as ``@agent``/``@tool``/``@llm`` would wrap it.
-
-    ``name`` and ``version`` apply to agents and tools, ``model`` and ``provider`` to LLM calls.
-    Sync and async callables are both supported; the wrapper records and is intercepted exactly
-    like a decorated function.
-    """
-    return make_boundary(kind, func, name=name, version=version, model=model, provider=provider)

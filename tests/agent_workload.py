@@ -28,7 +28,7 @@ _flaky: dict[str, int] = {}
 @tracereel.tool
 def lookup_invoice(invoice_id: str) -> dict[str, Any]:
     """Fake invoice service: the first call for an id ending in 7 times out."""
-    time.sleep(0.01)
+    time.sleep(0.01)  # the service's own latency, so spans have durations to chart (not a wait)
     if invoice_id.endswith("7") and not _flaky.get(invoice_id):
         _flaky[invoice_id] = 1
         raise ToolTimeout(f"invoice service timed out for {invoice_id}")
@@ -46,7 +46,7 @@ def issue_refund(invoice_id: str, amount: float) -> dict[str, Any]:
 @tracereel.llm(model="gpt-4o-mini", provider="openai")
 def decide(messages: list[dict[str, str]]) -> dict[str, Any]:
     """Fake LLM: decides to refund; reports token usage like a provider would."""
-    time.sleep(0.03)
+    time.sleep(0.03)  # the model's own latency, so spans have durations to chart (not a wait)
     tracereel.record_usage(input_tokens=850 + 10 * len(messages), output_tokens=120)
     return {"role": "assistant", "content": "Refund the invoice.", "tool_calls": [{"name": "issue_refund"}]}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -155,8 +156,17 @@ def test_dockerfile_builds_every_mapped_folder_and_runs_the_collector() -> None:
 def test_the_built_wheel_holds_every_module_of_every_mapped_folder(tmp_path: Path) -> None:
     # The image (and pip) install a built wheel, not the checkout: a module left out of it (a new
     # subpackage setup.py failed to discover, say) would be missing for users only.
+    # Built from a copy of what the image copies: pip builds in the source tree and would leave
+    # build/ (an old copy of every module) in the checkout.
+    source = tmp_path / "src"
+    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    source.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for folder in set(mapping.values()):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -164,7 +174,6 @@ def test_the_built_wheel_holds_every_module_of_every_mapped_folder(tmp_path: Pat
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("tracereel-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
     expected = set()
     for package, folder in mapping.items():
         for module in (ROOT / folder).rglob("*.py"):
