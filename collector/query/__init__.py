@@ -34,12 +34,14 @@ from tracereel.collector.query.params import (
     parse_trace_list_window,
 )
 from tracereel.collector.query.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, PriceTable, load_prices
+from tracereel.collector.query.scope import EVERYTHING, Scope, glob_to_like, scope_sql
 from tracereel.collector.query.traces import get_trace, list_traces
 
 __all__ = [
     "BREAKDOWNS",
     "DEFAULT_PRICES",
     "ENV_VAR",
+    "EVERYTHING",
     "METRIC_KEYS",
     "RUN_ID_PATTERN",
     "SPAN_COST_SQL",
@@ -50,11 +52,13 @@ __all__ = [
     "Price",
     "PriceError",
     "PriceTable",
+    "Scope",
     "StoredEvalRun",
     "TaskFilter",
     "breakdown",
     "get_eval_run",
     "get_trace",
+    "glob_to_like",
     "list_eval_runs",
     "list_traces",
     "load_prices",
@@ -65,6 +69,7 @@ __all__ = [
     "parse_trace_id",
     "parse_trace_list_window",
     "price_params",
+    "scope_sql",
     "store_eval_run",
     "summary",
     "task_filter_sql",
