@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["REDACT_HELP", "load_settings", "retention_option", "run_collector"]
+__all__ = ["REDACT_HELP", "cluster_option", "load_settings", "retention_option", "run_collector"]
 
 REDACT_HELP = (
     "Redact PII and secrets before storage: 'default', 'off', or a TOML file of extra [[rules]] "
@@ -24,6 +24,16 @@ def retention_option(func: Any) -> Any:
         metavar="N",
         help="Keep N days of data in every table, then drop it (a TTL) [env: TRACEREEL_RETENTION_DAYS; "
         "default: keep forever; an existing TTL is removed].",
+    )(func)
+
+
+def cluster_option(func: Any) -> Any:
+    """``--cluster NAME``, shared by ``serve`` and ``up``: the ClickHouse cluster the store's tables are laid out on."""
+    return click.option(
+        "--cluster",
+        metavar="NAME",
+        help="Create the schema for the ClickHouse cluster NAME: replicated local tables, Distributed tables, "
+        "DDL ON CLUSTER; needs an http(s):// store [env: TRACEREEL_CLUSTER; default: one node].",
     )(func)
 
 
@@ -56,7 +66,7 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
     from tracereel.collector import RedactionError, Store, StoreError, create_app
 
     try:
-        store = Store.open(settings.store, retention_days=settings.retention_days)
+        store = Store.open(settings.store, retention_days=settings.retention_days, cluster=settings.cluster)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -68,8 +78,10 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
         server = uvicorn.Server(config)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         kept = f"{settings.retention_days} days" if settings.retention_days else "forever"
+        on = f", cluster {settings.cluster}" if settings.cluster else ""
         click.echo(
-            f"tracereel collector on http://{settings.host}:{settings.port} (store: {store.display_url}, kept {kept})"
+            f"tracereel collector on http://{settings.host}:{settings.port} "
+            f"(store: {store.display_url}{on}, kept {kept})"
         )
         if on_started is not None:
             on_started(server)

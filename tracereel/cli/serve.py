@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, load_settings, retention_option, run_collector
+from tracereel.cli._collector import REDACT_HELP, cluster_option, load_settings, retention_option, run_collector
 
 __all__ = ["command"]
 
@@ -14,9 +14,17 @@ __all__ = ["command"]
 @click.option("--port", type=int, help="Port for OTLP/HTTP and the read API [env: TRACEREEL_PORT; default: 4318].")
 @click.option("--store", help="chdb:///dir or http(s)://user:pass@host:8123/db [env: TRACEREEL_STORE].")
 @retention_option
+@cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
 def command(
-    host: str | None, port: int | None, store: str | None, retention_days: int | None, redact: str | None
+    host: str | None,
+    port: int | None,
+    store: str | None,
+    retention_days: int | None,
+    cluster: str | None,
+    redact: str | None,
 ) -> None:
     """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1."""
-    run_collector(load_settings(host=host, port=port, store=store, retention_days=retention_days, redact=redact))
+    run_collector(
+        load_settings(host=host, port=port, store=store, retention_days=retention_days, cluster=cluster, redact=redact)
+    )
