@@ -125,8 +125,18 @@ class Store:
                 raise StoreError(_IN_USE.format(url=url)) from None
             raise StoreError(f"cannot open the store {_redact(url)}: {message.splitlines()[0]}") from None
         store = cls(client, url, layout)
-        store.migrate()
-        apply_retention(store, retention_days)
+        try:
+            store.migrate()
+            apply_retention(store, retention_days)
+        except ValueError:  # a retention of less than a day: the caller's mistake, not the store's
+            store.close()
+            raise
+        except Exception as exc:
+            # E.g. on a cluster, a server down makes ON CLUSTER DDL time out: one line, and the
+            # next start applies what is left (every statement is IF NOT EXISTS).
+            store.close()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot migrate the store {_redact(url)}: {first}") from None
         return store
 
     def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -177,6 +177,27 @@ def test_a_cluster_needs_a_server_store_and_a_valid_name(tmp_path: Path):
         Store.open("http://127.0.0.1:1/db", cluster="a-b")
 
 
+def test_a_migration_that_fails_is_one_line_and_the_next_start_finishes_it(tmp_path: Path):
+    import clickhouse_connect
+
+    # A table in the way of migration 0005 (its backfill cannot insert into it).
+    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
+    raw.command("CREATE TABLE tracereel_task_rollup (x UInt8) ENGINE = MergeTree ORDER BY x")
+    raw.close()
+    with pytest.raises(StoreError) as caught:
+        Store.open(f"chdb://{tmp_path}")
+    message = str(caught.value)
+    assert message.startswith(f"cannot migrate the store chdb://{tmp_path}: ") and "\n" not in message
+    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
+    raw.command("DROP TABLE tracereel_task_rollup")
+    raw.close()
+    store = Store.open(f"chdb://{tmp_path}")
+    try:
+        assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+    finally:
+        store.close()
+
+
 def _invoke(*args: str, env: dict[str, Any] | None = None) -> Any:
     return CliRunner(env=env).invoke(main, list(args))
 
