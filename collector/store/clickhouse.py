@@ -90,20 +90,11 @@ class Store:
             layout = Layout(cluster)
         except ClusterLayoutError as exc:
             raise StoreError(str(exc)) from None
-        settings: dict[str, Any] = {}
         if cluster is not None and not url.startswith(("http://", "https://")):
             raise StoreError(
                 f"--cluster {cluster} needs a ClickHouse server store (http(s)://host:8123/db), "
                 f"not {_redact(url)!r}: an embedded chDB store is one node"
             )
-        if cluster is not None:
-            # An INSERT into a Distributed table returns, by default, once the rows are queued on
-            # the disk of the node that took it, to be sent to their shards later: a crash of that
-            # node loses acknowledged spans until it comes back, and they are not queryable yet.
-            # Synchronous: the INSERT returns once every shard's replica has written its rows, so
-            # "inserted" means stored on the shard (and replicated from there). Renamed
-            # distributed_foreground_insert in ClickHouse 23.10; the old name is kept as an alias.
-            settings["insert_distributed_sync"] = 1
         if url.startswith("chdb:"):
             path = url[len("chdb:") :].lstrip("/")
             if not path:
@@ -118,7 +109,7 @@ class Store:
         else:
             raise StoreError(f"store URL {_redact(url)!r} is not valid: use chdb:///path or http(s)://host:8123/db")
         try:
-            client = clickhouse_connect.get_client(dsn=dsn, settings=settings)
+            client = clickhouse_connect.get_client(dsn=dsn, settings=dict(layout.session_settings))
         except Exception as exc:
             message = str(exc)
             if "Cannot lock file" in message or "already running" in message:

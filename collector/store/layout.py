@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from tracereel.collector.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
 from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
@@ -117,6 +117,29 @@ class Layout:
     def on_cluster(self) -> str:
         """`` ON CLUSTER NAME`` for a DDL statement on a cluster; empty on one node."""
         return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+
+    @property
+    def session_settings(self) -> dict[str, Any]:
+        """ClickHouse settings for every query of the store's session in this layout (none on one node)."""
+        if self.cluster is None:
+            return {}
+        return {
+            # An INSERT into a Distributed table returns, by default, once the rows are queued on
+            # the disk of the server that took it, to be sent to their shards later: a crash of
+            # that server loses spans already acknowledged, and they are not queryable yet.
+            # Synchronous: the INSERT returns once each shard has written its rows on a replica
+            # (which replicates them), so "inserted" means stored. Called
+            # distributed_foreground_insert since ClickHouse 23.10; the old name is an alias.
+            "insert_distributed_sync": 1,
+            # The metrics filter traces with IN subqueries and JOINs on TraceId over other
+            # Distributed tables, which ClickHouse refuses by default (distributed_product_mode =
+            # 'deny': each shard would query every shard again). 'local' runs each such subquery
+            # on the shard's own local tables, which is exact here because every table is sharded
+            # by TraceId: the rows a subquery on one shard could match are all on that shard.
+            "distributed_product_mode": "local",
+            # A read of one trace (TraceId = ...) asks only the shard that holds it.
+            "optimize_skip_unused_shards": 1,
+        }
 
     def data_table(self, table: str) -> str:
         """The table holding ``table``'s rows, where its TTL and mutations apply: ``t_local`` on a cluster."""

@@ -71,6 +71,13 @@ def test_the_engines_and_functions_of_the_cluster_layout_exist(store: Store):
     assert engines <= known
     functions = {row[0] for row in store.query("SELECT name FROM system.functions")}
     assert {"cityHash64", "currentDatabase"} <= functions
+    # The session settings of the cluster layout are settings the engine knows, with values it takes.
+    settings = Layout(CLUSTER).session_settings
+    assert settings["insert_distributed_sync"] == 1 and SINGLE_NODE.session_settings == {}
+    spelled = ", ".join(f"{k} = {v!r}" for k, v in settings.items())
+    assert store.query(f"SELECT 1 SETTINGS {spelled}") == [(1,)]
+    with pytest.raises(Exception, match="Unknown setting"):
+        store.query("SELECT 1 SETTINGS insert_distributed_synchronously = 1")
 
 
 def test_every_table_of_every_migration_is_replicated_and_distributed_by_trace():
