@@ -34,7 +34,8 @@ tables, which route each trace's rows to its shard.
 
 The record of applied migrations (``tracereel_migrations``) is one replicated table on every
 node of the cluster (one Keeper path, replica ``{shard}-{replica}``), not sharded: whichever node a
-collector talks to, it sees every migration any collector has applied.
+collector talks to, it sees every migration any collector has applied. Other small tables that
+every collector must see whole (control data) can join it in ``UNSHARDED_TABLES``.
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
 from tracereel.collector.store.tables import EVAL_RUNS_TABLE, MIGRATIONS_TABLE
 
 __all__ = [
-    "BOOKKEEPING_PATH",
     "LOCAL_SUFFIX",
     "REPLICATED_PATH",
     "SHARDING_KEYS",
     "SINGLE_NODE",
     "TRACE_SHARDING_KEY",
+    "UNSHARDED_PATH",
+    "UNSHARDED_TABLES",
     "ClusterLayoutError",
     "Layout",
     "schema_script",
@@ -65,10 +67,10 @@ LOCAL_SUFFIX: Final = "_local"
 # filled in by ClickHouse itself when the table is created.
 REPLICATED_PATH: Final = "/clickhouse/tables/{shard}/{database}/{table}"
 REPLICA_NAME: Final = "{replica}"
-# The bookkeeping table is one table replicated on every node, whatever its shard: one path for
-# all, and a replica name unique across the cluster even when {replica} is only unique per shard.
-BOOKKEEPING_PATH: Final = "/clickhouse/tables/all/{database}/{table}"
-BOOKKEEPING_REPLICA: Final = "{shard}-{replica}"
+# An unsharded table is one table replicated on every node, whatever its shard: one Keeper path
+# for all, and a replica name unique across the cluster even when {replica} is only unique per shard.
+UNSHARDED_PATH: Final = "/clickhouse/tables/all/{database}/{table}"
+UNSHARDED_REPLICA: Final = "{shard}-{replica}"
 
 TRACE_SHARDING_KEY: Final = "cityHash64(TraceId)"
 # Tables without a TraceId column, and how to spread their rows. A table with neither makes the
@@ -77,8 +79,10 @@ SHARDING_KEYS: Final[dict[str, str]] = {
     # One row per eval run; nothing joins it to spans, so spreading runs evenly is all that matters.
     EVAL_RUNS_TABLE: "cityHash64(RunId)",
 }
-# Tables replicated on every node rather than sharded (no Distributed table in front).
-_EVERYWHERE: Final = frozenset({MIGRATIONS_TABLE})
+# Small tables every collector must see whole, from any node: replicated on every node rather
+# than sharded, with no Distributed table in front (the record of migrations; control data such
+# as keys or teams belongs here too).
+UNSHARDED_TABLES: Final = frozenset({MIGRATIONS_TABLE})
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (?P<name>\w+)\s*\(")
@@ -143,7 +147,7 @@ class Layout:
 
     def data_table(self, table: str) -> str:
         """The table holding ``table``'s rows, where its TTL and mutations apply: ``t_local`` on a cluster."""
-        if self.cluster is None or table in _EVERYWHERE:
+        if self.cluster is None or table in UNSHARDED_TABLES:
             return table
         return table + LOCAL_SUFFIX
 
@@ -191,11 +195,11 @@ class Layout:
         header = _CREATE_TABLE.match(statement)
         assert header is not None  # checked by the caller
         name = header["name"]
-        everywhere = name in _EVERYWHERE
+        everywhere = name in UNSHARDED_TABLES
         engine = _ENGINE.search(statement)
         if engine is None:
             raise ClusterLayoutError(f"table {name}: only MergeTree-family tables have a cluster form")
-        path, replica = (BOOKKEEPING_PATH, BOOKKEEPING_REPLICA) if everywhere else (REPLICATED_PATH, REPLICA_NAME)
+        path, replica = (UNSHARDED_PATH, UNSHARDED_REPLICA) if everywhere else (REPLICATED_PATH, REPLICA_NAME)
         args = ", ".join(a for a in (f"'{path}'", f"'{replica}'", (engine["args"] or "").strip()) if a)
         local = self.data_table(name)
         create_local = (
@@ -218,7 +222,10 @@ class Layout:
             return SHARDING_KEYS[name]
         if _TRACE_ID_COLUMN.search(statement):
             return TRACE_SHARDING_KEY
-        raise ClusterLayoutError(f"table {name} has no TraceId column: give it a sharding key in SHARDING_KEYS")
+        raise ClusterLayoutError(
+            f"table {name} has no TraceId column: give it a sharding key in SHARDING_KEYS, "
+            "or replicate it on every node (UNSHARDED_TABLES)"
+        )
 
     def _create_view(self, statement: str, tables: set[str]) -> str:
         match = _CREATE_VIEW.match(statement)
@@ -237,7 +244,7 @@ class Layout:
         if table not in tables:
             raise ClusterLayoutError(f"ALTER of {table}, which no migration creates")
         local = self.alter(table, clause)
-        if table in _EVERYWHERE or not _COLUMN_CHANGE.match(clause):
+        if table in UNSHARDED_TABLES or not _COLUMN_CHANGE.match(clause):
             return [local]
         return [local, f"ALTER TABLE {table}{self.on_cluster} {clause}"]
 
