@@ -79,7 +79,7 @@ def require_role(*roles: Role) -> Any:
     async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if not principal.has_role(*roles):
             wanted = " or ".join((*roles, "admin") if "admin" not in roles else roles)
-            raise HTTPException(403, f"this key's role is {principal.role}; this needs a {wanted} key")
+            raise HTTPException(403, f"this key's role is {principal.role}; this needs the {wanted} role")
         return principal
 
     return Depends(check)
