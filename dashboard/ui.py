@@ -74,9 +74,7 @@ def fail(exc: CollectorError) -> NoReturn:
         tried = "The key you signed in with" if st.session_state.get(_SESSION_KEY) else None
         tried = tried or ("TRACEREEL_API_KEY" if api_key() else None)
         what = f"{tried} was refused (wrong or revoked)." if tried else "This collector needs an API key."
-        st.warning(
-            f"**Sign in.** {what} Enter a key in the sign-in box in the sidebar.", icon=":material/lock:"
-        )
+        st.warning(f"**Sign in.** {what} Enter a key in the sign-in box in the sidebar.", icon=":material/lock:")
     elif exc.status == 403:
         st.warning(f"**Not allowed with this key.** {exc}", icon=":material/block:")
     else:
