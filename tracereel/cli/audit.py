@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
-from tracereel.cli._traces import CannotRun, collector_option
+from tracereel.cli._traces import ask_collector, collector_option, echo_rows
 
 __all__ = ["command"]
 
@@ -17,18 +17,10 @@ __all__ = ["command"]
 @collector_option
 def command(limit: int, as_json: bool, collector: str) -> None:
     """List admin actions, newest first: keys created and revoked, data deleted, switches flipped."""
-    from tracereel.client import CollectorClient, CollectorError
+    entries = ask_collector(collector, lambda api: api.audit(limit=limit))
+    echo_rows(entries, as_json, "no admin actions recorded", _line)
 
-    try:
-        entries = CollectorClient(collector).audit(limit=limit)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(entries))
-        return
-    if not entries:
-        click.echo("no admin actions recorded")
-        return
-    for e in entries:
-        detail = f"  ({e['detail']})" if e["detail"] else ""
-        click.echo(f"{e['time']}  {e['key_id'] or '(auth off)'}  {e['action']}  {e['target']}{detail}")
+
+def _line(e: dict[str, Any]) -> str:
+    detail = f"  ({e['detail']})" if e["detail"] else ""
+    return f"{e['time']}  {e['key_id'] or '(auth off)'}  {e['action']}  {e['target']}{detail}"

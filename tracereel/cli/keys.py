@@ -7,10 +7,11 @@ or a key created with ``--role admin``). A key's text is printed once, by ``crea
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from tracereel.cli._traces import CannotRun, collector_option
+from tracereel.cli._traces import ask_collector, collector_option, echo_rows
 
 __all__ = ["command"]
 
@@ -33,14 +34,9 @@ def command() -> None:
 @collector_option
 def create(team: str, role: str, agents: str | None, services: str | None, as_json: bool, collector: str) -> None:
     """Create a key; its text is shown once and cannot be shown again."""
-    from tracereel.client import CollectorClient, CollectorError
-
-    try:
-        made = CollectorClient(collector).create_key(
-            team=team, role=role, agents=_globs(agents), services=_globs(services)
-        )
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    made = ask_collector(
+        collector, lambda api: api.create_key(team=team, role=role, agents=_globs(agents), services=_globs(services))
+    )
     if as_json:
         click.echo(json.dumps({k: made[k] for k in ("id", "key", "team", "role", "agents", "services")}))
         return
@@ -54,22 +50,13 @@ def create(team: str, role: str, agents: str | None, services: str | None, as_js
 @collector_option
 def list_(as_json: bool, collector: str) -> None:
     """List every key, revoked ones too (ids, teams, roles, globs; never the keys themselves)."""
-    from tracereel.client import CollectorClient, CollectorError
+    echo_rows(ask_collector(collector, lambda api: api.keys()), as_json, "no keys", _line)
 
-    try:
-        keys = CollectorClient(collector).keys()
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(keys))
-        return
-    if not keys:
-        click.echo("no keys")
-        return
-    for key in keys:
-        scope = " ".join(f"{name}={','.join(key[name])}" for name in ("agents", "services") if key[name])
-        state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
-        click.echo(f"{key['id']}  {key['team']:<16} {key['role']:<6}  {state}  {scope}".rstrip())
+
+def _line(key: dict[str, Any]) -> str:
+    scope = " ".join(f"{name}={','.join(key[name])}" for name in ("agents", "services") if key[name])
+    state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+    return f"{key['id']}  {key['team']:<16} {key['role']:<6}  {state}  {scope}".rstrip()
 
 
 @command.command("revoke")
@@ -77,10 +64,5 @@ def list_(as_json: bool, collector: str) -> None:
 @collector_option
 def revoke(key_id: str, collector: str) -> None:
     """Revoke KEY_ID at once (within a few seconds on other collectors sharing the store)."""
-    from tracereel.client import CollectorClient, CollectorError
-
-    try:
-        CollectorClient(collector).revoke_key(key_id)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    ask_collector(collector, lambda api: api.revoke_key(key_id))
     click.echo(f"revoked key {key_id}")
