@@ -22,4 +22,5 @@ WORKDIR /home/tracereel
 
 EXPOSE 4318 8501
 # 0.0.0.0 inside the container; publish the port on 127.0.0.1 (or behind a proxy) outside it.
+# Needs TRACEREEL_ADMIN_KEY (or keys in the store): with auth off, serve refuses a non-loopback host.
 CMD ["tracereel", "serve", "--host", "0.0.0.0", "--port", "4318"]

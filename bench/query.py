@@ -85,6 +85,7 @@ class Columns:
         c[17].append(events[2])
         for i in (18, 19, 20, 21):
             c[i].append([])
+        c[22].append("")  # Team
         self.count += 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, ROUTERS
 from tracereel.collector.api.auth import REQUIRE_API_KEY
 from tracereel.collector.api.errors import exception_handlers
-from tracereel.collector.control import load_redactor
+from tracereel.collector.control import KeyRing, load_redactor
 from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
@@ -50,13 +51,23 @@ def create_app(
     else:
         parser.redactor = redactor
 
+    keys = KeyRing(
+        store,
+        admin_key=settings.admin_key.get_secret_value() if settings.admin_key else None,
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         parser.start()
         inserter.start()
+        # Keys created or revoked through another collector on the same ClickHouse server.
+        stop_refresh = threading.Event()
+        threading.Thread(target=keys.keep_fresh, args=(stop_refresh,), name="tracereel-keys", daemon=True).start()
         try:
             yield
         finally:
+            stop_refresh.set()
             inserter.stop()
             parser.stop()
 
@@ -74,6 +85,7 @@ def create_app(
     app.state.store = store
     app.state.inserter = inserter
     app.state.parser = parser
+    app.state.keys = keys
     for router in ROUTERS:
         app.include_router(router, dependencies=None if router in OPEN_ROUTERS else [REQUIRE_API_KEY])
 

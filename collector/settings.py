@@ -18,7 +18,12 @@ class CollectorSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to bind; 127.0.0.1 keeps the collector local")
     port: int = Field(4318, ge=0, le=65535, description="Port for OTLP/HTTP and the read API")
     store: str = Field(default_factory=default_store_url, description="chdb:///dir or http(s)://host:8123/db")
-    api_key: SecretStr | None = Field(None, description="If set, requests need 'Authorization: Bearer <key>'")
+    admin_key: SecretStr | None = Field(
+        None, description="An admin key (any team, every action) that turns auth on; bootstraps `tracereel keys create`"
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Kept for compatibility: one more admin key, like TRACEREEL_ADMIN_KEY (docs/security.md)"
+    )
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest request body, after decompression")
     max_eval_report_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="Largest eval report (POST /api/v1/evals/runs), after decompression"

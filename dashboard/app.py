@@ -3,7 +3,8 @@
 Pages: Overview (metric tiles, trends, breakdowns), Traces (searchable table), Trace (waterfall,
 tree, payloads, replay command), Compare (two agent versions side by side) and Evaluations (eval
 runs per dataset over time, a run's cases, tags, two runs side by side). Everything comes
-from the collector's HTTP API; the dashboard never opens the store.
+from the collector's HTTP API; the dashboard never opens the store. It sends the key from
+TRACEREEL_API_KEY or the sidebar's sign-in box, and shows what the collector lets that key see.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+
+from tracereel.dashboard import ui
 
 _PAGES = Path(__file__).parent / "views"
 
@@ -26,4 +29,6 @@ navigation = st.navigation(
         st.Page(_PAGES / "evals.py", title="Evaluations", icon=":material/fact_check:", url_path="evals"),
     ]
 )
+# Above every page's own sidebar: the key this session reads with (docs/security.md).
+ui.sign_in()
 navigation.run()

@@ -208,6 +208,25 @@ class CollectorClient:
         """One stored eval report (``GET /api/v1/evals/runs/{run_id}``); :class:`NotFound` if unknown."""
         return cast(dict[str, Any], self.get(f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"))
 
+    def create_key(
+        self, *, team: str, role: str, agents: list[str] | None = None, services: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Create an API key (admin key needed): its id, text (shown this once), team, role and globs."""
+        body = {"team": team, "role": role, "agents": agents or [], "services": services or []}
+        return cast(dict[str, Any], self.post(f"{API_PREFIX}/keys", body))
+
+    def keys(self) -> list[dict[str, Any]]:
+        """Every API key, revoked ones too (admin key needed); never their text."""
+        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/keys")["keys"])
+
+    def revoke_key(self, key_id: str) -> dict[str, Any]:
+        """Revoke an API key by id (admin key needed); :class:`NotFound` if unknown."""
+        return cast(dict[str, Any], self.request("DELETE", f"{API_PREFIX}/keys/{urllib.parse.quote(key_id, safe='')}"))
+
+    def audit(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The audit log of admin actions, newest first (admin key needed)."""
+        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/audit", limit=limit)["entries"])
+
     def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
         """Rows per model, tool, agent (and version) or service."""
         return cast(

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from tracereel.collector.api import deletions, docs, evals, health, metrics, otlp, traces
+from tracereel.collector.api import audit, deletions, docs, evals, health, keys, metrics, otlp, traces
 
 __all__ = ["OPEN_PATHS", "OPEN_ROUTERS", "ROUTERS"]
 
@@ -15,6 +15,8 @@ ROUTERS: list[APIRouter] = [
     deletions.router,
     metrics.router,
     evals.router,
+    keys.router,
+    audit.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.

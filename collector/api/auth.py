@@ -1,7 +1,10 @@
-"""The API key: one FastAPI dependency, given to every router but the open ones when it is included.
+"""API keys: one FastAPI dependency, given to every router but the open ones when it is included.
 
-With ``TRACEREEL_API_KEY`` set, a request needs ``Authorization: Bearer <key>``. A missing and
-a wrong key get the same 401, so the answer says nothing about the key.
+With auth on (a key exists in the store, or ``TRACEREEL_ADMIN_KEY`` or the collector's
+``TRACEREEL_API_KEY`` is set), a request needs ``Authorization: Bearer <key>``. A missing, a
+wrong and a revoked key get the same 401 (with ``WWW-Authenticate: Bearer``), so the answer says
+nothing about the key. The key is resolved once per request, from the in-memory
+:class:`~tracereel.collector.control.KeyRing` (no store query).
 
 Routers ask who is calling with ``Depends(current_principal)``, demand a role with
 ``dependencies=[require_role("admin")]``, and narrow reads with :func:`read_scope`.
@@ -9,17 +12,16 @@ Routers ask who is calling with ``Depends(current_principal)``, demand a role wi
 
 from __future__ import annotations
 
-import secrets
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from tracereel.collector.control import ANONYMOUS, Principal, Role
+from tracereel.collector.control import ANONYMOUS, KeyRing, Principal, Role
 from tracereel.collector.query import Scope
-from tracereel.collector.settings import CollectorSettings
 
 __all__ = [
+    "CHALLENGE",
     "REQUIRE_API_KEY",
     "UNAUTHORIZED",
     "current_principal",
@@ -31,31 +33,44 @@ __all__ = [
 ]
 
 UNAUTHORIZED: Final = "missing or wrong API key (Authorization: Bearer ...)"
+# RFC 6750: a 401 names the scheme the client should use.
+CHALLENGE: Final = {"WWW-Authenticate": "Bearer"}
+_BEARER: Final = "Bearer "
+_UNRESOLVED: Final = object()
+
+
+def _resolve(request: Request) -> Principal | None:
+    """Who the request's key stands for: ANONYMOUS with auth off, None for a missing, wrong or revoked key."""
+    cached = getattr(request.state, "principal", _UNRESOLVED)
+    if cached is not _UNRESOLVED:
+        return cast(Principal | None, cached)
+    ring: KeyRing = request.app.state.keys
+    principal: Principal | None
+    if not ring.auth_on:
+        principal = ANONYMOUS
+    else:
+        given = request.headers.get("authorization", "")
+        principal = ring.principal(given[len(_BEARER) :]) if given.startswith(_BEARER) else None
+    request.state.principal = principal
+    return principal
 
 
 def key_accepted(request: Request) -> bool:
-    """Whether ``request`` may use the API: no key is configured, or it carries the key."""
-    settings: CollectorSettings = request.app.state.settings
-    if settings.api_key is None:
-        return True
-    expected = f"Bearer {settings.api_key.get_secret_value()}"
-    given = request.headers.get("authorization", "")
-    # Constant time, so response timing does not reveal how much of a guess was right.
-    return secrets.compare_digest(given.encode(), expected.encode())
+    """Whether ``request`` may use the API: auth is off, or it carries a valid key."""
+    return _resolve(request) is not None
 
 
 async def require_api_key(request: Request) -> None:
     """FastAPI dependency: 401 ``{"detail": ...}`` unless :func:`key_accepted`."""
-    if not key_accepted(request):
-        raise HTTPException(401, UNAUTHORIZED)
+    await current_principal(request)
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: who the request's key stands for (401 like :func:`require_api_key` if none)."""
-    if not key_accepted(request):
-        raise HTTPException(401, UNAUTHORIZED)
-    # One shared key (or none): whoever holds it may do everything.
-    return ANONYMOUS
+    """FastAPI dependency: who the request's key stands for; 401 (the same for a wrong, revoked or missing key)."""
+    principal = _resolve(request)
+    if principal is None:
+        raise HTTPException(401, UNAUTHORIZED, headers=CHALLENGE)
+    return principal
 
 
 def require_role(*roles: Role) -> Any:
@@ -63,8 +78,8 @@ def require_role(*roles: Role) -> Any:
 
     async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if not principal.has_role(*roles):
-            wanted = " or ".join(roles)
-            raise HTTPException(403, f"this key's role is {principal.role}; this needs a {wanted} key")
+            wanted = " or ".join((*roles, "admin") if "admin" not in roles else roles)
+            raise HTTPException(403, f"this key's role is {principal.role}; this needs the {wanted} role")
         return principal
 
     return Depends(check)
@@ -79,8 +94,8 @@ def read_scope(principal: Principal) -> Scope:
 
 def unauthorized_response() -> JSONResponse:
     """The 401 :func:`require_api_key` answers, for errors raised before any dependency runs."""
-    return JSONResponse({"detail": UNAUTHORIZED}, status_code=401)
+    return JSONResponse({"detail": UNAUTHORIZED}, status_code=401, headers=CHALLENGE)
 
 
 # For include_router(..., dependencies=[REQUIRE_API_KEY]).
-REQUIRE_API_KEY: Final[Any] = Depends(require_api_key)
+REQUIRE_API_KEY: Final[Any] = Depends(current_principal)

@@ -1,7 +1,6 @@
 """Deleting data: ``DELETE /api/v1/traces/{trace_id}`` removes a trace from every table (a data-subject request).
 
-Its own router, so the admin role can be required of it alone when keys get roles; until then
-it needs the collector's API key when one is set, like every other non-open router.
+Admin keys only; every delete is written to the audit log.
 """
 
 from __future__ import annotations
@@ -11,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector.control import record_admin_action
+from tracereel.collector.api.auth import require_role
+from tracereel.collector.control import Principal, record_admin_action
 from tracereel.collector.query import parse_trace_id
 from tracereel.collector.store import delete_trace
 from tracereel.constants import API_PREFIX
@@ -22,7 +22,7 @@ router = APIRouter(prefix=API_PREFIX)
 
 
 @router.delete("/traces/{trace_id}", summary="Delete a trace everywhere (spans, lookup, rollups)")
-async def delete(request: Request, trace_id: str) -> dict[str, Any]:
+async def delete(request: Request, trace_id: str, principal: Principal = require_role("admin")) -> dict[str, Any]:
     """Remove every span of the trace and its rows in the lookup and rollup tables; 404 if the store has none.
 
     Answers once the rows are gone (the deletes are synchronous), so the metrics read afterwards
@@ -32,5 +32,12 @@ async def delete(request: Request, trace_id: str) -> dict[str, Any]:
     spans = await run_in_threadpool(delete_trace, request.app.state.store, normalised)
     if not spans:
         raise HTTPException(404, f"no trace with id {normalised} in the store")
-    record_admin_action("delete_trace", normalised, detail=f"{spans} spans")
+    await run_in_threadpool(
+        record_admin_action,
+        "delete_trace",
+        normalised,
+        key_id=principal.key_id,
+        detail=f"{spans} spans",
+        store=request.app.state.store,
+    )
     return {"trace_id": normalised, "deleted_spans": spans}

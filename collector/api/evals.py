@@ -15,6 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.collector.api.auth import read_scope, require_role
+from tracereel.collector.control import Principal
 from tracereel.collector.ingest import BodyError, decompress, read_capped
 from tracereel.collector.query import (
     RUN_ID_PATTERN,
@@ -34,8 +36,8 @@ router = APIRouter(prefix=API_PREFIX)
 
 
 @router.post("/evals/runs", summary="Store an eval run's report", status_code=201)
-async def upload_eval_run(request: Request) -> JSONResponse:
-    """Store the report of one ``tracereel eval`` run; answers ``{"run_id"}``."""
+async def upload_eval_run(request: Request, principal: Principal = require_role("ingest")) -> JSONResponse:
+    """Store the report of one ``tracereel eval`` run as the key's team's; answers ``{"run_id"}``."""
     settings: CollectorSettings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
@@ -54,7 +56,7 @@ async def upload_eval_run(request: Request) -> JSONResponse:
         raise HTTPException(exc.status, exc.message) from None
     try:
         run = parse_eval_report(body)
-        created = await run_in_threadpool(store_eval_run, request.app.state.store, run)
+        created = await run_in_threadpool(store_eval_run, request.app.state.store, run, principal.team or "")
     except EvalReportError as exc:
         raise HTTPException(400, f"invalid eval report: {exc}") from None
     except EvalRunConflict as exc:
@@ -67,18 +69,21 @@ async def eval_runs(
     request: Request,
     dataset: str | None = Query(None, description="only the runs of this dataset"),
     limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
     """Summaries of stored runs (no cases): run id, dataset, start, pass rate, mean scores, counts, gate."""
-    rows = await run_in_threadpool(list_eval_runs, request.app.state.store, dataset=dataset or None, limit=limit)
+    rows = await run_in_threadpool(
+        list_eval_runs, request.app.state.store, dataset=dataset or None, limit=limit, scope=read_scope(principal)
+    )
     return {"runs": rows}
 
 
 @router.get("/evals/runs/{run_id}", summary="One eval run's report")
-async def eval_run(request: Request, run_id: str) -> dict[str, Any]:
-    """The report as it was posted; 404 if no run has this id."""
+async def eval_run(request: Request, run_id: str, principal: Principal = require_role("read")) -> dict[str, Any]:
+    """The report as it was posted; 404 if no run has this id (or none the key may see: the same 404)."""
     found = None
     if RUN_ID_PATTERN.match(run_id):
-        found = await run_in_threadpool(get_eval_run, request.app.state.store, run_id)
+        found = await run_in_threadpool(get_eval_run, request.app.state.store, run_id, read_scope(principal))
     if found is None:
         raise HTTPException(404, f"no eval run with id {run_id} in the store")
     return found

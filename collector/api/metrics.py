@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.collector.api.auth import read_scope, require_role
 from tracereel.collector.api.deps import price_table
+from tracereel.collector.control import Principal
 from tracereel.collector.query import (
     BREAKDOWNS,
     METRIC_KEYS,
@@ -47,11 +49,12 @@ async def metrics(
     service: str | None = _SERVICE,
     agent: str | None = _AGENT,
     version: str | None = _VERSION,
+    principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
     """The metrics of DESIGN.md for tasks whose root span starts in [from, to)."""
     flt = _filter(from_, to, service, agent, version)
     prices = price_table(request)
-    return await run_in_threadpool(summary, request.app.state.store, prices, flt)
+    return await run_in_threadpool(summary, request.app.state.store, prices, flt, read_scope(principal))
 
 
 @router.get("/metrics/timeseries", summary="Metrics per time bucket")
@@ -64,6 +67,7 @@ async def metrics_timeseries(
     service: str | None = _SERVICE,
     agent: str | None = _AGENT,
     version: str | None = _VERSION,
+    principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
     """``{"bucket_seconds", "points": [{"start", <metrics>}]}``, every bucket of the window, oldest first."""
     if metric is not None and metric not in METRIC_KEYS:
@@ -72,7 +76,9 @@ async def metrics_timeseries(
     seconds = parse_bucket(bucket, flt.start, flt.end)
     prices = price_table(request)
     wanted = (metric,) if metric else METRIC_KEYS
-    points = await run_in_threadpool(timeseries, request.app.state.store, prices, flt, seconds, wanted)
+    points = await run_in_threadpool(
+        timeseries, request.app.state.store, prices, flt, seconds, wanted, read_scope(principal)
+    )
     return {"bucket_seconds": seconds, "points": points}
 
 
@@ -85,17 +91,18 @@ async def metrics_breakdown(
     service: str | None = _SERVICE,
     agent: str | None = _AGENT,
     version: str | None = _VERSION,
+    principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
     """Rows of ``{<by>: name, ...metrics}``: cost by model, error rates by tool, latency (and all) by agent."""
     if by not in BREAKDOWNS:
         raise HTTPException(400, f"by={by!r}: expected one of {', '.join(BREAKDOWNS)}")
     flt = _filter(from_, to, service, agent, version)
     prices = price_table(request)
-    rows = await run_in_threadpool(breakdown, request.app.state.store, prices, flt, by)
+    rows = await run_in_threadpool(breakdown, request.app.state.store, prices, flt, by, read_scope(principal))
     return {"by": by, "rows": rows}
 
 
-@router.get("/prices", summary="The price table in use")
+@router.get("/prices", summary="The price table in use", dependencies=[require_role("read")])
 async def prices(request: Request) -> dict[str, Any]:
     """USD per million tokens by model: the built-in defaults merged with ``TRACEREEL_PRICES``."""
     return {"prices": price_table(request).as_dict()}

@@ -11,6 +11,8 @@ import logging
 
 from fastapi import APIRouter, Request, Response
 
+from tracereel.collector.api.auth import require_role
+from tracereel.collector.control import Principal
 from tracereel.collector.ingest import (
     BodyError,
     BulkInserter,
@@ -34,8 +36,11 @@ _RETRY_AFTER_SECONDS = 1
 
 
 @router.post(OTLP_TRACES_PATH, summary="OTLP/HTTP trace export")
-async def export_traces(request: Request) -> Response:
-    """Store the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable."""
+async def export_traces(request: Request, principal: Principal = require_role("ingest")) -> Response:
+    """Store the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable.
+
+    Every span is stamped with the key's team, whatever the request says.
+    """
     settings: CollectorSettings = request.app.state.settings
     inserter: BulkInserter = request.app.state.inserter
     parser: ParsePool = request.app.state.parser
@@ -55,7 +60,9 @@ async def export_traces(request: Request) -> Response:
         if declared > limit:
             raise BodyError(413, f"request body is larger than the limit of {limit} bytes")
         raw = await read_capped(request.stream(), limit)
-        table, count = await parser.parse(raw, request.headers.get("content-encoding", ""), content_type, limit)
+        table, count = await parser.parse(
+            raw, request.headers.get("content-encoding", ""), content_type, limit, principal.team or ""
+        )
     except BodyError as exc:
         return error_response(exc.status, exc.message, content_type)
     except OTLPError as exc:

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.collector.api.auth import read_scope, require_role
 from tracereel.collector.api.deps import read_price_table
+from tracereel.collector.control import Principal
 from tracereel.collector.query import get_trace, list_traces, parse_trace_id, parse_trace_list_window
 from tracereel.constants import API_PREFIX
 
@@ -25,6 +27,7 @@ async def traces(
     service: str | None = None,
     agent: str | None = None,
     status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
+    principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
     """Traces whose root span starts in the window, with span counts, tokens and status."""
     start, end = parse_trace_list_window(from_, to)
@@ -38,15 +41,18 @@ async def traces(
         agent=agent,
         status=status,
         prices=read_price_table(request),
+        scope=read_scope(principal),
     )
     return {"traces": rows}
 
 
 @router.get("/traces/{trace_id}", summary="One trace with all its spans")
-async def trace(request: Request, trace_id: str) -> dict[str, Any]:
-    """Every span of the trace, oldest first; 404 if the store has none."""
+async def trace(request: Request, trace_id: str, principal: Principal = require_role("read")) -> dict[str, Any]:
+    """Every span of the trace, oldest first; 404 if the store has none (or none the key may see: the same 404)."""
     normalised = parse_trace_id(trace_id)
-    found = await run_in_threadpool(get_trace, request.app.state.store, normalised, read_price_table(request))
+    found = await run_in_threadpool(
+        get_trace, request.app.state.store, normalised, read_price_table(request), read_scope(principal)
+    )
     if found is None:
         raise HTTPException(404, f"no trace with id {normalised} in the store")
     return found

@@ -187,14 +187,21 @@ def _attributes(key_values: Any) -> dict[str, str]:
     return out
 
 
-def to_columns(request: ExportTraceServiceRequest) -> SpanBatch:
-    """Validate ids and flatten every span of ``request`` into insert columns."""
+_TEAM = INSERT_COLUMNS.index("Team")
+
+
+def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
+    """Validate ids and flatten every span of ``request`` into insert columns.
+
+    ``team`` is stamped on every span: the team of the key that sent the request, never
+    anything the request says (docs/security.md).
+    """
     cols: list[list[Any]] = [[] for _ in INSERT_COLUMNS]
     (
         c_ts, c_trace, c_span, c_parent, c_state, c_name, c_kind, c_service, c_res, c_scope, c_scope_v,
         c_attrs, c_dur, c_status, c_status_msg, c_ev_ts, c_ev_name, c_ev_attrs, c_l_trace, c_l_span,
         c_l_state, c_l_attrs,
-    ) = cols  # fmt: skip
+    ) = (col for i, col in enumerate(cols) if i != _TEAM)  # fmt: skip
     count = 0
     for r, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
@@ -261,4 +268,5 @@ def to_columns(request: ExportTraceServiceRequest) -> SpanBatch:
                     c_l_state.append([])
                     c_l_attrs.append([])
                 count += 1
+    cols[_TEAM] = [team] * count
     return SpanBatch(cols, count)

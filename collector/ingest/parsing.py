@@ -36,15 +36,17 @@ class ParserUnavailable(Exception):
 
 
 def parse_body(
-    body: bytes, encoding: str, media_type: str, limit: int, redactor: Redactor | None = None
+    body: bytes, encoding: str, media_type: str, limit: int, redactor: Redactor | None = None, team: str = ""
 ) -> tuple[Any, int, dict[str, int]]:
     """Decompress, decode, flatten and redact one request: (``pyarrow.Table``, span count, redactions per kind).
+
+    Every span gets ``team`` (the sending key's team) in its ``Team`` column.
 
     Raises ``BodyError`` (413/415/400) or ``OTLPError`` (400) naming the problem.
     """
     raw = decompress(body, encoding, limit)
     request = decode_protobuf(raw) if media_type == PROTOBUF else decode_json(raw)
-    batch = to_columns(request)
+    batch = to_columns(request, team)
     redactions = redact_columns(batch, redactor) if redactor is not None else {}
     return columns_to_arrow(batch.columns), batch.count, redactions
 
@@ -53,10 +55,12 @@ def parse_body(
 _worker_redactor: Redactor | None = None
 
 
-def _parse_to_ipc(body: bytes, encoding: str, media_type: str, limit: int) -> tuple[bytes, int, dict[str, int]]:
+def _parse_to_ipc(
+    body: bytes, encoding: str, media_type: str, limit: int, team: str
+) -> tuple[bytes, int, dict[str, int]]:
     import pyarrow as pa
 
-    table, count, redactions = parse_body(body, encoding, media_type, limit, _worker_redactor)
+    table, count, redactions = parse_body(body, encoding, media_type, limit, _worker_redactor, team)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -151,11 +155,11 @@ class ParsePool:
             for future in [pool.submit(_warm_up) for _ in range(self.workers)]:
                 future.result()
 
-    async def parse(self, body: bytes, encoding: str, media_type: str, limit: int) -> tuple[Any, int]:
-        """Parse one request body: (``pyarrow.Table``, span count)."""
+    async def parse(self, body: bytes, encoding: str, media_type: str, limit: int, team: str = "") -> tuple[Any, int]:
+        """Parse one request body: (``pyarrow.Table``, span count), every span stamped with ``team``."""
         if not self.workers:
             table, count, redactions = await run_in_threadpool(
-                parse_body, body, encoding, media_type, limit, self.redactor
+                parse_body, body, encoding, media_type, limit, self.redactor, team
             )
             self._count(redactions)
             return table, count
@@ -165,7 +169,7 @@ class ParsePool:
         executor = self._executor()
         try:
             ipc, count, redactions = await loop.run_in_executor(
-                executor, _parse_to_ipc, body, encoding, media_type, limit
+                executor, _parse_to_ipc, body, encoding, media_type, limit, team
             )
         except BrokenProcessPool:
             # Only the request that finds its pool still current retires it: another may

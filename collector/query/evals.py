@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final, cast
 
+from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import EVAL_RUNS_TABLE, Store
 
 __all__ = [
@@ -48,6 +49,7 @@ _COLUMNS: Final = (
     "Regressions",
     "BaselineRunId",
     "Report",
+    "Team",
 )
 # One check-then-insert at a time, so two uploads of one run id cannot both be stored.
 _WRITE_LOCK = threading.Lock()
@@ -225,8 +227,8 @@ def parse_eval_report(body: bytes) -> StoredEvalRun:
     )
 
 
-def store_eval_run(store: Store, run: StoredEvalRun) -> bool:
-    """Store ``run``; True if stored now, False if this very report was stored before.
+def store_eval_run(store: Store, run: StoredEvalRun, team: str = "") -> bool:
+    """Store ``run`` as ``team``'s (the uploader's); True if stored now, False if this report was stored before.
 
     :class:`EvalRunConflict` if another report has its run id (nothing is written then).
     """
@@ -239,21 +241,33 @@ def store_eval_run(store: Store, run: StoredEvalRun) -> bool:
                 f"eval run {run.run_id} is already stored with a different report; "
                 "a run id names one run: upload this one under a new id"
             )
-        store.insert_rows(EVAL_RUNS_TABLE, [run.row()], _COLUMNS)
+        store.insert_rows(EVAL_RUNS_TABLE, [[*run.row(), team]], _COLUMNS)
     return True
 
 
-def _stored_report(store: Store, run_id: str) -> str | None:
+def _eval_scope(scope: Scope) -> tuple[str, dict[str, Any]]:
+    """``scope`` over eval runs: the uploader's team and the run's agent.
+
+    A run has no service, so a key narrowed to services sees no runs (it cannot be shown that
+    a run belongs to its services); an unrestricted or team-and-agent key is not affected.
+    """
+    if scope.services:
+        return "0", {}
+    return scope_sql(scope, agent_column="Agent", service_column=None)
+
+
+def _stored_report(store: Store, run_id: str, scope: Scope = EVERYTHING) -> str | None:
+    visible, params = _eval_scope(scope)
     rows = store.query(
-        f"SELECT Report FROM {EVAL_RUNS_TABLE} WHERE RunId = {{run_id:String}} ORDER BY StoredAt LIMIT 1",
-        {"run_id": run_id},
+        f"SELECT Report FROM {EVAL_RUNS_TABLE} WHERE RunId = {{run_id:String}} AND {visible} ORDER BY StoredAt LIMIT 1",
+        {"run_id": run_id, **params},
     )
     return str(rows[0][0]) if rows else None
 
 
-def get_eval_run(store: Store, run_id: str) -> dict[str, Any] | None:
-    """The report stored under ``run_id``, or None."""
-    stored = _stored_report(store, run_id)
+def get_eval_run(store: Store, run_id: str, scope: Scope = EVERYTHING) -> dict[str, Any] | None:
+    """The report stored under ``run_id``, or None (also for a run outside ``scope``)."""
+    stored = _stored_report(store, run_id, scope)
     return None if stored is None else cast(dict[str, Any], json.loads(stored))
 
 
@@ -262,9 +276,12 @@ def _iso(value: datetime) -> str:
     return aware.astimezone(timezone.utc).isoformat()
 
 
-def list_eval_runs(store: Store, *, dataset: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Run summaries (no cases), newest first, of one dataset or of all."""
-    where = "WHERE Dataset = {dataset:String}" if dataset else ""
+def list_eval_runs(
+    store: Store, *, dataset: str | None = None, limit: int = 100, scope: Scope = EVERYTHING
+) -> list[dict[str, Any]]:
+    """Run summaries (no cases), newest first, of one dataset or of all, among those ``scope`` may see."""
+    visible, params = _eval_scope(scope)
+    where = f"WHERE {visible}" + (" AND Dataset = {dataset:String}" if dataset else "")
     rows = store.query_dicts(
         f"""SELECT RunId, Dataset, StartedAt, Agent, PassRate, Scores, CaseCount, PassedCount, GatePassed,
        Regressions, BaselineRunId
@@ -273,7 +290,7 @@ FROM {EVAL_RUNS_TABLE}
 ORDER BY StartedAt DESC, RunId DESC, StoredAt ASC
 LIMIT 1 BY RunId
 LIMIT {{limit:UInt32}}""",
-        {"dataset": dataset or "", "limit": limit},
+        {"dataset": dataset or "", "limit": limit, **params},
     )
     return [
         {

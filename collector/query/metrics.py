@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from tracereel.collector.query.prices import PriceTable
+from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import (
     CALLS_TABLE,
     ROLLUP_TABLE,
@@ -83,8 +84,12 @@ class TaskFilter:
     version: str | None = None
 
 
-def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
-    """The condition (over per-task rows) and parameters that select the tasks of ``flt``."""
+def task_filter_sql(flt: TaskFilter, scope: Scope = EVERYTHING) -> tuple[str, dict[str, Any]]:
+    """The condition (over per-task rows) and parameters that select the tasks of ``flt`` in ``scope``.
+
+    The scope's team is applied where the rollup is read (``_team_sql``); its globs here, on the
+    task's root agent and service.
+    """
     # Compared with DateTime64 parameters: a DateTime bound on a DateTime64 column matched no rows in chDB 26.9.
     where = [
         "has_root = 1",
@@ -108,7 +113,21 @@ def task_filter_sql(flt: TaskFilter) -> tuple[str, dict[str, Any]]:
         if value:
             where.append(f"{column} = {{{name}:String}}")
             params[name] = value
+    globs, glob_params = scope_sql(
+        Scope(agents=scope.agents, services=scope.services),
+        team_column=None,
+        agent_column="root_agent",
+        service_column="root_service",
+    )
+    where.append(globs)
+    params.update(glob_params)
+    params.update(_team_sql(scope)[1])
     return " AND ".join(where), params
+
+
+def _team_sql(scope: Scope) -> tuple[str, dict[str, Any]]:
+    """The scope's team as a condition on a table's ``Team`` column ("1" for every team)."""
+    return scope_sql(Scope(team=scope.team), name="team_scope")
 
 
 def price_params(store: Store, prices: PriceTable, lo: datetime, hi: datetime) -> dict[str, Any]:
@@ -143,7 +162,8 @@ _ROOT_COLUMNS = (
 )
 _TASK_ROWS = f"""
 rollup AS (
-    SELECT * FROM {ROLLUP_TABLE} WHERE Start >= {{{{lo:DateTime64(9)}}}} AND Start < {{{{hi:DateTime64(9)}}}}
+    SELECT * FROM {ROLLUP_TABLE}
+    WHERE Start >= {{{{lo:DateTime64(9)}}}} AND Start < {{{{hi:DateTime64(9)}}}} AND {{team}}
 ),
 split AS (SELECT TraceId FROM rollup GROUP BY TraceId HAVING count() > 1 OR sum(Blocks) > 1),
 split_calls AS (
@@ -152,6 +172,7 @@ split_calls AS (
         SELECT TraceId, arraySort(x -> (x.1, x.2), groupArrayArray(Calls)) AS c
         FROM {CALLS_TABLE}
         WHERE Start >= {{{{lo:DateTime64(9)}}}} AND Start < {{{{hi:DateTime64(9)}}}} AND TraceId IN split
+          AND {{team}}
         GROUP BY TraceId
     )
 ),
@@ -257,25 +278,31 @@ def _run(
     *,
     group: str = "",
     extra_params: dict[str, Any] | None = None,
+    scope: Scope = EVERYTHING,
 ) -> list[dict[str, Any]]:
-    where, params = task_filter_sql(flt)
+    where, params = task_filter_sql(flt, scope)
     params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
     params.update(extra_params or {})
     select_group = f"{group} AS grp," if group else ""
     group_by = "GROUP BY grp ORDER BY grp" if group else ""
-    task_rows = _TASK_ROWS.format(where=where)
+    task_rows = _TASK_ROWS.format(where=where, team=_team_sql(scope)[0])
     sql = f"WITH {task_rows}\nSELECT {select_group}{_AGGREGATES}\nFROM task_rows\n{group_by}"
     return store.query_dicts(sql, params)
 
 
-def summary(store: Store, prices: PriceTable, flt: TaskFilter) -> dict[str, Any]:
-    """Every metric of DESIGN.md over the tasks ``flt`` selects."""
-    rows = _run(store, prices, flt)
+def summary(store: Store, prices: PriceTable, flt: TaskFilter, scope: Scope = EVERYTHING) -> dict[str, Any]:
+    """Every metric of DESIGN.md over the tasks ``flt`` selects, among those ``scope`` may see."""
+    rows = _run(store, prices, flt, scope=scope)
     return _metrics(rows[0])
 
 
 def timeseries(
-    store: Store, prices: PriceTable, flt: TaskFilter, bucket_seconds: int, metrics: Iterable[str] = METRIC_KEYS
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    bucket_seconds: int,
+    metrics: Iterable[str] = METRIC_KEYS,
+    scope: Scope = EVERYTHING,
 ) -> list[dict[str, Any]]:
     """The metrics per time bucket (by root start), every bucket of the window present, oldest first.
 
@@ -289,6 +316,7 @@ def timeseries(
         flt,
         group="toUnixTimestamp(toStartOfInterval(root_start, toIntervalSecond({bucket:UInt32})))",
         extra_params={"bucket": bucket_seconds},
+        scope=scope,
     )
     by_start = {int(row["grp"]): _metrics(row) for row in rows}
     # A bucket without tasks: every count 0, so every rate None.
@@ -301,25 +329,28 @@ def timeseries(
     return points
 
 
-def breakdown(store: Store, prices: PriceTable, flt: TaskFilter, by: str) -> list[dict[str, Any]]:
+def breakdown(
+    store: Store, prices: PriceTable, flt: TaskFilter, by: str, scope: Scope = EVERYTHING
+) -> list[dict[str, Any]]:
     """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per root agent
     and version or per service."""
     if by == "agent":
-        rows = _run(store, prices, flt, group="(root_agent, root_version)")
+        rows = _run(store, prices, flt, group="(root_agent, root_version)", scope=scope)
         out = [{"agent": row["grp"][0], "version": row["grp"][1], **_metrics(row)} for row in rows]
         return sorted(out, key=lambda r: (-r["tasks"], r["agent"], r["version"]))
     if by == "service":
-        rows = _run(store, prices, flt, group="root_service")
+        rows = _run(store, prices, flt, group="root_service", scope=scope)
         return sorted(
             ({"service": row["grp"], **_metrics(row)} for row in rows), key=lambda r: (-r["tasks"], r["service"])
         )
-    where, params = task_filter_sql(flt)
+    where, params = task_filter_sql(flt, scope)
     params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
-    # The selected tasks come from the rollup; their spans from the span table.
+    team = _team_sql(scope)[0]
+    # The selected tasks come from the rollup; their spans (the scope's team's only) from the span table.
     spans = f"""FROM {TRACES_TABLE}
-WHERE Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
+WHERE Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}} AND {team}
   AND TraceId IN (SELECT TraceId FROM task_rows)"""
-    with_tasks = f"WITH {_TASK_ROWS.format(where=where)}\n"
+    with_tasks = f"WITH {_TASK_ROWS.format(where=where, team=team)}\n"
     if by == "model":
         rows = store.query_dicts(
             f"""{with_tasks}SELECT Model AS model, count() AS llm_calls, sum(InputTokens) AS input_tokens,

@@ -8,6 +8,7 @@ from typing import Any, cast
 from tracereel import semconv as sc
 from tracereel.collector.query.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
 from tracereel.collector.query.prices import PriceTable, load_prices
+from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import TRACE_ID_TS_TABLE, TRACES_TABLE, Store
 from tracereel.traces import SpanJSON, Trace
 
@@ -30,6 +31,7 @@ def list_traces(
     agent: str | None = None,
     status: str | None = None,
     prices: PriceTable | None = None,
+    scope: Scope = EVERYTHING,
 ) -> list[dict[str, Any]]:
     """Traces whose root span starts in [start, end), newest first, with counts, tokens and cost.
 
@@ -37,9 +39,12 @@ def list_traces(
     ``cost_coverage`` is the share of its LLM spans that had a price (None without LLM spans).
     Runs whose process died before the root span ended (no root ever arrived) are listed too,
     found by the SDK's ``task_start`` marker, with ``complete: false`` and status UNSET.
+    Only traces in ``scope`` (their root's team, agent and service) are listed, and only the
+    scope's team's spans are counted.
     """
-    where = ["IsRoot = 1", "Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
-    params: dict[str, Any] = {"start": start, "end": end, "limit": limit}
+    visible, scope_params = scope_sql(scope)
+    where = ["IsRoot = 1", "Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}", visible]
+    params: dict[str, Any] = {"start": start, "end": end, "limit": limit, **scope_params}
     if service:
         where.append("ServiceName = {service:String}")
         params["service"] = service
@@ -76,15 +81,16 @@ LIMIT {{limit:UInt32}}""",
     lo_time = datetime.fromtimestamp(lo / 1e9, tz=timezone.utc) - timedelta(hours=1)
     hi_time = datetime.fromtimestamp(hi / 1e9, tz=timezone.utc) + timedelta(hours=1)
     params = price_params(store, prices or load_prices(None), lo_time, hi_time)
+    team, team_params = scope_sql(Scope(team=scope.team))
     stats = store.query(
         f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'), sum(InputTokens), sum(OutputTokens),
        countIf(Kind IN ('llm', 'tool')), sumIf({SPAN_COST_SQL}, Kind = 'llm'), countIf(Kind = 'llm'),
        countIf(Kind = 'llm' AND {SPAN_PRICED_SQL}), max(toUnixTimestamp64Nano(Timestamp) + Duration)
 FROM {TRACES_TABLE}
-WHERE TraceId IN {{ids:Array(String)}}
+WHERE TraceId IN {{ids:Array(String)}} AND {team}
   AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp <= {{hi:DateTime64(9)}}
 GROUP BY TraceId""",
-        {**params, "ids": ids, "lo": lo_time, "hi": hi_time},
+        {**params, **team_params, "ids": ids, "lo": lo_time, "hi": hi_time},
     )
     by_id = {row[0]: row[1:] for row in stats}
     out = []
@@ -140,6 +146,7 @@ LIMIT {{limit:UInt32}}""",
     if not candidates:
         return roots
     lo = datetime.fromtimestamp(min(m["start_ns"] for m in candidates) / 1e9, tz=timezone.utc)
+    # Any root of the trace, in scope or not: a run whose root is out of scope is not "incomplete".
     rooted = {
         row[0]
         for row in store.query(
@@ -180,10 +187,13 @@ def _span_cost(row: dict[str, Any], prices: PriceTable) -> float | None:
     return (row["input_tokens"] * price.input_per_million + row["output_tokens"] * price.output_per_million) / 1e6
 
 
-def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None) -> Trace | None:
+def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None, scope: Scope = EVERYTHING) -> Trace | None:
     """Every span of one trace, oldest first, as ``tracereel.traces.Trace``; None if the store has no such trace.
 
     LLM spans carry ``cost_usd`` (explicit, else from ``prices``; None if unpriced), others None.
+    With a restricted ``scope``, the trace is found only if its root (or, for a run that never
+    finished, its task-start marker) is in the scope, and only the scope's team's spans are
+    returned: another team's trace is None, exactly like an unknown one.
     """
     bounds = store.query(
         f"SELECT min(Start), max(End), count() FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{id:String}}",
@@ -194,6 +204,18 @@ def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None) -> 
     start, end, _ = bounds[0]
     lo = datetime.fromtimestamp(int(start.replace(tzinfo=timezone.utc).timestamp()), tz=timezone.utc)
     hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
+    window = {"id": trace_id, "lo": lo, "hi": hi}
+    if not scope.unrestricted:
+        visible, visible_params = scope_sql(scope)
+        entry = store.query(
+            f"""SELECT count() FROM {TRACES_TABLE}
+WHERE TraceId = {{id:String}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
+  AND (IsRoot = 1 OR SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%') AND {visible}""",
+            {**window, **visible_params},
+        )
+        if not entry[0][0]:
+            return None
+    team, team_params = scope_sql(Scope(team=scope.team))
     rows = store.query_dicts(
         f"""SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, SpanName AS name, Kind AS kind,
        toUnixTimestamp64Nano(Timestamp) AS start_time_unix_nano, Duration AS duration_ns,
@@ -205,13 +227,13 @@ def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None) -> 
        `Links.Attributes` AS l_attrs, Model AS model, InputTokens AS input_tokens, OutputTokens AS output_tokens,
        CostUsd AS explicit_cost
 FROM {TRACES_TABLE}
-WHERE TraceId = {{id:String}}
+WHERE TraceId = {{id:String}} AND {team}
   AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
 ORDER BY Timestamp, SpanId
 LIMIT 1 BY SpanId""",
         # The lookup table keeps whole seconds; compare as DateTime64 (a DateTime bound on this
         # table's toDateTime(Timestamp) sort key matched no rows in chDB 26.9).
-        {"id": trace_id, "lo": lo, "hi": hi},
+        {**window, **team_params},
     )
     if not rows:
         return None

@@ -5,6 +5,7 @@ The bottom layer of the collector: it imports nothing from ``ingest``, ``query``
 
 from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
 from tracereel.collector.store.columns import INSERT_COLUMNS, columns_to_arrow
+from tracereel.collector.store.keys import AuditRow, KeyRow, insert_audit, insert_key, read_audit, read_keys
 from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, Layout, schema_script
 from tracereel.collector.store.migrations import MIGRATIONS, Migration
 from tracereel.collector.store.retention import (
@@ -24,8 +25,10 @@ from tracereel.collector.store.rollup import (
     retries_sql,
 )
 from tracereel.collector.store.tables import (
+    AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    KEYS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
     TRACE_ID_TS_TABLE,
@@ -33,9 +36,11 @@ from tracereel.collector.store.tables import (
 )
 
 __all__ = [
+    "AUDIT_TABLE",
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
     "INSERT_COLUMNS",
+    "KEYS_TABLE",
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
     "ROLLUP_STATEMENTS",
@@ -47,7 +52,9 @@ __all__ = [
     "UNEXPIRED_TABLES",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
+    "AuditRow",
     "ClusterLayoutError",
+    "KeyRow",
     "Layout",
     "Migration",
     "Store",
@@ -57,7 +64,11 @@ __all__ = [
     "current_ttl",
     "default_store_url",
     "delete_trace",
+    "insert_audit",
+    "insert_key",
     "looped_sql",
+    "read_audit",
+    "read_keys",
     "retries_sql",
     "schema_script",
     "trace_tables",

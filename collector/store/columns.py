@@ -31,6 +31,8 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "Links.SpanId",
     "Links.TraceState",
     "Links.Attributes",
+    # Not from the request: the team of the key that sent it (collector/ingest/otlp.py).
+    "Team",
 )
 
 

@@ -47,7 +47,7 @@ from typing import Any, Final
 
 from tracereel.collector.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
 from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
-from tracereel.collector.store.tables import EVAL_RUNS_TABLE, MIGRATIONS_TABLE
+from tracereel.collector.store.tables import AUDIT_TABLE, EVAL_RUNS_TABLE, KEYS_TABLE, MIGRATIONS_TABLE
 
 __all__ = [
     "LOCAL_SUFFIX",
@@ -82,13 +82,16 @@ SHARDING_KEYS: Final[dict[str, str]] = {
 # Small tables every collector must see whole, from any node: replicated on every node rather
 # than sharded, with no Distributed table in front (the record of migrations; control data such
 # as keys or teams belongs here too).
-UNSHARDED_TABLES: Final = frozenset({MIGRATIONS_TABLE})
+UNSHARDED_TABLES: Final = frozenset({MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE})
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (?P<name>\w+)\s*\(")
 _CREATE_VIEW = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (?P<name>\w+)\s+TO (?P<target>\w+)\s")
 _ALTER = re.compile(r"ALTER TABLE (?P<name>\w+) (?P<clause>.+)", re.DOTALL)
 _INSERT = re.compile(r"INSERT INTO \w+\s")
+_DROP_VIEW = re.compile(r"DROP VIEW IF EXISTS (?P<name>\w+)$")
+# Where one clause of a multi-clause ALTER ends and the next begins.
+_NEXT_CLAUSE = re.compile(r",\s*(?=(?:ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR|MATERIALIZE)\s)")
 # The engine clause of the MergeTree family, with its arguments if any: ``AggregatingMergeTree()``.
 _ENGINE = re.compile(r"ENGINE = (?P<family>\w*)MergeTree\b(?:\((?P<args>[^()]*)\))?")
 # ALTER clauses that change a table's columns: the Distributed table must change with the local one.
@@ -187,6 +190,9 @@ class Layout:
             elif _INSERT.match(statement):
                 # A backfill: it reads and writes the Distributed tables, which route rows by shard.
                 out.append(statement)
+            elif match := _DROP_VIEW.match(statement):
+                # Views live beside the local tables on every node (see _create_view).
+                out.append(f"DROP VIEW IF EXISTS {match['name']}{self.on_cluster}")
             else:
                 raise ClusterLayoutError(f"no cluster form for the statement: {statement[:80]!r}")
         return out
@@ -244,9 +250,11 @@ class Layout:
         if table not in tables:
             raise ClusterLayoutError(f"ALTER of {table}, which no migration creates")
         local = self.alter(table, clause)
-        if table in UNSHARDED_TABLES or not _COLUMN_CHANGE.match(clause):
+        # The Distributed table follows the column changes only (no ORDER BY, TTL or settings).
+        columns = [part for part in _NEXT_CLAUSE.split(clause) if _COLUMN_CHANGE.match(part)]
+        if table in UNSHARDED_TABLES or not columns:
             return [local]
-        return [local, f"ALTER TABLE {table}{self.on_cluster} {clause}"]
+        return [local, f"ALTER TABLE {table}{self.on_cluster} {', '.join(columns)}"]
 
 
 SINGLE_NODE: Final = Layout()

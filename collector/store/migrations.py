@@ -15,8 +15,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
-from tracereel.collector.store.tables import EVAL_RUNS_TABLE, MIGRATIONS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE
+from tracereel.collector.store.rollup import ROLLUP_STATEMENTS, ROLLUP_TEAM_STATEMENTS
+from tracereel.collector.store.tables import (
+    AUDIT_TABLE,
+    EVAL_RUNS_TABLE,
+    KEYS_TABLE,
+    MIGRATIONS_TABLE,
+    TRACE_ID_TS_TABLE,
+    TRACES_TABLE,
+)
 
 __all__ = ["MIGRATIONS", "MIGRATIONS_TABLE_DDL", "Migration"]
 
@@ -263,6 +270,48 @@ SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1""",
             f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsEval UInt8 "
             f"MATERIALIZED mapContains({_A}, 'tracereel.eval.run_id')",
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsEval",
+        ),
+    ),
+    # Teams (docs/security.md): the team of the ingest key that sent a span, stamped by the collector
+    # whatever the client sent; '' for no team (auth off, or a key without one). A plain column
+    # with a default, so the OpenTelemetry Collector exporter's INSERTs (which do not name it)
+    # still work. The rollups carry it in their key, the eval runs take the uploader's team.
+    (
+        "0009_teams",
+        (
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS Team LowCardinality(String) DEFAULT '' "
+            "CODEC(ZSTD(1))",
+            *ROLLUP_TEAM_STATEMENTS,
+            f"ALTER TABLE {EVAL_RUNS_TABLE} ADD COLUMN IF NOT EXISTS Team LowCardinality(String) DEFAULT ''",
+        ),
+    ),
+    # API keys and the audit log (collector/control/keys.py, audit.py). A key is stored as the
+    # SHA-256 of its text, never the text. Revoking writes a newer version of the key's row;
+    # ReplacingMergeTree keeps the newest (read with FINAL), so there is no mutation to wait for.
+    (
+        "0010_keys_audit",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
+    Id String,
+    Hash String,
+    Team LowCardinality(String),
+    Role LowCardinality(String),
+    Agents Array(String),
+    Services Array(String),
+    CreatedAt DateTime64(3, 'UTC'),
+    CreatedBy String,
+    RevokedAt Nullable(DateTime64(3, 'UTC')),
+    Version DateTime64(6, 'UTC') DEFAULT now64(6)
+) ENGINE = ReplacingMergeTree(Version)
+ORDER BY Id""",
+            f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
+    Time DateTime64(3, 'UTC') DEFAULT now64(3),
+    KeyId String,
+    Action LowCardinality(String),
+    Target String,
+    Detail String
+) ENGINE = MergeTree()
+ORDER BY Time""",
         ),
     ),
 )

@@ -25,8 +25,10 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from tracereel.collector.store.tables import (
+    AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    KEYS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
     TRACE_ID_TS_TABLE,
@@ -56,8 +58,10 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     CALLS_TABLE: "Start",
     EVAL_RUNS_TABLE: "StartedAt",
 }
-# Bookkeeping, not data: expiring the record of applied migrations would re-run them.
-UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE})
+# Bookkeeping, not data: expiring the record of applied migrations would re-run them, expiring
+# keys would lock their holders out (and, with none left, turn auth off), and the audit log is
+# what shows who deleted what: it must outlive the data it is about.
+UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE})
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)

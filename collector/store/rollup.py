@@ -24,6 +24,7 @@ from tracereel.collector.store.tables import CALLS_TABLE, ROLLUP_TABLE, TRACES_T
 
 __all__ = [
     "ROLLUP_STATEMENTS",
+    "ROLLUP_TEAM_STATEMENTS",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
     "looped_sql",
@@ -93,12 +94,16 @@ _COLUMNS = """
     PreRetries SimpleAggregateFunction(sum, UInt64),
     PreLooped SimpleAggregateFunction(max, UInt8)"""
 
+
 # Per trace within one INSERT block. Column aliases avoid the source's names (an alias that shadows
 # a column it aggregates is an error in ClickHouse). Duration is cast: a stock exporter's table has Int64.
-_SELECT = f"""SELECT *, {retries_sql("Calls")} AS PreRetries, {looped_sql("Calls")} AS PreLooped
+def _select(team: bool) -> str:
+    # ``team``: the rollups as of migration 0009, one row per trace and team (the ingest key's).
+    team_column, team_group = ("Team,", ", Team") if team else ("", "")
+    return f"""SELECT *, {retries_sql("Calls")} AS PreRetries, {looped_sql("Calls")} AS PreLooped
 FROM (
     SELECT
-        TraceId,
+        TraceId,{team_column}
         min(Timestamp) AS Start,
         toUInt64(1) AS Blocks,
         max(IsRoot) AS HasRoot,
@@ -134,8 +139,9 @@ FROM (
              toUInt8(RetryAttempt >= 1), toUInt8(CallKey != 0)),
             Kind IN ('llm', 'tool'))) AS Calls
     FROM {TRACES_TABLE}
-    GROUP BY TraceId
+    GROUP BY TraceId{team_group}
 )"""
+
 
 # The calls themselves, in their own table: read only for traces stored in more than one row.
 _CALLS_COLUMNS = """
@@ -143,6 +149,7 @@ _CALLS_COLUMNS = """
     Start SimpleAggregateFunction(min, DateTime64(9)) CODEC(Delta(8), ZSTD(1)),
     Calls SimpleAggregateFunction(groupArrayArray, Array(Tuple(UInt64, DateTime64(9), UInt8, UInt8, UInt8)))
         CODEC(ZSTD(1))"""
+_SELECT = _select(team=False)
 _CALLS_SELECT = f"SELECT TraceId, Start, Calls FROM ({_SELECT})"
 _TASK_SELECT = f"SELECT * EXCEPT Calls FROM ({_SELECT})"
 
@@ -160,4 +167,23 @@ ORDER BY TraceId""",
     f"INSERT INTO {CALLS_TABLE} {_CALLS_SELECT}",
     f"CREATE MATERIALIZED VIEW IF NOT EXISTS {ROLLUP_TABLE}_mv TO {ROLLUP_TABLE} AS {_TASK_SELECT}",
     f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CALLS_TABLE}_mv TO {CALLS_TABLE} AS {_CALLS_SELECT}",
+)
+
+# Migration 0009: the rollups get the spans' Team as part of their key, so the metrics of one
+# team read only its rows. A column added to a sorting key cannot have a default expression
+# (ClickHouse refuses), and needs none: a String column's implicit default is '' (no team).
+# The views are replaced by ones that group by team; rows already in the rollups keep Team ''.
+_TEAM_SELECT = _select(team=True)
+ROLLUP_TEAM_STATEMENTS: Final = (
+    *(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS Team LowCardinality(String) AFTER TraceId, "
+        "MODIFY ORDER BY (TraceId, Team)"
+        for table in (ROLLUP_TABLE, CALLS_TABLE)
+    ),
+    f"DROP VIEW IF EXISTS {ROLLUP_TABLE}_mv",
+    f"DROP VIEW IF EXISTS {CALLS_TABLE}_mv",
+    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {ROLLUP_TABLE}_mv TO {ROLLUP_TABLE} AS "
+    f"SELECT * EXCEPT Calls FROM ({_TEAM_SELECT})",
+    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CALLS_TABLE}_mv TO {CALLS_TABLE} AS "
+    f"SELECT TraceId, Team, Start, Calls FROM ({_TEAM_SELECT})",
 )

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "AUDIT_TABLE",
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
+    "KEYS_TABLE",
     "MIGRATIONS_TABLE",
     "ROLLUP_TABLE",
     "TRACES_TABLE",
@@ -23,3 +25,5 @@ ROLLUP_TABLE: Final = "tracereel_task_rollup"
 CALLS_TABLE: Final = "tracereel_call_rollup"
 MIGRATIONS_TABLE: Final = "tracereel_migrations"
 EVAL_RUNS_TABLE: Final = "tracereel_eval_runs"
+KEYS_TABLE: Final = "tracereel_keys"
+AUDIT_TABLE: Final = "tracereel_audit"

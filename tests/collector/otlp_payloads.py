@@ -60,3 +60,51 @@ def json_request(spans: list[dict[str, Any]], service: str = "svc-json") -> byte
             ]
         }
     ).encode()
+
+
+def agent_task(
+    trace_id: str, agent: str, model: str, tool: str, start: int, extra: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One agent task as span specs for :func:`protobuf_request`: the root, an LLM call and a tool call.
+
+    Span ids come from ``trace_id`` (root: its first half), so distinct traces need distinct ids.
+    """
+    root = trace_id[:16]
+    return [
+        {
+            "trace_id": trace_id,
+            "span_id": root,
+            "name": f"invoke_agent {agent}",
+            "start": start,
+            "end": start + 50_000_000,
+            "attributes": {
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": agent,
+                "tracereel.task.success": "true",
+                **(extra or {}),
+            },
+        },
+        {
+            "trace_id": trace_id,
+            "span_id": trace_id[16:],
+            "parent": root,
+            "name": f"chat {model}",
+            "start": start + 1_000_000,
+            "end": start + 20_000_000,
+            "attributes": {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": model,
+                "gen_ai.usage.input_tokens": 100,
+                "gen_ai.usage.output_tokens": 10,
+            },
+        },
+        {
+            "trace_id": trace_id,
+            "span_id": "f" + trace_id[17:],
+            "parent": root,
+            "name": f"execute_tool {tool}",
+            "start": start + 21_000_000,
+            "end": start + 30_000_000,
+            "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool},
+        },
+    ]

@@ -30,7 +30,11 @@ def _protected_endpoints() -> list[tuple[str, str]]:
         if router in OPEN_ROUTERS:
             continue
         for route in router.routes:
-            path = route.path.replace("{trace_id}", "ab" * 16).replace("{run_id}", "run-1")
+            path = (
+                route.path.replace("{trace_id}", "ab" * 16)
+                .replace("{run_id}", "run-1")
+                .replace("{key_id}", "trk_000000000000")
+            )
             endpoints.extend((method, path) for method in sorted(route.methods))
     return endpoints
 
@@ -54,10 +58,16 @@ def test_every_endpoint_answers_with_the_key(keyed):
             response = keyed.post(path, content=protobuf_request([{"span_id": ROOT}]), headers={**good, **PB})
         elif (method, path) == ("POST", "/api/v1/evals/runs"):
             response = keyed.post(path, json=report("run-1"), headers=good)
+        elif (method, path) == ("POST", "/api/v1/keys"):
+            response = keyed.post(path, json={"team": "t", "role": "read"}, headers=good)
         else:
             response = keyed.request(method, path, headers=good, params=REQUIRED_PARAMS.get(path))
-        # The one 404: the trace id asked for is not stored.
-        assert response.status_code in (200, 201) or "no trace with id" in response.json()["detail"], (method, path)
+        # The only 404s: the trace id or key id asked for is not stored.
+        assert (
+            response.status_code in (200, 201)
+            or "no trace with id" in response.json()["detail"]
+            or ("no key with id" in response.json()["detail"])
+        ), (method, path)
 
 
 def test_healthz_is_open(keyed):

@@ -14,7 +14,7 @@ from test_retention import span_columns
 
 from tests.conftest import RunningCollector, start_collector
 from tracereel.cli import main
-from tracereel.collector.store import Store, trace_tables
+from tracereel.collector.store import Store, read_audit, trace_tables
 
 KEY = "tr-delete-key-51c9"
 UNKNOWN = "f" * 32
@@ -76,7 +76,9 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
         # Deleted once: a second delete finds nothing.
         assert http.delete(f"/api/v1/traces/{b}").status_code == 404
     (line,) = [r.getMessage() for r in caplog.records if r.name == "tracereel.collector.audit"]
-    assert line == f"admin action delete_trace on {b} by the collector's key (7 spans)"
+    assert line == f"admin action delete_trace on {b} by (auth off) (7 spans)"
+    (entry,) = read_audit(asgi_collector.store)
+    assert (entry.action, entry.target, entry.key_id, entry.detail) == ("delete_trace", b, "", "7 spans")
 
 
 def test_unknown_ids_are_404_and_malformed_ones_400(asgi_collector):

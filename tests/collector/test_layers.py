@@ -13,11 +13,12 @@ PREFIX = "tracereel.collector"
 # What each part of the collector may import from the collector; its own part is always allowed.
 # Top-level modules: settings (reads the store's default URL), app (wires all). Literals shared
 # with the clients (paths, media types, versions) come from tracereel.constants, outside.
-# control (redaction, later keys and switches) is policy over plain values: it imports nothing
-# from the collector, and ingest calls into it from the parse workers.
+# control is policy: redaction over plain values (ingest calls into it from the parse workers),
+# and the keys and the audit log, which keep their rows in the store (the key ring reloads them,
+# record_admin_action appends to the audit table), so control may import the store, and only it.
 ALLOWED: dict[str, set[str]] = {
     "store": set(),
-    "control": set(),
+    "control": {"store"},
     "ingest": {"store", "control"},
     "query": {"store"},
     "api": {"control", "ingest", "query", "store", "settings"},

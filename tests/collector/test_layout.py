@@ -26,6 +26,7 @@ from tracereel.collector.store import (
     Layout,
     schema_script,
 )
+from tracereel.collector.store.layout import UNSHARDED_TABLES
 
 CLUSTER = "tracereel_cluster"
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\(")
@@ -60,13 +61,18 @@ def test_the_engine_parses_every_statement_of_the_layout(store: Store, cluster: 
         (formatted,) = store.query("SELECT formatQuerySingleLine({q:String})", {"q": statement})[0]
         assert formatted.split()[:2] == statement.split()[:2]
         if cluster:
-            assert (" ON CLUSTER " in formatted) == statement.startswith(("CREATE", "ALTER")), statement[:80]
+            assert (" ON CLUSTER " in formatted) == statement.startswith(("CREATE", "ALTER", "DROP")), statement[:80]
 
 
 def test_the_engines_and_functions_of_the_cluster_layout_exist(store: Store):
     text = "\n".join(_statements(Layout(CLUSTER)))
     engines = set(re.findall(r"ENGINE = (\w+)\(", text))
-    assert engines == {"ReplicatedMergeTree", "ReplicatedAggregatingMergeTree", "Distributed"}
+    assert engines == {
+        "ReplicatedMergeTree",
+        "ReplicatedAggregatingMergeTree",
+        "ReplicatedReplacingMergeTree",
+        "Distributed",
+    }
     known = {row[0] for row in store.query("SELECT name FROM system.table_engines")}
     assert engines <= known
     functions = {row[0] for row in store.query("SELECT name FROM system.functions")}
@@ -85,7 +91,12 @@ def test_every_table_of_every_migration_is_replicated_and_distributed_by_trace()
     statements = [s for _, st in cluster.migrations(MIGRATIONS) for s in st]
     tables = _created_tables()
     assert set(TTL_COLUMNS) <= set(tables)
-    for table in tables:
+    for table in UNSHARDED_TABLES - {MIGRATIONS_TABLE}:
+        # Keys and the audit log: every collector reads them whole, from any node.
+        (create,) = [s for s in statements if s.startswith(f"CREATE TABLE IF NOT EXISTS {table} ON CLUSTER")]
+        assert "'/clickhouse/tables/all/{database}/{table}', '{shard}-{replica}'" in create
+        assert not any(s.startswith(f"CREATE TABLE IF NOT EXISTS {table}_local") for s in statements)
+    for table in set(tables) - UNSHARDED_TABLES:
         local = f"{table}_local"
         head = f"CREATE TABLE IF NOT EXISTS {local} ON CLUSTER {CLUSTER} ("
         (create,) = [s for s in statements if s.startswith(head)]
@@ -111,7 +122,10 @@ def test_every_table_of_every_migration_is_replicated_and_distributed_by_trace()
         if statement.startswith("ALTER"):
             assert f" ON CLUSTER {CLUSTER} " in statement
     added = [s for s in statements if " ADD COLUMN " in s]
-    assert len([s for s in added if s.startswith("ALTER TABLE otel_traces_local ")]) == len(added) // 2
+    on_local = [s for s in added if re.match(r"ALTER TABLE \w+_local ", s)]
+    assert on_local and len(on_local) == len(added) // 2  # each followed on its Distributed table
+    # The Distributed table takes the column change only, never the sort key.
+    assert not any("ORDER BY" in s for s in added if s not in on_local)
     materialize = [s for s in statements if " MATERIALIZE COLUMN " in s]
     assert materialize and all(s.startswith("ALTER TABLE otel_traces_local ") for s in materialize)
 

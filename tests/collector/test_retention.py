@@ -56,6 +56,7 @@ def span_columns(trace_id: str, start: datetime, count: int = 3) -> list[list[An
                 [],
                 [],
                 [],
+                "",  # Team
             ]
         )
     return [list(column) for column in zip(*rows, strict=True)]

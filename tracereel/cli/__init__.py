@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "dashboard",
     "dataset",
     "eval",
+    "keys",
+    "audit",
 )
 
 

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-__all__ = ["REDACT_HELP", "cluster_option", "load_settings", "retention_option", "run_collector"]
+__all__ = [
+    "REDACT_HELP",
+    "cluster_option",
+    "insecure_option",
+    "is_loopback",
+    "load_settings",
+    "retention_option",
+    "run_collector",
+]
 
 REDACT_HELP = (
     "Redact PII and secrets before storage: 'default', 'off', or a TOML file of extra [[rules]] "
@@ -37,6 +45,28 @@ def cluster_option(func: Any) -> Any:
     )(func)
 
 
+def insecure_option(func: Any) -> Any:
+    """``--insecure-no-auth``, shared by ``serve`` and ``up``: allow a non-loopback address with auth off."""
+    return click.option(
+        "--insecure-no-auth",
+        is_flag=True,
+        help="Listen on a non-loopback address even though auth is off (no key in the store, no "
+        "TRACEREEL_ADMIN_KEY): anyone who can reach it can read and write everything.",
+    )(func)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
 def load_settings(**options: Any) -> Any:
     """CollectorSettings from the given options (None = not given) over env vars and defaults."""
     try:
@@ -59,8 +89,12 @@ def _exit_cleanly(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
-def run_collector(settings: Any, *, on_started: Any = None) -> None:
-    """Open the store, serve the collector until interrupted, then drain and close the store."""
+def run_collector(settings: Any, *, on_started: Any = None, insecure_no_auth: bool = False) -> None:
+    """Open the store, serve the collector until interrupted, then drain and close the store.
+
+    With auth off (no key in the store, no admin key set), a non-loopback ``settings.host`` is
+    refused unless ``insecure_no_auth``.
+    """
     import uvicorn
 
     from tracereel.collector import RedactionError, Store, StoreError, create_app
@@ -74,6 +108,12 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
             app = create_app(settings, store)
         except RedactionError as exc:
             raise click.ClickException(str(exc)) from None
+        if not app.state.keys.auth_on and not is_loopback(settings.host) and not insecure_no_auth:
+            raise click.ClickException(
+                f"refusing to listen on {settings.host} with auth off: anyone who can reach it could read and "
+                "write every trace. Turn auth on by setting TRACEREEL_ADMIN_KEY (then create keys with "
+                "`tracereel keys create`), or pass --insecure-no-auth."
+            )
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

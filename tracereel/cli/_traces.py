@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -10,7 +12,12 @@ from tracereel.constants import DEFAULT_ENDPOINT
 from tracereel.sdk.settings import ConfigError, collector_endpoint, resolve_with_source
 from tracereel.traces import Trace
 
-__all__ = ["CannotRun", "collector_option", "collector_was_given", "read_trace"]
+if TYPE_CHECKING:
+    from tracereel.client import CollectorClient
+
+_T = TypeVar("_T")
+
+__all__ = ["CannotRun", "ask_collector", "collector_option", "collector_was_given", "echo_rows", "read_trace"]
 
 
 class CannotRun(click.ClickException):
@@ -40,6 +47,27 @@ def collector_option(func: Any) -> Any:
         callback=_resolve_collector,
         help=f"Collector to talk to [default: TRACEREEL_ENDPOINT, else {DEFAULT_ENDPOINT}; key: TRACEREEL_API_KEY].",
     )(func)
+
+
+def ask_collector(collector: str, call: Callable[[CollectorClient], _T]) -> _T:
+    """``call`` on a client of ``collector``; a collector error becomes CannotRun (one line, exit 2)."""
+    from tracereel.client import CollectorClient, CollectorError
+
+    try:
+        return call(CollectorClient(collector))
+    except CollectorError as exc:
+        raise CannotRun(str(exc)) from None
+
+
+def echo_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> None:
+    """Print ``rows`` as one JSON list, or one ``line`` each (``empty`` when there are none)."""
+    if as_json:
+        click.echo(json.dumps(rows))
+    elif not rows:
+        click.echo(empty)
+    else:
+        for row in rows:
+            click.echo(line(row))
 
 
 def collector_was_given(ctx: click.Context) -> bool:

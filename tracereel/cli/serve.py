@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from tracereel.cli._collector import REDACT_HELP, cluster_option, load_settings, retention_option, run_collector
+from tracereel.cli._collector import (
+    REDACT_HELP,
+    cluster_option,
+    insecure_option,
+    load_settings,
+    retention_option,
+    run_collector,
+)
 
 __all__ = ["command"]
 
@@ -16,15 +25,11 @@ __all__ = ["command"]
 @retention_option
 @cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
-def command(
-    host: str | None,
-    port: int | None,
-    store: str | None,
-    retention_days: int | None,
-    cluster: str | None,
-    redact: str | None,
-) -> None:
-    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1."""
-    run_collector(
-        load_settings(host=host, port=port, store=store, retention_days=retention_days, cluster=cluster, redact=redact)
-    )
+@insecure_option
+def command(host: str | None, port: int | None, store: str | None, insecure_no_auth: bool, **options: Any) -> None:
+    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1.
+
+    Auth is on once a key exists or TRACEREEL_ADMIN_KEY is set (docs/security.md); with auth
+    off, only a loopback address is allowed unless --insecure-no-auth.
+    """
+    run_collector(load_settings(host=host, port=port, store=store, **options), insecure_no_auth=insecure_no_auth)

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, cluster_option, load_settings, retention_option, run_collector
+from tracereel.cli._collector import (
+    REDACT_HELP,
+    cluster_option,
+    insecure_option,
+    load_settings,
+    retention_option,
+    run_collector,
+)
 from tracereel.client import CollectorClient
 
 __all__ = ["command"]
@@ -42,6 +49,7 @@ def _has_command(name: str) -> bool:
 @retention_option
 @cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@insecure_option
 def command(
     port: int | None,
     store: str | None,
@@ -51,6 +59,7 @@ def command(
     retention_days: int | None,
     cluster: str | None,
     redact: str | None,
+    insecure_no_auth: bool,
 ) -> None:
     """Run tracereel on this machine: the collector on 127.0.0.1, the dashboard, and the demo if asked."""
     settings = load_settings(port=port, store=store, retention_days=retention_days, cluster=cluster, redact=redact)
@@ -72,7 +81,7 @@ def command(
 
     threading.Thread(target=start_children, name="tracereel-up", daemon=True).start()
     try:
-        run_collector(settings)
+        run_collector(settings, insecure_no_auth=insecure_no_auth)
     finally:
         for child in children:
             child.terminate()

@@ -1,0 +1,293 @@
+"""Teams: an ingest key stamps its team on every span, and a read key sees only its team, on every read path.
+
+Two teams, alpha and beta, each with an agent named ``support-bot`` (the same name, so only the
+team tells them apart), their own service, model and tool, and an eval run each. The leak test
+walks every GET route of the collector's ROUTERS: a new read endpoint fails it until it is in
+``CHECKS`` with a way to prove it shows one team's data only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from tests.collector.otlp_payloads import agent_task, protobuf_request
+from tests.eval_reports import report
+from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
+
+ADMIN = "admin-secret-for-tests"
+PB = {"content-type": "application/x-protobuf"}
+NOW = time.time_ns()
+HOUR = 3600 * 10**9
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+@dataclass
+class Team:
+    """One team's keys and what it stored."""
+
+    name: str
+    service: str
+    model: str
+    tool: str
+    ingest: str = ""
+    read: str = ""
+    traces: dict[str, str] = field(default_factory=dict)  # trace id -> root agent
+    run_id: str = ""
+
+
+@dataclass
+class World:
+    http: TestClient
+    alpha: Team
+    beta: Team
+    store: Any
+
+
+def _create(http: TestClient, **body: Any) -> dict[str, Any]:
+    response = http.post("/api/v1/keys", json=body, headers=bearer(ADMIN))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _ingest(http: TestClient, team: Team, trace_id: str, agent: str, service: str, start: int) -> None:
+    body = protobuf_request(agent_task(trace_id, agent, team.model, team.tool, start), service=service)
+    response = http.post("/v1/traces", content=body, headers={**PB, **bearer(team.ingest)})
+    assert response.status_code == 200, response.text
+    team.traces[trace_id] = agent
+
+
+@pytest.fixture
+def world(asgi_collector_factory: Any) -> World:
+    collector = asgi_collector_factory(admin_key=ADMIN)
+    http = collector.http
+    alpha = Team("alpha", "svc-alpha", "gpt-4o", "lookup_order")
+    beta = Team("beta", "svc-beta", "claude-3-5-sonnet", "issue_refund")
+    for i, team in enumerate((alpha, beta)):
+        team.ingest = _create(http, team=team.name, role="ingest")["key"]
+        team.read = _create(http, team=team.name, role="read")["key"]
+        base = NOW - HOUR - i * 10**9
+        _ingest(http, team, f"{i + 1:x}" * 16 + "00000000000000a1", "support-bot", team.service, base)
+        _ingest(http, team, f"{i + 1:x}" * 16 + "00000000000000a2", "support-bot", team.service, base + 10**8)
+    # alpha also runs a second agent on a second service (for the glob tests).
+    _ingest(http, alpha, "a" * 16 + "00000000000000b1", "billing-bot", "svc-alpha-billing", NOW - 2 * HOUR)
+    for team in (alpha, beta):
+        team.run_id = f"run-{team.name}"
+        posted = http.post("/api/v1/evals/runs", json=report(team.run_id), headers=bearer(team.ingest))
+        assert posted.status_code == 201, posted.text
+    return World(http, alpha, beta, collector.store)
+
+
+# --- how each GET route shows that a read key of alpha sees alpha's data and none of beta's ---------
+
+
+def _check_trace_list(w: World, get: Callable[..., Any]) -> None:
+    for me, other in ((w.alpha, w.beta), (w.beta, w.alpha)):
+        listed = get("/api/v1/traces", me.read, params={"limit": 1000}).json()["traces"]
+        assert {t["trace_id"] for t in listed} == set(me.traces)
+        assert other.service not in {t["service_name"] for t in listed}
+        # Counts are the team's own spans only.
+        assert all(t["span_count"] == 3 for t in listed)
+
+
+def _not_found_like_unknown(w: World, get: Callable[..., Any], path: str, foreign: str, unknown: str) -> None:
+    seen = get(path.format(foreign), w.alpha.read)
+    missing = get(path.format(unknown), w.alpha.read)
+    assert seen.status_code == missing.status_code == 404
+    assert seen.json() == {"detail": missing.json()["detail"].replace(unknown, foreign)}
+    assert seen.headers.get("content-length") is not None
+
+
+def _check_trace_by_id(w: World, get: Callable[..., Any]) -> None:
+    mine = next(iter(w.alpha.traces))
+    assert get(f"/api/v1/traces/{mine}", w.alpha.read).status_code == 200
+    for foreign in w.beta.traces:
+        _not_found_like_unknown(w, get, "/api/v1/traces/{}", foreign, "9" * 32)
+
+
+def _check_metrics(w: World, get: Callable[..., Any]) -> None:
+    for me in (w.alpha, w.beta):
+        m = get("/api/v1/metrics", me.read).json()
+        assert m["tasks"] == len(me.traces)
+        assert m["tool_calls"] == len(me.traces)
+
+
+def _check_timeseries(w: World, get: Callable[..., Any]) -> None:
+    for me in (w.alpha, w.beta):
+        points = get("/api/v1/metrics/timeseries", me.read, params={"metric": "tasks"}).json()["points"]
+        assert sum(p["tasks"] for p in points) == len(me.traces)
+
+
+def _check_breakdown(w: World, get: Callable[..., Any]) -> None:
+    for me, other in ((w.alpha, w.beta), (w.beta, w.alpha)):
+        rows = {
+            by: get("/api/v1/metrics/breakdown", me.read, params={"by": by}).json()["rows"]
+            for by in ("model", "tool", "agent", "service")
+        }
+        assert {r["model"] for r in rows["model"]} == {me.model}
+        assert {r["tool"] for r in rows["tool"]} == {me.tool}
+        assert sum(r["tasks"] for r in rows["agent"]) == len(me.traces)
+        assert other.service not in {r["service"] for r in rows["service"]}
+        assert sum(r["llm_calls"] for r in rows["model"]) == len(me.traces)
+
+
+def _check_prices(w: World, get: Callable[..., Any]) -> None:
+    # The price table is configuration, not any team's data: every read key sees the same one.
+    assert get("/api/v1/prices", w.alpha.read).json() == get("/api/v1/prices", w.beta.read).json()
+
+
+def _check_eval_runs(w: World, get: Callable[..., Any]) -> None:
+    for me in (w.alpha, w.beta):
+        runs = get("/api/v1/evals/runs", me.read).json()["runs"]
+        assert [r["run_id"] for r in runs] == [me.run_id]
+
+
+def _check_eval_run(w: World, get: Callable[..., Any]) -> None:
+    assert get(f"/api/v1/evals/runs/{w.alpha.run_id}", w.alpha.read).status_code == 200
+    _not_found_like_unknown(w, get, "/api/v1/evals/runs/{}", w.beta.run_id, "run-nobody")
+
+
+def _admin_only(path: str) -> Callable[[World, Callable[..., Any]], None]:
+    def check(w: World, get: Callable[..., Any]) -> None:
+        for key in (w.alpha.read, w.alpha.ingest):
+            response = get(path, key)
+            assert response.status_code == 403, response.text
+            assert "needs the admin role" in response.json()["detail"]
+        assert get(path, ADMIN).status_code == 200
+
+    return check
+
+
+def _not_data(w: World, get: Callable[..., Any]) -> None:
+    """The API's own description (OpenAPI, its viewers): the same for every key, no stored data."""
+
+
+def _check_switches(w: World, get: Callable[..., Any]) -> None:
+    # The kill switches (issue 9 part 2) carry a team: a read key lists its team's only.
+    text = get("/api/v1/switches", w.alpha.read).text
+    assert get("/api/v1/switches", w.alpha.read).status_code == 200
+    assert "beta" not in text and w.beta.service not in text
+
+
+CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
+    "/api/v1/traces": _check_trace_list,
+    "/api/v1/traces/{trace_id}": _check_trace_by_id,
+    "/api/v1/metrics": _check_metrics,
+    "/api/v1/metrics/timeseries": _check_timeseries,
+    "/api/v1/metrics/breakdown": _check_breakdown,
+    "/api/v1/prices": _check_prices,
+    "/api/v1/evals/runs": _check_eval_runs,
+    "/api/v1/evals/runs/{run_id}": _check_eval_run,
+    "/api/v1/keys": _admin_only("/api/v1/keys"),
+    "/api/v1/audit": _admin_only("/api/v1/audit"),
+    "/api/v1/switches": _check_switches,
+    "/openapi.json": _not_data,
+    "/docs": _not_data,
+    "/docs/oauth2-redirect": _not_data,
+    "/redoc": _not_data,
+}
+
+
+def _get_routes() -> list[str]:
+    """Every GET path the collector serves behind a key."""
+    paths = []
+    for router in ROUTERS:
+        if router in OPEN_ROUTERS:
+            continue
+        for route in router.routes:
+            if "GET" in getattr(route, "methods", set()):
+                paths.append(route.path)  # type: ignore[attr-defined]
+    return paths
+
+
+def test_every_read_route_has_a_cross_team_check():
+    routes = _get_routes()
+    missing = [path for path in routes if path not in CHECKS]
+    assert not missing, f"GET routes without a cross-team leak check in CHECKS: {missing}"
+    assert any(isinstance(route, APIRoute) for router in ROUTERS for route in router.routes)
+
+
+def test_no_read_route_shows_one_team_another_teams_data(world: World):
+    def get(path: str, key: str, params: dict[str, Any] | None = None) -> Any:
+        return world.http.get(path, headers=bearer(key), params=params)
+
+    for path in _get_routes():
+        CHECKS[path](world, get)
+
+
+def test_the_admin_key_sees_every_team(world: World):
+    listed = world.http.get("/api/v1/traces", params={"limit": 1000}, headers=bearer(ADMIN)).json()["traces"]
+    assert {t["trace_id"] for t in listed} == set(world.alpha.traces) | set(world.beta.traces)
+    metrics = world.http.get("/api/v1/metrics", headers=bearer(ADMIN)).json()
+    assert metrics["tasks"] == len(world.alpha.traces) + len(world.beta.traces)
+
+
+def test_agent_and_service_globs_narrow_a_read_key(world: World):
+    http = world.http
+    support = _create(http, team="alpha", role="read", agents=["support-*"])["key"]
+    billing_service = _create(http, team="alpha", role="read", services=["svc-*-billing"])["key"]
+    support_ids = {t for t, agent in world.alpha.traces.items() if agent == "support-bot"}
+    (billing_id,) = {t for t, agent in world.alpha.traces.items() if agent == "billing-bot"}
+
+    def listed(key: str) -> set[str]:
+        rows = http.get("/api/v1/traces", params={"limit": 1000}, headers=bearer(key)).json()["traces"]
+        return {t["trace_id"] for t in rows}
+
+    assert listed(support) == support_ids
+    assert listed(billing_service) == {billing_id}
+    unknown = http.get(f"/api/v1/traces/{'9' * 32}", headers=bearer(support))
+    hidden = http.get(f"/api/v1/traces/{billing_id}", headers=bearer(support))
+    assert hidden.status_code == 404
+    assert hidden.json() == {"detail": unknown.json()["detail"].replace("9" * 32, billing_id)}
+    assert http.get(f"/api/v1/traces/{billing_id}", headers=bearer(billing_service)).status_code == 200
+    assert http.get("/api/v1/metrics", headers=bearer(support)).json()["tasks"] == len(support_ids)
+    assert http.get("/api/v1/metrics", headers=bearer(billing_service)).json()["tasks"] == 1
+    agents = http.get("/api/v1/metrics/breakdown", params={"by": "agent"}, headers=bearer(support)).json()["rows"]
+    assert {r["agent"] for r in agents} == {"support-bot"}
+    # Eval runs have no service: a key narrowed to services cannot be shown one belongs to them.
+    assert http.get("/api/v1/evals/runs", headers=bearer(billing_service)).json()["runs"] == []
+
+
+def test_the_ingest_key_stamps_its_team_whatever_the_client_sent(world: World):
+    trace_id = "c" * 16 + "00000000000000c1"
+    spans = agent_task(trace_id, "support-bot", "gpt-4o", "lookup_order", NOW - HOUR, {"team": "beta", "Team": "beta"})
+    body = protobuf_request(spans, service="svc-alpha")
+    response = world.http.post("/v1/traces", content=body, headers={**PB, **bearer(world.alpha.ingest)})
+    assert response.status_code == 200
+    teams = world.store.query("SELECT DISTINCT Team FROM otel_traces WHERE TraceId = {t:String}", {"t": trace_id})
+    assert teams == [("alpha",)]
+    rollup = world.store.query(
+        "SELECT DISTINCT Team FROM tracereel_task_rollup WHERE TraceId = {t:String}", {"t": trace_id}
+    )
+    assert rollup == [("alpha",)]
+    assert world.http.get(f"/api/v1/traces/{trace_id}", headers=bearer(world.beta.read)).status_code == 404
+    assert world.http.get(f"/api/v1/traces/{trace_id}", headers=bearer(world.alpha.read)).status_code == 200
+    runs = world.store.query("SELECT RunId, Team FROM tracereel_eval_runs ORDER BY RunId")
+    assert runs == [("run-alpha", "alpha"), ("run-beta", "beta")]
+
+
+def test_roles_ingest_cannot_read_and_read_cannot_write(world: World):
+    http = world.http
+    read, ingest = bearer(world.alpha.read), bearer(world.alpha.ingest)
+    denied = http.get("/api/v1/traces", headers=ingest)
+    assert denied.status_code == 403
+    assert denied.json() == {"detail": "this key's role is ingest; this needs the read or admin role"}
+    body = protobuf_request(agent_task("d" * 32, "x", "m", "t", NOW))
+    refused = http.post("/v1/traces", content=body, headers={**PB, **read})
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "this key's role is read; this needs the ingest or admin role"}
+    assert http.post("/api/v1/evals/runs", json=report("run-x"), headers=read).status_code == 403
+    first = next(iter(world.alpha.traces))
+    for key in (read, ingest):
+        assert http.delete(f"/api/v1/traces/{first}", headers=key).status_code == 403
+        assert http.post("/api/v1/keys", json={"team": "alpha", "role": "admin"}, headers=key).status_code == 403
+    assert http.get(f"/api/v1/traces/{first}", headers=read).status_code == 200
