@@ -16,7 +16,13 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
-from tracereel.collector.store.tables import EVAL_RUNS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE
+from tracereel.collector.store.tables import (
+    CALLS_TABLE,
+    EVAL_RUNS_TABLE,
+    ROLLUP_TABLE,
+    TRACE_ID_TS_TABLE,
+    TRACES_TABLE,
+)
 
 __all__ = ["MIGRATIONS", "Migration"]
 
@@ -257,6 +263,16 @@ SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1""",
             f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsEval UInt8 "
             f"MATERIALIZED mapContains({_A}, 'tracereel.eval.run_id')",
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsEval",
+        ),
+    ),
+    # The write-ahead log's drainer repeats a batch after a crash with the same insert
+    # deduplication token. Plain MergeTree ignores tokens unless it keeps a window of recent
+    # insert hashes; the views' target tables need one too, or the rollups would count twice.
+    (
+        "0009_insert_dedup",
+        tuple(
+            f"ALTER TABLE {table} MODIFY SETTING non_replicated_deduplication_window = 1000"
+            for table in (TRACES_TABLE, TRACE_ID_TS_TABLE, ROLLUP_TABLE, CALLS_TABLE)
         ),
     ),
 )
