@@ -1,8 +1,11 @@
 """The drainer: one thread moving the write-ahead log into the store in large inserts.
 
-However many clients send, the store sees about one insert per ``interval`` (sooner when
-``batch_bytes`` pile up): ClickHouse wants few, large inserts. Each insert carries its batch's
-deduplication token, so repeating a batch after a crash stores it once. A store that refuses
+However many clients send, the store sees at most one insert per ``interval`` (sooner only
+when ``batch_bytes`` pile up): ClickHouse wants few, large inserts. After a quiet spell the
+first record is stored at once, so a span is queryable about an insert's time after its ack.
+
+Each insert carries its batch's deduplication token, so repeating a batch after a crash stores
+it once. A store that refuses
 writes leaves the batch in the log; the drainer retries it with backoff and the log fills up to
 its quota, after which requests get 503.
 """
@@ -81,23 +84,29 @@ class Drainer:
 
     def _run(self) -> None:
         backoff = 0.1
+        last_insert = -float("inf")
         while True:
-            if not self._log.wait(min_bytes=self._batch_bytes, max_age=self._interval, timeout=1.0):
+            # At most one insert per interval, unless a full batch is waiting: under load the
+            # inserts are large; after a quiet spell the first span is stored at once.
+            hold = last_insert + self._interval - time.monotonic()
+            if hold > 0 and not self._stopping.is_set():
+                if not self._log.wait(min_bytes=self._batch_bytes, timeout=hold):
+                    continue
+            elif not self._log.wait(min_bytes=1, timeout=1.0):
                 if self._stopping.is_set() and self._log.undrained_bytes == 0:
                     return
                 continue
             batch = self._log.next_batch(self._batch_bytes)
             if batch is None:
                 continue
+            last_insert = time.monotonic()
             try:
                 self._store_batch(batch)
             except Exception as exc:
                 self.failed_inserts += 1
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if self.last_error is None:
-                    logger.error(
-                        "the store refused %s; the spans stay in the write-ahead log: %s", batch.token, message
-                    )
+                    logger.error("the store refused an insert; its spans stay in the write-ahead log: %s", message)
                 self.last_error = message
                 # Stopping with a store that refuses writes: keep the rest in the log for next time.
                 if self._stopping.wait(backoff):

@@ -21,6 +21,7 @@ Layout of the directory: ``log-id`` (a random id, so tokens of two collectors ne
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -32,9 +33,9 @@ import zlib
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TextIO
 
-__all__ = ["Batch", "LogClosed", "LogFull", "WriteAheadLog"]
+__all__ = ["Batch", "LogClosed", "LogFull", "LogInUse", "WriteAheadLog"]
 
 logger = logging.getLogger("tracereel.collector")
 
@@ -42,10 +43,15 @@ _HEADER: Final = struct.Struct("<IIQ")
 _SUFFIX: Final = ".wal"
 _STATE: Final = "state.json"
 _LOG_ID: Final = "log-id"
+_LOCK: Final = "lock"
 
 
 class LogFull(Exception):
     """The log holds its quota of undrained bytes; the client should retry later."""
+
+
+class LogInUse(OSError):
+    """Another process has the log's directory open."""
 
 
 class LogClosed(Exception):
@@ -124,6 +130,7 @@ class WriteAheadLog:
         self._closing = False
         self._writer: threading.Thread | None = None
         self._file: BinaryIO | None = None
+        self._lock_file: TextIO | None = None
         # Owned by the writer thread: the segment being written and its size.
         self._current = 1
         self._current_size = 0
@@ -134,7 +141,11 @@ class WriteAheadLog:
         self._undrained = 0  # bytes of the records in _index
         self._reserved = 0  # bytes accepted for writing, not yet synced
         self.log_id = ""
+        # Records in the log since it was opened (those found at open included), and of those
+        # the ones stored since: a reader waits until stored_records passes appended_records.
         self.appended_records = 0
+        self.stored_records = 0
+        self._readers_waiting = 0  # readers in wait_stored: the drainer stores without holding back
         self.syncs = 0
 
     # -- opening and closing ---------------------------------------------------------------
@@ -142,6 +153,14 @@ class WriteAheadLog:
     def open(self) -> WriteAheadLog:
         """Recover the log from its directory (cut off a torn tail) and start the writer thread."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.directory / _LOCK, "a")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise LogInUse(
+                f"the write-ahead log {self.directory} is in use by another collector: stop it, or pass --wal-dir"
+            ) from None
         id_file = self.directory / _LOG_ID
         if not id_file.exists():
             _write_atomically(id_file, uuid.uuid4().hex)
@@ -172,6 +191,7 @@ class WriteAheadLog:
                     os.fsync(handle.fileno())
             self._index[number] = records
             self._undrained += sum(r[1] - r[0] for r in records)
+            self.appended_records += len(records)
             self._current, self._current_size = number, end
         if not self._index:
             self._current, self._current_size = max(self._cursor[0], 1), 0
@@ -192,6 +212,9 @@ class WriteAheadLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
 
     # -- appending -------------------------------------------------------------------------
 
@@ -288,28 +311,23 @@ class WriteAheadLog:
 
     # -- draining --------------------------------------------------------------------------
 
-    def wait(self, *, min_bytes: int, max_age: float, timeout: float) -> bool:
-        """Block until there is a batch worth storing (True), or the log is closed and drained (False).
+    def wait(self, *, min_bytes: int, timeout: float) -> bool:
+        """Block until ``min_bytes`` are undrained (True), or ``timeout`` seconds pass (False).
 
-        Worth storing: ``min_bytes`` are undrained, or the oldest record is ``max_age`` seconds
-        old, or a batch is in flight, or the log is closing. False after ``timeout`` seconds.
+        Also True at once, with records undrained, while a batch is in flight, a reader waits
+        for them (:meth:`wait_stored`) or the log is closing; False at once when it is closed
+        and drained.
         """
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                oldest = self._oldest_ns()
-                if oldest is None:
-                    if self._closing:
-                        return False
-                    wait = deadline - time.monotonic()
-                else:
-                    age = (time.time_ns() - oldest) / 1e9
-                    if self._intent is not None or self._undrained >= min_bytes or age >= max_age or self._closing:
-                        return True
-                    wait = min(max_age - age, deadline - time.monotonic())
-                if wait <= 0:
+                urgent = self._intent is not None or self._closing or self._readers_waiting
+                if self._undrained and (urgent or self._undrained >= min_bytes):
+                    return True
+                remaining = deadline - time.monotonic()
+                if (self._closing and not self._undrained) or remaining <= 0:
                     return False
-                self._cond.wait(wait)
+                self._cond.wait(remaining)
 
     def next_batch(self, max_bytes: int) -> Batch | None:
         """The next records to store (the batch in flight again, if it was never committed), or None.
@@ -362,11 +380,28 @@ class WriteAheadLog:
                 raise ValueError(f"batch {batch.token} is not the batch in flight")
             records = self._index[batch.segment]
             self._undrained -= sum(r[1] - r[0] for r in records if r[0] < batch.end)
+            self.stored_records += sum(1 for r in records if r[0] < batch.end)
             self._index[batch.segment] = [r for r in records if r[0] >= batch.end]
             self._cursor = (batch.segment, batch.end)
             self._intent = None
             self._save_state()
             self._cond.notify_all()
+
+    def wait_stored(self, records: int, timeout: float) -> bool:
+        """Block until ``records`` records (counted as :attr:`appended_records`) are stored; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._readers_waiting += 1
+            self._cond.notify_all()
+            try:
+                while self.stored_records < records:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+                return True
+            finally:
+                self._readers_waiting -= 1
 
     def _retire(self, segment: int) -> None:
         self._index.pop(segment, None)

@@ -190,14 +190,25 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path):
     assert len(numbers) >= acked
 
 
-def test_wait_returns_when_records_age_or_pile_up(tmp_path):
+def test_wait_returns_when_enough_is_waiting_or_the_log_closes(tmp_path):
     log = _open(tmp_path)
-    assert log.wait(min_bytes=10, max_age=60, timeout=0.01) is False
+    assert log.wait(min_bytes=1, timeout=0.01) is False
     _append_all(log, [b"x" * 20])
-    assert log.wait(min_bytes=10, max_age=60, timeout=30) is True  # enough bytes
-    assert log.wait(min_bytes=1 << 30, max_age=60, timeout=0.01) is False  # neither enough nor old
-    assert log.wait(min_bytes=1 << 30, max_age=0.05, timeout=60) is True  # old enough
+    assert log.wait(min_bytes=10, timeout=30) is True
+    assert log.wait(min_bytes=1 << 30, timeout=0.01) is False
     log.close()
-    assert log.wait(min_bytes=1 << 30, max_age=60, timeout=60) is True  # closing: drain what is left
+    assert log.wait(min_bytes=1 << 30, timeout=60) is True  # closing: drain what is left
     assert _drain(log) == [b"x" * 20]
-    assert log.wait(min_bytes=1, max_age=60, timeout=60) is False  # closed and drained
+    assert log.wait(min_bytes=1, timeout=60) is False  # closed and drained
+
+
+def test_a_second_process_cannot_open_a_log_in_use(tmp_path):
+    log = _open(tmp_path)
+    script = (
+        "from tracereel.collector.ingest.wal import WriteAheadLog\n"
+        f"WriteAheadLog({str(tmp_path)!r}, max_bytes=1).open()"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "in use by another collector" in result.stderr
+    log.close()
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)  # released on close
