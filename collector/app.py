@@ -61,7 +61,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.open()
+        if not log.is_open:
+            log.open()
         parser.start()
         drainer.start()
         try:

@@ -17,9 +17,10 @@ from tracereel.constants import JSON, OTLP_TRACES_PATH, PROTOBUF
 __all__ = ["router"]
 
 router = APIRouter()
-# A body past the limit is read on and thrown away up to this many times the limit, so its
-# client gets the 413; past that the connection is closed under it.
+# A body past the limit is read on and thrown away, up to 4 times the limit or 64 MiB, whichever
+# is more, so that its client gets the 413; past that the connection is closed under it.
 _DISCARD_FACTOR = 4
+_DISCARD_AT_LEAST = 64 * 1024 * 1024
 
 
 @router.post(OTLP_TRACES_PATH, summary="OTLP/HTTP trace export")
@@ -39,7 +40,7 @@ async def export_traces(request: Request) -> Response:
     except ValueError:
         return error_response(400, "Content-Length is not a number", content_type)
     limit = settings.max_body_bytes
-    discard = limit * _DISCARD_FACTOR
+    discard = max(limit * _DISCARD_FACTOR, _DISCARD_AT_LEAST)
     try:
         if declared > discard:
             raise IngestError(413, f"request body is larger than the limit of {limit} bytes")

@@ -150,8 +150,16 @@ class WriteAheadLog:
 
     # -- opening and closing ---------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        """True between :meth:`open` and :meth:`close`."""
+        return self._writer is not None and self._writer.is_alive()
+
     def open(self) -> WriteAheadLog:
-        """Recover the log from its directory (cut off a torn tail) and start the writer thread."""
+        """Recover the log from its directory (cut off a torn tail) and start the writer thread.
+
+        Raises :class:`LogInUse` if another process has it open, ``OSError`` if it is damaged.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.directory / _LOCK, "a")
         try:

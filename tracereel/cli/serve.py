@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from tracereel.cli._collector import REDACT_HELP, load_settings, retention_option, run_collector
+from tracereel.cli._collector import REDACT_HELP, ingest_options, load_settings, retention_option, run_collector
 
 __all__ = ["command"]
 
@@ -15,8 +17,7 @@ __all__ = ["command"]
 @click.option("--store", help="chdb:///dir or http(s)://user:pass@host:8123/db [env: TRACEREEL_STORE].")
 @retention_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
-def command(
-    host: str | None, port: int | None, store: str | None, retention_days: int | None, redact: str | None
-) -> None:
-    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1."""
-    run_collector(load_settings(host=host, port=port, store=store, retention_days=retention_days, redact=redact))
+@ingest_options
+def command(host: str | None, port: int | None, store: str | None, **options: Any) -> None:
+    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1, OTLP/gRPC on :4317."""
+    run_collector(load_settings(host=host, port=port, store=store, **options))

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, load_settings, retention_option, run_collector
+from tracereel.cli._collector import REDACT_HELP, ingest_options, load_settings, retention_option, run_collector
 from tracereel.client import CollectorClient
 
 __all__ = ["command"]
@@ -41,17 +41,17 @@ def _has_command(name: str) -> bool:
 @click.option("--demo", is_flag=True, help="Fill the store with traces from the built-in demo agent system.")
 @retention_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@ingest_options
 def command(
     port: int | None,
     store: str | None,
     dashboard_port: int,
     no_dashboard: bool,
     demo: bool,
-    retention_days: int | None,
-    redact: str | None,
+    **options: Any,
 ) -> None:
     """Run tracereel on this machine: the collector on 127.0.0.1, the dashboard, and the demo if asked."""
-    settings = load_settings(port=port, store=store, retention_days=retention_days, redact=redact)
+    settings = load_settings(port=port, store=store, **options)
     url = f"http://{settings.host}:{settings.port}"
     children: list[subprocess.Popen[Any]] = []
 
