@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -60,11 +61,24 @@ class Drainer:
         self.failed_inserts = 0
         self.last_error: str | None = None
         self.last_insert_seconds = 0.0
+        # Seconds from append (the ack) to stored, of the latest records: /healthz reports them.
+        self._lags: deque[float] = deque(maxlen=10_000)
 
     @property
     def store_accepting(self) -> bool:
         """False while the last insert failed (the store is down or refusing writes)."""
         return self.last_error is None
+
+    def stored_lag(self) -> dict[str, float] | None:
+        """p50, p99 and max seconds from ack to stored over the latest 10,000 records (None before any)."""
+        lags = sorted(self._lags)
+        if not lags:
+            return None
+        return {
+            "p50": round(lags[len(lags) // 2], 3),
+            "p99": round(lags[min(len(lags) - 1, len(lags) * 99 // 100)], 3),
+            "max": round(lags[-1], 3),
+        }
 
     def start(self) -> None:
         """Start the drainer thread."""
@@ -118,6 +132,8 @@ class Drainer:
             self.last_error = None
             backoff = 0.1
             self._log.commit(batch)
+            stored_ns = time.time_ns()
+            self._lags.extend((stored_ns - appended) / 1e9 for appended in batch.appended_ns)
 
     def _store_batch(self, batch: Batch) -> None:
         table = self._decode(batch.records)

@@ -66,7 +66,8 @@ class Batch:
     start: int
     end: int
     records: list[bytes]
-    first_append_ns: int
+    appended_ns: list[int]
+    """When each record was appended (synced): its acknowledgement, give or take the response."""
 
     token: str
     """Deterministic for this range of this log: the insert deduplication token."""
@@ -377,7 +378,7 @@ class WriteAheadLog:
             start=start,
             end=end,
             records=[data[offset - start + _HEADER.size : stop - start] for offset, stop, _ in chosen],
-            first_append_ns=chosen[0][2] if chosen else 0,
+            appended_ns=[appended for _, _, appended in chosen],
             token=f"{self.log_id}-{segment}-{start}-{end}",
         )
 

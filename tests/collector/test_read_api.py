@@ -120,6 +120,8 @@ def test_healthz_reports_the_store_and_the_log(asgi_collector):
     with asgi_collector.client() as http:
         health = http.get("/healthz").json()
     assert 1 <= health.pop("inserts") <= 4
+    lag = health["log"].pop("stored_lag_seconds")
+    assert 0 <= lag["p50"] <= lag["p99"] <= lag["max"] < 60
     assert health == {
         "status": "ok",
         "store": "chdb",
