@@ -63,6 +63,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not log.is_open:
             log.open()
+        # Spans acknowledged before a restart and not yet stored are recent: a client's retry
+        # of them must be taken for a re-send as well.
+        await run_in_threadpool(ingest.remember_pending)
         parser.start()
         drainer.start()
         try:

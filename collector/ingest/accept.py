@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracereel.collector.ingest.body import BodyError
-from tracereel.collector.ingest.dedup import RecentSpans, drop_seen
+from tracereel.collector.ingest.dedup import RecentSpans, drop_seen, span_keys
 from tracereel.collector.ingest.otlp import OTLPError
 from tracereel.collector.ingest.parsing import ParsePool, ParserUnavailable
 from tracereel.collector.ingest.wal import LogClosed, LogFull, WriteAheadLog
@@ -63,6 +63,17 @@ class IngestPath:
         self.log = log
         self.recent = recent
         self.max_body_bytes = max_body_bytes
+
+    def remember_pending(self) -> int:
+        """Put the spans still in the log into the re-send window (at start); returns how many."""
+        from tracereel.collector.ingest.drain import ipc_to_table
+
+        count = 0
+        for payload in self.log.pending():
+            keys = span_keys(ipc_to_table([payload]))
+            self.recent.remember(keys)
+            count += len(keys)
+        return count
 
     async def accept(self, body: bytes, encoding: str, media_type: str) -> Accepted:
         """Parse ``body`` (OTLP ``media_type``, ``encoding`` e.g. gzip) and append its new spans to the log.

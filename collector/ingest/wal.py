@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,6 +396,16 @@ class WriteAheadLog:
             self._intent = None
             self._save_state()
             self._cond.notify_all()
+
+    def pending(self) -> Iterator[bytes]:
+        """The payloads of the records not yet stored, oldest first (read from disk)."""
+        with self._cond:
+            ranges = [(n, list(records)) for n, records in sorted(self._index.items()) if records]
+        for number, records in ranges:
+            with open(self.directory / _segment_name(number), "rb") as handle:
+                for offset, end, _ in records:
+                    handle.seek(offset + _HEADER.size)
+                    yield handle.read(end - offset - _HEADER.size)
 
     def wait_stored(self, records: int, timeout: float) -> bool:
         """Block until ``records`` records (counted as :attr:`appended_records`) are stored; False on timeout."""

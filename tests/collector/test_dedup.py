@@ -51,3 +51,23 @@ def test_the_window_is_bounded_and_keeps_at_least_half_its_capacity():
 def test_keys_are_exact_ids():
     table = _table(["00" * 7 + "01"], trace="00" * 15 + "02")
     assert span_keys(table) == [(2 << 64) | 1]
+
+
+def test_a_restarted_collector_takes_a_retry_of_a_span_still_in_its_log_for_a_resend(asgi_collector_factory, tmp_path):
+    from tracereel.collector.ingest import WriteAheadLog
+
+    body = protobuf_request([{"span_id": "0c" * 8}])
+    headers = {"content-type": PROTOBUF}
+    # A store refusing writes keeps the span in the log across the restart.
+    first = asgi_collector_factory(wal_dir=str(tmp_path / "wal"))
+    first.store.command("DETACH TABLE otel_traces")
+    try:
+        assert first.http.post("/v1/traces", content=body, headers=headers).status_code == 200
+        first.http.__exit__(None, None, None)  # the collector stops; the span stays in its log
+        second = asgi_collector_factory(log=WriteAheadLog(tmp_path / "wal", max_bytes=1 << 30))
+        assert second.http.post("/v1/traces", content=body, headers=headers).status_code == 200
+        assert second.app.state.ingest.recent.dropped == 1
+    finally:
+        first.store.command("ATTACH TABLE otel_traces")
+    second.wait_for_spans(1)
+    assert first.store.query("SELECT count() FROM otel_traces")[0][0] == 1

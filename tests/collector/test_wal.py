@@ -212,3 +212,14 @@ def test_a_second_process_cannot_open_a_log_in_use(tmp_path):
     assert result.returncode != 0 and "in use by another collector" in result.stderr
     log.close()
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)  # released on close
+
+
+def test_pending_reads_the_records_not_yet_stored(tmp_path):
+    log = _open(tmp_path, segment_bytes=40)
+    _append_all(log, [b"one", b"two"])
+    _append_all(log, [b"three"])
+    batch = log.next_batch(3)
+    assert batch is not None
+    log.commit(batch)
+    assert list(log.pending()) == [b"two", b"three"]
+    log.close()
