@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tracereel.collector.store import default_store_url
+from tracereel.collector.store import Layout, default_store_url
 
 __all__ = ["CollectorSettings"]
 
@@ -43,6 +43,11 @@ class CollectorSettings(BaseSettings):
     retention_days: int | None = Field(
         None, ge=1, description="Days every table keeps its rows (a TTL, set when the store opens); none: forever"
     )
+    cluster: str | None = Field(
+        None,
+        description="ClickHouse cluster to lay the tables out on (replicated + Distributed, DDL ON CLUSTER); "
+        "needs an http(s):// store",
+    )
     redact: str = Field(
         "default", min_length=1, description="PII/secret redaction before storage: default, off, or a TOML rules file"
     )
@@ -60,4 +65,10 @@ class CollectorSettings(BaseSettings):
     def _store_scheme(cls, value: str) -> str:
         if not value.startswith(("chdb:", "http://", "https://")):
             raise ValueError("expected chdb:///path/to/dir or http(s)://user:pass@host:8123/db")
+        return value
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_name(cls, value: str | None) -> str | None:
+        Layout(value)  # a ClusterLayoutError (a ValueError) names what is wrong with the name
         return value

@@ -1,10 +1,11 @@
-"""The store: the ClickHouse client (chDB or a server), the span columns, the schema, the rollup, retention.
+"""The store: the ClickHouse client (chDB or a server), the span columns, the schema, its layout, rollups, retention.
 
 The bottom layer of the collector: it imports nothing from ``ingest``, ``query`` or ``api``.
 """
 
 from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
 from tracereel.collector.store.columns import INSERT_COLUMNS, columns_to_arrow
+from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, Layout, schema_script
 from tracereel.collector.store.migrations import MIGRATIONS, Migration
 from tracereel.collector.store.retention import (
     TTL_COLUMNS,
@@ -39,12 +40,15 @@ __all__ = [
     "MIGRATIONS_TABLE",
     "ROLLUP_STATEMENTS",
     "ROLLUP_TABLE",
+    "SINGLE_NODE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
     "TTL_COLUMNS",
     "UNEXPIRED_TABLES",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
+    "ClusterLayoutError",
+    "Layout",
     "Migration",
     "Store",
     "StoreError",
@@ -55,6 +59,7 @@ __all__ = [
     "delete_trace",
     "looped_sql",
     "retries_sql",
+    "schema_script",
     "trace_tables",
     "ttl_expression",
 ]

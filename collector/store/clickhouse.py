@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tracereel.collector.store.columns import columns_to_arrow
+from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, Layout
 from tracereel.collector.store.migrations import MIGRATIONS
 from tracereel.collector.store.retention import apply_retention
 from tracereel.collector.store.tables import MIGRATIONS_TABLE, TRACES_TABLE
@@ -61,9 +62,11 @@ def _redact(url: str) -> str:
 class Store:
     """The span store. Thread-safe: chDB runs one query at a time, so calls are serialised."""
 
-    def __init__(self, client: Any, url: str) -> None:
+    def __init__(self, client: Any, url: str, layout: Layout = SINGLE_NODE) -> None:
         self._client = client
         self.url = url
+        # Where the tables live (one node, or a cluster's local + Distributed tables); see layout.py.
+        self.layout = layout
         self.embedded = url.startswith("chdb:")
         # chDB is one engine in this process; a server client has its own pool.
         self._lock = threading.Lock() if self.embedded else None
@@ -74,13 +77,24 @@ class Store:
         return _redact(self.url)
 
     @classmethod
-    def open(cls, url: str, *, retention_days: int | None = None) -> Store:
+    def open(cls, url: str, *, retention_days: int | None = None, cluster: str | None = None) -> Store:
         """Open (and migrate) the store at ``url``: ``chdb:///dir`` or ``http(s)://user:pass@host:8123/db``.
 
         Every data table then keeps ``retention_days`` days (None: forever; see retention.py).
+        ``cluster`` names the ClickHouse cluster (``<remote_servers>``) to lay the tables out on:
+        replicated local tables behind Distributed ones, every DDL ``ON CLUSTER`` (layout.py).
         """
         import clickhouse_connect
 
+        try:
+            layout = Layout(cluster)
+        except ClusterLayoutError as exc:
+            raise StoreError(str(exc)) from None
+        if cluster is not None and not url.startswith(("http://", "https://")):
+            raise StoreError(
+                f"--cluster {cluster} needs a ClickHouse server store (http(s)://host:8123/db), "
+                f"not {_redact(url)!r}: an embedded chDB store is one node"
+            )
         if url.startswith("chdb:"):
             path = url[len("chdb:") :].lstrip("/")
             if not path:
@@ -95,15 +109,25 @@ class Store:
         else:
             raise StoreError(f"store URL {_redact(url)!r} is not valid: use chdb:///path or http(s)://host:8123/db")
         try:
-            client = clickhouse_connect.get_client(dsn=dsn)
+            client = clickhouse_connect.get_client(dsn=dsn, settings=dict(layout.session_settings))
         except Exception as exc:
             message = str(exc)
             if "Cannot lock file" in message or "already running" in message:
                 raise StoreError(_IN_USE.format(url=url)) from None
             raise StoreError(f"cannot open the store {_redact(url)}: {message.splitlines()[0]}") from None
-        store = cls(client, url)
-        store.migrate()
-        apply_retention(store, retention_days)
+        store = cls(client, url, layout)
+        try:
+            store.migrate()
+            apply_retention(store, retention_days)
+        except ValueError:  # a retention of less than a day: the caller's mistake, not the store's
+            store.close()
+            raise
+        except Exception as exc:
+            # E.g. on a cluster, a server down makes ON CLUSTER DDL time out: one line, and the
+            # next start applies what is left (every statement is IF NOT EXISTS).
+            store.close()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot migrate the store {_redact(url)}: {first}") from None
         return store
 
     def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -113,15 +137,20 @@ class Store:
             return fn(*args, **kwargs)
 
     def migrate(self) -> list[str]:
-        """Apply the migrations not yet recorded; returns the names applied now."""
-        self._run(
-            self._client.command,
-            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
-            "(name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY name",
-        )
+        """Apply the migrations not yet recorded; returns the names applied now.
+
+        On a cluster, two collectors starting at once may both find a migration unrecorded and
+        both run it: every DDL statement is ``IF NOT EXISTS`` and ``ON CLUSTER`` (the second run
+        does nothing), and the migration is recorded twice (``applied_migrations`` lists it once).
+        """
+        self._run(self._client.command, self.layout.bookkeeping())
+        if self.layout.cluster is not None:
+            # The record is replicated: catch up with what other collectors recorded on other
+            # nodes before deciding what is left to apply.
+            self._run(self._client.command, f"SYSTEM SYNC REPLICA {MIGRATIONS_TABLE}")
         done = {row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
         applied = []
-        for name, statements in MIGRATIONS:
+        for name, statements in self.layout.migrations(MIGRATIONS):
             if name in done:
                 continue
             for statement in statements:
@@ -132,7 +161,7 @@ class Store:
 
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded in the database, in order."""
-        return [row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")]
+        return [row[0] for row in self.query(f"SELECT DISTINCT name FROM {MIGRATIONS_TABLE} ORDER BY name")]
 
     def insert_spans(self, columns: Sequence[list[Any]]) -> None:
         """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""

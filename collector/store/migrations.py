@@ -19,14 +19,21 @@ from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
 from tracereel.collector.store.tables import (
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    MIGRATIONS_TABLE,
     ROLLUP_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
 
-__all__ = ["MIGRATIONS", "Migration"]
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE_DDL", "Migration"]
 
 Migration = tuple[str, tuple[str, ...]]
+
+# The record of applied migrations: one row per migration name (created before any migration runs).
+MIGRATIONS_TABLE_DDL: Final = (
+    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+    "(name String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY name"
+)
 
 # Status spellings across exporter versions: ours and newer ones write Unset/Ok/Error,
 # older ones STATUS_CODE_*.

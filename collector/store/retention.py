@@ -14,7 +14,9 @@ is that the data is gone from disk. Materialized views do not propagate deletes,
 rollups are deleted from directly; once a trace's rows are gone from the rollup, the metrics
 (which read only the rollup) are exactly what they would be had the trace never been stored.
 
-Plain ClickHouse SQL, accepted by chDB and by a ClickHouse server alike.
+Plain ClickHouse SQL, accepted by chDB and by a ClickHouse server alike. On a cluster (layout.py),
+the TTL and the deletes apply to each table's local replicated table, ``ON CLUSTER``, and the
+tables are still named by their logical (Distributed) names here.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def current_ttl(store: Store, table: str) -> str | None:
     """The table TTL expression of ``table`` as the engine reports it; None if it has none."""
     rows = store.query(
         "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
-        {"t": table},
+        {"t": store.layout.data_table(table)},
     )
     if not rows:
         return None
@@ -96,25 +98,28 @@ def apply_retention(store: Store, days: int | None) -> list[str]:
         if days is None:
             if have is None:
                 continue
-            store.command(f"ALTER TABLE {table} REMOVE TTL")
+            store.command(store.layout.alter(table, "REMOVE TTL"))
         else:
             want = ttl_expression(table, days)
             if have == want:
                 continue
-            store.command(f"ALTER TABLE {table} MODIFY TTL {want}")
+            store.command(store.layout.alter(table, f"MODIFY TTL {want}"))
         changed.append(table)
     return changed
 
 
 def trace_tables(store: Store) -> list[str]:
-    """Every table of the store (not view) with a ``TraceId`` column: where a trace has rows."""
+    """Every table of the store (not view) with a ``TraceId`` column: where a trace has rows.
+
+    On a cluster these are the logical names (``otel_traces``), of tables whose rows are in ``*_local``.
+    """
     rows = store.query(
         """SELECT c.table FROM system.columns AS c
 INNER JOIN system.tables AS t ON t.database = c.database AND t.name = c.table
 WHERE c.database = currentDatabase() AND c.name = 'TraceId' AND t.engine LIKE '%MergeTree%'
 ORDER BY c.table"""
     )
-    return [row[0] for row in rows]
+    return [store.layout.logical_table(row[0]) for row in rows]
 
 
 def delete_trace(store: Store, trace_id: str) -> int:
@@ -132,9 +137,11 @@ def delete_trace(store: Store, trace_id: str) -> int:
     tables = sorted(trace_tables(store), key=lambda table: table == TRACES_TABLE)
     for table in tables:
         store.command(
-            f"ALTER TABLE {table} DELETE WHERE TraceId = {{id:String}}",
+            store.layout.alter(table, "DELETE WHERE TraceId = {id:String}"),
             parameters={"id": trace_id},
-            # 2: wait until the mutation is done (on every replica), so the answer means "gone".
+            # 2: wait until the mutation is done (on every replica), so the answer means "gone". On a
+            # cluster the statement is ON CLUSTER: it returns once every node has run it (within
+            # distributed_ddl_task_timeout), and the trace's one shard (TraceId-sharded) is rewritten.
             settings={"mutations_sync": 2},
         )
     return spans

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["REDACT_HELP", "ingest_options", "load_settings", "retention_option", "run_collector"]
+__all__ = ["REDACT_HELP", "cluster_option", "ingest_options", "load_settings", "retention_option", "run_collector"]
 
 REDACT_HELP = (
     "Redact PII and secrets before storage: 'default', 'off', or a TOML file of extra [[rules]] "
@@ -64,6 +64,16 @@ def _check_grpc_port(settings: Any) -> None:
             ) from None
 
 
+def cluster_option(func: Any) -> Any:
+    """``--cluster NAME``, shared by ``serve`` and ``up``: the ClickHouse cluster the store's tables are laid out on."""
+    return click.option(
+        "--cluster",
+        metavar="NAME",
+        help="Create the schema for the ClickHouse cluster NAME: replicated local tables, Distributed tables, "
+        "DDL ON CLUSTER; needs an http(s):// store [env: TRACEREEL_CLUSTER; default: one node].",
+    )(func)
+
+
 def load_settings(**options: Any) -> Any:
     """CollectorSettings from the given options (None = not given) over env vars and defaults."""
     try:
@@ -95,7 +105,7 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
 
     _check_grpc_port(settings)
     try:
-        store = Store.open(settings.store, retention_days=settings.retention_days)
+        store = Store.open(settings.store, retention_days=settings.retention_days, cluster=settings.cluster)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -115,9 +125,10 @@ def run_collector(settings: Any, *, on_started: Any = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         kept = f"{settings.retention_days} days" if settings.retention_days else "forever"
         grpc = f", OTLP/gRPC on {settings.host}:{settings.grpc_port}" if settings.grpc_port else ""
+        on = f", cluster {settings.cluster}" if settings.cluster else ""
         click.echo(
             f"tracereel collector on http://{settings.host}:{settings.port}{grpc} "
-            f"(store: {store.display_url}, kept {kept}; write-ahead log: {log.directory})"
+            f"(store: {store.display_url}{on}, kept {kept}; write-ahead log: {log.directory})"
         )
         if on_started is not None:
             on_started(server)

@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, ingest_options, load_settings, retention_option, run_collector
+from tracereel.cli._collector import (
+    REDACT_HELP,
+    cluster_option,
+    ingest_options,
+    load_settings,
+    retention_option,
+    run_collector,
+)
 
 __all__ = ["command"]
 
@@ -16,6 +23,7 @@ __all__ = ["command"]
 @click.option("--port", type=int, help="Port for OTLP/HTTP and the read API [env: TRACEREEL_PORT; default: 4318].")
 @click.option("--store", help="chdb:///dir or http(s)://user:pass@host:8123/db [env: TRACEREEL_STORE].")
 @retention_option
+@cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
 @ingest_options
 def command(host: str | None, port: int | None, store: str | None, **options: Any) -> None:

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, ingest_options, load_settings, retention_option, run_collector
+from tracereel.cli._collector import (
+    REDACT_HELP,
+    cluster_option,
+    ingest_options,
+    load_settings,
+    retention_option,
+    run_collector,
+)
 from tracereel.client import CollectorClient
 
 __all__ = ["command"]
@@ -40,6 +47,7 @@ def _has_command(name: str) -> bool:
 @click.option("--no-dashboard", is_flag=True, help="Run the collector only.")
 @click.option("--demo", is_flag=True, help="Fill the store with traces from the built-in demo agent system.")
 @retention_option
+@cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
 @ingest_options
 def command(
