@@ -1,4 +1,4 @@
-"""The collector's app factory: ``create_app(settings, store, *, inserter, parser)`` takes its parts."""
+"""The collector's app factory: ``create_app(settings, store, *, parser, log)`` takes its parts."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
-from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, ROUTERS
+from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, READ_AFTER_WRITE_ROUTERS, ROUTERS
 from tracereel.collector.api.auth import REQUIRE_API_KEY
+from tracereel.collector.api.consistency import READ_AFTER_WRITE
 from tracereel.collector.api.errors import exception_handlers
+from tracereel.collector.api.otlp_grpc import OTLPGrpcServer
 from tracereel.collector.control import KeyRing, load_redactor
-from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
+from tracereel.collector.ingest import ParsePool, resolve_workers
+from tracereel.collector.ingest.accept import IngestPath
+from tracereel.collector.ingest.dedup import RecentSpans
+from tracereel.collector.ingest.drain import Drainer
+from tracereel.collector.ingest.wal import WriteAheadLog
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
 from tracereel.constants import API_VERSION
@@ -27,48 +34,63 @@ def create_app(
     settings: CollectorSettings,
     store: Store,
     *,
-    inserter: BulkInserter | None = None,
     parser: ParsePool | None = None,
+    log: WriteAheadLog | None = None,
 ) -> FastAPI:
-    """Build the collector: OTLP ingestion and the read API over ``store``.
+    """Build the collector: OTLP ingestion (HTTP, and gRPC unless ``grpc_port`` is 0) and the read API.
 
-    The caller owns ``store`` (opens and closes it). ``inserter`` and ``parser`` default to
-    the ones ``settings`` describe; given or not, the app starts them with its lifespan and
-    stops them when it ends (a stopped BulkInserter takes no more spans, so each app gets
-    its own). The parser redacts as ``settings.redact`` says, given or not; a wrong rules
+    The caller owns ``store`` (opens and closes it). ``parser`` and the write-ahead ``log``
+    default to the ones ``settings`` describe; the app opens the log, starts the parser, the
+    drainer and the gRPC server with its lifespan, and at its end stores what the log holds
+    before it stops. The parser redacts as ``settings.redact`` says, given or not; a wrong rules
     file raises ``RedactionError`` here, before anything starts.
     """
     redactor = load_redactor(settings.redact)
-    if inserter is None:
-        inserter = BulkInserter(
-            store,
-            max_pending_spans=settings.max_pending_spans,
-            max_batch_spans=settings.max_batch_spans,
-            flush_interval=settings.flush_interval,
-        )
     if parser is None:
         parser = ParsePool(resolve_workers(settings.parse_workers), redactor)
     else:
         parser.redactor = redactor
-
+    if log is None:
+        log = WriteAheadLog(settings.resolved_wal_dir(), max_bytes=settings.wal_max_bytes)
+    ingest = IngestPath(parser, log, RecentSpans(settings.dedup_window_spans), max_body_bytes=settings.max_body_bytes)
+    drainer = Drainer(log, store, interval=settings.drain_interval)
     keys = KeyRing(
         store,
         admin_key=settings.admin_key.get_secret_value() if settings.admin_key else None,
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
     )
+    grpc_server = None
+    if settings.grpc_port:
+        grpc_server = OTLPGrpcServer(
+            ingest, keys, host=settings.host, port=settings.grpc_port, max_message_bytes=settings.max_body_bytes
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not log.is_open:
+            log.open()
+        # Spans acknowledged before a restart and not yet stored are recent: a client's retry
+        # of them must be taken for a re-send as well.
+        await run_in_threadpool(ingest.remember_pending)
         parser.start()
-        inserter.start()
+        drainer.start()
         # Keys created or revoked through another collector on the same ClickHouse server.
         stop_refresh = threading.Event()
         threading.Thread(target=keys.keep_fresh, args=(stop_refresh,), name="tracereel-keys", daemon=True).start()
         try:
+            if grpc_server is not None:
+                await grpc_server.start()
             yield
         finally:
             stop_refresh.set()
-            inserter.stop()
+            if grpc_server is not None:
+                await grpc_server.stop()
+            if not await run_in_threadpool(drainer.stop):
+                logger.warning(
+                    "stopped with %d bytes not yet stored; they stay in the write-ahead log %s for the next start",
+                    log.undrained_bytes,
+                    log.directory,
+                )
             parser.stop()
 
     app = FastAPI(
@@ -83,10 +105,17 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.inserter = inserter
     app.state.parser = parser
     app.state.keys = keys
+    app.state.log = log
+    app.state.ingest = ingest
+    app.state.drainer = drainer
+    app.state.grpc = grpc_server
     for router in ROUTERS:
-        app.include_router(router, dependencies=None if router in OPEN_ROUTERS else [REQUIRE_API_KEY])
+        # The key first: a request without one gets its 401 before anything else happens.
+        dependencies = [] if router in OPEN_ROUTERS else [REQUIRE_API_KEY]
+        if router in READ_AFTER_WRITE_ROUTERS:
+            dependencies.append(READ_AFTER_WRITE)
+        app.include_router(router, dependencies=dependencies)
 
     return app

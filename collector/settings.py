@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,9 +30,19 @@ class CollectorSettings(BaseSettings):
     max_eval_report_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="Largest eval report (POST /api/v1/evals/runs), after decompression"
     )
-    max_pending_spans: int = Field(500_000, gt=0, description="Spans waiting to be stored before 503")
-    max_batch_spans: int = Field(100_000, gt=0, description="Most spans written by one INSERT")
-    flush_interval: float = Field(0.05, gt=0, description="Seconds to gather spans before an INSERT")
+    grpc_port: int = Field(4317, ge=0, le=65535, description="Port for OTLP/gRPC; 0 turns it off")
+    wal_dir: str | None = Field(
+        None, description="Write-ahead log directory; default: beside an embedded store, else in the data dir"
+    )
+    wal_max_bytes: int = Field(
+        1024 * 1024 * 1024, gt=0, description="Bytes the write-ahead log holds before the collector answers 503"
+    )
+    drain_interval: float = Field(
+        0.5, gt=0, description="Seconds between inserts from the write-ahead log into the store, under load"
+    )
+    dedup_window_spans: int = Field(
+        1_000_000, ge=0, description="Recent spans remembered to drop exact re-sends (client retries); 0: off"
+    )
     parse_workers: int = Field(-1, ge=-1, description="Processes decoding OTLP; -1: one per core")
     prices: str | None = Field(None, description="TOML or JSON price table overriding the defaults")
     retention_days: int | None = Field(
@@ -44,6 +56,14 @@ class CollectorSettings(BaseSettings):
     redact: str = Field(
         "default", min_length=1, description="PII/secret redaction before storage: default, off, or a TOML rules file"
     )
+
+    def resolved_wal_dir(self) -> str:
+        """The write-ahead log's directory: ``wal_dir``, else ``<store dir>.wal`` for chDB, else the data dir's."""
+        if self.wal_dir:
+            return self.wal_dir
+        if self.store.startswith("chdb:"):
+            return "/" + self.store[len("chdb:") :].strip("/") + ".wal"
+        return str(Path(default_store_url()[len("chdb:") :]).parent / "wal")
 
     @field_validator("store")
     @classmethod

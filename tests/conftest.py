@@ -92,8 +92,8 @@ class RunningCollector:
     def wait_for_spans(self, count: int) -> None:
         """Wait until the collector has stored at least ``count`` spans."""
         wait_until(
-            lambda: self.app.state.inserter.stored_spans >= count,
-            f"the collector to store {count} spans (it has {self.app.state.inserter.stored_spans})",
+            lambda: self.app.state.drainer.stored_spans >= count,
+            f"the collector to store {count} spans (it has {self.app.state.drainer.stored_spans})",
         )
 
     def stop(self) -> None:
@@ -111,6 +111,10 @@ def start_collector(store: Any, **settings: Any) -> tuple[RunningCollector, thre
     # Parsing in a thread keeps each test's collector quick to start; tests that exercise the
     # worker processes pass parse_workers explicitly.
     settings.setdefault("parse_workers", 0)
+    # OTLP/gRPC only where a test asks for it (with a port of its own): 4317 is one per machine.
+    settings.setdefault("grpc_port", 0)
+    # A write-ahead log of its own: a test may run several collectors over its one store.
+    settings.setdefault("wal_dir", store.url.removeprefix("chdb://") + f".wal-{port}")
     config = CollectorSettings(host="127.0.0.1", port=port, store=store.url, **settings)
     app = create_app(config, store)
     served = serve_in_thread(app, sock)

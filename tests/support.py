@@ -122,9 +122,11 @@ def wait_healthy(url: str, process: subprocess.Popen[Any] | None = None, timeout
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any TRACEREEL_* or OTEL_* variable, plus ``extra``.
 
-    For subprocesses: they see only the settings the test gives them.
+    For subprocesses: they see only the settings the test gives them. A collector started with
+    it serves no OTLP/gRPC unless the test sets TRACEREEL_GRPC_PORT: port 4317 is one per machine.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
+    env["TRACEREEL_GRPC_PORT"] = "0"
     env.update(extra)
     return env
 

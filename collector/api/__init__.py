@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from tracereel.collector.api import audit, deletions, docs, evals, health, keys, metrics, otlp, traces
 
-__all__ = ["OPEN_PATHS", "OPEN_ROUTERS", "ROUTERS"]
+__all__ = ["OPEN_PATHS", "OPEN_ROUTERS", "READ_AFTER_WRITE_ROUTERS", "ROUTERS"]
 
 # Every router the collector serves, in order. Each needs the API key (when one is set)
 # unless it is also in OPEN_ROUTERS: a new resource adds its router here and is protected.
@@ -21,4 +21,7 @@ ROUTERS: list[APIRouter] = [
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.
 OPEN_ROUTERS: list[APIRouter] = [health.router]
+# Reads (and deletes) of stored spans: each first waits for the spans acknowledged before it
+# to be stored (consistency.py), so a client reads what it wrote.
+READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [traces.router, deletions.router, metrics.router, evals.router]
 OPEN_PATHS: frozenset[str] = frozenset(route.path for router in OPEN_ROUTERS for route in router.routes)

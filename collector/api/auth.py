@@ -26,6 +26,7 @@ __all__ = [
     "UNAUTHORIZED",
     "current_principal",
     "key_accepted",
+    "principal_for",
     "read_scope",
     "require_api_key",
     "require_role",
@@ -44,15 +45,19 @@ def _resolve(request: Request) -> Principal | None:
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cast(Principal | None, cached)
-    ring: KeyRing = request.app.state.keys
-    principal: Principal | None
-    if not ring.auth_on:
-        principal = ANONYMOUS
-    else:
-        given = request.headers.get("authorization", "")
-        principal = ring.principal(given[len(_BEARER) :]) if given.startswith(_BEARER) else None
+    principal = principal_for(request.app.state.keys, request.headers.get("authorization", ""))
     request.state.principal = principal
     return principal
+
+
+def principal_for(ring: KeyRing, authorization: str) -> Principal | None:
+    """Who an ``Authorization`` value (HTTP header or gRPC metadata) stands for; None if nobody.
+
+    ANONYMOUS with auth off; None for a missing, wrong or revoked key, alike.
+    """
+    if not ring.auth_on:
+        return ANONYMOUS
+    return ring.principal(authorization[len(_BEARER) :]) if authorization.startswith(_BEARER) else None
 
 
 def key_accepted(request: Request) -> bool:

@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from tracereel.collector.ingest import ParsePool
+from tracereel.collector.ingest.accept import IngestPath
+from tracereel.collector.ingest.drain import Drainer
+from tracereel.collector.ingest.wal import WriteAheadLog
 from tracereel.collector.store import Store
 from tracereel.constants import HEALTH_PATH
 
@@ -19,17 +22,30 @@ router = APIRouter()
 async def healthz(request: Request) -> dict[str, Any]:
     """Say the collector is up, which store it writes to, how much it has stored and redacted.
 
-    ``redactions`` counts, per kind, the values replaced since the collector started
-    (``null`` when redaction is off), so an operator sees what the rules catch.
+    ``log`` is the write-ahead log: ``depth_bytes``/``depth_records`` acknowledged but not yet
+    stored, ``lag_seconds``, the age of the oldest of them, and ``stored_lag_seconds``, the time
+    from ack to stored (p50, p99, max) of the latest 10,000 requests. ``store_error`` is set while the
+    store refuses writes (the spans wait in the log). ``redactions`` counts, per kind, the values
+    replaced since the collector started (``null`` when redaction is off).
     """
-    inserter = request.app.state.inserter
+    drainer: Drainer = request.app.state.drainer
+    log: WriteAheadLog = request.app.state.log
+    ingest: IngestPath = request.app.state.ingest
     store: Store = request.app.state.store
     parser: ParsePool = request.app.state.parser
     return {
         "status": "ok",
         "store": "chdb" if store.embedded else "clickhouse",
-        "stored_spans": inserter.stored_spans,
-        "pending_spans": inserter.pending_spans,
-        "inserts": inserter.inserts,
+        "stored_spans": drainer.stored_spans,
+        "inserts": drainer.inserts,
+        "store_error": drainer.last_error,
+        "duplicate_spans_dropped": ingest.recent.dropped,
+        "log": {
+            "depth_bytes": log.undrained_bytes,
+            "depth_records": log.undrained_records,
+            "lag_seconds": round(log.lag_seconds(), 3),
+            "max_bytes": log.max_bytes,
+            "stored_lag_seconds": drainer.stored_lag(),
+        },
         "redactions": None if parser.redactor is None else dict(sorted(parser.redactions.items())),
     }

@@ -1,49 +1,38 @@
 """``POST /v1/traces``: OTLP/HTTP ingestion, protobuf or JSON, gzip or not.
 
 Status codes follow OTLP/HTTP: 400 malformed, 413 too large, 415 wrong type, 503 with
-Retry-After when full or when the store refuses (never 500: a 5xx other than 502-504 is
-not retried by clients, so its spans would be lost). 200 only once the spans are stored.
+Retry-After when full (never 500: a 5xx other than 502-504 is not retried by clients, so its
+spans would be lost). 200 once the spans are in the write-ahead log, on disk.
 """
 
 from __future__ import annotations
-
-import logging
 
 from fastapi import APIRouter, Request, Response
 
 from tracereel.collector.api.auth import require_role
 from tracereel.collector.control import Principal
-from tracereel.collector.ingest import (
-    BodyError,
-    BulkInserter,
-    OTLPError,
-    Overloaded,
-    ParsePool,
-    ParserUnavailable,
-    StoreWriteError,
-    error_response,
-    read_capped,
-    success_response,
-)
+from tracereel.collector.ingest import BodyError, error_response, read_capped, success_response
+from tracereel.collector.ingest.accept import IngestError, IngestPath
 from tracereel.collector.settings import CollectorSettings
 from tracereel.constants import JSON, OTLP_TRACES_PATH, PROTOBUF
 
 __all__ = ["router"]
 
-logger = logging.getLogger("tracereel.collector")
 router = APIRouter()
-_RETRY_AFTER_SECONDS = 1
+# A body past the limit is read on and thrown away, up to 4 times the limit or 64 MiB, whichever
+# is more, so that its client gets the 413; past that the connection is closed under it.
+_DISCARD_FACTOR = 4
+_DISCARD_AT_LEAST = 64 * 1024 * 1024
 
 
 @router.post(OTLP_TRACES_PATH, summary="OTLP/HTTP trace export")
 async def export_traces(request: Request, principal: Principal = require_role("ingest")) -> Response:
-    """Store the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable.
+    """Accept the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable.
 
     Every span is stamped with the key's team, whatever the request says.
     """
     settings: CollectorSettings = request.app.state.settings
-    inserter: BulkInserter = request.app.state.inserter
-    parser: ParsePool = request.app.state.parser
+    ingest: IngestPath = request.app.state.ingest
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in (PROTOBUF, JSON):
         return error_response(
@@ -56,23 +45,23 @@ async def export_traces(request: Request, principal: Principal = require_role("i
     except ValueError:
         return error_response(400, "Content-Length is not a number", content_type)
     limit = settings.max_body_bytes
+    discard = max(limit * _DISCARD_FACTOR, _DISCARD_AT_LEAST)
     try:
-        if declared > limit:
-            raise BodyError(413, f"request body is larger than the limit of {limit} bytes")
-        raw = await read_capped(request.stream(), limit)
-        table, count = await parser.parse(
-            raw, request.headers.get("content-encoding", ""), content_type, limit, principal.team or ""
-        )
+        if declared > discard:
+            raise IngestError(413, f"request body is larger than the limit of {limit} bytes")
+        body = await read_capped(request.stream(), limit, discard_up_to=discard)
+        encoding = request.headers.get("content-encoding", "")
+        await ingest.accept(body, encoding, content_type, team=principal.team or "")
+    except IngestError as exc:
+        return _refusal(exc, content_type)
     except BodyError as exc:
-        return error_response(exc.status, exc.message, content_type)
-    except OTLPError as exc:
-        return error_response(400, str(exc), content_type)
-    except ParserUnavailable as exc:
-        return error_response(503, str(exc), content_type, _RETRY_AFTER_SECONDS)
-    try:
-        await inserter.submit(table, count)
-    except Overloaded as exc:
-        return error_response(503, f"collector is full ({exc}); retry later", content_type, _RETRY_AFTER_SECONDS)
-    except StoreWriteError as exc:
-        return error_response(503, f"store refused the spans ({exc}); retry later", content_type, 5)
+        return _refusal(IngestError(exc.status, exc.message), content_type)
     return success_response(content_type)
+
+
+def _refusal(exc: IngestError, content_type: str) -> Response:
+    response = error_response(exc.status, exc.message, content_type, exc.retry_after)
+    if exc.status == 413:
+        # The rest of an oversized body may still be on its way: end the connection after this.
+        response.headers["Connection"] = "close"
+    return response

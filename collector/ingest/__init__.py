@@ -1,25 +1,36 @@
-"""Ingest: from an OTLP/HTTP request body to spans stored in bulk.
+"""Ingest: from an OTLP request (HTTP or gRPC) to spans stored in bulk.
 
 Reading and decompressing bodies with caps, decoding OTLP (protobuf or JSON) into columns in
-worker processes, the bulk inserter that batches requests into few INSERTs, and the OTLP
-responses. Imports the store only.
+worker processes, dropping re-sent spans, the write-ahead log that makes a request durable
+before its 200, the drainer that stores the log in few large INSERTs, and the OTLP/HTTP
+responses. Imports the store and control only.
 """
 
+from tracereel.collector.ingest.accept import Accepted, IngestError, IngestPath
 from tracereel.collector.ingest.body import BodyError, decompress, read_capped
-from tracereel.collector.ingest.inserter import BulkInserter, Overloaded, StoreWriteError
+from tracereel.collector.ingest.dedup import RecentSpans
+from tracereel.collector.ingest.drain import Drainer
 from tracereel.collector.ingest.otlp import OTLPError, SpanBatch, decode_json, decode_protobuf, to_columns
 from tracereel.collector.ingest.parsing import ParsePool, ParserUnavailable, parse_body, resolve_workers
 from tracereel.collector.ingest.responses import error_response, success_response
+from tracereel.collector.ingest.wal import Batch, LogClosed, LogFull, LogInUse, WriteAheadLog
 
 __all__ = [
+    "Accepted",
+    "Batch",
     "BodyError",
-    "BulkInserter",
+    "Drainer",
+    "IngestError",
+    "IngestPath",
+    "LogClosed",
+    "LogFull",
+    "LogInUse",
     "OTLPError",
-    "Overloaded",
     "ParsePool",
     "ParserUnavailable",
+    "RecentSpans",
     "SpanBatch",
-    "StoreWriteError",
+    "WriteAheadLog",
     "decode_json",
     "decode_protobuf",
     "decompress",

@@ -24,15 +24,24 @@ class BodyError(Exception):
         return self.message
 
 
-async def read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    """Read the whole body, refusing with 413 as soon as it passes ``limit`` bytes."""
+async def read_capped(chunks: AsyncIterator[bytes], limit: int, *, discard_up_to: int = 0) -> bytes:
+    """Read the whole body, refusing with 413 once it passes ``limit`` bytes.
+
+    Past the limit the rest is read and thrown away, up to ``discard_up_to`` bytes in all, so
+    the client hears the 413 rather than a connection reset while it is still sending (which
+    it would take for a network error, and retry).
+    """
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise BodyError(413, f"request body is larger than the limit of {limit} bytes")
+            if size > discard_up_to:
+                break
+            continue
         parts.append(chunk)
+    if size > limit:
+        raise BodyError(413, f"request body is larger than the limit of {limit} bytes")
     return b"".join(parts)
 
 

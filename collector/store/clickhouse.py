@@ -167,13 +167,21 @@ class Store:
         """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""
         self.insert_arrow(columns_to_arrow(columns))
 
-    def insert_arrow(self, table: Any) -> None:
+    def insert_arrow(self, table: Any, *, dedup_token: str | None = None) -> None:
         """Insert a ``pyarrow.Table`` of spans (see :func:`columns_to_arrow`) as one INSERT.
 
         Arrow because ClickHouse parses it natively: about 2x faster here than
-        clickhouse-connect's Python serialisation of the Map and Nested columns.
+        clickhouse-connect's Python serialisation of the Map and Nested columns. Repeating an
+        insert with the same ``dedup_token`` stores it once, in the span table and in every
+        table its materialized views feed (each keeps a deduplication window, migration 0011).
         """
-        self._run(self._client.insert_arrow, TRACES_TABLE, table)
+        settings = None
+        if dedup_token is not None:
+            settings = {
+                "insert_deduplication_token": dedup_token,
+                "deduplicate_blocks_in_dependent_materialized_views": 1,
+            }
+        self._run(self._client.insert_arrow, TRACES_TABLE, table, settings=settings)
 
     def insert_rows(self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]) -> None:
         """Insert ``rows`` (each in ``column_names`` order) into ``table`` as one INSERT."""

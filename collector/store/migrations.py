@@ -18,9 +18,11 @@ from typing import Final
 from tracereel.collector.store.rollup import ROLLUP_STATEMENTS, ROLLUP_TEAM_STATEMENTS
 from tracereel.collector.store.tables import (
     AUDIT_TABLE,
+    CALLS_TABLE,
     EVAL_RUNS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
+    ROLLUP_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -312,6 +314,16 @@ ORDER BY Id""",
     Detail String
 ) ENGINE = MergeTree()
 ORDER BY Time""",
+        ),
+    ),
+    # The write-ahead log's drainer repeats a batch after a crash with the same insert
+    # deduplication token. Plain MergeTree ignores tokens unless it keeps a window of recent
+    # insert hashes; the views' target tables need one too, or the rollups would count twice.
+    (
+        "0011_insert_dedup",
+        tuple(
+            f"ALTER TABLE {table} MODIFY SETTING non_replicated_deduplication_window = 1000"
+            for table in (TRACES_TABLE, TRACE_ID_TS_TABLE, ROLLUP_TABLE, CALLS_TABLE)
         ),
     ),
 )

@@ -1,7 +1,7 @@
 """Fixtures for the collector tests: the collector app in-process, and a plain OpenTelemetry client for it.
 
 ``asgi_collector`` runs ``create_app`` in this process behind starlette's TestClient (the
-lifespan runs, so the bulk inserter and the parser are real; no socket, no uvicorn). Tests
+lifespan runs, so the write-ahead log, its drainer and the parser are real; no socket, no uvicorn). Tests
 about what needs a socket (the stock OTLP exporter as a client, bodies on the wire,
 concurrent connections) use the root conftest's ``collector`` (uvicorn on 127.0.0.1).
 """
@@ -9,6 +9,7 @@ concurrent connections) use the root conftest's ``collector`` (uvicorn on 127.0.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,8 @@ from otel_client import OtelClient
 
 from tests.support import wait_until
 from tracereel.collector import CollectorSettings, Store, create_app
-from tracereel.collector.ingest import BulkInserter, ParsePool
+from tracereel.collector.ingest import ParsePool
+from tracereel.collector.ingest.wal import WriteAheadLog
 
 __all__ = ["AsgiCollector"]
 
@@ -39,8 +41,8 @@ class AsgiCollector:
 
     def wait_for_spans(self, count: int, timeout: float = 20.0) -> None:
         """Wait until the collector has stored at least ``count`` spans."""
-        inserter = self.app.state.inserter
-        wait_until(lambda: inserter.stored_spans >= count, f"{count} spans are stored", timeout)
+        drainer = self.app.state.drainer
+        wait_until(lambda: drainer.stored_spans >= count, f"{count} spans are stored", timeout)
 
 
 AsgiCollectorFactory = Callable[..., AsgiCollector]
@@ -48,19 +50,23 @@ AsgiCollectorFactory = Callable[..., AsgiCollector]
 
 @pytest.fixture
 def asgi_collector_factory(store: Store) -> Iterator[AsgiCollectorFactory]:
-    """Start in-process collectors over the test's store: ``factory(inserter=..., parser=..., **settings)``.
+    """Start in-process collectors over the test's store: ``factory(parser=..., log=..., **settings)``.
 
     Parsing runs in a thread (``ParsePool(0)``) unless a test passes its own ``parser``; a
     collector's lifespan ends with the test. chDB allows one store per process, so the
-    collectors of one test share it.
+    collectors of one test share it; each has a write-ahead log of its own.
     """
+    started = itertools.count()
     with contextlib.ExitStack() as stack:
 
         def start(
-            *, inserter: BulkInserter | None = None, parser: ParsePool | None = None, **settings: Any
+            *, parser: ParsePool | None = None, log: WriteAheadLog | None = None, **settings: Any
         ) -> AsgiCollector:
+            settings.setdefault("grpc_port", 0)
+            if log is None:
+                settings.setdefault("wal_dir", store.url.removeprefix("chdb://") + f".wal-{next(started)}")
             config = CollectorSettings(store=store.url, **settings)
-            app = create_app(config, store, inserter=inserter, parser=parser or ParsePool(0))
+            app = create_app(config, store, parser=parser or ParsePool(0), log=log)
             http = stack.enter_context(TestClient(app))
             return AsgiCollector(app, store, http)
 

@@ -90,7 +90,7 @@ def test_the_key_is_checked_before_parameters_and_body(keyed):
     assert keyed.post("/v1/traces", content=b"\x0a\xff\xff", headers=PB).json() == UNAUTHORIZED
     assert keyed.post("/api/v1/evals/runs", json=report("run-1")).json() == UNAUTHORIZED
     assert keyed.get("/api/v1/evals/runs/run-1").json() == UNAUTHORIZED
-    assert keyed.app.state.inserter.stored_spans == 0
+    assert keyed.app.state.log.appended_records == 0
 
 
 def test_without_a_key_everything_is_open(asgi_collector):

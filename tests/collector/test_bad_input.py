@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import resource
-import threading
 import zlib
 
 import httpx
@@ -137,28 +136,29 @@ def test_a_gzip_bomb_is_refused_without_inflating_it(collector):
     still_serving(collector)
 
 
-def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged(asgi_collector_factory):
-    # A long flush interval holds the first request's spans in the queue while the second arrives.
-    running = asgi_collector_factory(max_pending_spans=10, flush_interval=2.0)
-    first_status: list[int] = []
-
-    def first() -> None:
-        body = protobuf_request([{"span_id": f"{i + 1:016x}"} for i in range(8)])
+def test_a_full_log_answers_503_with_retry_after_and_loses_nothing_acknowledged(asgi_collector_factory):
+    # A store that refuses writes (its span table detached) keeps spans in the log, which fills.
+    running = asgi_collector_factory(wal_max_bytes=4000)
+    running.store.command("DETACH TABLE otel_traces")
+    try:
+        first = protobuf_request([{"span_id": f"{i + 1:016x}"} for i in range(8)])
+        second = protobuf_request([{"span_id": f"{i + 100:016x}"} for i in range(30)])
         with running.client() as http:
-            first_status.append(http.post("/v1/traces", content=body, headers=PB).status_code)
-
-    sender = threading.Thread(target=first)
-    sender.start()
-    wait_until(lambda: running.app.state.inserter.pending_spans >= 8, "the first request's spans are queued")
+            assert http.post("/v1/traces", content=first, headers=PB).status_code == 200
+            wait_until(lambda: running.app.state.drainer.failed_inserts >= 1, "the store refused an insert")
+            assert http.get("/healthz").json()["store_error"]
+            refused = http.post("/v1/traces", content=second, headers=PB)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert "collector is full" in message(refused)
+    finally:
+        running.store.command("ATTACH TABLE otel_traces")
+    running.wait_for_spans(8)  # the log drains by itself once the store takes writes again
     with running.client() as http:
-        body = protobuf_request([{"span_id": f"{i + 100:016x}"} for i in range(5)])
-        refused = http.post("/v1/traces", content=body, headers=PB)
-    sender.join(30)
-    assert refused.status_code == 503
-    assert refused.headers["retry-after"] == "1"
-    assert "collector is full" in message(refused)
-    assert first_status == [200]
-    assert stored(running) == 8
+        assert http.get("/healthz").json()["store_error"] is None
+        assert http.post("/v1/traces", content=second, headers=PB).status_code == 200  # the client's retry
+    running.wait_for_spans(38)
+    assert stored(running) == 38
 
 
 def test_api_key_is_required_when_configured(store):

@@ -114,16 +114,21 @@ def test_trace_detail_and_its_errors(asgi_collector):
         assert "is not 32 hex digits" in malformed.json()["detail"]
 
 
-def test_healthz_reports_the_store(asgi_collector):
+def test_healthz_reports_the_store_and_the_log(asgi_collector):
     seed(asgi_collector)
+    asgi_collector.wait_for_spans(8)
     with asgi_collector.client() as http:
         health = http.get("/healthz").json()
+    assert 1 <= health.pop("inserts") <= 4
+    lag = health["log"].pop("stored_lag_seconds")
+    assert 0 <= lag["p50"] <= lag["p99"] <= lag["max"] < 60
     assert health == {
         "status": "ok",
         "store": "chdb",
         "stored_spans": 8,
-        "pending_spans": 0,
-        "inserts": 4,
+        "store_error": None,
+        "duplicate_spans_dropped": 0,
+        "log": {"depth_bytes": 0, "depth_records": 0, "lag_seconds": 0.0, "max_bytes": 1024**3},
         "redactions": {},
     }
 

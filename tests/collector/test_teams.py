@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from tests.collector.otlp_payloads import agent_task, protobuf_request
 from tests.eval_reports import report
+from tests.support import wait_until
 from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
 
 ADMIN = "admin-secret-for-tests"
@@ -263,8 +264,12 @@ def test_the_ingest_key_stamps_its_team_whatever_the_client_sent(world: World):
     body = protobuf_request(spans, service="svc-alpha")
     response = world.http.post("/v1/traces", content=body, headers={**PB, **bearer(world.alpha.ingest)})
     assert response.status_code == 200
-    teams = world.store.query("SELECT DISTINCT Team FROM otel_traces WHERE TraceId = {t:String}", {"t": trace_id})
-    assert teams == [("alpha",)]
+
+    def teams() -> list[tuple[str]]:
+        return world.store.query("SELECT DISTINCT Team FROM otel_traces WHERE TraceId = {t:String}", {"t": trace_id})
+
+    wait_until(lambda: bool(teams()), "the spans are stored")  # the 200 means: in the write-ahead log
+    assert teams() == [("alpha",)]
     rollup = world.store.query(
         "SELECT DISTINCT Team FROM tracereel_task_rollup WHERE TraceId = {t:String}", {"t": trace_id}
     )

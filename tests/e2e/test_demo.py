@@ -329,7 +329,7 @@ def test_bad_arguments_are_refused_before_anything_runs(collector: Any) -> None:
         env=clean_env(),
     )
     assert done.returncode == 2 and "--tasks" in done.stderr
-    assert collector.app.state.inserter.stored_spans == 0
+    assert collector.app.state.log.appended_records == 0
 
 
 def test_demo_traces_replay_from_the_store(collector: Any) -> None:

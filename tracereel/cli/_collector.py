@@ -11,6 +11,7 @@ import click
 __all__ = [
     "REDACT_HELP",
     "cluster_option",
+    "ingest_options",
     "insecure_option",
     "is_loopback",
     "load_settings",
@@ -33,6 +34,43 @@ def retention_option(func: Any) -> Any:
         help="Keep N days of data in every table, then drop it (a TTL) [env: TRACEREEL_RETENTION_DAYS; "
         "default: keep forever; an existing TTL is removed].",
     )(func)
+
+
+def ingest_options(func: Any) -> Any:
+    """``--grpc-port``, ``--wal-dir``, ``--wal-max-bytes``, shared by ``serve`` and ``up``."""
+    func = click.option(
+        "--wal-max-bytes",
+        type=click.IntRange(min=1),
+        metavar="BYTES",
+        help="Bytes the write-ahead log may hold while the store is slow or down; past them the collector "
+        "answers 503 [env: TRACEREEL_WAL_MAX_BYTES; default: 1 GiB].",
+    )(func)
+    func = click.option(
+        "--wal-dir",
+        metavar="DIR",
+        help="Write-ahead log directory [env: TRACEREEL_WAL_DIR; default: <store dir>.wal for the embedded "
+        "store, else under your data dir].",
+    )(func)
+    return click.option(
+        "--grpc-port",
+        type=click.IntRange(0, 65535),
+        help="Port for OTLP/gRPC; 0 turns it off [env: TRACEREEL_GRPC_PORT; default: 4317].",
+    )(func)
+
+
+def _check_grpc_port(settings: Any) -> None:
+    import socket
+
+    if not settings.grpc_port:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+        try:
+            probe.bind((settings.host, settings.grpc_port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen for OTLP/gRPC on {settings.host}:{settings.grpc_port} ({exc.strerror}): "
+                "pass --grpc-port N, or --grpc-port 0 to turn gRPC off"
+            ) from None
 
 
 def cluster_option(func: Any) -> Any:
@@ -98,15 +136,24 @@ def run_collector(settings: Any, *, on_started: Any = None, insecure_no_auth: bo
     import uvicorn
 
     from tracereel.collector import RedactionError, Store, StoreError, create_app
+    from tracereel.collector.ingest import WriteAheadLog
 
+    _check_grpc_port(settings)
     try:
         store = Store.open(settings.store, retention_days=settings.retention_days, cluster=settings.cluster)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
+        # Opened here, not in the app's lifespan, so "in use by another collector" is one line.
+        log = WriteAheadLog(settings.resolved_wal_dir(), max_bytes=settings.wal_max_bytes)
         try:
-            app = create_app(settings, store)
+            log.open()
+        except OSError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            app = create_app(settings, store, log=log)
         except RedactionError as exc:
+            log.close()
             raise click.ClickException(str(exc)) from None
         if not app.state.keys.auth_on and not is_loopback(settings.host) and not insecure_no_auth:
             raise click.ClickException(
@@ -118,10 +165,11 @@ def run_collector(settings: Any, *, on_started: Any = None, insecure_no_auth: bo
         server = uvicorn.Server(config)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         kept = f"{settings.retention_days} days" if settings.retention_days else "forever"
+        grpc = f", OTLP/gRPC on {settings.host}:{settings.grpc_port}" if settings.grpc_port else ""
         on = f", cluster {settings.cluster}" if settings.cluster else ""
         click.echo(
-            f"tracereel collector on http://{settings.host}:{settings.port} "
-            f"(store: {store.display_url}{on}, kept {kept})"
+            f"tracereel collector on http://{settings.host}:{settings.port}{grpc} "
+            f"(store: {store.display_url}{on}, kept {kept}; write-ahead log: {log.directory})"
         )
         if on_started is not None:
             on_started(server)

@@ -9,6 +9,7 @@ import click
 from tracereel.cli._collector import (
     REDACT_HELP,
     cluster_option,
+    ingest_options,
     insecure_option,
     load_settings,
     retention_option,
@@ -25,9 +26,10 @@ __all__ = ["command"]
 @retention_option
 @cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@ingest_options
 @insecure_option
 def command(host: str | None, port: int | None, store: str | None, insecure_no_auth: bool, **options: Any) -> None:
-    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1.
+    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1, OTLP/gRPC on :4317.
 
     Auth is on once a key exists or TRACEREEL_ADMIN_KEY is set (docs/security.md); with auth
     off, only a loopback address is allowed unless --insecure-no-auth.

@@ -14,6 +14,7 @@ import click
 from tracereel.cli._collector import (
     REDACT_HELP,
     cluster_option,
+    ingest_options,
     insecure_option,
     load_settings,
     retention_option,
@@ -49,6 +50,7 @@ def _has_command(name: str) -> bool:
 @retention_option
 @cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@ingest_options
 @insecure_option
 def command(
     port: int | None,
@@ -56,13 +58,11 @@ def command(
     dashboard_port: int,
     no_dashboard: bool,
     demo: bool,
-    retention_days: int | None,
-    cluster: str | None,
-    redact: str | None,
     insecure_no_auth: bool,
+    **options: Any,
 ) -> None:
     """Run tracereel on this machine: the collector on 127.0.0.1, the dashboard, and the demo if asked."""
-    settings = load_settings(port=port, store=store, retention_days=retention_days, cluster=cluster, redact=redact)
+    settings = load_settings(port=port, store=store, **options)
     url = f"http://{settings.host}:{settings.port}"
     children: list[subprocess.Popen[Any]] = []
 
