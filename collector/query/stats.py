@@ -159,21 +159,22 @@ def bootstrap_ratio_difference(
 
     def ratio(values: tuple[NDArray[Any], NDArray[Any]], idx: NDArray[Any], axis: int) -> NDArray[Any]:
         i = idx.astype(np.int64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return values[0][i].sum(axis=axis) / values[1][i].sum(axis=axis)
+        return values[0][i].sum(axis=axis) / values[1][i].sum(axis=axis)
 
     def difference(ic: NDArray[Any], ib: NDArray[Any], axis: int = -1) -> NDArray[Any]:
         return ratio(canary, ic, axis) - ratio(baseline, ib, axis)
 
-    boot = stats.bootstrap(
-        (idx_c.astype(float), idx_b.astype(float)),
-        difference,
-        n_resamples=RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        random_state=rng,
-        batch=200,
-    )
+    # A resample of a few tasks may hold no successful one: its ratio is inf, and counts as such.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = stats.bootstrap(
+            (idx_c.astype(float), idx_b.astype(float)),
+            difference,
+            n_resamples=RESAMPLES,
+            confidence_level=CONFIDENCE,
+            method="percentile",
+            random_state=rng,
+            batch=200,
+        )
     dist = np.asarray(boot.bootstrap_distribution)
     dist = dist[np.isfinite(dist)]
     # The percentile bootstrap's p-value: 0 lies outside the (1 - p) interval.

@@ -1,7 +1,8 @@
 """Seeded synthetic traffic of two versions of one agent, sent through the stock OpenTelemetry SDK.
 
-Each task is a root ``invoke_agent support`` span (version, outcome) with one tool call, or
-three identical successful ones (a loop). Times are near now, so ``--window`` finds them.
+Each task is a root ``invoke_agent support`` span (version, outcome) with an LLM call (an
+explicit cost) and one tool call, or three identical successful ones (a loop).
+Times are near now, so ``--window`` finds them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Version:
     success: float = 0.9
     loops: float = 0.05
     latency_ms: float = 800.0
+    cost_usd: float = 0.01  # mean cost of a task's one LLM call (exponentially distributed)
     # Exact counts instead of draws (for a table with known numbers): successes, looped tasks.
     exact: tuple[int, int] | None = None
 
@@ -52,6 +54,17 @@ def send(otel: OtelClient, *versions: Version, seed: int = 7, minutes_ago: float
                     sc.AGENT_NAME: "support",
                     sc.AGENT_VERSION: v.name,
                     sc.TASK_SUCCESS: ok,
+                },
+            )
+            otel.span(
+                "chat gpt-4o",
+                start_ms=t,
+                duration_ms=1,
+                parent=root,
+                attributes={
+                    sc.OPERATION_NAME: sc.OP_CHAT,
+                    sc.REQUEST_MODEL: "gpt-4o",
+                    sc.COST_USD: round(rng.expovariate(1 / v.cost_usd), 6),
                 },
             )
             for k in range(3 if looped else 1):
