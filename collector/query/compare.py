@@ -314,7 +314,7 @@ def judge(
         enough_tasks = min(baseline_tasks, canary_tasks) >= min_samples
         j.enough = j.result is not None and enough_tasks and min(j.n_baseline, j.n_canary) >= min_samples
     tested = [key for key in metrics if judged[key].enough]
-    adjusted = stats.holm([judged[k].result.p_value for k in tested])  # type: ignore[union-attr]
+    adjusted = stats.holm([r.p_value for k in tested if (r := judged[k].result) is not None])
     for key, p in zip(tested, adjusted, strict=True):
         j = judged[key]
         assert j.result is not None
@@ -340,7 +340,7 @@ def judge(
         reasons: dict[str, list[str]] = {}
         for k in open_:
             reasons.setdefault(judged[k].reason, []).append(k)
-        message = "inconclusive: " + "; ".join(f"{why} ({', '.join(keys)})" for why, keys in reasons.items())
+        message = "inconclusive: " + "; ".join(f"{', '.join(keys)}: {why}" for why, keys in reasons.items())
         if needed and max(needed) > 0:
             message += f". About {max(needed):,} more canary tasks would decide it at the observed rates"
         elif any(judged[k].n_baseline < min_samples or judged[k].needed_tasks is None for k in open_):

@@ -18,6 +18,7 @@ Effects are always canary minus baseline. Nothing here knows SQL or HTTP.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -86,11 +87,11 @@ def compare_rates(x_baseline: int, n_baseline: int, x_canary: int, n_canary: int
     table = np.array([[x_canary, n_canary - x_canary], [x_baseline, n_baseline - x_baseline]])
     expected = stats.contingency.expected_freq(table)
     if (expected < 5).any():
-        test, p = "fisher_exact", float(stats.fisher_exact(table).pvalue)  # pyright: ignore[reportAttributeAccessIssue]
+        test, p = "fisher_exact", float(stats.fisher_exact(table).pvalue)
     else:
         # Without Yates' correction the chi-square test of a 2x2 table is the pooled two-proportion z test.
         chi2 = stats.chi2_contingency(table, correction=False)
-        test, p = "two_proportion_z", float(chi2.pvalue)  # pyright: ignore[reportAttributeAccessIssue]
+        test, p = "two_proportion_z", float(chi2.pvalue)
     p_b, p_c = x_baseline / n_baseline, x_canary / n_canary
     # Both versions' units vary as the pooled rate's: a canary rate of 0 seen in a few tasks is
     # not a variance of 0 (which would make any few more tasks look enough).
@@ -109,6 +110,23 @@ def _subset(values: NDArray[Any], rng: np.random.Generator) -> NDArray[Any]:
     return values if len(values) <= BOOTSTRAP_CAP else rng.choice(values, BOOTSTRAP_CAP, replace=False)
 
 
+def _bootstrap(data: tuple[NDArray[Any], NDArray[Any]], statistic: Any, rng: np.random.Generator) -> Any:
+    """scipy's percentile bootstrap of a two-sample statistic (canary first), seeded by ``rng``."""
+    # A resample of a few tasks may hold no successful one (a ratio of inf) or be all alike: scipy
+    # then warns and the interval holds nan, which the caller reports as no interval.
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        return stats.bootstrap(
+            data,
+            statistic,
+            n_resamples=RESAMPLES,
+            confidence_level=CONFIDENCE,
+            method="percentile",
+            random_state=rng,
+            batch=200,
+        )
+
+
 def _unit_variance(low: float, high: float, n_baseline: int, n_canary: int) -> float:
     """The per-unit variance an interval implies, if both versions' units vary alike."""
     se = (high - low) / (2 * stats.norm.ppf(0.5 + CONFIDENCE / 2))
@@ -124,15 +142,7 @@ def compare_latency(baseline_ms: NDArray[Any], canary_ms: NDArray[Any], percenti
     def difference(cs: NDArray[Any], bs: NDArray[Any], axis: int = -1) -> NDArray[Any]:
         return np.percentile(cs, percentile, axis=axis) - np.percentile(bs, percentile, axis=axis)
 
-    boot = stats.bootstrap(
-        (c, b),
-        difference,
-        n_resamples=RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        random_state=rng,
-        batch=200,
-    )
+    boot = _bootstrap((c, b), difference, rng)
     low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
     variance = _unit_variance(low, high, len(b), len(c))
     return TestResult(
@@ -164,17 +174,7 @@ def bootstrap_ratio_difference(
     def difference(ic: NDArray[Any], ib: NDArray[Any], axis: int = -1) -> NDArray[Any]:
         return ratio(canary, ic, axis) - ratio(baseline, ib, axis)
 
-    # A resample of a few tasks may hold no successful one: its ratio is inf, and counts as such.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = stats.bootstrap(
-            (idx_c.astype(float), idx_b.astype(float)),
-            difference,
-            n_resamples=RESAMPLES,
-            confidence_level=CONFIDENCE,
-            method="percentile",
-            random_state=rng,
-            batch=200,
-        )
+    boot = _bootstrap((idx_c.astype(float), idx_b.astype(float)), difference, rng)
     dist = np.asarray(boot.bootstrap_distribution)
     dist = dist[np.isfinite(dist)]
     # The percentile bootstrap's p-value: 0 lies outside the (1 - p) interval.
@@ -216,7 +216,7 @@ def canary_units_needed(distance: float, var_baseline: float, var_canary: float,
     ``z_(1-alpha/2) + z_(power)`` standard errors must fit in ``distance``. None when no number
     of canary units would do (the distance is 0, or the baseline alone is too noisy).
     """
-    if distance <= 0 or not math.isfinite(distance):
+    if not (distance > 0 and math.isfinite(distance) and math.isfinite(var_baseline) and math.isfinite(var_canary)):
         return None
     z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
     room = (distance / z) ** 2 - var_baseline / n_baseline

@@ -22,8 +22,8 @@ import httpx
 import pytest
 from canary_traffic import Version, send
 from click.testing import CliRunner, Result
-from otel_client import OtelClient
 
+from tests.collector.otel_client import OtelClient
 from tests.support import collector_over, wait_until
 from tracereel.cli import main
 from tracereel.collector.query import Scope, TaskFilter, compare_versions, load_prices, parse_metrics_window

@@ -12,8 +12,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from otel_client import MS, T0_NS, OtelClient
-
+from tests.collector.otel_client import MS, T0_NS, OtelClient
 from tracereel import semconv as sc
 
 __all__ = ["Version", "send"]
