@@ -26,7 +26,14 @@ from click.testing import CliRunner, Result
 from tests.collector.otel_client import OtelClient
 from tests.support import collector_over, wait_until
 from tracereel.cli import main
-from tracereel.collector.query import Scope, TaskFilter, compare_versions, load_prices, parse_metrics_window
+from tracereel.collector.query import (
+    DEFAULT_METRICS,
+    Scope,
+    TaskFilter,
+    compare_versions,
+    load_prices,
+    parse_metrics_window,
+)
 
 
 @dataclass
@@ -78,6 +85,10 @@ def test_a_clear_regression_fails_with_exit_1(canaries):
     code, answer = gate_json(canaries, "2.0-bad")
     assert code == 1 and answer["verdict"] == "fail"
     metrics = answer["metrics"]
+    # DESIGN.md's shape, for every metric judged by default.
+    assert set(metrics) == set(DEFAULT_METRICS)
+    for m in metrics.values():
+        assert {"verdict", "baseline", "canary", "effect", "ci", "p_value"} <= set(m)
     for key in ("task_success_rate", "loop_rate", "p95_latency_ms"):
         assert metrics[key]["verdict"] == "worse" and metrics[key]["gate"] == "fail", key
         assert metrics[key]["p_value"] < 0.05
