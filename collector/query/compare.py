@@ -189,7 +189,7 @@ class _Judged:
     enough: bool = False  # both versions have min_samples units: the result is a verdict, not a hint
 
 
-def _value_and_result(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]], min_samples: int) -> _Judged:
+def _value_and_result(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) -> _Judged:
     """The metric's two values and its test (a verdict with min_samples per version, else only a hint)."""
     if key in _RATES:
         events, units, unit = _RATES[key]
@@ -247,7 +247,10 @@ def _gate(
     result = judged.result
     if not judged.enough:
         judged.gate = "inconclusive"
-        if min(judged.n_baseline, baseline_tasks) < min_samples:
+        if baseline_tasks < min_samples:
+            judged.reason = f"the baseline has {baseline_tasks} tasks (needs {min_samples})"
+            return
+        if judged.n_baseline < min_samples:
             judged.reason = f"the baseline has {judged.n_baseline} {judged.unit} (needs {min_samples})"
             return
         if canary_tasks < min_samples:
@@ -306,7 +309,7 @@ def judge(
     """
     tolerances = tolerances or {}
     canary_tasks = len(canary["success"])
-    judged = {key: _value_and_result(key, baseline, canary, min_samples) for key in metrics}
+    judged = {key: _value_and_result(key, baseline, canary) for key in metrics}
     baseline_tasks = len(baseline["success"])
     for j in judged.values():
         # Units of one task are not independent (a task's tool calls share its fate): a per-call rate
@@ -320,10 +323,12 @@ def judge(
         assert j.result is not None
         j.p_adjusted = p
         higher = bool(CATALOG[key].higher_is_better)
-        if p >= stats.ALPHA or j.result.effect == 0:
+        moved = (j.result.effect > 0) - (j.result.effect < 0)
+        # Latency: a shift Mann-Whitney finds is a verdict on the percentile only if it moved the same way.
+        if p >= stats.ALPHA or moved == 0 or moved != j.result.direction:
             j.verdict = "no_difference"
         else:
-            j.verdict = "better" if (j.result.effect > 0) == higher else "worse"
+            j.verdict = "better" if (moved > 0) == higher else "worse"
     for key in metrics:
         j = judged[key]
         j.verdict = j.verdict or "insufficient_data"

@@ -55,7 +55,9 @@ class TestResult:
 
     ``var_baseline``/``var_canary`` are the per-unit variances behind the effect (the effect's
     variance is about ``var_baseline / n_baseline + var_canary / n_canary``), for the
-    "how many more tasks" estimate.
+    "how many more tasks" estimate. ``direction`` is the way the test itself sees the canary
+    (+1 higher, -1 lower, 0 neither): the effect's sign, except for Mann-Whitney U, where it is
+    which version's values tend to be larger.
     """
 
     test: str
@@ -64,6 +66,11 @@ class TestResult:
     ci: tuple[float, float]
     var_baseline: float
     var_canary: float
+    direction: int
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
 
 
 def _wilson(x: int, n: int, confidence: float) -> tuple[float, float]:
@@ -103,6 +110,7 @@ def compare_rates(x_baseline: int, n_baseline: int, x_canary: int, n_canary: int
         ci=newcombe_interval(x_canary, n_canary, x_baseline, n_baseline),
         var_baseline=pooled * (1 - pooled),
         var_canary=pooled * (1 - pooled),
+        direction=_sign(p_c - p_b),
     )
 
 
@@ -135,7 +143,10 @@ def _unit_variance(low: float, high: float, n_baseline: int, n_canary: int) -> f
 
 def compare_latency(baseline_ms: NDArray[Any], canary_ms: NDArray[Any], percentile: float) -> TestResult:
     """Mann-Whitney U on the durations; effect = difference of the ``percentile`` (0-100), bootstrap interval."""
-    p = float(stats.mannwhitneyu(canary_ms, baseline_ms, alternative="two-sided").pvalue)
+    test = stats.mannwhitneyu(canary_ms, baseline_ms, alternative="two-sided")
+    p = float(test.pvalue)
+    # U counts the (canary, baseline) pairs where the canary is larger (ties count half).
+    shift = float(test.statistic) - len(canary_ms) * len(baseline_ms) / 2
     rng = np.random.default_rng(SEED)
     b, c = _subset(baseline_ms, rng), _subset(canary_ms, rng)
 
@@ -152,6 +163,7 @@ def compare_latency(baseline_ms: NDArray[Any], canary_ms: NDArray[Any], percenti
         ci=(low, high),
         var_baseline=variance,
         var_canary=variance,
+        direction=_sign(shift),
     )
 
 
@@ -194,6 +206,7 @@ def bootstrap_ratio_difference(
         ci=(low, high),
         var_baseline=variances[0],
         var_canary=variances[1],
+        direction=_sign(effect),
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from canary_traffic import Version, send
 from click.testing import CliRunner, Result
@@ -31,6 +32,7 @@ from tracereel.collector.query import (
     Scope,
     TaskFilter,
     compare_versions,
+    judge,
     load_prices,
     parse_metrics_window,
 )
@@ -241,3 +243,26 @@ def test_the_read_scope_limits_what_is_compared(canaries):
     # The per-task rows have no team yet: a team-scoped read refuses rather than show other teams' tasks.
     with pytest.raises(ValueError, match="team column"):
         compare(Scope(team="red"))
+
+
+def _tasks(durations_ms: list[float]) -> dict[str, Any]:
+    """Per-task arrays as task_samples gives them: every task a success with one tool call, these durations."""
+    n = len(durations_ms)
+    columns = ("grounded", "scored", "tool_timeouts", "tool_errors", "retries", "looped", "priced", "llm_calls")
+    arrays = {name: np.zeros(n) for name in (*columns, "violated", "escalated", "cost")}
+    arrays.update(success=np.ones(n), tool_calls=np.ones(n), tool_ok=np.ones(n), steps=np.ones(n))
+    arrays["duration_ms"] = np.array(durations_ms, dtype=float)
+    return arrays
+
+
+def test_a_latency_percentile_is_judged_only_when_it_moved_the_way_the_test_found():
+    # The baseline: most tasks take 100 ms, one in ten 10 s (a slow dependency). The canary: every
+    # task 200 ms. Mann-Whitney finds the canary's tasks tend to take longer; the median did rise,
+    # the p95 fell: p50 is worse, p95 is no evidence of anything.
+    baseline = _tasks([10_000.0 if i % 10 == 0 else 100.0 + i % 7 for i in range(200)])
+    canary = _tasks([200.0 + i % 5 for i in range(200)])
+    answer = judge(baseline, canary, ("p50_latency_ms", "p95_latency_ms"))
+    p50, p95 = answer["metrics"]["p50_latency_ms"], answer["metrics"]["p95_latency_ms"]
+    assert p50["verdict"] == "worse" and p50["effect"] > 0
+    assert p95["effect"] < 0 and p95["p_value"] < 0.05 and p95["verdict"] == "no_difference"
+    assert answer["verdict"] == "fail"
