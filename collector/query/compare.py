@@ -96,14 +96,17 @@ _COLUMNS: Final = (
     "duration_ms",
     "cost",
 )
+# One row per version, each column an array with one entry per task: two rows cross from the
+# store to Python however many tasks there are.
 _SAMPLES_SQL: Final = """SELECT root_version AS version,
-       toUInt8(success) AS success, toUInt8(scores > 0 AND latest_score >= 0.5) AS grounded,
-       toUInt8(scores > 0) AS scored, tool_ok, tool_calls, tool_timeouts,
-       tool_calls - tool_ok - tool_timeouts AS tool_errors, retries, steps, toUInt8(looped) AS looped,
-       priced, llm_calls, toUInt8(violated) AS violated, toUInt8(escalated) AS escalated,
-       root_duration / 1e6 AS duration_ms, cost
+       groupArray(toUInt8(success)), groupArray(toUInt8(scores > 0 AND latest_score >= 0.5)),
+       groupArray(toUInt8(scores > 0)), groupArray(tool_ok), groupArray(tool_calls), groupArray(tool_timeouts),
+       groupArray(tool_calls - tool_ok - tool_timeouts), groupArray(retries), groupArray(steps),
+       groupArray(toUInt8(looped)), groupArray(priced), groupArray(llm_calls), groupArray(toUInt8(violated)),
+       groupArray(toUInt8(escalated)), groupArray(root_duration / 1e6), groupArray(toFloat64(cost))
 FROM task_rows
-WHERE root_version IN ({baseline:String}, {canary:String}) AND """
+WHERE root_version IN ({baseline:String}, {canary:String}) AND {where}
+GROUP BY version"""
 
 
 @dataclass(frozen=True)
@@ -164,13 +167,15 @@ def task_samples(
     # so a team-scoped read raises (scope_sql) rather than show another team's tasks.
     where, scope_params = scope_sql(scope, team_column=None, agent_column="root_agent", service_column="root_service")
     params.update(scope_params, baseline=baseline, canary=canary)
-    rows = store.query(with_tasks + _SAMPLES_SQL + where, params)
-    out: dict[str, dict[str, NDArray[Any]]] = {}
-    for version in (baseline, canary):
-        mine = [row[1:] for row in rows if row[0] == version]
-        matrix = np.array(mine, dtype=float).reshape(len(mine), len(_COLUMNS))
-        out[version] = {name: matrix[:, i] for i, name in enumerate(_COLUMNS)}
-    return out
+    rows = {row[0]: row[1:] for row in store.query(with_tasks + _SAMPLES_SQL.replace("{where}", where), params)}
+    empty = [[] for _ in _COLUMNS]
+    return {
+        version: {
+            name: np.asarray(values, dtype=float)
+            for name, values in zip(_COLUMNS, rows.get(version, empty), strict=True)
+        }
+        for version in (baseline, canary)
+    }
 
 
 @dataclass
