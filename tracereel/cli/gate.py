@@ -109,6 +109,7 @@ def _print_report(answer: dict[str, Any]) -> None:
 @click.option("--baseline", required=True, metavar="VERSION", help="The stable version to compare with.")
 @click.option(
     "--window",
+    metavar="DURATION",
     default="2h",
     show_default=True,
     callback=_window_seconds,
