@@ -11,8 +11,9 @@ arguments, an occasional loop), a final LLM answer, output guardrail violations,
 escalations, outcomes and groundedness scores, spread over ``--days`` days up to now.
 
 Then it serves the store with a real collector (uvicorn on 127.0.0.1) and times, over HTTP,
-``GET /api/v1/metrics`` for the whole window, ``/api/v1/metrics/timeseries``, the trace list
-and trace lookups by id; it prints the median and the worst of ``--runs`` runs after a warm-up.
+``GET /api/v1/metrics`` for the whole window, ``/api/v1/metrics/timeseries``, the trace list,
+trace lookups by id and the canary verdict (``/api/v1/compare``, every task of both versions);
+it prints the median and the worst of ``--runs`` runs after a warm-up.
 """
 
 from __future__ import annotations
@@ -388,6 +389,12 @@ def main() -> None:
                         lambda: get("/api/v1/metrics/breakdown", by="model", **window),
                     ),
                     ("GET /api/v1/traces?limit=50", lambda: get("/api/v1/traces", limit=50)),
+                    (
+                        "GET /api/v1/compare (1.5.0-rc.1 against 1.4.0)",
+                        lambda: get(
+                            "/api/v1/compare", agent="supervisor", baseline="1.4.0", canary="1.5.0-rc.1", **window
+                        ),
+                    ),
                 ]
                 ids = iter(sample * args.runs * 3)
                 cases.append(("GET /api/v1/traces/{id}", lambda: get(f"/api/v1/traces/{next(ids)}")))

@@ -1,4 +1,8 @@
-"""How the dashboard formats and judges each metric of the catalog (no Streamlit here, so it is easy to test)."""
+"""How the dashboard formats each metric of the catalog (no Streamlit here, so it is easy to test).
+
+Whether a difference is better or worse is the collector's verdict (``GET /api/v1/compare``), not a
+raw comparison here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from tracereel.catalog import Metric
 
-__all__ = ["better", "format_difference", "format_value", "parse_json", "short_ms"]
+__all__ = ["format_change", "format_value", "parse_json", "short_ms"]
 
 
 def short_ms(ms: float) -> str:
@@ -34,22 +38,12 @@ def format_value(metric: Metric, value: Any) -> str:
     return f"{value:,.2f}"
 
 
-def format_difference(metric: Metric, baseline: Any, candidate: Any) -> str:
-    """``candidate - baseline`` for people: points for rates, the metric's own unit otherwise."""
-    if baseline is None or candidate is None:
-        return "—"
-    diff = candidate - baseline
+def format_change(metric: Metric, diff: float) -> str:
+    """A signed difference for people: points for rates, the metric's own unit otherwise."""
     if metric.unit == "rate":
         return f"{diff * 100:+.1f} pts"
     sign = "+" if diff >= 0 else "-"
     return sign + format_value(metric, abs(diff))
-
-
-def better(metric: Metric, baseline: Any, candidate: Any) -> bool | None:
-    """Whether ``candidate`` is better than ``baseline`` for this metric; None if equal, undefined or neutral."""
-    if metric.higher_is_better is None or baseline is None or candidate is None or baseline == candidate:
-        return None
-    return (candidate > baseline) == metric.higher_is_better
 
 
 def parse_json(text: Any) -> Any:

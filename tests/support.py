@@ -282,7 +282,7 @@ def collector_over(store_dir: Path | str) -> Iterator[tuple[str, Any]]:
     store = Store.open(f"chdb://{store_dir}")
     sock = bound_socket()
     port = sock.getsockname()[1]
-    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url), store)
+    app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url, grpc_port=0), store)
     served = serve_in_thread(app, sock)
     try:
         yield served.url, app

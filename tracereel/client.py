@@ -196,6 +196,35 @@ class CollectorClient:
             self.get(f"{API_PREFIX}/metrics/timeseries", metric=metric, bucket=bucket, **_window(filters)),
         )
 
+    def compare(
+        self,
+        agent: str,
+        baseline: str,
+        canary: str,
+        *,
+        metrics: list[str] | None = None,
+        tolerances: list[str] | None = None,
+        min_samples: int | None = None,
+        **filters: Any,
+    ) -> dict[str, Any]:
+        """The canary verdict (``GET /api/v1/compare``): ``{"verdict", "message", "metrics": {NAME: {...}}}``.
+
+        ``tolerances`` are ``METRIC=X`` or ``METRIC=X%``; ``filters`` are ``start``, ``end``, ``service``.
+        """
+        return cast(
+            dict[str, Any],
+            self.get(
+                f"{API_PREFIX}/compare",
+                agent=agent,
+                baseline=baseline,
+                canary=canary,
+                metrics=",".join(metrics) if metrics else None,
+                tolerance=list(tolerances or []) or None,
+                min_samples=min_samples,
+                **_window(filters),
+            ),
+        )
+
     def upload_eval_run(self, report: dict[str, Any]) -> dict[str, Any]:
         """Store an eval report (``POST /api/v1/evals/runs``); the collector answers ``{"run_id"}``."""
         return cast(dict[str, Any], self.post(f"{API_PREFIX}/evals/runs", report))

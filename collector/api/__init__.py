@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from tracereel.collector.api import audit, deletions, docs, evals, health, keys, metrics, otlp, traces
+from tracereel.collector.api import audit, compare, deletions, docs, evals, health, keys, metrics, otlp, traces
 
 __all__ = ["OPEN_PATHS", "OPEN_ROUTERS", "READ_AFTER_WRITE_ROUTERS", "ROUTERS"]
 
@@ -14,6 +14,7 @@ ROUTERS: list[APIRouter] = [
     traces.router,
     deletions.router,
     metrics.router,
+    compare.router,
     evals.router,
     keys.router,
     audit.router,

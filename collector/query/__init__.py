@@ -1,8 +1,20 @@
-"""Queries: trace reads, the agent metrics in SQL, eval run history, the price table, query parameters.
+"""Queries: trace reads, the agent metrics in SQL, the canary verdict (compare, stats), eval run history,
+the price table, query parameters.
 
 Imports the store only.
 """
 
+from tracereel.collector.query.compare import (
+    COMPARABLE,
+    DEFAULT_METRICS,
+    MIN_SAMPLES,
+    Tolerance,
+    compare_versions,
+    judge,
+    parse_compare_metrics,
+    parse_tolerances,
+    task_samples,
+)
 from tracereel.collector.query.evals import (
     RUN_ID_PATTERN,
     EvalReportError,
@@ -39,10 +51,13 @@ from tracereel.collector.query.traces import get_trace, list_traces
 
 __all__ = [
     "BREAKDOWNS",
+    "COMPARABLE",
+    "DEFAULT_METRICS",
     "DEFAULT_PRICES",
     "ENV_VAR",
     "EVERYTHING",
     "METRIC_KEYS",
+    "MIN_SAMPLES",
     "RUN_ID_PATTERN",
     "SPAN_COST_SQL",
     "SPAN_PRICED_SQL",
@@ -55,17 +70,22 @@ __all__ = [
     "Scope",
     "StoredEvalRun",
     "TaskFilter",
+    "Tolerance",
     "breakdown",
+    "compare_versions",
     "get_eval_run",
     "get_trace",
     "glob_to_like",
+    "judge",
     "list_eval_runs",
     "list_traces",
     "load_prices",
     "parse_bucket",
+    "parse_compare_metrics",
     "parse_eval_report",
     "parse_metrics_window",
     "parse_time",
+    "parse_tolerances",
     "parse_trace_id",
     "parse_trace_list_window",
     "price_params",
@@ -73,5 +93,6 @@ __all__ = [
     "store_eval_run",
     "summary",
     "task_filter_sql",
+    "task_samples",
     "timeseries",
 ]

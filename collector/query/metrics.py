@@ -40,6 +40,7 @@ __all__ = [
     "price_params",
     "summary",
     "task_filter_sql",
+    "task_rows_query",
     "timeseries",
 ]
 
@@ -271,6 +272,20 @@ def _metrics(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def task_rows_query(
+    store: Store, prices: PriceTable, flt: TaskFilter, scope: Scope = EVERYTHING
+) -> tuple[str, dict[str, Any]]:
+    """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
+
+    A query appends its ``SELECT ... FROM task_rows``. The columns: success, steps, cost, priced,
+    root_* (start, duration in ns, service, agent, version), llm_calls, tool_calls, tool_ok,
+    tool_timeouts, retries, looped, scores, latest_score, violated, escalated.
+    """
+    where, params = task_filter_sql(flt, scope)
+    params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
+    return f"WITH {_TASK_ROWS.format(where=where, team=_team_sql(scope)[0])}\n", params
+
+
 def _run(
     store: Store,
     prices: PriceTable,
@@ -280,13 +295,11 @@ def _run(
     extra_params: dict[str, Any] | None = None,
     scope: Scope = EVERYTHING,
 ) -> list[dict[str, Any]]:
-    where, params = task_filter_sql(flt, scope)
-    params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
+    with_tasks, params = task_rows_query(store, prices, flt, scope)
     params.update(extra_params or {})
     select_group = f"{group} AS grp," if group else ""
     group_by = "GROUP BY grp ORDER BY grp" if group else ""
-    task_rows = _TASK_ROWS.format(where=where, team=_team_sql(scope)[0])
-    sql = f"WITH {task_rows}\nSELECT {select_group}{_AGGREGATES}\nFROM task_rows\n{group_by}"
+    sql = f"{with_tasks}SELECT {select_group}{_AGGREGATES}\nFROM task_rows\n{group_by}"
     return store.query_dicts(sql, params)
 
 
@@ -343,14 +356,12 @@ def breakdown(
         return sorted(
             ({"service": row["grp"], **_metrics(row)} for row in rows), key=lambda r: (-r["tasks"], r["service"])
         )
-    where, params = task_filter_sql(flt, scope)
-    params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
+    with_tasks, params = task_rows_query(store, prices, flt, scope)
     team = _team_sql(scope)[0]
     # The selected tasks come from the rollup; their spans (the scope's team's only) from the span table.
     spans = f"""FROM {TRACES_TABLE}
 WHERE Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}} AND {team}
   AND TraceId IN (SELECT TraceId FROM task_rows)"""
-    with_tasks = f"WITH {_TASK_ROWS.format(where=where, team=team)}\n"
     if by == "model":
         rows = store.query_dicts(
             f"""{with_tasks}SELECT Model AS model, count() AS llm_calls, sum(InputTokens) AS input_tokens,

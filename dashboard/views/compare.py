@@ -1,4 +1,9 @@
-"""Compare: two versions of an agent (a canary against the stable one) side by side on every metric."""
+"""Compare: a canary version of an agent against the stable one, with the gate's statistics.
+
+The verdicts are the collector's (``GET /api/v1/compare``, what ``tracereel gate`` reads): a
+metric is coloured better or worse only when the difference is significant; no difference and
+too little data stay neutral, however large the raw difference looks.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from tracereel.catalog import METRICS
+from tracereel.catalog import CATALOG
 from tracereel.client import CollectorError
 from tracereel.dashboard import ui
-from tracereel.dashboard.format import better, format_difference, format_value
+from tracereel.dashboard.format import format_change, format_value
+
+# Colour only where there is evidence; everything else is neutral grey.
+COLOURS = {"better": "#1a7f37", "worse": "#cf222e"}
+NEUTRAL = "#8c959f"
+_BACKGROUNDS = {"better": "background-color: #d4f4dd", "worse": "background-color: #fbd5d5"}
 
 st.title("Compare versions")
 flt = ui.filters(with_version=False)
@@ -44,45 +54,84 @@ if stable == canary:
     st.warning("Pick two different versions.")
     st.stop()
 
-base = {k: v for k, v in flt.items() if k != "agent"}
 try:
-    a = api.metrics(agent=agent, version=stable, **base)
-    b = api.metrics(agent=agent, version=canary, **base)
+    answer = api.compare(agent, stable, canary, start=flt["start"], end=flt["end"], service=flt.get("service"))
 except CollectorError as exc:
     ui.fail(exc)
 
+metrics = answer["metrics"]
+verdicts = [m["verdict"] for m in metrics.values()]
+st.markdown(
+    f"**{agent}**: canary `{canary}` ({answer['canary']['tasks']:,} tasks) against stable `{stable}` "
+    f"({answer['baseline']['tasks']:,} tasks) — verdict **{answer['verdict']}**: "
+    f"{verdicts.count('better')} better, {verdicts.count('worse')} worse, "
+    f"{verdicts.count('no_difference')} no difference, {verdicts.count('insufficient_data')} insufficient data."
+)
+st.caption(answer["message"])
+st.code(f"tracereel gate --agent {agent} --canary {canary} --baseline {stable}", language="bash")
+
+
+def _interval(key: str, ci: list[float | None] | None) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return "—"
+    return f"{format_change(CATALOG[key], ci[0])} to {format_change(CATALOG[key], ci[1])}"
+
+
+def _p(value: float | None) -> str:
+    return "—" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
 table = pd.DataFrame(
     {
-        "metric": [m.label for m in METRICS],
-        stable: [format_value(m, a[m.key]) for m in METRICS],
-        canary: [format_value(m, b[m.key]) for m in METRICS],
-        "difference": [format_difference(m, a[m.key], b[m.key]) for m in METRICS],
-        "verdict": [{True: "better", False: "worse", None: ""}[better(m, a[m.key], b[m.key])] for m in METRICS],
+        "metric": [CATALOG[k].label for k in metrics],
+        stable: [format_value(CATALOG[k], m["baseline"]) for k, m in metrics.items()],
+        canary: [format_value(CATALOG[k], m["canary"]) for k, m in metrics.items()],
+        "difference": [
+            "—" if m["effect"] is None else format_change(CATALOG[k], m["effect"]) for k, m in metrics.items()
+        ],
+        "95% interval": [_interval(k, m["ci"]) for k, m in metrics.items()],
+        "p (Holm)": [_p(m["p_value"]) for m in metrics.values()],
+        "verdict": verdicts,
     }
-)
-worse = int((table["verdict"] == "worse").sum())
-improved = int((table["verdict"] == "better").sum())
-st.markdown(
-    f"**{agent}**: canary `{canary}` ({b['tasks']:,} tasks) against stable `{stable}` ({a['tasks']:,} tasks) — "
-    f"**{improved} better**, **{worse} worse**."
 )
 
 
 def _highlight(row: pd.Series) -> list[str]:
-    colour = {"better": "background-color: #d4f4dd", "worse": "background-color: #fbd5d5"}.get(row["verdict"], "")
+    colour = _BACKGROUNDS.get(row["verdict"], "")
     return [colour if col in (canary, "difference", "verdict") else "" for col in row.index]
 
 
 st.dataframe(table.style.apply(_highlight, axis=1), hide_index=True, height=36 * (len(table) + 1))
+st.caption(
+    "better / worse: significant at 5% after Holm's correction for the number of metrics. "
+    "no_difference: the data show none. insufficient_data: too few tasks to judge (see docs/gates.md)."
+)
 
-rates = [m for m in METRICS if m.unit == "rate"]
-fig = go.Figure(
-    [
-        go.Bar(name=stable, x=[m.label for m in rates], y=[(a[m.key] or 0) * 100 for m in rates]),
-        go.Bar(name=canary, x=[m.label for m in rates], y=[(b[m.key] or 0) * 100 for m in rates]),
-    ]
-)
-fig.update_layout(
-    barmode="group", title="Rates (%)", height=360, template="plotly_white", margin={"l": 10, "r": 10, "t": 40, "b": 10}
-)
-st.plotly_chart(fig)
+# The rates' differences with their intervals: an interval across 0 is no evidence either way.
+rates = [k for k, m in metrics.items() if CATALOG[k].unit == "rate" and m["effect"] is not None]
+if rates:
+    effects = [metrics[k]["effect"] * 100 for k in rates]
+    fig = go.Figure(
+        go.Scatter(
+            x=[CATALOG[k].label for k in rates],
+            y=effects,
+            mode="markers",
+            marker={"size": 12, "color": [COLOURS.get(metrics[k]["verdict"], NEUTRAL) for k in rates]},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [metrics[k]["ci"][1] * 100 - e for k, e in zip(rates, effects, strict=True)],
+                "arrayminus": [e - metrics[k]["ci"][0] * 100 for k, e in zip(rates, effects, strict=True)],
+                "color": NEUTRAL,
+            },
+            name="canary − stable",
+        )
+    )
+    fig.add_hline(y=0, line_color=NEUTRAL, line_dash="dot")
+    fig.update_layout(
+        title="Rates: canary − stable (points), with 95% intervals",
+        height=360,
+        template="plotly_white",
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    st.plotly_chart(fig)

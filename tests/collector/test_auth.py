@@ -14,7 +14,10 @@ from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
 KEY = "s3cret"
 UNAUTHORIZED = {"detail": "missing or wrong API key (Authorization: Bearer ...)"}
 PB = {"content-type": "application/x-protobuf"}
-REQUIRED_PARAMS = {"/api/v1/metrics/breakdown": {"by": "model"}}
+REQUIRED_PARAMS = {
+    "/api/v1/metrics/breakdown": {"by": "model"},
+    "/api/v1/compare": {"agent": "support", "baseline": "1.0", "canary": "2.0"},
+}
 
 
 @pytest.fixture

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+
+import pytest
+from canary_traffic import Version, send
+
+from tests.collector.otel_client import OtelClient
+from tracereel.catalog import CATALOG
+from tracereel.client import CollectorClient
 
 
 def _texts(at: Any) -> str:
@@ -94,20 +103,60 @@ def test_trace_page_unknown_and_malformed_ids(filled_collector, app_for):
     assert "is not a trace id" in at.error[0].value
 
 
-def test_compare_two_versions_highlights_differences(filled_collector, app_for):
+def _compare_rows(at: Any, stable: str, canary: str) -> dict[str, tuple[str, str, str]]:
+    table = at.dataframe[0].value
+    columns = zip(table[stable], table[canary], table["verdict"], strict=True)
+    return dict(zip(table["metric"], columns, strict=True))
+
+
+def test_compare_with_few_tasks_shows_no_verdict(filled_collector, app_for):
     at = app_for(filled_collector.url)
     at.run()
     at.switch_page("views/compare.py").run()
     assert not at.exception
     assert at.selectbox(key="compare_stable").value == "1.4.0"  # most tasks: presumed stable
     assert at.selectbox(key="compare_canary").value == "1.5.0"
-    assert "canary `1.5.0` (4 tasks) against stable `1.4.0` (8 tasks)" in _texts(at)
-    table = at.dataframe[0].value
-    rows = dict(zip(table["metric"], zip(table["1.4.0"], table["1.5.0"], table["verdict"], strict=True), strict=True))
-    # Stable: 7 of 8 succeed (INV-003 escalated); canary: 2 of 4 (both refused by the guardrail).
-    assert rows["Task success"] == ("87.5%", "50.0%", "worse")
-    assert rows["Safety violations"] == ("0.0%", "50.0%", "worse")
-    assert rows["Tasks"][2] == ""  # neutral: no better or worse
+    texts = _texts(at)
+    assert "canary `1.5.0` (4 tasks) against stable `1.4.0` (8 tasks) — verdict **inconclusive**" in texts
+    assert "0 better, 0 worse, 0 no difference, 9 insufficient data" in texts
+    # Too few on both sides: more canary tasks alone would not do.
+    assert "the baseline has 8 tasks (needs 20)" in texts and "More data on both versions is needed" in texts
+    rows = _compare_rows(at, "1.4.0", "1.5.0")
+    # Stable: 7 of 8 succeed (INV-003 escalated); canary: 2 of 4 (both refused by the guardrail). A raw
+    # difference of 37.5 points, but 4 tasks are no evidence: not "worse", and no colour.
+    assert rows["Task success"] == ("87.5%", "50.0%", "insufficient_data")
+    assert rows["Safety violations"] == ("0.0%", "50.0%", "insufficient_data")
+    assert not at.get("plotly_chart")  # no interval to draw
+
+
+def test_compare_shows_the_gates_verdicts_with_intervals(collector, app_for):
+    otel = OtelClient(collector, batch=True)
+    send(otel, Version("1.0", 300), Version("2.0", 100, success=0.6, latency_ms=1200, cost_usd=0.01))
+    otel.shutdown()
+    at = app_for(collector.url)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    texts = _texts(at)
+    assert "canary `2.0` (100 tasks) against stable `1.0` (300 tasks) — verdict **fail**" in texts
+    assert "fail: task_success_rate is significantly worse" in texts
+    rows = _compare_rows(at, "1.0", "2.0")
+    # The same verdicts as `tracereel gate` (tests/collector/test_compare.py checks those against the data).
+    gate = CollectorClient(collector.url).compare("support", "1.0", "2.0", start=time.time() - 86400)
+    labels = {CATALOG[k].label: m["verdict"] for k, m in gate["metrics"].items()}
+    assert {label: row[2] for label, row in rows.items()} == labels
+    assert rows["Task success"][2] == "worse" and rows["Latency p95"][2] == "worse"
+    assert rows["Tool errors"][2] == "no_difference"
+    # The chart: each rate's difference with its interval as error bars; colour only where significant.
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    points = figure["data"][0]
+    colours = dict(zip(points["x"], points["marker"]["color"], strict=True))
+    assert colours["Task success"] == "#cf222e"  # worse
+    assert colours["Tool errors"] == colours["Safety violations"] == "#8c959f"  # neutral: no evidence
+    success = gate["metrics"]["task_success_rate"]
+    i = points["x"].index("Task success")
+    assert points["error_y"]["array"][i] == pytest.approx((success["ci"][1] - success["effect"]) * 100)
+    assert points["error_y"]["arrayminus"][i] == pytest.approx((success["effect"] - success["ci"][0]) * 100)
 
 
 def test_empty_store_says_so_on_every_page(collector, app_for):

@@ -208,10 +208,12 @@ def test_every_page_in_a_real_browser(stack, browser, shots):
     page.screenshot(path=str(shots / "dashboard-trace.png"))
     page.close()
 
-    # Compare: two versions side by side.
+    # Compare: two versions side by side, with the gate's verdicts and intervals.
     page = _open(browser, f"{dashboard}/compare", "against stable", 1300, charts=1)
     _no_traceback(page)
-    expect(page.get_by_text(re.compile(r"\d+ better, \d+ worse"))).to_have_count(1, timeout=WAIT_MS)
+    summary = re.compile(r"verdict (promote|fail|inconclusive): \d+ better, \d+ worse, \d+ no difference")
+    expect(page.get_by_text(summary)).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_text("95% intervals")).to_have_count(1, timeout=WAIT_MS)
     page.screenshot(path=str(shots / "dashboard-compare.png"))
     page.close()
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "eval",
     "keys",
     "audit",
+    "gate",
 )
 
 

@@ -1,0 +1,422 @@
+"""The canary verdict: two versions of an agent over one window, metric by metric, with statistics.
+
+:func:`compare_versions` reads one row of facts per task of either version (the metrics'
+per-task rows, narrowed by the reader's :class:`Scope`), and :func:`judge` compares them
+with :mod:`.stats`:
+
+- Each metric: ``better`` or ``worse`` when its Holm-corrected p-value is below ALPHA, else
+  ``no_difference``; ``insufficient_data`` when either version has fewer than ``min_samples``
+  units of the metric's denominator (tasks, tool calls, calls, successful tasks, ...).
+- Each metric's gate: ``fail`` when it is worse by more than its tolerance (0 unless given);
+  ``inconclusive`` when its data are insufficient, or when a tolerance was given and the
+  interval still reaches a worsening beyond it; else ``pass``.
+- The verdict: ``fail`` if any gate fails, else ``inconclusive`` if any is, else ``promote``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tracereel.catalog import CATALOG
+from tracereel.collector.query import stats
+from tracereel.collector.query.metrics import TaskFilter, task_rows_query
+from tracereel.collector.query.params import ParamError
+from tracereel.collector.query.prices import PriceTable
+from tracereel.collector.query.scope import Scope
+from tracereel.collector.store import Store
+
+__all__ = [
+    "COMPARABLE",
+    "DEFAULT_METRICS",
+    "MIN_SAMPLES",
+    "Tolerance",
+    "compare_versions",
+    "judge",
+    "parse_compare_metrics",
+    "parse_tolerances",
+    "task_samples",
+]
+
+MIN_SAMPLES: Final = 20
+# Below min_samples a test still runs from this many units on, but only to estimate how many more are needed.
+_HINT_SAMPLES: Final = 2
+
+# Every metric the gate can judge, and what one sample of it is: a rate's (events, units)
+# per task, a latency percentile, or a ratio's (numerator, denominator) per task.
+_RATES: Final[dict[str, tuple[str, str, str]]] = {
+    # metric: (events column, units column, what a unit is)
+    "task_success_rate": ("success", "one", "tasks"),
+    "groundedness_rate": ("grounded", "scored", "scored tasks"),
+    "tool_success_rate": ("tool_ok", "tool_calls", "tool calls"),
+    "tool_timeout_rate": ("tool_timeouts", "tool_calls", "tool calls"),
+    "tool_error_rate": ("tool_errors", "tool_calls", "tool calls"),
+    "retry_rate": ("retries", "steps", "calls"),
+    "loop_rate": ("looped", "one", "tasks"),
+    "cost_coverage": ("priced", "llm_calls", "LLM calls"),
+    "safety_violation_rate": ("violated", "one", "tasks"),
+    "human_escalation_rate": ("escalated", "one", "tasks"),
+}
+_LATENCIES: Final = {"p50_latency_ms": 50.0, "p95_latency_ms": 95.0}
+_RATIOS: Final = {"cost_per_successful_task_usd": ("cost", "success", "successful tasks")}
+COMPARABLE: Final = (*_RATES, *_LATENCIES, *_RATIOS)
+# What the gate judges unless told otherwise: the issue's outcome, reliability, latency and cost metrics.
+DEFAULT_METRICS: Final = (
+    "task_success_rate",
+    "tool_error_rate",
+    "tool_timeout_rate",
+    "retry_rate",
+    "loop_rate",
+    "safety_violation_rate",
+    "human_escalation_rate",
+    "p95_latency_ms",
+    "cost_per_successful_task_usd",
+)
+
+_COLUMNS: Final = (
+    "success",
+    "grounded",
+    "scored",
+    "tool_ok",
+    "tool_calls",
+    "tool_timeouts",
+    "tool_errors",
+    "retries",
+    "steps",
+    "looped",
+    "priced",
+    "llm_calls",
+    "violated",
+    "escalated",
+    "duration_ms",
+    "cost",
+)
+# One row per version, each column an array with one entry per task: two rows cross from the
+# store to Python however many tasks there are.
+_SAMPLES_SQL: Final = """SELECT root_version AS version,
+       groupArray(toUInt8(success)), groupArray(toUInt8(scores > 0 AND latest_score >= 0.5)),
+       groupArray(toUInt8(scores > 0)), groupArray(tool_ok), groupArray(tool_calls), groupArray(tool_timeouts),
+       groupArray(tool_calls - tool_ok - tool_timeouts), groupArray(retries), groupArray(steps),
+       groupArray(toUInt8(looped)), groupArray(priced), groupArray(llm_calls), groupArray(toUInt8(violated)),
+       groupArray(toUInt8(escalated)), groupArray(root_duration / 1e6), groupArray(toFloat64(cost))
+FROM task_rows
+WHERE root_version IN ({baseline:String}, {canary:String})
+GROUP BY version"""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How much worse a metric may be: ``value`` in its unit, or a percentage of the baseline's value."""
+
+    value: float
+    relative: bool = False
+
+    def absolute(self, baseline: float | None) -> float:
+        """The tolerance in the metric's unit, given the baseline's value."""
+        return self.value / 100 * abs(baseline or 0.0) if self.relative else self.value
+
+    def __str__(self) -> str:
+        return f"{self.value:g}%" if self.relative else f"{self.value:g}"
+
+
+_TOLERANCE: Final = re.compile(r"^\s*([a-z0-9_]+)\s*=\s*([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(%?)\s*$")
+
+
+def parse_compare_metrics(value: str | None) -> tuple[str, ...]:
+    """Comma-separated metric keys (default: DEFAULT_METRICS); ParamError naming any the gate cannot judge."""
+    if value is None or not value.strip():
+        return DEFAULT_METRICS
+    keys = tuple(dict.fromkeys(k.strip() for k in value.split(",") if k.strip()))
+    wrong = [k for k in keys if k not in COMPARABLE]
+    if wrong or not keys:
+        raise ParamError(
+            f"metrics={value!r}: {', '.join(wrong) or 'none given'} cannot be compared; "
+            f"expected some of {', '.join(COMPARABLE)}"
+        )
+    return keys
+
+
+def parse_tolerances(values: list[str], metrics: tuple[str, ...]) -> dict[str, Tolerance]:
+    """``METRIC=X`` (metric's unit) or ``METRIC=X%`` (of the baseline's value) for metrics being compared."""
+    out: dict[str, Tolerance] = {}
+    for text in values:
+        match = _TOLERANCE.match(text)
+        if not match:
+            raise ParamError(f"tolerance={text!r} is not METRIC=X or METRIC=X% (X a number >= 0)")
+        key, number, percent = match.groups()
+        if key not in metrics:
+            raise ParamError(f"tolerance={text!r}: {key} is not among the metrics compared ({', '.join(metrics)})")
+        out[key] = Tolerance(float(number), relative=bool(percent))
+    return out
+
+
+def task_samples(
+    store: Store, prices: PriceTable, flt: TaskFilter, baseline: str, canary: str, scope: Scope
+) -> dict[str, dict[str, NDArray[Any]]]:
+    """Per-task facts of the two versions' tasks that ``flt`` selects and ``scope`` lets the caller see.
+
+    ``{version: {column: array}}``, one array entry per task.
+    """
+    # The scope (team, agent and service globs) is applied inside the per-task rows, as for the metrics.
+    with_tasks, params = task_rows_query(store, prices, flt, scope)
+    params.update(baseline=baseline, canary=canary)
+    rows = {row[0]: row[1:] for row in store.query(with_tasks + _SAMPLES_SQL, params)}
+    empty = [[] for _ in _COLUMNS]
+    return {
+        version: {
+            name: np.asarray(values, dtype=float)
+            for name, values in zip(_COLUMNS, rows.get(version, empty), strict=True)
+        }
+        for version in (baseline, canary)
+    }
+
+
+@dataclass
+class _Judged:
+    verdict: str
+    baseline: float | None
+    canary: float | None
+    unit: str
+    n_baseline: int
+    n_canary: int
+    result: stats.TestResult | None = None
+    p_adjusted: float | None = None
+    gate: str = "pass"
+    needed_tasks: int | None = None
+    reason: str = ""
+    enough: bool = False  # both versions have min_samples units: the result is a verdict, not a hint
+
+
+def _value_and_result(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) -> _Judged:
+    """The metric's two values and its test (a verdict with min_samples per version, else only a hint)."""
+    if key in _RATES:
+        events, units, unit = _RATES[key]
+        xb, xc = int(b[events].sum()), int(c[events].sum())
+        nb = len(b["success"]) if units == "one" else int(b[units].sum())
+        nc = len(c["success"]) if units == "one" else int(c[units].sum())
+        judged = _Judged("", xb / nb if nb else None, xc / nc if nc else None, unit, nb, nc)
+        if min(nb, nc) >= _HINT_SAMPLES:
+            judged.result = stats.compare_rates(xb, nb, xc, nc)
+        return judged
+    if key in _LATENCIES:
+        q = _LATENCIES[key]
+        db, dc = b["duration_ms"], c["duration_ms"]
+        judged = _Judged(
+            "",
+            float(np.percentile(db, q)) if len(db) else None,
+            float(np.percentile(dc, q)) if len(dc) else None,
+            "tasks",
+            len(db),
+            len(dc),
+        )
+        if min(len(db), len(dc)) >= _HINT_SAMPLES:
+            judged.result = stats.compare_latency(db, dc, q)
+        return judged
+    num, den, unit = _RATIOS[key]
+    nb, nc = int(b[den].sum()), int(c[den].sum())
+    judged = _Judged(
+        "",
+        float(b[num].sum()) / nb if nb else None,
+        float(c[num].sum()) / nc if nc else None,
+        unit,
+        nb,
+        nc,
+    )
+    if min(nb, nc) >= _HINT_SAMPLES:
+        judged.result = stats.bootstrap_ratio_difference((b[num], b[den]), (c[num], c[den]))
+    return judged
+
+
+def _tasks_for(units: int, judged: _Judged, canary_tasks: int) -> int:
+    """Canary tasks that bring about ``units`` units of the metric, at the canary's units per task."""
+    per_task = judged.n_canary / canary_tasks if canary_tasks and judged.n_canary else 1.0
+    return max(0, math.ceil(units / per_task) - canary_tasks)
+
+
+def _gate(
+    key: str,
+    judged: _Judged,
+    tolerance: Tolerance | None,
+    tasks: tuple[int, int],
+    min_samples: int,
+) -> None:
+    """Set the metric's gate (pass, fail, inconclusive), why, and the canary tasks that would decide it."""
+    baseline_tasks, canary_tasks = tasks
+    result = judged.result
+    if not judged.enough:
+        judged.gate = "inconclusive"
+        if baseline_tasks < min_samples:
+            judged.reason = f"the baseline has {baseline_tasks} tasks (needs {min_samples})"
+            return
+        if judged.n_baseline < min_samples:
+            judged.reason = f"the baseline has {judged.n_baseline} {judged.unit} (needs {min_samples})"
+            return
+        if canary_tasks < min_samples:
+            judged.reason = f"the canary has {canary_tasks} tasks (needs {min_samples})"
+        else:
+            judged.reason = f"the canary has {judged.n_canary} {judged.unit} (needs {min_samples})"
+        judged.needed_tasks = max(min_samples - canary_tasks, _tasks_for(min_samples, judged, canary_tasks))
+        if result is not None:
+            # What the few canary units seen so far suggest: enough to show their difference, or the tolerance.
+            allowed = tolerance.absolute(judged.baseline) if tolerance else 0.0
+            lower_is_better = not CATALOG[key].higher_is_better
+            worse_by = result.effect if lower_is_better else -result.effect
+            if tolerance is not None and worse_by < allowed:
+                distance = allowed - worse_by  # to show it within the tolerance
+            else:
+                distance = worse_by if worse_by > allowed else 0.0  # to show the worsening (none: nothing to show)
+            units = stats.canary_units_needed(distance, result.var_baseline, result.var_canary, judged.n_baseline)
+            if units is not None:
+                judged.needed_tasks = max(judged.needed_tasks, _tasks_for(units, judged, canary_tasks))
+        return
+    assert result is not None
+    lower_is_better = not CATALOG[key].higher_is_better
+    worse_by = result.effect if lower_is_better else -result.effect  # > 0: the canary is worse
+    worst = result.ci[1] if lower_is_better else -result.ci[0]  # the interval's worse end
+    allowed = tolerance.absolute(judged.baseline) if tolerance else 0.0
+    if judged.verdict == "worse" and worse_by > allowed:
+        judged.gate = "fail"
+        judged.reason = (
+            f"significantly worse: {judged.canary:.4g} against {judged.baseline:.4g} (p={judged.p_adjusted:.2g})"
+            + (f", beyond the tolerance {tolerance}" if tolerance else "")
+        )
+        return
+    if tolerance is None or judged.verdict == "better" or worst <= allowed:
+        judged.gate = "pass"
+        return
+    # Not shown worse, and not shown within the tolerance either.
+    judged.gate = "inconclusive"
+    judged.reason = f"the interval still allows a worsening beyond the tolerance {tolerance}"
+    # More tasks would either show it within the tolerance (non-inferiority) or show the worsening.
+    distance = allowed - worse_by if worse_by < allowed else worse_by
+    units = stats.canary_units_needed(distance, result.var_baseline, result.var_canary, judged.n_baseline)
+    if units is not None:
+        judged.needed_tasks = _tasks_for(units, judged, canary_tasks)
+
+
+def judge(
+    baseline: dict[str, NDArray[Any]],
+    canary: dict[str, NDArray[Any]],
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    tolerances: dict[str, Tolerance] | None = None,
+    min_samples: int = MIN_SAMPLES,
+) -> dict[str, Any]:
+    """The verdict on ``canary`` against ``baseline`` (per-task arrays, as :func:`task_samples` gives).
+
+    ``{"verdict", "message", "needed_tasks", "metrics": {key: {...}}}``; the caller adds who and when.
+    """
+    tolerances = tolerances or {}
+    canary_tasks = len(canary["success"])
+    judged = {key: _value_and_result(key, baseline, canary) for key in metrics}
+    baseline_tasks = len(baseline["success"])
+    for j in judged.values():
+        # Units of one task are not independent (a task's tool calls share its fate): a per-call rate
+        # needs min_samples tasks too, not only min_samples calls.
+        enough_tasks = min(baseline_tasks, canary_tasks) >= min_samples
+        j.enough = j.result is not None and enough_tasks and min(j.n_baseline, j.n_canary) >= min_samples
+    tested = [key for key in metrics if judged[key].enough]
+    adjusted = stats.holm([r.p_value for k in tested if (r := judged[k].result) is not None])
+    for key, p in zip(tested, adjusted, strict=True):
+        j = judged[key]
+        assert j.result is not None
+        j.p_adjusted = p
+        higher = bool(CATALOG[key].higher_is_better)
+        moved = (j.result.effect > 0) - (j.result.effect < 0)
+        # Latency: a shift Mann-Whitney finds is a verdict on the percentile only if it moved the same way.
+        if p >= stats.ALPHA or moved == 0 or moved != j.result.direction:
+            j.verdict = "no_difference"
+        else:
+            j.verdict = "better" if (moved > 0) == higher else "worse"
+    for key in metrics:
+        j = judged[key]
+        j.verdict = j.verdict or "insufficient_data"
+        _gate(key, j, tolerances.get(key), (baseline_tasks, canary_tasks), min_samples)
+    out = {key: _as_json(key, j, tolerances.get(key)) for key, j in judged.items()}
+    failed = [k for k in metrics if judged[k].gate == "fail"]
+    open_ = [k for k in metrics if judged[k].gate == "inconclusive"]
+    needed = [n for k in open_ if (n := judged[k].needed_tasks) is not None]
+    if failed:
+        verdict = "fail"
+        message = "fail: " + "; ".join(f"{k} is {judged[k].reason}" for k in failed)
+    elif open_:
+        verdict = "inconclusive"
+        reasons: dict[str, list[str]] = {}
+        for k in open_:
+            reasons.setdefault(judged[k].reason, []).append(k)
+        message = "inconclusive: " + "; ".join(f"{', '.join(keys)}: {why}" for why, keys in reasons.items())
+        if needed and max(needed) > 0:
+            message += f". About {max(needed):,} more canary tasks would decide it at the observed rates"
+        elif any(judged[k].n_baseline < min_samples or judged[k].needed_tasks is None for k in open_):
+            message += ". More data on both versions is needed"
+    else:
+        verdict = "promote"
+        better = [k for k in metrics if judged[k].verdict == "better"]
+        message = "promote: no gated metric is significantly worse" + (
+            f" ({', '.join(better)} better)" if better else ""
+        )
+    return {
+        "verdict": verdict,
+        "message": message,
+        "needed_tasks": max(needed) if needed else None,
+        "metrics": out,
+    }
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _as_json(key: str, j: _Judged, tolerance: Tolerance | None) -> dict[str, Any]:
+    r = j.result
+    return {
+        "verdict": j.verdict,
+        "baseline": _number(j.baseline),
+        "canary": _number(j.canary),
+        "effect": _number(r.effect) if r and j.enough else None,
+        "ci": [_number(r.ci[0]), _number(r.ci[1])] if r and j.enough else None,
+        "p_value": j.p_adjusted,
+        "p_value_raw": r.p_value if r and j.enough else None,
+        "test": r.test if r and j.enough else None,
+        "unit": j.unit,
+        "n_baseline": j.n_baseline,
+        "n_canary": j.n_canary,
+        "higher_is_better": CATALOG[key].higher_is_better,
+        "tolerance": str(tolerance) if tolerance else None,
+        "gate": j.gate,
+        "reason": j.reason,
+        "needed_tasks": j.needed_tasks,
+    }
+
+
+def compare_versions(
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    baseline: str,
+    canary: str,
+    scope: Scope,
+    *,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    tolerances: dict[str, Tolerance] | None = None,
+    min_samples: int = MIN_SAMPLES,
+) -> dict[str, Any]:
+    """The canary verdict for agent ``flt.agent``: ``canary`` against ``baseline`` over ``flt``'s window."""
+    samples = task_samples(store, prices, flt, baseline, canary, scope)
+    answer = judge(samples[baseline], samples[canary], metrics, tolerances, min_samples)
+    return {
+        "verdict": answer.pop("verdict"),
+        "agent": flt.agent,
+        "service": flt.service,
+        "baseline": {"version": baseline, "tasks": len(samples[baseline]["success"])},
+        "canary": {"version": canary, "tasks": len(samples[canary]["success"])},
+        "window": {"from": flt.start.isoformat(), "to": flt.end.isoformat()},
+        "alpha": stats.ALPHA,
+        "confidence": stats.CONFIDENCE,
+        "min_samples": min_samples,
+        **answer,
+    }

@@ -1,0 +1,176 @@
+"""``tracereel gate``: a deploy gate. Is the canary version of an agent as good as the stable one?
+
+Exit codes, for pipelines: 0 promote, 1 fail (a metric significantly worse beyond its tolerance),
+2 inconclusive (too little data yet; the message says about how many more canary tasks),
+3 the gate could not run (collector unreachable or refusing, bad options). Click's own usage
+errors exit 2 elsewhere; here they exit 3, so a typo is never read as "inconclusive".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Final
+
+import click
+
+from tracereel.catalog import CATALOG
+from tracereel.cli._traces import collector_option
+
+__all__ = ["CANNOT_RUN", "EXIT_CODES", "command"]
+
+EXIT_CODES: Final = {"promote": 0, "fail": 1, "inconclusive": 2}
+CANNOT_RUN: Final = 3
+
+_WINDOW: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_SECONDS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class _GateCommand(click.Command):
+    """A command whose every expected failure, usage errors included, exits CANNOT_RUN (not click's 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            exc.exit_code = CANNOT_RUN
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.exit_code = CANNOT_RUN
+            raise
+
+
+def _window_seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    match = _WINDOW.match(value)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a duration such as 30m, 2h or 1d")
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def _format(key: str, value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    unit = CATALOG[key].unit
+    sign = "+" if signed and value > 0 else ""
+    if unit == "rate":
+        return f"{sign}{value * 100:.1f}{' pts' if signed else '%'}"
+    if unit == "ms":
+        return f"{sign}{value:,.0f} ms"
+    if unit == "usd":
+        return f"{sign}${value:.4f}" if value >= 0 else f"-${-value:.4f}"
+    return f"{sign}{value:.4g}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _print_report(answer: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    base, canary = answer["baseline"], answer["canary"]
+    table = Table(
+        title=f"{answer['agent']}: canary {canary['version']} ({canary['tasks']:,} tasks) "
+        f"against baseline {base['version']} ({base['tasks']:,} tasks)",
+        title_justify="left",
+    )
+    for name in ("metric", "baseline", "canary", "effect", "95% CI", "p (Holm)", "verdict", "gate"):
+        table.add_column(name, justify="left" if name in ("metric", "verdict", "gate") else "right")
+    for key, m in answer["metrics"].items():
+        ci = m["ci"]
+        interval = f"[{_format(key, ci[0], signed=True)}, {_format(key, ci[1], signed=True)}]" if ci else "—"
+        gate = m["gate"] + (f" (tolerance {m['tolerance']})" if m.get("tolerance") else "")
+        table.add_row(
+            key,
+            _format(key, m["baseline"]),
+            _format(key, m["canary"]),
+            _format(key, m["effect"], signed=True),
+            interval,
+            _p(m["p_value"]),
+            m["verdict"],
+            gate,
+        )
+    console = Console(width=max(Console().width, 140))
+    console.print(table)
+    click.echo(answer["message"])
+
+
+@click.command("gate", cls=_GateCommand)
+@click.option("--agent", required=True, help="The agent (gen_ai.agent.name of its root spans).")
+@click.option("--canary", required=True, metavar="VERSION", help="The version under test.")
+@click.option("--baseline", required=True, metavar="VERSION", help="The stable version to compare with.")
+@click.option(
+    "--window",
+    metavar="DURATION",
+    default="2h",
+    show_default=True,
+    callback=_window_seconds,
+    help="Compare the tasks of the last DURATION (30m, 2h, 1d).",
+)
+@click.option("--metrics", metavar="M1,M2", help="Metrics to judge [default: outcome, reliability, p95, cost].")
+@click.option(
+    "--tolerance",
+    "tolerances",
+    multiple=True,
+    metavar="METRIC=X",
+    help="How much worse METRIC may be before the gate fails: X in its unit (0.02 = 2 points of a rate, "
+    "ms for latency) or X% of the baseline's value. Repeatable.",
+)
+@click.option("--service", help="Only tasks whose root span has this service.name.")
+@click.option(
+    "--min-samples",
+    type=click.IntRange(min=2),
+    help="Tasks (and units of each metric) each version needs before a metric is judged [default: 20].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@collector_option
+def command(
+    agent: str,
+    canary: str,
+    baseline: str,
+    window: float,
+    metrics: str | None,
+    tolerances: tuple[str, ...],
+    service: str | None,
+    min_samples: int | None,
+    as_json: bool,
+    collector: str,
+) -> None:
+    """Compare the CANARY version of an agent with the BASELINE over the last --window, with statistics.
+
+    Each metric is better, worse, no_difference or insufficient_data (rates: Fisher's exact or a
+    two-proportion test; latency: Mann-Whitney U; cost per success: a bootstrap), corrected for the
+    number of metrics (Holm). Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run. See docs/gates.md.
+    """
+    from tracereel.client import CollectorClient, CollectorError
+
+    end = time.time()
+    try:
+        answer = CollectorClient(collector).compare(
+            agent,
+            baseline,
+            canary,
+            metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+            tolerances=list(tolerances),
+            min_samples=min_samples,
+            start=f"{end - window:.3f}",
+            end=f"{end:.3f}",
+            service=service,
+        )
+    except CollectorError as exc:
+        raise click.ClickException(str(exc)) from None
+    if answer.get("verdict") not in EXIT_CODES:
+        raise click.ClickException(f"the collector's answer has no verdict: {str(answer)[:200]}")
+    if as_json:
+        click.echo(json.dumps(answer, indent=2))
+    else:
+        _print_report(answer)
+    click.get_current_context().exit(EXIT_CODES[answer["verdict"]])
