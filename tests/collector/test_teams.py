@@ -60,8 +60,11 @@ def _create(http: TestClient, **body: Any) -> dict[str, Any]:
     return response.json()
 
 
-def _ingest(http: TestClient, team: Team, trace_id: str, agent: str, service: str, start: int) -> None:
-    body = protobuf_request(agent_task(trace_id, agent, team.model, team.tool, start), service=service)
+def _ingest(
+    http: TestClient, team: Team, trace_id: str, agent: str, service: str, start: int, version: str = ""
+) -> None:
+    extra = {"gen_ai.agent.version": version} if version else None
+    body = protobuf_request(agent_task(trace_id, agent, team.model, team.tool, start, extra), service=service)
     response = http.post("/v1/traces", content=body, headers={**PB, **bearer(team.ingest)})
     assert response.status_code == 200, response.text
     team.traces[trace_id] = agent
@@ -77,8 +80,9 @@ def world(asgi_collector_factory: Any) -> World:
         team.ingest = _create(http, team=team.name, role="ingest")["key"]
         team.read = _create(http, team=team.name, role="read")["key"]
         base = NOW - HOUR - i * 10**9
-        _ingest(http, team, f"{i + 1:x}" * 16 + "00000000000000a1", "support-bot", team.service, base)
-        _ingest(http, team, f"{i + 1:x}" * 16 + "00000000000000a2", "support-bot", team.service, base + 10**8)
+        # Versions 1 and 2 of the same agent in both teams, for the canary comparison.
+        _ingest(http, team, f"{i + 1:x}" * 16 + "00000000000000a1", "support-bot", team.service, base, "1")
+        _ingest(http, team, f"{i + 1:x}" * 16 + "00000000000000a2", "support-bot", team.service, base + 10**8, "2")
     # alpha also runs a second agent on a second service (for the glob tests).
     _ingest(http, alpha, "a" * 16 + "00000000000000b1", "billing-bot", "svc-alpha-billing", NOW - 2 * HOUR)
     for team in (alpha, beta):
@@ -141,6 +145,14 @@ def _check_breakdown(w: World, get: Callable[..., Any]) -> None:
         assert sum(r["llm_calls"] for r in rows["model"]) == len(me.traces)
 
 
+def _check_compare(w: World, get: Callable[..., Any]) -> None:
+    # Both teams run versions 1 and 2 of support-bot: each team's comparison counts its own tasks only.
+    params = {"agent": "support-bot", "baseline": "1", "canary": "2"}
+    for me in (w.alpha, w.beta):
+        answer = get("/api/v1/compare", me.read, params=params).json()
+        assert (answer["baseline"]["tasks"], answer["canary"]["tasks"]) == (1, 1), answer
+
+
 def _check_prices(w: World, get: Callable[..., Any]) -> None:
     # The price table is configuration, not any team's data: every read key sees the same one.
     assert get("/api/v1/prices", w.alpha.read).json() == get("/api/v1/prices", w.beta.read).json()
@@ -186,6 +198,7 @@ CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/metrics/timeseries": _check_timeseries,
     "/api/v1/metrics/breakdown": _check_breakdown,
     "/api/v1/prices": _check_prices,
+    "/api/v1/compare": _check_compare,
     "/api/v1/evals/runs": _check_eval_runs,
     "/api/v1/evals/runs/{run_id}": _check_eval_run,
     "/api/v1/keys": _admin_only("/api/v1/keys"),
