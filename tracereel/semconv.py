@@ -31,6 +31,8 @@ __all__ = [
     "GUARDRAIL_VERDICT",
     "HANDOFF_TARGET_TYPE",
     "INPUT_MESSAGES",
+    "KILLED",
+    "KILLED_REASON",
     "KINDS",
     "LLM_ARGUMENTS",
     "NONDETERMINISM",
@@ -130,6 +132,10 @@ NONDETERMINISM: Final = "tracereel.nondeterminism"
 # input survive a crash that loses the root span itself.
 TASK_START: Final = "tracereel.task.start"
 TASK_START_SPAN_PREFIX: Final = "task_start "
+
+# On an @agent span whose body a kill switch stopped (DESIGN.md "Control"): true, and the switch's reason.
+KILLED: Final = "tracereel.killed"
+KILLED_REASON: Final = "tracereel.killed.reason"
 
 # The kinds the collector classifies every span into (DESIGN.md, "Span conventions").
 KINDS: Final = ("agent", "llm", "tool", "guardrail", "other")

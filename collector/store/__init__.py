@@ -27,6 +27,7 @@ from tracereel.collector.store.tables import (
     EVAL_RUNS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
+    SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "MIGRATIONS_TABLE",
     "ROLLUP_STATEMENTS",
     "ROLLUP_TABLE",
+    "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
     "TTL_COLUMNS",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel.collector.store.rollup import ROLLUP_STATEMENTS
-from tracereel.collector.store.tables import EVAL_RUNS_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE
+from tracereel.collector.store.tables import EVAL_RUNS_TABLE, SWITCHES_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE
 
 __all__ = ["MIGRATIONS", "Migration"]
 
@@ -257,6 +257,29 @@ SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1""",
             f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsEval UInt8 "
             f"MATERIALIZED mapContains({_A}, 'tracereel.eval.run_id')",
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsEval",
+        ),
+    ),
+    # Kill switches: one row per flip (kill or revive), never updated, so the history stays; a
+    # switch's state is its latest row. Team, AgentVersion and ServiceName are '' for "every".
+    # IsKilled marks the agent spans a switch blocked, so the metrics count killed tasks
+    # without opening the attribute map.
+    (
+        "0009_switches",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {SWITCHES_TABLE} (
+    Team String CODEC(ZSTD(1)),
+    AgentName String CODEC(ZSTD(1)),
+    AgentVersion String CODEC(ZSTD(1)),
+    ServiceName String CODEC(ZSTD(1)),
+    State LowCardinality(String),
+    Reason String CODEC(ZSTD(1)),
+    ChangedAt DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    KeyId String CODEC(ZSTD(1))
+) ENGINE = MergeTree()
+ORDER BY (AgentName, Team, AgentVersion, ServiceName, ChangedAt)""",
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsKilled UInt8 "
+            f"MATERIALIZED lower({_A}['tracereel.killed']) IN ('true', '1')",
+            f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsKilled",
         ),
     ),
 )

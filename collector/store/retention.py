@@ -27,6 +27,7 @@ from tracereel.collector.store.tables import (
     EVAL_RUNS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
+    SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -54,8 +55,10 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     CALLS_TABLE: "Start",
     EVAL_RUNS_TABLE: "StartedAt",
 }
-# Bookkeeping, not data: expiring the record of applied migrations would re-run them.
-UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE})
+# Bookkeeping, not data: expiring the record of applied migrations would re-run them. Kill
+# switches are state, not data: a TTL would silently revive an agent killed N days ago (a
+# switch's state is its latest row), and the table holds no span data (a few rows per flip).
+UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE, SWITCHES_TABLE})
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)

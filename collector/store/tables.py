@@ -13,6 +13,7 @@ __all__ = [
     "EVAL_RUNS_TABLE",
     "MIGRATIONS_TABLE",
     "ROLLUP_TABLE",
+    "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
 ]
@@ -23,3 +24,5 @@ ROLLUP_TABLE: Final = "tracereel_task_rollup"
 CALLS_TABLE: Final = "tracereel_call_rollup"
 MIGRATIONS_TABLE: Final = "tracereel_migrations"
 EVAL_RUNS_TABLE: Final = "tracereel_eval_runs"
+# Kill switches (DESIGN.md "Control"): every flip is a row; the latest row per switch is its state.
+SWITCHES_TABLE: Final = "tracereel_switches"
