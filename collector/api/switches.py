@@ -127,20 +127,35 @@ async def list_switches(
     scope: Scope = read_scope(principal)
     board = _board(request)
     deadline = time.monotonic() + wait
-    while True:
-        generation = board.generation
-        switches = await run_in_threadpool(current_switches, store, scope)
-        version = switches_version(switches)
-        if since is None or since != version:
-            return _answer(switches, version)
-        # Nothing new for this reader: wait for a flip (here, or seen in the store), the deadline,
-        # or the caller hanging up (so a stopping SDK does not hold a stopping server).
-        while board.generation == generation:
-            left = deadline - time.monotonic()
-            if left <= 0 or await request.is_disconnected():
+    hung_up: asyncio.Task[None] | None = None
+    try:
+        while True:
+            generation = board.generation
+            switches = await run_in_threadpool(current_switches, store, scope)
+            version = switches_version(switches)
+            if since is None or since != version:
                 return _answer(switches, version)
-            await board.wait(generation, min(left, STORE_CHECK_SECONDS))
-            await board.check_store(store)
+            # Nothing new for this reader: wait for a flip (here, or seen in the store), the deadline,
+            # or the caller hanging up (so a stopping SDK does not keep a stopping collector waiting).
+            if hung_up is None:
+                hung_up = asyncio.ensure_future(_until_disconnected(request))
+            while board.generation == generation:
+                left = deadline - time.monotonic()
+                if left <= 0 or hung_up.done():
+                    return _answer(switches, version)
+                flipped = asyncio.ensure_future(board.wait(generation, min(left, STORE_CHECK_SECONDS)))
+                await asyncio.wait({flipped, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+                flipped.cancel()
+                await board.check_store(store)
+    finally:
+        if hung_up is not None:
+            hung_up.cancel()
+
+
+async def _until_disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the request has no body to read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _key(selector: _Selector, principal: Principal) -> SwitchKey:
