@@ -1,4 +1,4 @@
-"""The kill switch in the SDK, against a real collector: matching, AgentDisabled, fallback, spans, failing open or closed.
+"""The kill switch in the SDK against a real collector: matching, AgentDisabled, fallback, spans, fail-open and closed.
 
 The switches are flipped through the collector's API (CollectorClient, as the CLI does); the
 SDK's background poller picks them up, and each test waits for the first blocked call.
@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from inline_snapshot import snapshot
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from test_span_snapshots import IncrementalIds, TickingClock, _simplify
 
 import tracereel
 from tests.conftest import RunningCollector, start_collector
-from test_span_snapshots import IncrementalIds, TickingClock, _simplify
 from tests.support import wait_until
 from tracereel import semconv as sc
 from tracereel.client import CollectorClient
