@@ -119,8 +119,11 @@ def configure(
         state.endpoint, state.api_key = endpoint, api_key
         state.service = service
         state.enabled = enabled
-        # Only a running poller can make the state known again: with it off, nothing fails closed.
+        # Only a running poller can make the state known again: with it off, nothing fails closed,
+        # and no switch applies (the last known ones would never be lifted).
         state.fail_closed_after = fail_closed_after if enabled else None
+        if not enabled:
+            state.table, state.version = {}, None
     ensure_started()
 
 
