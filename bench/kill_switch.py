@@ -33,10 +33,10 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _collector import start_collector  # noqa: E402
+from _collector import start_collector
 
-import tracereel  # noqa: E402
-from tracereel.client import CollectorClient  # noqa: E402
+import tracereel
+from tracereel.client import CollectorClient
 
 AGENT = textwrap.dedent(
     """
