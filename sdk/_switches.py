@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -49,14 +50,26 @@ class AgentDisabled(Exception):
     """A kill switch stopped this ``@agent`` call: its body did not run.
 
     ``agent``, ``version`` and ``reason`` say which agent and why; the message has all three.
+    Built from its message alone (how replay rebuilds a recorded exception), it reads them back
+    from the message.
     """
 
-    def __init__(self, agent: str, version: str | None, reason: str) -> None:
+    agent: str
+    version: str | None
+    reason: str
+
+    def __init__(self, agent: str, version: str | None = None, reason: str | None = None) -> None:
+        if reason is None:
+            found = _MESSAGE.match(agent)
+            agent, version, reason = found.groups() if found else (agent, None, "")  # pyright: ignore[reportAssignmentType]
         self.agent = agent
         self.version = version
-        self.reason = reason
+        self.reason = reason or ""
         which = f"agent {agent!r}" + (f" version {version!r}" if version else "")
         super().__init__(f"{which} is disabled by a kill switch: {reason}")
+
+
+_MESSAGE = re.compile(r"agent '(.*?)'(?: version '(.*?)')? is disabled by a kill switch: (.*)\Z", re.DOTALL)
 
 
 # Its public name: spans record error.type as tracereel.AgentDisabled, which replay can import.

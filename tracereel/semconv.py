@@ -122,7 +122,7 @@ EVAL_RUN_ID: Final = "tracereel.eval.run_id"
 EVAL_DATASET: Final = "tracereel.eval.dataset"
 EVAL_CASE_ID: Final = "tracereel.eval.case_id"
 EVAL_VARIANT: Final = "tracereel.eval.variant"
-# On each call of a replay: where its result came from (tape | live | override | stub | fault).
+# On each call of a replay: where its result came from (tape | live | override | stub | fault | killed).
 REPLAY_SOURCE: Final = "tracereel.replay.source"
 # The source file of an entry point defined in a script run as ``__main__`` (replay loads it from there).
 ENTRYPOINT_FILE: Final = "tracereel.entrypoint.file"
