@@ -347,6 +347,8 @@ def _finish(call: _Call) -> None:
 def _blocked(spec: _Spec) -> str | None:
     """The reason a kill switch stops this agent call, or None (also when the lookup itself fails)."""
     try:
+        if not switches.state.running:
+            switches.ensure_started()  # once per process (after a fork, the child's first call)
         return switches.blocked(spec.name, spec.version)
     except Exception:
         internal_error("checking the kill switches")

@@ -49,7 +49,8 @@ class Lines:
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -60,8 +61,13 @@ class Lines:
         """The first line from index ``after`` on that starts with ``prefix``."""
 
         def found() -> str | None:
-            assert_running(self.process)
-            return next((line for line in self.lines[after:] if line.startswith(prefix)), None)
+            exited = self.process.poll() is not None
+            if exited:
+                self.reader.join(DEADLINE)  # every line it printed is read
+            line = next((line for line in self.lines[after:] if line.startswith(prefix)), None)
+            if line is None and exited:
+                assert_running(self.process)  # fails, saying how it exited
+            return line
 
         return wait_until(found, f"the agent to print {prefix!r}", state=lambda: self.lines[-3:])
 
@@ -164,3 +170,50 @@ def test_cli_errors_are_one_line(served):
         down = cli("http://127.0.0.1:9", *args)
         assert down.returncode == 2, args
         assert len(down.stderr.strip().splitlines()) == 1 and "Cannot reach the collector" in down.stderr, args
+
+
+FORKING_AGENT = textwrap.dedent(
+    """
+    import os, sys, time
+    import tracereel
+
+    @tracereel.agent(name="forked")
+    def forked() -> str:
+        return "ran"
+
+    forked()  # the parent's poller starts
+    child = os.fork()
+    if child == 0:
+        # The poller thread did not survive the fork: the child's first call starts its own.
+        print("ready", forked(), flush=True)
+        for _ in range(2400):
+            try:
+                forked()
+            except tracereel.AgentDisabled as exc:
+                print("child blocked:", exc.reason, flush=True)
+                os._exit(0)
+            time.sleep(0.05)
+        os._exit(1)
+    _, status = os.waitpid(child, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+def test_a_forked_child_polls_the_switches_itself(served):
+    process = subprocess.Popen(
+        [sys.executable, "-c", FORKING_AGENT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(TRACEREEL_ENDPOINT=served, PYTHONUNBUFFERED="1"),
+    )
+    lines = Lines(process)
+    try:
+        lines.wait_for("ready ran", 0)
+        assert cli(served, "kill", "forked", "--reason", "stop the child").returncode == 0
+        assert lines.wait_for("child blocked:", 0) == "child blocked: stop the child"
+        assert process.wait(DEADLINE) == 0
+    finally:
+        process.kill()
+        process.wait()
