@@ -193,7 +193,15 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 class _PollError(Exception):
-    """A poll failed in an expected way (collector down, refused the key, answered nonsense)."""
+    """A poll failed in an expected way (collector down, refused the key, answered nonsense).
+
+    ``unreachable``: no answer at all. Fail-open, that is only worth an INFO line: the exporter
+    already warns that the collector is down, and nothing changes for the agent.
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 def _connect(base: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
@@ -209,7 +217,7 @@ def _get(connection: http.client.HTTPConnection, path: str, headers: dict[str, s
         raw = response.read()
     except (OSError, http.client.HTTPException) as exc:
         connection.close()
-        raise _PollError(f"cannot reach the collector ({exc})") from None
+        raise _PollError(f"cannot reach the collector ({exc})", unreachable=True) from None
     if response.status != 200:
         detail = raw[:200].decode("utf-8", "replace")
         raise _PollError(f"the collector answered HTTP {response.status} to {API_PREFIX}/switches: {detail}")
@@ -269,7 +277,8 @@ def _poll(generation: int, stopping: threading.Event) -> None:
                 continue
             if trouble is None:
                 # Once per outage; the agent keeps running on the last known switches.
-                logger.warning("tracereel: kill switches not updated from %s: %s; retrying", base, exc)
+                level = logging.INFO if exc.unreachable and limit is None else logging.WARNING
+                logger.log(level, "tracereel: kill switches not updated from %s: %s; retrying", base, exc)
             trouble = str(exc)
             stopping.wait(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, _MAX_BACKOFF)
@@ -287,7 +296,7 @@ def _poll(generation: int, stopping: threading.Event) -> None:
             state.last_known = time.monotonic()
             state.answers += 1
         if trouble is not None:
-            logger.warning("tracereel: kill switches updated from %s again", base)
+            logger.info("tracereel: kill switches updated from %s again", base)
             trouble = None
         delay = _MIN_BACKOFF
         retry_now = True

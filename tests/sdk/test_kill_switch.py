@@ -264,7 +264,7 @@ def test_fail_open_keeps_the_last_known_switches_when_the_collector_goes_away(st
     tracereel.configure(service_name="shop", endpoint=running.url, exporter=InMemorySpanExporter())
     try:
         kill_and_wait(admin, "refunds", reason="kept while away")
-        with caplog.at_level(logging.WARNING, logger="tracereel"):
+        with caplog.at_level(logging.INFO, logger="tracereel"):
             running.stop()
             wait_until(lambda: "kill switches not updated" in caplog.text, "the SDK to notice the collector is gone")
         assert blocked(refunds, "A") == "agent 'refunds' version '2.0' is disabled by a kill switch: kept while away"
