@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from test_evals_page import _texts
+
 from tests.conftest import start_collector
 from tracereel.client import CollectorClient
-
-
-def _texts(at: Any) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
-    return "\n".join(str(p) for p in parts)
 
 
 def _open(at: Any) -> Any:
