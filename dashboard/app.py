@@ -1,10 +1,11 @@
 """The tracereel dashboard (``tracereel dashboard`` runs ``streamlit run`` on this file).
 
 Pages: Overview (metric tiles, trends, breakdowns), Traces (searchable table), Trace (waterfall,
-tree, payloads, replay command), Compare (two agent versions side by side) and Evaluations (eval
-runs per dataset over time, a run's cases, tags, two runs side by side). Everything comes
-from the collector's HTTP API; the dashboard never opens the store. It sends the key from
-TRACEREEL_API_KEY or the sidebar's sign-in box, and shows what the collector lets that key see.
+tree, payloads, replay command), Compare (two agent versions side by side), Evaluations (eval
+runs per dataset over time, a run's cases, tags, two runs side by side) and Kill switches (the
+agents stopped now; an admin kills and revives them). Everything comes from the collector's
+HTTP API; the dashboard never opens the store. It sends the key from TRACEREEL_API_KEY or the
+sidebar's sign-in box, and shows what the collector lets that key see.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ navigation = st.navigation(
         st.Page(_PAGES / "trace.py", title="Trace", icon=":material/account_tree:", url_path="trace"),
         st.Page(_PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         st.Page(_PAGES / "evals.py", title="Evaluations", icon=":material/fact_check:", url_path="evals"),
+        st.Page(_PAGES / "switches.py", title="Kill switches", icon=":material/block:", url_path="switches"),
     ]
 )
 # Above every page's own sidebar: the key this session reads with (docs/security.md).

@@ -481,7 +481,7 @@ class Engine:
         assert decision.node is not None
         token = _parent.set(decision.node)
         try:
-            result = proceed()
+            result = self._killed_outcome(call, decision.node) if decision.node.killed else proceed()
         except BaseException as exc:
             _parent.reset(token)
             self._agent_done(call, decision.node, None, exc)
@@ -506,7 +506,7 @@ class Engine:
         assert decision.node is not None
         token = _parent.set(decision.node)
         try:
-            result = await proceed()
+            result = self._killed_outcome(call, decision.node) if decision.node.killed else await proceed()
         except BaseException as exc:
             _parent.reset(token)
             self._agent_done(call, decision.node, None, exc)
@@ -514,6 +514,14 @@ class Engine:
         _parent.reset(token)
         self._agent_done(call, decision.node, result, None)
         return result
+
+    def _killed_outcome(self, call: BoundaryCall, node: RecordedCall) -> Any:
+        """What a call a kill switch stopped gave (AgentDisabled, or the fallback's value): its body never
+        ran, so the replay does not run it either, whatever the switches say now."""
+        self._mark(call, "killed")
+        if node.error is not None:
+            raise rebuild_exception(node.error[0], node.error[1], self.main_module)
+        return decode_result(call.func, node.result_json) if node.result_json is not None else None
 
     # --- running ---------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ class RecordedCall:
     children: list[RecordedCall] = field(default_factory=list)
     consumed: bool = False
     synthetic: bool = False  # a root rebuilt from a task-start marker (the real root was lost)
+    killed: bool = False  # a kill switch stopped this agent call: its body never ran
 
     @property
     def label(self) -> str:
@@ -175,6 +176,7 @@ def _to_call(span: dict[str, Any], kind: str) -> RecordedCall:
         call.entrypoint = attrs.get(sc.ENTRYPOINT)
         call.entrypoint_file = attrs.get(sc.ENTRYPOINT_FILE)
         call.fingerprint = args_hash(call.arguments_json) if call.arguments_json is not None else ""
+        call.killed = str(attrs.get(sc.KILLED, "")).lower() in ("true", "1")
     elif kind == "tool":
         call.name = str(attrs.get(sc.TOOL_NAME, ""))
         call.arguments_json = attrs.get(sc.TOOL_CALL_ARGUMENTS)

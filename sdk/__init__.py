@@ -8,9 +8,11 @@ agent code (replay, evals, integrations) use :mod:`tracereel.sdk.hooks`; setting
 from tracereel.sdk._boundaries import agent, llm, tool
 from tracereel.sdk._runtime import configure, dropped_spans, flush, shutdown
 from tracereel.sdk._signals import escalate, guardrail, plan, record_usage, score, set_outcome
+from tracereel.sdk._switches import AgentDisabled
 from tracereel.sdk.settings import ConfigError
 
 __all__ = [
+    "AgentDisabled",
     "ConfigError",
     "agent",
     "configure",

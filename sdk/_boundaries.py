@@ -23,6 +23,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from tracereel import semconv as sc
 from tracereel.sdk import _nondeterminism as nondet
+from tracereel.sdk import _switches as switches
 from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
 from tracereel.sdk._runtime import clock_ns, internal_error, new_call_id, tracer
 from tracereel.sdk._serialize import args_hash, to_json
@@ -34,6 +35,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 _agent_path: ContextVar[tuple[str, ...]] = ContextVar("tracereel_agent_path", default=())
 _task_root: ContextVar[Span | None] = ContextVar("tracereel_task_root", default=None)
 _SKIPPED_PARAMS = ("self", "cls")
+
+
+class _NoFallback:
+    """``@agent`` without ``fallback=``: a killed call raises :class:`AgentDisabled`."""
+
+    def __repr__(self) -> str:
+        return "NO_FALLBACK"
+
+
+NO_FALLBACK: Any = _NoFallback()
 
 
 def current_agent_path() -> tuple[str, ...]:
@@ -52,6 +63,7 @@ class _Spec:
     __slots__ = (
         "defaults",
         "entrypoint",
+        "fallback",
         "func",
         "kind",
         "model",
@@ -73,9 +85,11 @@ class _Spec:
         version: str | None = None,
         model: str | None = None,
         provider: str | None = None,
+        fallback: Any = NO_FALLBACK,
     ) -> None:
         self.kind = kind
         self.func = func
+        self.fallback = fallback
         self.name = name or getattr(func, "__name__", "unnamed")
         self.version = version
         self.model = model
@@ -330,6 +344,58 @@ def _finish(call: _Call) -> None:
         internal_error("ending a span")
 
 
+def _blocked(spec: _Spec) -> str | None:
+    """The reason a kill switch stops this agent call, or None (also when the lookup itself fails)."""
+    try:
+        if not switches.state.running:
+            switches.ensure_started()  # once per process (after a fork, the child's first call)
+        return switches.blocked(spec.name, spec.version)
+    except Exception:
+        internal_error("checking the kill switches")
+        return None
+
+
+def _killed(
+    spec: _Spec, call: _Call, reason: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, is_async: bool = False
+) -> Any:
+    """End a killed call without running its body: raise AgentDisabled, or return the fallback.
+
+    A callable fallback is called with the call's arguments (an async one's awaitable is returned
+    for the async wrapper to await, with the span still current); anything else is returned as it is.
+    """
+    try:
+        call.span.set_attribute(sc.KILLED, True)
+        call.span.set_attribute(sc.KILLED_REASON, reason)
+    except Exception:
+        internal_error("marking a killed call")
+    if spec.fallback is NO_FALLBACK:
+        exc = switches.AgentDisabled(spec.name, spec.version, reason)
+        _fail(call, exc)
+        raise exc
+    if not callable(spec.fallback):
+        _succeed(spec, call, spec.fallback)
+        return spec.fallback
+    try:
+        result = spec.fallback(*args, **kwargs)
+    except BaseException as exc:
+        _fail(call, exc)
+        raise
+    if is_async and inspect.isawaitable(result):
+        return _await_fallback(spec, call, result)
+    _succeed(spec, call, result)
+    return result
+
+
+async def _await_fallback(spec: _Spec, call: _Call, pending: Any) -> Any:
+    try:
+        result = await pending
+    except BaseException as exc:
+        _fail(call, exc)
+        raise
+    _succeed(spec, call, result)
+    return result
+
+
 def _decorate(spec: _Spec) -> Callable[..., Any]:
     func = spec.func
     if inspect.iscoroutinefunction(func):
@@ -342,6 +408,12 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
             except Exception:
                 internal_error(f"starting a {spec.kind} span")
                 return await func(*args, **kwargs)
+            # Not under replay: a replay re-runs what was recorded, whatever the switches say now.
+            if spec.kind == "agent" and interceptor is None:
+                reason = _blocked(spec)
+                if reason is not None:
+                    result = _killed(spec, call, reason, args, kwargs, is_async=True)
+                    return await result if inspect.isawaitable(result) else result
             # A tool or LLM body is not re-run by replay: what it draws is neither recorded nor served.
             hidden = nondet.hide() if spec.kind != "agent" else None
             try:
@@ -369,6 +441,10 @@ def _decorate(spec: _Spec) -> Callable[..., Any]:
             except Exception:
                 internal_error(f"starting a {spec.kind} span")
                 return func(*args, **kwargs)
+            if spec.kind == "agent" and interceptor is None:
+                reason = _blocked(spec)
+                if reason is not None:
+                    return _killed(spec, call, reason, args, kwargs)
             hidden = nondet.hide() if spec.kind != "agent" else None
             try:
                 if interceptor is None:
@@ -412,20 +488,30 @@ def boundary(
 @overload
 def agent(func: F, /) -> F: ...
 @overload
-def agent(name: str | None = None, /, *, version: str | None = None) -> Callable[[F], F]: ...
-def agent(func: Any = None, /, *, name: str | None = None, version: str | None = None) -> Any:
+def agent(
+    name: str | None = None, /, *, version: str | None = None, fallback: Any = NO_FALLBACK
+) -> Callable[[F], F]: ...
+def agent(
+    func: Any = None, /, *, name: str | None = None, version: str | None = None, fallback: Any = NO_FALLBACK
+) -> Any:
     """Trace each call of the decorated function as an agent invocation.
 
     The outermost agent call of a task is the trace's root; an agent called from inside
     another is a sub-agent handoff. Usable bare (``@agent``) or with options
     (``@agent(name="support", version="1.2")``); works on sync and async functions.
+
+    When a kill switch matches the agent (its name, version and the service), a call does not
+    run the body: it raises :class:`tracereel.AgentDisabled`, or with ``fallback=`` returns it.
+    A callable ``fallback`` is called with the call's arguments and its result returned (awaited
+    for an async agent, if it is awaitable); any other value is returned as it is (to return a
+    function, wrap it: ``fallback=lambda *a, **k: func``). The span records ``tracereel.killed``.
     """
     if callable(func):
-        return _decorate(_Spec("agent", func, name, version=version))
+        return _decorate(_Spec("agent", func, name, version=version, fallback=fallback))
     name = func if isinstance(func, str) else name
 
     def decorate(f: F) -> F:
-        return cast(F, _decorate(_Spec("agent", f, name, version=version)))
+        return cast(F, _decorate(_Spec("agent", f, name, version=version, fallback=fallback)))
 
     return decorate
 

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from tracereel.constants import VERSION
+from tracereel.sdk import _switches
 from tracereel.sdk._nondeterminism import set_recording
 from tracereel.sdk._redact import Redact, RedactingExporter
 from tracereel.sdk.settings import ConfigError, resolve, traces_url
@@ -309,6 +310,8 @@ def configure(
     id_generator: IdGenerator | None = None,
     clock: Callable[[], int] | None = None,
     redact: Redact | None = None,
+    kill_switch: bool | None = None,
+    kill_switch_fail_closed_after: float | None = None,
 ) -> None:
     """Configure where and how tracereel exports spans.
 
@@ -321,8 +324,10 @@ def configure(
     make span ids and times deterministic, for snapshot tests. ``redact(key, value) -> str``
     scrubs every string attribute value (span and event attributes) before it leaves the
     process; it runs on the exporter's thread, and a value it fails on is sent as
-    ``<redacted:error>``, never as it was. Calling it again flushes and replaces the
-    previous configuration.
+    ``<redacted:error>``, never as it was. ``kill_switch`` (default on) keeps the collector's
+    kill switches fresh in a background thread; ``kill_switch_fail_closed_after`` (seconds,
+    default: fail open) blocks ``@agent`` calls once the switches have been unknown that long
+    (docs/kill-switch.md). Calling it again flushes and replaces the previous configuration.
     """
     service = resolve("service_name", service_name)
     queue = resolve("max_queue_size", max_queue_size)
@@ -331,6 +336,8 @@ def configure(
     timeout = resolve("export_timeout_seconds", export_timeout_seconds)
     exit_flush = resolve("exit_flush_timeout_seconds", exit_flush_timeout_seconds)
     set_recording(bool(resolve("record_nondeterminism", record_nondeterminism)))
+    switches_on = bool(resolve("kill_switch", kill_switch))
+    fail_closed_after = resolve("kill_switch_fail_closed_after", kill_switch_fail_closed_after)
     if exporter is None:
         target = traces_url(endpoint)
         exporter = _otlp_exporter(target, settings_headers(api_key), timeout)
@@ -371,6 +378,13 @@ def configure(
             atexit.register(_flush_at_exit)
     if old is not None:
         old.shutdown()
+    _switches.configure(
+        endpoint=endpoint,
+        api_key=api_key,
+        service=str(service),
+        enabled=switches_on,
+        fail_closed_after=fail_closed_after,
+    )
 
 
 def _flush_at_exit() -> None:
@@ -482,7 +496,8 @@ def _bounded_flush(
 
 
 def shutdown() -> None:
-    """Flush and stop exporting; the next span configures the SDK again from the environment."""
+    """Flush and stop exporting (and polling the kill switches); the next span configures the SDK again."""
+    _switches.stop()
     with _state.lock:
         provider, processor = _state.provider, _state.processor
         _state.provider = _state.processor = _state.tracer = None

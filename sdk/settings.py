@@ -223,6 +223,15 @@ SETTINGS: dict[str, Setting] = {
             _cache_dir,
             "a directory path, or off",
         ),
+        # The kill switch (docs/kill-switch.md): a background poller of the collector's switches.
+        Setting("kill_switch", "TRACEREEL_KILL_SWITCH", True, _flag, "1/true/yes/on or 0/false/no/off"),
+        Setting(
+            "kill_switch_fail_closed_after",
+            "TRACEREEL_KILL_SWITCH_FAIL_CLOSED_AFTER",
+            None,  # None: fail open, keep the last known switches however long the collector is away
+            _positive_float,
+            "a positive number of seconds (unset: fail open)",
+        ),
         Setting(
             "swallow_errors",
             "TRACEREEL_SWALLOW_ERRORS",

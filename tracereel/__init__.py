@@ -10,6 +10,7 @@ Importing tracereel never imports a server dependency.
 
 from tracereel.constants import VERSION
 from tracereel.sdk import (
+    AgentDisabled,
     ConfigError,
     agent,
     configure,
@@ -29,6 +30,7 @@ from tracereel.sdk import (
 __version__ = VERSION
 
 __all__ = [
+    "AgentDisabled",
     "ConfigError",
     "__version__",
     "agent",

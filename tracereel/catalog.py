@@ -47,6 +47,8 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("cost_per_successful_task_usd", "Cost / success", "usd", False, "Cost of all tasks / successful tasks."),
     Metric("safety_violation_rate", "Safety violations", "rate", False, "Tasks with a guardrail violation."),
     Metric("human_escalation_rate", "Escalations", "rate", False, "Tasks handed to a human."),
+    # Kills are an operator's decision, but a version killed more often than another is doing worse.
+    Metric("killed_rate", "Killed", "rate", False, "Tasks in which a kill switch stopped an agent call."),
 )
 
 

@@ -256,6 +256,25 @@ class CollectorClient:
         """The audit log of admin actions, newest first (admin key needed)."""
         return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/audit", limit=limit)["entries"])
 
+    def switches(self, *, since: str | None = None, wait: float | None = None) -> dict[str, Any]:
+        """The kill switches in force for this key: ``{"version", "switches": [...]}`` (``GET /api/v1/switches``).
+
+        With ``since`` (a version from an earlier answer) and ``wait`` (seconds, at most 30), the
+        collector answers as soon as the switches differ from ``since``, else after ``wait``:
+        give the client a ``timeout`` longer than ``wait``.
+        """
+        return cast(dict[str, Any], self.get(f"{API_PREFIX}/switches", since=since, wait=wait))
+
+    def kill(self, agent: str, *, reason: str, version: str = "", service: str = "", team: str = "") -> dict[str, Any]:
+        """Kill ``agent`` (every version and service unless narrowed); needs an admin key. Returns the switch."""
+        body = {"agent": agent, "version": version, "service": service, "team": team, "reason": reason}
+        return cast(dict[str, Any], self.post(f"{API_PREFIX}/switches", body)["switch"])
+
+    def revive(self, agent: str, *, version: str = "", service: str = "", team: str = "") -> dict[str, Any]:
+        """Revive the switch killed with exactly this selector; :class:`NotFound` if it is not killed."""
+        body = {"agent": agent, "version": version, "service": service, "team": team}
+        return cast(dict[str, Any], self.post(f"{API_PREFIX}/switches/revive", body)["switch"])
+
     def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
         """Rows per model, tool, agent (and version) or service."""
         return cast(

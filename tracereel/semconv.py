@@ -31,6 +31,8 @@ __all__ = [
     "GUARDRAIL_VERDICT",
     "HANDOFF_TARGET_TYPE",
     "INPUT_MESSAGES",
+    "KILLED",
+    "KILLED_REASON",
     "KINDS",
     "LLM_ARGUMENTS",
     "NONDETERMINISM",
@@ -120,7 +122,7 @@ EVAL_RUN_ID: Final = "tracereel.eval.run_id"
 EVAL_DATASET: Final = "tracereel.eval.dataset"
 EVAL_CASE_ID: Final = "tracereel.eval.case_id"
 EVAL_VARIANT: Final = "tracereel.eval.variant"
-# On each call of a replay: where its result came from (tape | live | override | stub | fault).
+# On each call of a replay: where its result came from (tape | live | override | stub | fault | killed).
 REPLAY_SOURCE: Final = "tracereel.replay.source"
 # The source file of an entry point defined in a script run as ``__main__`` (replay loads it from there).
 ENTRYPOINT_FILE: Final = "tracereel.entrypoint.file"
@@ -130,6 +132,10 @@ NONDETERMINISM: Final = "tracereel.nondeterminism"
 # input survive a crash that loses the root span itself.
 TASK_START: Final = "tracereel.task.start"
 TASK_START_SPAN_PREFIX: Final = "task_start "
+
+# On an @agent span whose body a kill switch stopped (DESIGN.md "Control"): true, and the switch's reason.
+KILLED: Final = "tracereel.killed"
+KILLED_REASON: Final = "tracereel.killed.reason"
 
 # The kinds the collector classifies every span into (DESIGN.md, "Span conventions").
 KINDS: Final = ("agent", "llm", "tool", "guardrail", "other")

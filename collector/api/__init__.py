@@ -2,7 +2,19 @@
 
 from fastapi import APIRouter
 
-from tracereel.collector.api import audit, compare, deletions, docs, evals, health, keys, metrics, otlp, traces
+from tracereel.collector.api import (
+    audit,
+    compare,
+    deletions,
+    docs,
+    evals,
+    health,
+    keys,
+    metrics,
+    otlp,
+    switches,
+    traces,
+)
 
 __all__ = ["OPEN_PATHS", "OPEN_ROUTERS", "READ_AFTER_WRITE_ROUTERS", "ROUTERS"]
 
@@ -18,6 +30,7 @@ ROUTERS: list[APIRouter] = [
     evals.router,
     keys.router,
     audit.router,
+    switches.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.

@@ -47,6 +47,14 @@ from tracereel.collector.query.params import (
 )
 from tracereel.collector.query.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, glob_to_like, scope_sql
+from tracereel.collector.query.switches import (
+    SwitchKey,
+    current_switches,
+    flip_count,
+    flip_switch,
+    switch_state,
+    switches_version,
+)
 from tracereel.collector.query.traces import get_trace, list_traces
 
 __all__ = [
@@ -69,10 +77,14 @@ __all__ = [
     "PriceTable",
     "Scope",
     "StoredEvalRun",
+    "SwitchKey",
     "TaskFilter",
     "Tolerance",
     "breakdown",
     "compare_versions",
+    "current_switches",
+    "flip_count",
+    "flip_switch",
     "get_eval_run",
     "get_trace",
     "glob_to_like",
@@ -92,6 +104,8 @@ __all__ = [
     "scope_sql",
     "store_eval_run",
     "summary",
+    "switch_state",
+    "switches_version",
     "task_filter_sql",
     "task_samples",
     "timeseries",

@@ -64,6 +64,7 @@ METRIC_KEYS: Final = (
     "cost_per_successful_task_usd",
     "safety_violation_rate",
     "human_escalation_rate",
+    "killed_rate",
 )
 
 BREAKDOWNS: Final = ("model", "tool", "agent", "service")
@@ -204,9 +205,15 @@ task_parts AS (
     ) AS p
     LEFT JOIN split_calls AS c ON p.TraceId = c.TraceId
 ),
+killed AS (
+    -- Agent spans a kill switch stopped (migration 0009): a column, so the attribute map stays closed.
+    SELECT DISTINCT TraceId FROM {TRACES_TABLE}
+    WHERE IsKilled = 1 AND Timestamp >= {{{{lo:DateTime64(9)}}}} AND Timestamp < {{{{hi:DateTime64(9)}}}}
+),
 task_rows AS (
     SELECT *,
            if(root_success >= 0, root_success = 1, root_error = 0) AS success,
+           TraceId IN killed AS was_killed,
            llm_calls + tool_calls AS steps,
            explicit_cost + {USAGE_COST_SQL.replace("{", "{{").replace("}", "}}")} AS cost,
            explicit_calls + {USAGE_PRICED_SQL.replace("{", "{{").replace("}", "}}")} AS priced
@@ -235,7 +242,8 @@ _AGGREGATES = """
     sum(llm_calls) AS total_llm_calls,
     sum(priced) AS priced_calls,
     countIf(violated) AS violated_tasks,
-    countIf(escalated) AS escalated_tasks"""
+    countIf(escalated) AS escalated_tasks,
+    countIf(was_killed) AS killed_tasks"""
 
 
 def _rate(numerator: float, denominator: float) -> float | None:
@@ -269,6 +277,7 @@ def _metrics(row: dict[str, Any]) -> dict[str, Any]:
         "cost_per_successful_task_usd": _rate(cost, successes),
         "safety_violation_rate": _rate(row["violated_tasks"], tasks),
         "human_escalation_rate": _rate(row["escalated_tasks"], tasks),
+        "killed_rate": _rate(row["killed_tasks"], tasks),
     }
 
 

@@ -31,6 +31,7 @@ from tracereel.collector.store.tables import (
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
+    SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ROLLUP_STATEMENTS",
     "ROLLUP_TABLE",
     "SINGLE_NODE",
+    "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
     "TTL_COLUMNS",

@@ -23,6 +23,7 @@ from tracereel.collector.store.tables import (
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
+    SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -324,6 +325,29 @@ ORDER BY Time""",
         tuple(
             f"ALTER TABLE {table} MODIFY SETTING non_replicated_deduplication_window = 1000"
             for table in (TRACES_TABLE, TRACE_ID_TS_TABLE, ROLLUP_TABLE, CALLS_TABLE)
+        ),
+    ),
+    # Kill switches: one row per flip (kill or revive), never updated, so the history stays; a
+    # switch's state is its latest row. Team, AgentVersion and ServiceName are '' for "every".
+    # IsKilled marks the agent spans a switch blocked, so the metrics count killed tasks
+    # without opening the attribute map.
+    (
+        "0012_switches",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {SWITCHES_TABLE} (
+    Team String CODEC(ZSTD(1)),
+    AgentName String CODEC(ZSTD(1)),
+    AgentVersion String CODEC(ZSTD(1)),
+    ServiceName String CODEC(ZSTD(1)),
+    State LowCardinality(String),
+    Reason String CODEC(ZSTD(1)),
+    ChangedAt DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    KeyId String CODEC(ZSTD(1))
+) ENGINE = MergeTree()
+ORDER BY (AgentName, Team, AgentVersion, ServiceName, ChangedAt)""",
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsKilled UInt8 "
+            f"MATERIALIZED lower({_A}['tracereel.killed']) IN ('true', '1')",
+            f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsKilled",
         ),
     ),
 )

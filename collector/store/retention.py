@@ -31,6 +31,7 @@ from tracereel.collector.store.tables import (
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     ROLLUP_TABLE,
+    SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -58,10 +59,11 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     CALLS_TABLE: "Start",
     EVAL_RUNS_TABLE: "StartedAt",
 }
-# Bookkeeping, not data: expiring the record of applied migrations would re-run them, expiring
-# keys would lock their holders out (and, with none left, turn auth off), and the audit log is
-# what shows who deleted what: it must outlive the data it is about.
-UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE})
+# Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
+# expiring keys would lock their holders out (and, with none left, turn auth off), the audit log
+# is what shows who deleted what (it must outlive the data it is about), and a TTL on the kill
+# switches would silently revive an agent killed N days ago (a switch's state is its latest row).
+UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE, SWITCHES_TABLE})
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)

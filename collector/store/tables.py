@@ -15,6 +15,7 @@ __all__ = [
     "KEYS_TABLE",
     "MIGRATIONS_TABLE",
     "ROLLUP_TABLE",
+    "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
 ]
@@ -27,3 +28,5 @@ MIGRATIONS_TABLE: Final = "tracereel_migrations"
 EVAL_RUNS_TABLE: Final = "tracereel_eval_runs"
 KEYS_TABLE: Final = "tracereel_keys"
 AUDIT_TABLE: Final = "tracereel_audit"
+# Kill switches (DESIGN.md "Control"): every flip is a row; the latest row per switch is its state.
+SWITCHES_TABLE: Final = "tracereel_switches"

@@ -63,6 +63,10 @@ def test_every_endpoint_answers_with_the_key(keyed):
             response = keyed.post(path, json=report("run-1"), headers=good)
         elif (method, path) == ("POST", "/api/v1/keys"):
             response = keyed.post(path, json={"team": "t", "role": "read"}, headers=good)
+        elif (method, path) == ("POST", "/api/v1/switches"):
+            response = keyed.post(path, json={"agent": "a", "reason": "test"}, headers=good)
+        elif (method, path) == ("POST", "/api/v1/switches/revive"):  # after the kill above (routes in order)
+            response = keyed.post(path, json={"agent": "a"}, headers=good)
         else:
             response = keyed.request(method, path, headers=good, params=REQUIRED_PARAMS.get(path))
         # The only 404s: the trace id or key id asked for is not stored.

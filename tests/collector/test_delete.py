@@ -40,6 +40,7 @@ WITHOUT_B = {
     "cost_per_successful_task_usd": 0.02975,
     "safety_violation_rate": 1 / 3,  # D
     "human_escalation_rate": 2 / 3,  # C, D
+    "killed_rate": 1 / 3,  # C
 }
 
 

@@ -129,6 +129,15 @@ def build_fleet(otel: OtelClient) -> None:
         parent=c,
         attributes={sc.ESCALATION: True, sc.ESCALATION_REASON: "refund over limit"},
     )
+    # A sub-agent a kill switch stopped: its span, in ERROR with AgentDisabled, marks C as killed.
+    otel.span(
+        "invoke_agent refunds",
+        start_ms=6300,
+        duration_ms=0,
+        parent=c,
+        error=True,
+        attributes={**AGENT, sc.AGENT_NAME: "refunds", sc.KILLED: True, sc.KILLED_REASON: "double charges"},
+    )
     otel.end(c)
 
     # Task D: OpenInference only, another service; success (status not ERROR); 2000 tokens of gpt-4o
@@ -204,6 +213,7 @@ EXPECTED = {
     "cost_per_successful_task_usd": 0.02975,
     "safety_violation_rate": 0.5,  # B (verdict), D (GUARDRAIL in ERROR)
     "human_escalation_rate": 0.5,  # C (span), D (event)
+    "killed_rate": 0.25,  # C's refunds sub-agent
 }
 
 
@@ -244,6 +254,7 @@ def test_filters_select_tasks_by_their_root_span(asgi_collector, otel):
     assert canary["cost_usd"] == pytest.approx(0.05)
     assert canary["retry_rate"] == 1.0
     assert canary["tool_calls"] == 0
+    assert canary["killed_rate"] == 1.0
     other = _metrics(asgi_collector, service="other-svc")
     assert other["tasks"] == 1
     assert other["tool_timeout_rate"] == 1.0

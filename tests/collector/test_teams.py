@@ -185,10 +185,16 @@ def _not_data(w: World, get: Callable[..., Any]) -> None:
 
 
 def _check_switches(w: World, get: Callable[..., Any]) -> None:
-    # The kill switches (issue 9 part 2) carry a team: a read key lists its team's only.
-    text = get("/api/v1/switches", w.alpha.read).text
-    assert get("/api/v1/switches", w.alpha.read).status_code == 200
-    assert "beta" not in text and w.beta.service not in text
+    # A switch carries a team ('' for every team): a key lists its own team's and the global ones,
+    # ingest keys included (they are what agents poll with).
+    for agent, team in (("support-bot", "beta"), ("billing-bot", "alpha"), ("every-bot", "")):
+        body = {"agent": agent, "team": team, "reason": f"leak test {team or 'all'}"}
+        killed = w.http.post("/api/v1/switches", json=body, headers=bearer(ADMIN))
+        assert killed.status_code in (200, 201), killed.text
+    for me, mine in ((w.alpha, {"billing-bot", "every-bot"}), (w.beta, {"support-bot", "every-bot"})):
+        for key in (me.read, me.ingest):
+            listed = get("/api/v1/switches", key).json()["switches"]
+            assert {s["agent"] for s in listed} == mine, listed
 
 
 CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {

@@ -28,7 +28,7 @@ def test_overview_shows_every_metric_with_trends(filled_collector, app_for):
     assert not at.exception
     assert at.title[0].value == "Overview"
     labels = [m.label for m in at.metric]
-    assert len(labels) == 19
+    assert len(labels) == 20
     assert _metric(at, "Tasks") == "12"
     assert _metric(at, "Task success") == "75.0%"  # 2 refused by the guardrail, 1 escalated
     assert _metric(at, "Safety violations") == "16.7%"

@@ -157,7 +157,7 @@ def test_every_page_in_a_real_browser(stack, browser, shots):
     # Overview: tiles with numbers, trend charts, breakdowns.
     page = _open(browser, f"{dashboard}/", "Task success", 2300, charts=7)  # four trends, three breakdowns
     _no_traceback(page)
-    expect(page.get_by_test_id("stMetric")).to_have_count(19, timeout=WAIT_MS)
+    expect(page.get_by_test_id("stMetric")).to_have_count(20, timeout=WAIT_MS)
     tasks_tile = page.get_by_test_id("stMetric").filter(has_text="Tasks").first.inner_text()
     assert int(re.search(r"\n([\d,]+)", tasks_tile).group(1).replace(",", "")) >= 24  # 24 live + history
     page.screenshot(path=str(shots / "dashboard-overview.png"))
@@ -229,4 +229,33 @@ def test_every_page_in_a_real_browser(stack, browser, shots):
     # An unknown trace id is a message, not an error page.
     page = _open(browser, f"{dashboard}/trace?trace_id={'0' * 32}", "No trace with id", 600, charts=0)
     _no_traceback(page)
+    page.close()
+
+
+def test_the_kill_switches_page_kills_and_revives_in_a_real_browser(stack, browser, shots):
+    api = CollectorClient(stack["collector"])
+    page = _open(browser, f"{stack['dashboard']}/switches", "No agent is killed", 1000, charts=0)
+    _no_traceback(page)
+    form = page.get_by_test_id("stForm")
+    form.get_by_label("Agent", exact=True).fill("billing")
+    form.get_by_label("Version", exact=True).fill("1.4")
+    form.get_by_label("Reason", exact=True).fill("refunds twice")
+    form.get_by_role("button", name="Kill", exact=True).click()
+    expect(page.get_by_text("Killed billing@1.4: refunds twice")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_text("1 switch in force")).to_have_count(1, timeout=WAIT_MS)
+    # The table (its accessible cells) and the revive button are drawn once the rerun is done.
+    cells = page.get_by_test_id("stDataFrame").get_by_role("gridcell", include_hidden=True)
+    expect(cells.filter(has_text="refunds twice")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Revive", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    _no_traceback(page)
+    assert [(s["agent"], s["version"], s["reason"]) for s in api.switches()["switches"]] == [
+        ("billing", "1.4", "refunds twice")
+    ]
+    page.screenshot(path=str(shots / "dashboard-switches.png"))
+
+    page.get_by_role("button", name="Revive", exact=True).click()
+    expect(page.get_by_text("Revived billing@1.4")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_text("No agent is killed")).to_have_count(1, timeout=WAIT_MS)
+    assert api.switches()["switches"] == []
     page.close()

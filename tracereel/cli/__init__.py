@@ -25,6 +25,9 @@ COMMAND_MODULES = (
     "keys",
     "audit",
     "gate",
+    "kill",
+    "revive",
+    "switches",
 )
 
 

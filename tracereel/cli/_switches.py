@@ -1,0 +1,51 @@
+"""What ``kill``, ``revive`` and ``switches`` share: the switch selector options and one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from tracereel.cli._traces import CannotRun
+
+__all__ = ["describe", "selector_options", "switch_call"]
+
+T = TypeVar("T")
+
+
+def selector_options(func: Any) -> Any:
+    """``--version``, ``--service`` and ``--team``: narrow a switch (unset: every one)."""
+    for option in reversed(
+        (
+            click.option("--version", "version", default="", metavar="V", help="Only this version [default: every]."),
+            click.option("--service", default="", metavar="S", help="Only in this service [default: every]."),
+            click.option("--team", default="", metavar="T", help="Only this team's agents [default: every team]."),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def describe(switch: dict[str, Any]) -> str:
+    """``agent@version on service (team T)``, leaving out what the switch does not narrow."""
+    out = str(switch.get("agent", ""))
+    if switch.get("version"):
+        out += f"@{switch['version']}"
+    out += f" on {switch['service']}" if switch.get("service") else ""
+    out += f" (team {switch['team']})" if switch.get("team") else ""
+    return out
+
+
+def switch_call(call: Callable[[], T]) -> T:
+    """Run a client call; its failure is one line (exit 1 for a refusal, 2 when it cannot run)."""
+    from tracereel.client import CollectorError, CollectorUnavailable, NotFound, Unauthorized
+
+    try:
+        return call()
+    except (CollectorUnavailable, Unauthorized, NotFound) as exc:
+        raise CannotRun(str(exc)) from None
+    except CollectorError as exc:
+        if exc.status == 403:
+            raise click.ClickException(f"{exc} (flipping a switch needs an admin key in TRACEREEL_API_KEY)") from None
+        raise click.ClickException(str(exc)) from None
