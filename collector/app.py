@@ -13,6 +13,7 @@ from tracereel.collector.api.auth import REQUIRE_API_KEY
 from tracereel.collector.api.errors import exception_handlers
 from tracereel.collector.control import load_redactor
 from tracereel.collector.ingest import BulkInserter, ParsePool, resolve_workers
+from tracereel.collector.monitors import MonitorRunner
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
 from tracereel.constants import API_VERSION
@@ -35,7 +36,8 @@ def create_app(
     the ones ``settings`` describe; given or not, the app starts them with its lifespan and
     stops them when it ends (a stopped BulkInserter takes no more spans, so each app gets
     its own). The parser redacts as ``settings.redact`` says, given or not; a wrong rules
-    file raises ``RedactionError`` here, before anything starts.
+    file raises ``RedactionError`` here, before anything starts. With ``monitor_interval`` above
+    0, the lifespan also runs the monitors (evaluation and notification threads).
     """
     redactor = load_redactor(settings.redact)
     if inserter is None:
@@ -49,14 +51,28 @@ def create_app(
         parser = ParsePool(resolve_workers(settings.parse_workers), redactor)
     else:
         parser.redactor = redactor
+    monitors = None
+    if settings.monitor_interval > 0:
+        monitors = MonitorRunner(
+            store,
+            interval=settings.monitor_interval,
+            prices=settings.prices,
+            max_attempts=settings.monitor_max_attempts,
+            backoff=settings.monitor_backoff,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         parser.start()
         inserter.start()
+        if monitors is not None:
+            # Threads, not the event loop: evaluation reads the store, delivery waits on receivers.
+            monitors.start()
         try:
             yield
         finally:
+            if monitors is not None:
+                monitors.stop()
             inserter.stop()
             parser.stop()
 
@@ -74,6 +90,7 @@ def create_app(
     app.state.store = store
     app.state.inserter = inserter
     app.state.parser = parser
+    app.state.monitors = monitors
     for router in ROUTERS:
         app.include_router(router, dependencies=None if router in OPEN_ROUTERS else [REQUIRE_API_KEY])
 

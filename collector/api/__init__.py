@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from tracereel.collector.api import deletions, docs, evals, health, metrics, otlp, traces
+from tracereel.collector.api import deletions, docs, evals, health, metrics, monitors, otlp, traces
 
 __all__ = ["OPEN_PATHS", "OPEN_ROUTERS", "ROUTERS"]
 
@@ -15,6 +15,7 @@ ROUTERS: list[APIRouter] = [
     deletions.router,
     metrics.router,
     evals.router,
+    monitors.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.

@@ -26,6 +26,9 @@ from tracereel.collector.store.tables import (
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
     MIGRATIONS_TABLE,
+    MONITOR_HISTORY_TABLE,
+    MONITOR_STATE_TABLE,
+    MONITORS_TABLE,
     ROLLUP_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
@@ -53,9 +56,11 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     ROLLUP_TABLE: "Start",
     CALLS_TABLE: "Start",
     EVAL_RUNS_TABLE: "StartedAt",
+    MONITOR_HISTORY_TABLE: "Time",
 }
-# Bookkeeping, not data: expiring the record of applied migrations would re-run them.
-UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE})
+# Bookkeeping, not data: expiring the record of applied migrations would re-run them, and a
+# monitor's definition and current state must outlive any window of data (its history expires).
+UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE, MONITORS_TABLE, MONITOR_STATE_TABLE})
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)

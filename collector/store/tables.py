@@ -12,6 +12,9 @@ __all__ = [
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
     "MIGRATIONS_TABLE",
+    "MONITORS_TABLE",
+    "MONITOR_HISTORY_TABLE",
+    "MONITOR_STATE_TABLE",
     "ROLLUP_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
@@ -23,3 +26,6 @@ ROLLUP_TABLE: Final = "tracereel_task_rollup"
 CALLS_TABLE: Final = "tracereel_call_rollup"
 MIGRATIONS_TABLE: Final = "tracereel_migrations"
 EVAL_RUNS_TABLE: Final = "tracereel_eval_runs"
+MONITORS_TABLE: Final = "tracereel_monitors"
+MONITOR_STATE_TABLE: Final = "tracereel_monitor_state"
+MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"

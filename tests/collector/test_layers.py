@@ -15,14 +15,17 @@ PREFIX = "tracereel.collector"
 # with the clients (paths, media types, versions) come from tracereel.constants, outside.
 # control (redaction, later keys and switches) is policy over plain values: it imports nothing
 # from the collector, and ingest calls into it from the parse workers.
+# monitors evaluates stored monitors through the metrics engine (query) and keeps their
+# definitions, state and history in the store; the API serves them and the app runs them.
 ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "control": set(),
     "ingest": {"store", "control"},
     "query": {"store"},
-    "api": {"control", "ingest", "query", "store", "settings"},
+    "monitors": {"query", "store"},
+    "api": {"control", "ingest", "monitors", "query", "store", "settings"},
     "settings": {"store"},
-    "app": {"api", "ingest", "store", "settings", "control"},
+    "app": {"api", "ingest", "monitors", "store", "settings", "control"},
 }
 
 

@@ -10,7 +10,19 @@ __all__ = ["main"]
 
 # Each command lives in its own module (``tracereel.cli.<name>``, exporting ``command``);
 # heavy imports happen inside the commands, so ``tracereel --help`` stays fast.
-COMMAND_MODULES = ("serve", "up", "demo", "replay", "export", "show", "delete", "dashboard", "dataset", "eval")
+COMMAND_MODULES = (
+    "serve",
+    "up",
+    "demo",
+    "replay",
+    "export",
+    "show",
+    "delete",
+    "dashboard",
+    "dataset",
+    "eval",
+    "monitor",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["REDACT_HELP", "load_settings", "retention_option", "run_collector"]
+__all__ = ["REDACT_HELP", "load_settings", "monitor_interval_option", "retention_option", "run_collector"]
 
 REDACT_HELP = (
     "Redact PII and secrets before storage: 'default', 'off', or a TOML file of extra [[rules]] "
@@ -24,6 +24,16 @@ def retention_option(func: Any) -> Any:
         metavar="N",
         help="Keep N days of data in every table, then drop it (a TTL) [env: TRACEREEL_RETENTION_DAYS; "
         "default: keep forever; an existing TTL is removed].",
+    )(func)
+
+
+def monitor_interval_option(func: Any) -> Any:
+    """``--monitor-interval SECONDS``, shared by ``serve`` and ``up``."""
+    return click.option(
+        "--monitor-interval",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        help="Evaluate every monitor this often; 0 turns monitors off [env: TRACEREEL_MONITOR_INTERVAL; default: 60].",
     )(func)
 
 

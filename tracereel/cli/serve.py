@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, load_settings, retention_option, run_collector
+from tracereel.cli._collector import (
+    REDACT_HELP,
+    load_settings,
+    monitor_interval_option,
+    retention_option,
+    run_collector,
+)
 
 __all__ = ["command"]
 
@@ -15,8 +21,23 @@ __all__ = ["command"]
 @click.option("--store", help="chdb:///dir or http(s)://user:pass@host:8123/db [env: TRACEREEL_STORE].")
 @retention_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@monitor_interval_option
 def command(
-    host: str | None, port: int | None, store: str | None, retention_days: int | None, redact: str | None
+    host: str | None,
+    port: int | None,
+    store: str | None,
+    retention_days: int | None,
+    redact: str | None,
+    monitor_interval: float | None,
 ) -> None:
     """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1."""
-    run_collector(load_settings(host=host, port=port, store=store, retention_days=retention_days, redact=redact))
+    run_collector(
+        load_settings(
+            host=host,
+            port=port,
+            store=store,
+            retention_days=retention_days,
+            redact=redact,
+            monitor_interval=monitor_interval,
+        )
+    )

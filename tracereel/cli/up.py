@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from tracereel.cli._collector import REDACT_HELP, load_settings, retention_option, run_collector
+from tracereel.cli._collector import (
+    REDACT_HELP,
+    load_settings,
+    monitor_interval_option,
+    retention_option,
+    run_collector,
+)
 from tracereel.client import CollectorClient
 
 __all__ = ["command"]
@@ -41,6 +47,7 @@ def _has_command(name: str) -> bool:
 @click.option("--demo", is_flag=True, help="Fill the store with traces from the built-in demo agent system.")
 @retention_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@monitor_interval_option
 def command(
     port: int | None,
     store: str | None,
@@ -49,9 +56,12 @@ def command(
     demo: bool,
     retention_days: int | None,
     redact: str | None,
+    monitor_interval: float | None,
 ) -> None:
     """Run tracereel on this machine: the collector on 127.0.0.1, the dashboard, and the demo if asked."""
-    settings = load_settings(port=port, store=store, retention_days=retention_days, redact=redact)
+    settings = load_settings(
+        port=port, store=store, retention_days=retention_days, redact=redact, monitor_interval=monitor_interval
+    )
     url = f"http://{settings.host}:{settings.port}"
     children: list[subprocess.Popen[Any]] = []
 
