@@ -44,6 +44,9 @@ class Receiver:
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     default: int = 202
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Requests to these paths get no answer until ``release`` is set (a receiver that hangs).
+    held: set[str] = field(default_factory=set)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str = "/hook") -> str:
         """The URL of ``path`` on the receiver."""
@@ -81,6 +84,8 @@ def receiver() -> Iterator[Receiver]:
                     )
                 )
                 status, headers = rec.script.pop(0) if rec.script else (rec.default, {})
+            if self.path in rec.held:
+                rec.release.wait()
             answer = json.dumps({"status": "success" if status < 300 else "error"}).encode()
             self.send_response(status)
             for name, value in headers.items():

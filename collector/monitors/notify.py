@@ -172,7 +172,8 @@ def send(client: httpx.Client, monitor: Monitor, body: dict[str, Any]) -> Delive
     status = response.status_code
     if 200 <= status < 300:
         return DeliveryResult("delivered", status)
-    detail = _clean(f"HTTP {status}: {response.text}", monitor) if response.text.strip() else f"HTTP {status}"
+    # The receiver's own explanation (PagerDuty names the bad field); the status is recorded beside it.
+    detail = _clean(response.text, monitor)
     if status == 429 or status >= 500:
         return DeliveryResult("retry", status, detail, _retry_after(response.headers.get("retry-after")))
     return DeliveryResult("failed", status, detail)
