@@ -1,8 +1,9 @@
 """The tracereel dashboard (``tracereel dashboard`` runs ``streamlit run`` on this file).
 
 Pages: Overview (metric tiles, trends, breakdowns), Traces (searchable table), Trace (waterfall,
-tree, payloads, replay command), Compare (two agent versions side by side) and Evaluations (eval
-runs per dataset over time, a run's cases, tags, two runs side by side). Everything comes
+tree, payloads, replay command), Compare (two agent versions side by side), Evaluations (eval
+runs per dataset over time, a run's cases, tags, two runs side by side) and Monitors (each
+monitor's state and history, linked to the traces behind a firing one). Everything comes
 from the collector's HTTP API; the dashboard never opens the store.
 """
 
@@ -24,6 +25,7 @@ navigation = st.navigation(
         st.Page(_PAGES / "trace.py", title="Trace", icon=":material/account_tree:", url_path="trace"),
         st.Page(_PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         st.Page(_PAGES / "evals.py", title="Evaluations", icon=":material/fact_check:", url_path="evals"),
+        st.Page(_PAGES / "monitors.py", title="Monitors", icon=":material/notifications:", url_path="monitors"),
     ]
 )
 navigation.run()

@@ -24,6 +24,7 @@ async def traces(
     to: str | None = Query(None, description="ISO-8601 or unix seconds; default: now"),
     service: str | None = None,
     agent: str | None = None,
+    version: str | None = Query(None, description="only traces whose root agent has this version"),
     status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
 ) -> dict[str, Any]:
     """Traces whose root span starts in the window, with span counts, tokens and status."""
@@ -36,6 +37,7 @@ async def traces(
         limit=limit,
         service=service,
         agent=agent,
+        version=version,
         status=status,
         prices=read_price_table(request),
     )
