@@ -9,7 +9,8 @@ from tracereel.monitors import format_metric_value, format_window, is_eval_metri
 
 __all__ = ["LINKED_FILTERS", "STATE_LABELS", "history_rows", "link_target", "monitor_rows", "traces_link"]
 
-STATE_LABELS = {"firing": "🔴 firing", "ok": "🟢 ok", "insufficient": "⚪ insufficient data"}
+# Words, not coloured emoji: they read the same in every browser and font.
+STATE_LABELS = {"firing": "FIRING", "ok": "ok", "insufficient": "insufficient data"}
 # The query parameters the Traces page takes from a monitor's link.
 LINKED_FILTERS = ("agent", "version", "service", "from", "to", "monitor")
 

@@ -77,4 +77,11 @@ except CollectorError as exc:
 if not history:
     st.caption(f"{name} has not changed state yet.")
 else:
-    st.dataframe(pd.DataFrame(history_rows(chosen, history)), hide_index=True, key="history_table")
+    table = pd.DataFrame(history_rows(chosen, history))
+    table["time"] = pd.to_datetime(table["time"], utc=True)
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="history_table",
+        column_config={"time": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss.SSS")},
+    )

@@ -176,6 +176,9 @@ def test_other_agents_versions_and_services_do_not_count(monitored, hooks):
     send_tasks(monitored.url, 3, success=False, version="2.0")
     [fired] = _received(hooks, 1)
     assert (fired["tasks"], fired["value"]) == (5, 0.4)
+    # The traces behind it (what the dashboard links to): the same filters on the trace list.
+    behind = api.traces(agent="pager", version="2.0", service="support-prod", limit=100)
+    assert len(behind) == 5 and {t["agent_version"] for t in behind} == {"2.0"}
 
 
 def test_a_receiver_that_hangs_delays_no_other_monitor(monitored, hooks):
