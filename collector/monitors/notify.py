@@ -98,7 +98,8 @@ def notification_body(monitor: Monitor, action: Action, state: MonitorState, now
                 "source": f"tracereel:{monitor.service or monitor.agent or monitor.dataset or 'all'}",
                 "severity": "error",
                 "timestamp": now.astimezone(timezone.utc).isoformat(),
-                "component": monitor.agent or None,
+                # Optional fields are left out rather than null.
+                **({"component": monitor.agent} if monitor.agent else {}),
                 "class": monitor.metric,
                 "custom_details": {
                     "monitor": monitor.name,
