@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from tracereel.monitors import format_metric_value, format_window, is_eval_metric
+from tracereel.monitors import condition_text, format_metric_value, format_window, is_eval_metric
 
 __all__ = ["LINKED_FILTERS", "STATE_LABELS", "history_rows", "link_target", "monitor_rows", "traces_link"]
 
@@ -54,7 +54,7 @@ def monitor_rows(monitors: list[dict[str, Any]], now: int) -> list[dict[str, Any
                 "monitor": m["name"],
                 "state": STATE_LABELS.get(state or "", "not evaluated yet"),
                 "value": format_metric_value(m["metric"], status.get("value")) if status else "",
-                "fires when": f"{m['metric']} {m['condition']} {format_metric_value(m['metric'], m['threshold'])}",
+                "fires when": condition_text(m["metric"], m["condition"], m["threshold"]),
                 "window": format_window(int(m["window_seconds"])),
                 "filters": _filters(m),
                 "tasks": status.get("tasks"),

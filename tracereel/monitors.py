@@ -22,6 +22,7 @@ __all__ = [
     "NAME_PATTERN",
     "Format",
     "accepted_metrics",
+    "condition_text",
     "format_metric_value",
     "format_window",
     "infer_format",
@@ -133,3 +134,8 @@ def format_metric_value(metric: str, value: float | None) -> str:
     if known is not None and known.unit == "usd":
         return f"${value:.4f}"
     return f"{value:g}"
+
+
+def condition_text(metric: str, op: str, threshold: float) -> str:
+    """When a monitor fires, for people: ``task_success_rate below 90.0%``."""
+    return f"{metric} {op} {format_metric_value(metric, threshold)}"

@@ -83,6 +83,19 @@ def _filters(monitor: Monitor) -> dict[str, str | None]:
     }
 
 
+def _facts(monitor: Monitor, state: MonitorState) -> dict[str, Any]:
+    """What every structured body says: which monitor, its metric's value against which threshold."""
+    return {
+        "monitor": monitor.name,
+        "metric": monitor.metric,
+        "value": state.value,
+        "condition": monitor.op,
+        "threshold": monitor.threshold,
+        "window_seconds": monitor.window_seconds,
+        "tasks": state.tasks,
+    }
+
+
 def notification_body(monitor: Monitor, action: Action, state: MonitorState, now: datetime) -> dict[str, Any]:
     """The JSON body ``monitor``'s format sends for ``action``, from the monitor's ``state`` at ``now``."""
     summary = summary_text(monitor, action, state)
@@ -101,16 +114,7 @@ def notification_body(monitor: Monitor, action: Action, state: MonitorState, now
                 # Optional fields are left out rather than null.
                 **({"component": monitor.agent} if monitor.agent else {}),
                 "class": monitor.metric,
-                "custom_details": {
-                    "monitor": monitor.name,
-                    "metric": monitor.metric,
-                    "value": state.value,
-                    "condition": monitor.op,
-                    "threshold": monitor.threshold,
-                    "window_seconds": monitor.window_seconds,
-                    "tasks": state.tasks,
-                    **{k: v for k, v in _filters(monitor).items() if v},
-                },
+                "custom_details": {**_facts(monitor, state), **{k: v for k, v in _filters(monitor).items() if v}},
             },
             "client": "tracereel",
         }
@@ -118,15 +122,9 @@ def notification_body(monitor: Monitor, action: Action, state: MonitorState, now
         icon = ":rotating_light:" if action == "trigger" else ":white_check_mark:"
         return {"text": f"{icon} {summary}"}
     return {
-        "monitor": monitor.name,
+        **_facts(monitor, state),
         "event": "firing" if action == "trigger" else "resolved",
         "dedup_key": state.dedup_key,
-        "metric": monitor.metric,
-        "value": state.value,
-        "condition": monitor.op,
-        "threshold": monitor.threshold,
-        "window_seconds": monitor.window_seconds,
-        "tasks": state.tasks,
         "filters": _filters(monitor),
         "since": state.since.astimezone(timezone.utc).isoformat(),
         "time": now.astimezone(timezone.utc).isoformat(),

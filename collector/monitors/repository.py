@@ -125,6 +125,11 @@ class HistoryEntry:
     outcome: str = ""
     error: str = ""
 
+    @classmethod
+    def now(cls, monitor: Monitor, kind: str, **fields: Any) -> HistoryEntry:
+        """An entry of ``monitor``'s history stamped now."""
+        return cls(monitor.monitor_id, monitor.name, monitor.team, stamp(), kind, **fields)
+
     def row(self) -> list[Any]:
         """The values in the table's column order."""
         return [

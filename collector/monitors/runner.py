@@ -42,7 +42,6 @@ from tracereel.collector.monitors.repository import (
     list_monitors,
     load_states,
     save_states,
-    stamp,
 )
 from tracereel.collector.query import PriceError, load_prices
 from tracereel.collector.store import Store
@@ -70,11 +69,7 @@ def judge(monitor: Monitor, state: MonitorState, reading: Reading, now: datetime
     if new == state.state:
         return []
     old, state.state, state.since = state.state, new, now
-    entries = [
-        HistoryEntry(
-            monitor.monitor_id, monitor.name, monitor.team, stamp(), "state", new, reading.value, reading.count
-        )
-    ]
+    entries = [HistoryEntry.now(monitor, "state", state=new, value=reading.value, tasks=reading.count)]
     if new == "firing":
         state.incident += 1
         state.dedup_key = _dedup_key(monitor, state.incident)
@@ -85,11 +80,8 @@ def judge(monitor: Monitor, state: MonitorState, reading: Reading, now: datetime
         else:
             state.pending = ""
             entries.append(
-                HistoryEntry(
-                    monitor.monitor_id,
-                    monitor.name,
-                    monitor.team,
-                    stamp(),
+                HistoryEntry.now(
+                    monitor,
                     "delivery",
                     action="resolve",
                     dedup_key=state.dedup_key,
@@ -247,11 +239,8 @@ class MonitorRunner:
                     add_history(
                         self._store,
                         [
-                            HistoryEntry(
-                                monitor.monitor_id,
-                                monitor.name,
-                                monitor.team,
-                                stamp(),
+                            HistoryEntry.now(
+                                monitor,
                                 "delivery",
                                 state=state.state,
                                 value=state.value,

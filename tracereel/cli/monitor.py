@@ -8,15 +8,26 @@ from typing import Any
 import click
 
 from tracereel.cli._traces import CannotRun, collector_option
-from tracereel.monitors import FORMATS, format_metric_value, format_window, metric_problem, parse_window
+from tracereel.monitors import (
+    FORMATS,
+    condition_text,
+    format_metric_value,
+    format_window,
+    metric_problem,
+    parse_window,
+)
 
 __all__ = ["command"]
 
 
-def _client(collector: str) -> Any:
-    from tracereel.client import CollectorClient
+def _call(collector: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``CollectorClient(collector).<method>(...)``; a collector error is one line and exit 2."""
+    from tracereel.client import CollectorClient, CollectorError
 
-    return CollectorClient(collector)
+    try:
+        return getattr(CollectorClient(collector), method)(*args, **kwargs)
+    except CollectorError as exc:
+        raise CannotRun(str(exc)) from None
 
 
 @click.group("monitor")
@@ -72,8 +83,6 @@ def add(
     collector: str,
 ) -> None:
     """Add the monitor NAME (needs an admin key when the collector has keys)."""
-    from tracereel.client import CollectorError
-
     problem = metric_problem(metric, dataset)
     if problem:
         raise click.ClickException(problem)
@@ -103,13 +112,10 @@ def add(
             if v
         },
     }
-    try:
-        stored = _client(collector).add_monitor(definition)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    stored = _call(collector, "add_monitor", definition)
+    fires = condition_text(stored["metric"], stored["condition"], stored["threshold"])
     click.echo(
-        f"added monitor {stored['name']}: fires when {stored['metric']} is {stored['condition']} "
-        f"{format_metric_value(stored['metric'], stored['threshold'])} over the last "
+        f"added monitor {stored['name']}: fires when {fires} over the last "
         f"{format_window(stored['window_seconds'])}; notifies {stored['notify']} ({stored['format']})"
     )
 
@@ -127,12 +133,7 @@ def list_(as_json: bool, collector: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tracereel.client import CollectorError
-
-    try:
-        monitors = _client(collector).monitors()
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    monitors = _call(collector, "monitors")
     if as_json:
         click.echo(json.dumps(monitors, indent=2))
         return
@@ -148,7 +149,7 @@ def list_(as_json: bool, collector: str) -> None:
             m["name"],
             status.get("state", "not evaluated yet"),
             f"{format_metric_value(m['metric'], status.get('value'))} ({status.get('tasks', 0)} tasks)",
-            f"{m['metric']} {m['condition']} {format_metric_value(m['metric'], m['threshold'])}",
+            condition_text(m["metric"], m["condition"], m["threshold"]),
             format_window(m["window_seconds"]),
             _filters(m),
             str(m["min_tasks"]),
@@ -162,12 +163,7 @@ def list_(as_json: bool, collector: str) -> None:
 @collector_option
 def remove(name: str, collector: str) -> None:
     """Remove the monitor NAME (needs an admin key when the collector has keys)."""
-    from tracereel.client import CollectorError
-
-    try:
-        _client(collector).remove_monitor(name)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    _call(collector, "remove_monitor", name)
     click.echo(f"removed monitor {name}")
 
 
@@ -178,12 +174,7 @@ def remove(name: str, collector: str) -> None:
 @collector_option
 def history(name: str, limit: int, as_json: bool, collector: str) -> None:
     """Show the monitor NAME's changes of state and notification attempts, newest first."""
-    from tracereel.client import CollectorError
-
-    try:
-        entries = _client(collector).monitor_history(name, limit=limit)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    entries = _call(collector, "monitor_history", name, limit=limit)
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
