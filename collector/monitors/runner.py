@@ -123,6 +123,8 @@ class MonitorRunner:
         self._monitors: dict[str, Monitor] = {}
         self._states: dict[str, MonitorState] = {}
         self._delivering: set[str] = set()
+        # Set to cut a delivery job's backoff short: its monitor's pending action changed, or the runner stops.
+        self._wakes: dict[str, threading.Event] = {}
         self.cycles = 0  # evaluations completed since start (read by tests and /healthz)
 
     def start(self) -> None:
@@ -136,6 +138,9 @@ class MonitorRunner:
     def stop(self) -> None:
         """Stop evaluating and delivering; what is not yet delivered stays pending in the store."""
         self._stop.set()
+        with self._lock:
+            for wake in self._wakes.values():
+                wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -179,7 +184,11 @@ class MonitorRunner:
                 monitor = monitors[mid]
                 self._states[mid] = stored.get(mid) or MonitorState(mid, monitor.name, monitor.team, since=now)
             for mid, reading in readings.items():
-                entries += judge(monitors[mid], self._states[mid], reading, now)
+                state = self._states[mid]
+                before = (state.pending, state.dedup_key)
+                entries += judge(monitors[mid], state, reading, now)
+                if (state.pending, state.dedup_key) != before and mid in self._wakes:
+                    self._wakes[mid].set()  # a job waiting to retry what is no longer wanted
             # Written before anything is sent: a trigger decided here survives a restart.
             save_states(self._store, [self._states[mid] for mid in readings])
             add_history(self._store, entries)
@@ -193,13 +202,14 @@ class MonitorRunner:
         if monitor_id in self._delivering or self._pool is None or self._stop.is_set():
             return
         self._delivering.add(monitor_id)
-        self._pool.submit(self._deliver, monitor_id)
+        self._wakes[monitor_id] = threading.Event()
+        self._pool.submit(self._deliver, monitor_id, self._wakes[monitor_id])
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         delay = min(self._backoff * 2 ** (attempt - 1), _MAX_BACKOFF)
         return max(delay, retry_after or 0.0)
 
-    def _deliver(self, monitor_id: str) -> None:
+    def _deliver(self, monitor_id: str, wake: threading.Event) -> None:
         """Deliver ``monitor_id``'s pending action, with retries, until nothing is pending (or the runner stops)."""
         try:
             current: tuple[str, str] | None = None
@@ -236,6 +246,9 @@ class MonitorRunner:
                             state.pending = ""
                     else:
                         outcome = "retrying"
+                        if not self._stop.is_set():
+                            # Under the lock: a change decided from now on (or stop()) wakes the wait below.
+                            wake.clear()
                     add_history(
                         self._store,
                         [
@@ -264,7 +277,7 @@ class MonitorRunner:
                         attempt,
                     )
                 if outcome == "retrying" and still_wanted:
-                    self._stop.wait(self._delay(attempt, result.retry_after))
+                    wake.wait(self._delay(attempt, result.retry_after))
         except Exception:
             logger.exception("monitor delivery failed")
         finally:

@@ -197,6 +197,47 @@ def test_a_receiver_that_hangs_delays_no_other_monitor(monitored, hooks):
     wait_until(lambda: _status(api, "stuck").get("notified") == "trigger", "the held delivery to complete")
 
 
+def test_a_trigger_delivered_after_the_monitor_resolved_is_followed_by_its_resolve(monitored, hooks):
+    api = CollectorClient(monitored.url)
+    hooks.held.add("/hook")
+    try:
+        _add(api, hooks)
+        send_tasks(monitored.url, 4, success=False)
+        _received(hooks, 1)  # the trigger is at the receiver, not yet answered
+        send_tasks(monitored.url, 12, success=True)
+        wait_until(lambda: _status(api, "success").get("state") == "ok", "the monitor to resolve")
+    finally:
+        hooks.release.set()
+    fired, resolved = _received(hooks, 2)
+    assert (fired["event"], resolved["event"]) == ("firing", "resolved")
+    assert fired["dedup_key"] == resolved["dedup_key"]
+    _cycles(monitored)
+    assert hooks.count() == 2
+
+
+def test_a_trigger_never_delivered_is_not_resolved_and_a_new_incident_is_not_delayed(store, hooks):
+    running, _ = start_collector(store, monitor_interval=0.1, monitor_backoff=3600, monitor_max_attempts=10)
+    try:
+        api = CollectorClient(running.url)
+        hooks.answer(503)
+        _add(api, hooks)
+        send_tasks(running.url, 4, success=False)
+        _received(hooks, 1)  # failed; the retry is an hour away
+        send_tasks(running.url, 12, success=True)
+        wait_until(lambda: _status(api, "success").get("state") == "ok", "the monitor to resolve")
+        skipped = api.monitor_history("success")[0]
+        assert (skipped["action"], skipped["outcome"]) == ("resolve", "skipped")
+        assert skipped["error"] == "the trigger was never delivered, so there is nothing to resolve"
+        assert _status(api, "success")["pending"] is None
+        # A new incident is delivered at once: the job waiting out its backoff was woken.
+        send_tasks(running.url, 20, success=False)
+        first, second = _received(hooks, 2)
+        assert first["dedup_key"].endswith("-1") and second["dedup_key"].endswith("-2")
+        wait_until(lambda: _status(api, "success").get("notified") == "trigger", "the second incident's page")
+    finally:
+        running.stop()
+
+
 def test_pagerduty_and_slack_bodies(monitored, hooks):
     api = CollectorClient(monitored.url)
     key = "R0UTINGKEY0123456789abcdef012345"
