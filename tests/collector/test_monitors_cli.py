@@ -27,7 +27,7 @@ def test_add_list_history_and_remove(collector):
     added = _add(collector.url, "--above", "2000", "--window", "30m", "--agent", "support", "--notify", HOOK)
     assert added.exit_code == 0, added.output
     assert added.output == (
-        "added monitor slow: fires when p95_latency_ms is above 2000 ms over the last 30m; "
+        "added monitor slow: fires when p95_latency_ms above 2000 ms over the last 30m; "
         "notifies https://hooks.slack.com/… (slack)\n"
     )
     listed = _run("list", "--collector", collector.url)
