@@ -412,15 +412,28 @@ def test_an_eval_pass_rate_monitor(monitored, hooks):
             "notify": hooks.url(),
         }
     )
+    api.add_monitor(
+        {
+            "name": "judge",
+            "metric": "eval.score.llm_judge",
+            "dataset": "support-golden",
+            "below": 0.8,
+            "window": "1d",
+            "notify": hooks.url("/judge"),
+        }
+    )
     _cycles(monitored)
     assert _status(api, "nightly")["state"] == "insufficient"  # no run in the last day
     now = datetime.now(timezone.utc).replace(microsecond=0)
     api.upload_eval_run(
         report("night-1", started_at=(now - timedelta(minutes=2)).isoformat(), failing=("order-status",))
     )
-    [fired] = _received(hooks, 1)
+    [fired] = _received(hooks, 1, "/hook")
     assert (fired["value"], fired["tasks"], fired["filters"]["dataset"]) == (0.75, 4, "support-golden")
+    [judged] = _received(hooks, 1, "/judge")
+    assert judged["value"] == pytest.approx((3 * 0.9 + 0.2) / 4)  # the judge's mean score over the run
     assert "eval.pass_rate = 75.0%, below 90.0% over the last 1d (dataset support-golden; 4 cases" in fired["summary"]
     api.upload_eval_run(report("night-2", started_at=(now - timedelta(minutes=1)).isoformat()))  # the latest run
-    resolved = _received(hooks, 2)[1]
+    resolved = _received(hooks, 2, "/hook")[1]
     assert (resolved["event"], resolved["value"]) == ("resolved", 1.0)
+    assert _received(hooks, 2, "/judge")[1]["event"] == "resolved"
