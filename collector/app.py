@@ -21,6 +21,7 @@ from tracereel.collector.ingest.accept import IngestPath
 from tracereel.collector.ingest.dedup import RecentSpans
 from tracereel.collector.ingest.drain import Drainer
 from tracereel.collector.ingest.wal import WriteAheadLog
+from tracereel.collector.monitors import MonitorRunner
 from tracereel.collector.settings import CollectorSettings
 from tracereel.collector.store import Store
 from tracereel.constants import API_VERSION
@@ -43,7 +44,8 @@ def create_app(
     default to the ones ``settings`` describe; the app opens the log, starts the parser, the
     drainer and the gRPC server with its lifespan, and at its end stores what the log holds
     before it stops. The parser redacts as ``settings.redact`` says, given or not; a wrong rules
-    file raises ``RedactionError`` here, before anything starts.
+    file raises ``RedactionError`` here, before anything starts. With ``monitor_interval`` above
+    0, the lifespan also runs the monitors (evaluation and notification threads).
     """
     redactor = load_redactor(settings.redact)
     if parser is None:
@@ -64,6 +66,15 @@ def create_app(
         grpc_server = OTLPGrpcServer(
             ingest, keys, host=settings.host, port=settings.grpc_port, max_message_bytes=settings.max_body_bytes
         )
+    monitors = None
+    if settings.monitor_interval > 0:
+        monitors = MonitorRunner(
+            store,
+            interval=settings.monitor_interval,
+            prices=settings.prices,
+            max_attempts=settings.monitor_max_attempts,
+            backoff=settings.monitor_backoff,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,11 +88,16 @@ def create_app(
         # Keys created or revoked through another collector on the same ClickHouse server.
         stop_refresh = threading.Event()
         threading.Thread(target=keys.keep_fresh, args=(stop_refresh,), name="tracereel-keys", daemon=True).start()
+        if monitors is not None:
+            # Threads, not the event loop: evaluation reads the store, delivery waits on receivers.
+            monitors.start()
         try:
             if grpc_server is not None:
                 await grpc_server.start()
             yield
         finally:
+            if monitors is not None:
+                monitors.stop()
             stop_refresh.set()
             if grpc_server is not None:
                 await grpc_server.stop()
@@ -111,6 +127,7 @@ def create_app(
     app.state.ingest = ingest
     app.state.drainer = drainer
     app.state.grpc = grpc_server
+    app.state.monitors = monitors
     for router in ROUTERS:
         # The key first: a request without one gets its 401 before anything else happens.
         dependencies = [] if router in OPEN_ROUTERS else [REQUIRE_API_KEY]

@@ -48,6 +48,13 @@ class CollectorSettings(BaseSettings):
     retention_days: int | None = Field(
         None, ge=1, description="Days every table keeps its rows (a TTL, set when the store opens); none: forever"
     )
+    monitor_interval: float = Field(
+        60.0, ge=0, description="Seconds between evaluations of every monitor; 0 turns monitors off"
+    )
+    monitor_max_attempts: int = Field(5, ge=1, le=100, description="Delivery attempts per monitor notification")
+    monitor_backoff: float = Field(
+        2.0, gt=0, description="Seconds before a failed notification is retried; doubles with each attempt"
+    )
     cluster: str | None = Field(
         None,
         description="ClickHouse cluster to lay the tables out on (replicated + Distributed, DDL ON CLUSTER); "

@@ -275,6 +275,25 @@ class CollectorClient:
         body = {"agent": agent, "version": version, "service": service, "team": team}
         return cast(dict[str, Any], self.post(f"{API_PREFIX}/switches/revive", body)["switch"])
 
+    def add_monitor(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Add a monitor (``POST /api/v1/monitors``, an admin key); answers the stored definition, secrets masked."""
+        return cast(dict[str, Any], self.post(f"{API_PREFIX}/monitors", definition))
+
+    def monitors(self) -> list[dict[str, Any]]:
+        """Every monitor the key may see, each with its ``status`` (``GET /api/v1/monitors``)."""
+        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/monitors")["monitors"])
+
+    def remove_monitor(self, name: str) -> dict[str, Any]:
+        """Remove a monitor (``DELETE /api/v1/monitors/{name}``); :class:`NotFound` if there is none."""
+        return cast(
+            dict[str, Any], self.request("DELETE", f"{API_PREFIX}/monitors/{urllib.parse.quote(name, safe='')}")
+        )
+
+    def monitor_history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """A monitor's changes of state and delivery attempts, newest first; :class:`NotFound` if unknown."""
+        path = f"{API_PREFIX}/monitors/{urllib.parse.quote(name, safe='')}/history"
+        return cast(list[dict[str, Any]], self.get(path, limit=limit)["history"])
+
     def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
         """Rows per model, tool, agent (and version) or service."""
         return cast(

@@ -11,6 +11,7 @@ from tracereel.collector.api import (
     health,
     keys,
     metrics,
+    monitors,
     otlp,
     switches,
     traces,
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     keys.router,
     audit.router,
     switches.router,
+    monitors.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.

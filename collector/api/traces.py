@@ -26,6 +26,7 @@ async def traces(
     to: str | None = Query(None, description="ISO-8601 or unix seconds; default: now"),
     service: str | None = None,
     agent: str | None = None,
+    version: str | None = Query(None, description="only traces whose root agent has this version"),
     status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
     principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
@@ -39,6 +40,7 @@ async def traces(
         limit=limit,
         service=service,
         agent=agent,
+        version=version,
         status=status,
         prices=read_price_table(request),
         scope=read_scope(principal),

@@ -31,6 +31,7 @@ def list_traces(
     agent: str | None = None,
     status: str | None = None,
     prices: PriceTable | None = None,
+    version: str | None = None,
     scope: Scope = EVERYTHING,
 ) -> list[dict[str, Any]]:
     """Traces whose root span starts in [start, end), newest first, with counts, tokens and cost.
@@ -51,6 +52,9 @@ def list_traces(
     if agent:
         where.append("AgentName = {agent:String}")
         params["agent"] = agent
+    if version:
+        where.append("AgentVersion = {version:String}")
+        params["version"] = version
     if status:
         where.append("Status = {status:String}")
         params["status"] = _STATUSES[status.lower()]

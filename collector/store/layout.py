@@ -47,7 +47,16 @@ from typing import Any, Final
 
 from tracereel.collector.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
 from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
-from tracereel.collector.store.tables import AUDIT_TABLE, EVAL_RUNS_TABLE, KEYS_TABLE, MIGRATIONS_TABLE, SWITCHES_TABLE
+from tracereel.collector.store.tables import (
+    AUDIT_TABLE,
+    EVAL_RUNS_TABLE,
+    KEYS_TABLE,
+    MIGRATIONS_TABLE,
+    MONITOR_HISTORY_TABLE,
+    MONITOR_STATE_TABLE,
+    MONITORS_TABLE,
+    SWITCHES_TABLE,
+)
 
 __all__ = [
     "LOCAL_SUFFIX",
@@ -82,7 +91,17 @@ SHARDING_KEYS: Final[dict[str, str]] = {
 # Small tables every collector must see whole, from any node: replicated on every node rather
 # than sharded, with no Distributed table in front (the record of migrations; control data such
 # as keys or teams belongs here too).
-UNSHARDED_TABLES: Final = frozenset({MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE, SWITCHES_TABLE})
+UNSHARDED_TABLES: Final = frozenset(
+    {
+        MIGRATIONS_TABLE,
+        KEYS_TABLE,
+        AUDIT_TABLE,
+        SWITCHES_TABLE,
+        MONITORS_TABLE,
+        MONITOR_STATE_TABLE,
+        MONITOR_HISTORY_TABLE,
+    }
+)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (?P<name>\w+)\s*\(")

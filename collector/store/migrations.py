@@ -22,6 +22,9 @@ from tracereel.collector.store.tables import (
     EVAL_RUNS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
+    MONITOR_HISTORY_TABLE,
+    MONITOR_STATE_TABLE,
+    MONITORS_TABLE,
     ROLLUP_TABLE,
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
@@ -348,6 +351,75 @@ ORDER BY (AgentName, Team, AgentVersion, ServiceName, ChangedAt)""",
             f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsKilled UInt8 "
             f"MATERIALIZED lower({_A}['tracereel.killed']) IN ('true', '1')",
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsKilled",
+        ),
+    ),
+    # Monitors (tracereel monitor): definitions and current state are small, rewritten rather
+    # than updated (ReplacingMergeTree, read with FINAL: the newest row of a key wins), so the
+    # same SQL works on chDB and a server. A removed monitor is a newer row with Deleted = 1;
+    # state is keyed by the monitor's id, so a monitor re-added under the same name starts afresh.
+    # Team: the team of the key that created it ('' for a team-less admin), for scoped reads.
+    (
+        "0013_monitors",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {MONITORS_TABLE} (
+    Name String,
+    MonitorId String,
+    Team LowCardinality(String),
+    Metric String,
+    Op LowCardinality(String),
+    Threshold Float64,
+    WindowSeconds UInt32,
+    Agent String,
+    Version String,
+    Service String,
+    Dataset String,
+    MinTasks UInt32,
+    NotifyUrl String,
+    Format LowCardinality(String),
+    RoutingKey String,
+    CreatedAt DateTime64(3, 'UTC'),
+    UpdatedAt DateTime64(6, 'UTC'),
+    Deleted UInt8
+) ENGINE = ReplacingMergeTree(UpdatedAt)
+ORDER BY Name""",
+            # State: what the last evaluation found, and where notification stands: Notified is the
+            # last action the receiver accepted for DedupKey, Pending the one still to deliver.
+            f"""CREATE TABLE IF NOT EXISTS {MONITOR_STATE_TABLE} (
+    MonitorId String,
+    Name String,
+    Team LowCardinality(String),
+    State LowCardinality(String),
+    Since DateTime64(6, 'UTC'),
+    LastValue Nullable(Float64),
+    LastTasks UInt64,
+    EvaluatedAt DateTime64(6, 'UTC'),
+    Incident UInt32,
+    DedupKey String,
+    Notified LowCardinality(String),
+    Pending LowCardinality(String),
+    UpdatedAt DateTime64(6, 'UTC')
+) ENGINE = ReplacingMergeTree(UpdatedAt)
+ORDER BY MonitorId""",
+            # History: every change of state, and every delivery attempt with its outcome.
+            f"""CREATE TABLE IF NOT EXISTS {MONITOR_HISTORY_TABLE} (
+    MonitorId String,
+    Name String,
+    Team LowCardinality(String),
+    Time DateTime64(6, 'UTC'),
+    Kind LowCardinality(String),
+    State LowCardinality(String),
+    Value Nullable(Float64),
+    Tasks UInt64,
+    Action LowCardinality(String),
+    DedupKey String,
+    Attempt UInt32,
+    StatusCode UInt16,
+    Outcome LowCardinality(String),
+    Error String
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(Time)
+ORDER BY (MonitorId, Time)
+SETTINGS ttl_only_drop_parts = 1""",
         ),
     ),
 )

@@ -30,6 +30,9 @@ from tracereel.collector.store.tables import (
     EVAL_RUNS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
+    MONITOR_HISTORY_TABLE,
+    MONITOR_STATE_TABLE,
+    MONITORS_TABLE,
     ROLLUP_TABLE,
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
@@ -58,12 +61,16 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     ROLLUP_TABLE: "Start",
     CALLS_TABLE: "Start",
     EVAL_RUNS_TABLE: "StartedAt",
+    MONITOR_HISTORY_TABLE: "Time",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log
-# is what shows who deleted what (it must outlive the data it is about), and a TTL on the kill
-# switches would silently revive an agent killed N days ago (a switch's state is its latest row).
-UNEXPIRED_TABLES: Final = frozenset({MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE, SWITCHES_TABLE})
+# is what shows who deleted what (it must outlive the data it is about), a TTL on the kill
+# switches would silently revive an agent killed N days ago (a switch's state is its latest row),
+# and a monitor's definition and current state must outlive any window of data (its history expires).
+UNEXPIRED_TABLES: Final = frozenset(
+    {MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE, SWITCHES_TABLE, MONITORS_TABLE, MONITOR_STATE_TABLE}
+)
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)

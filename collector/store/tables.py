@@ -14,6 +14,9 @@ __all__ = [
     "EVAL_RUNS_TABLE",
     "KEYS_TABLE",
     "MIGRATIONS_TABLE",
+    "MONITORS_TABLE",
+    "MONITOR_HISTORY_TABLE",
+    "MONITOR_STATE_TABLE",
     "ROLLUP_TABLE",
     "SWITCHES_TABLE",
     "TRACES_TABLE",
@@ -30,3 +33,6 @@ KEYS_TABLE: Final = "tracereel_keys"
 AUDIT_TABLE: Final = "tracereel_audit"
 # Kill switches (DESIGN.md "Control"): every flip is a row; the latest row per switch is its state.
 SWITCHES_TABLE: Final = "tracereel_switches"
+MONITORS_TABLE: Final = "tracereel_monitors"
+MONITOR_STATE_TABLE: Final = "tracereel_monitor_state"
+MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"

@@ -1,4 +1,8 @@
-"""Traces: a searchable, filterable table of traces, newest first; selecting a row opens the trace."""
+"""Traces: a searchable, filterable table of traces, newest first; selecting a row opens the trace.
+
+Linked from a firing monitor (the Monitors page), the URL carries its filters and window
+(``?monitor=&agent=&version=&service=&from=&to=``, unix seconds), which replace the sidebar's.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,28 @@ import streamlit as st
 
 from tracereel.client import CollectorError
 from tracereel.dashboard import ui
+from tracereel.dashboard.monitors import LINKED_FILTERS
 
 st.title("Traces")
 flt = ui.filters(with_version=False)
 api = ui.client()
+
+linked = {k: st.query_params[k] for k in LINKED_FILTERS if st.query_params.get(k)}
+if linked:
+    try:
+        window = {"start": int(linked.pop("from", flt["start"])), "end": int(linked.pop("to", flt["end"]))}
+    except ValueError:
+        st.error("The link's from/to are not unix seconds.")
+        st.stop()
+    monitor = linked.pop("monitor", None)
+    flt = {**window, **linked}
+    shown = ", ".join(f"{k} {v}" for k, v in linked.items()) or "all agents"
+    start, end = (pd.Timestamp(window[k], unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M UTC") for k in ("start", "end"))
+    lead = f"The traces behind monitor **{monitor}**" if monitor else "Traces"
+    st.info(f"{lead}: {shown}, from {start} to {end}.", icon=":material/notifications:")
+    if st.button("Show all traces", key="clear_link"):
+        st.query_params.clear()
+        st.rerun()
 
 left, middle, right = st.columns([3, 1, 1])
 search = left.text_input("Search", placeholder="trace id, agent, root span or version", key="search")
@@ -18,9 +40,7 @@ status = middle.selectbox("Status", ["any", "ok", "error", "unset"], key="status
 limit = right.selectbox("Show", [50, 200, 1000], index=1, key="limit")
 
 try:
-    rows = api.traces(
-        limit=limit, status=None if status == "any" else status, **{k: v for k, v in flt.items() if k != "version"}
-    )
+    rows = api.traces(limit=limit, status=None if status == "any" else status, **flt)
 except CollectorError as exc:
     ui.fail(exc)
 

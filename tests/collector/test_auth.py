@@ -37,6 +37,7 @@ def _protected_endpoints() -> list[tuple[str, str]]:
                 route.path.replace("{trace_id}", "ab" * 16)
                 .replace("{run_id}", "run-1")
                 .replace("{key_id}", "trk_000000000000")
+                .replace("{name}", "m1")
             )
             endpoints.extend((method, path) for method in sorted(route.methods))
     return endpoints
@@ -67,13 +68,18 @@ def test_every_endpoint_answers_with_the_key(keyed):
             response = keyed.post(path, json={"agent": "a", "reason": "test"}, headers=good)
         elif (method, path) == ("POST", "/api/v1/switches/revive"):  # after the kill above (routes in order)
             response = keyed.post(path, json={"agent": "a"}, headers=good)
+        elif (method, path) == ("POST", "/api/v1/monitors"):
+            monitor = {"name": "m1", "metric": "loop_rate", "above": 0.1, "notify": "http://127.0.0.1:9/hook"}
+            response = keyed.post(path, json=monitor, headers=good)
         else:
             response = keyed.request(method, path, headers=good, params=REQUIRED_PARAMS.get(path))
-        # The only 404s: the trace id or key id asked for is not stored.
+        # The only 404s: the trace id or key id asked for is not stored; the monitor's history after
+        # it was removed.
         assert (
             response.status_code in (200, 201)
             or "no trace with id" in response.json()["detail"]
-            or ("no key with id" in response.json()["detail"])
+            or "no key with id" in response.json()["detail"]
+            or response.json()["detail"] == "no monitor named m1"
         ), (method, path)
 
 

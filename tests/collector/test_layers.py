@@ -16,14 +16,17 @@ PREFIX = "tracereel.collector"
 # control is policy: redaction over plain values (ingest calls into it from the parse workers),
 # and the keys and the audit log, which keep their rows in the store (the key ring reloads them,
 # record_admin_action appends to the audit table), so control may import the store, and only it.
+# monitors evaluates stored monitors through the metrics engine (query) and keeps their
+# definitions, state and history in the store; the API serves them and the app runs them.
 ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "control": {"store"},
     "ingest": {"store", "control"},
     "query": {"store"},
-    "api": {"control", "ingest", "query", "store", "settings"},
+    "monitors": {"query", "store"},
+    "api": {"control", "ingest", "monitors", "query", "store", "settings"},
     "settings": {"store"},
-    "app": {"api", "ingest", "store", "settings", "control"},
+    "app": {"api", "ingest", "monitors", "store", "settings", "control"},
 }
 
 

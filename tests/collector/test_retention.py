@@ -13,6 +13,7 @@ from tests.support import wait_until
 from tracereel.collector import CollectorSettings, Store
 from tracereel.collector.store import (
     EVAL_RUNS_TABLE,
+    MONITOR_HISTORY_TABLE,
     TRACES_TABLE,
     TTL_COLUMNS,
     UNEXPIRED_TABLES,
@@ -66,6 +67,14 @@ def _eval_run(store: Store, run_id: str, started: datetime) -> None:
     store.insert_rows(EVAL_RUNS_TABLE, [[run_id, "golden", started, "{}"]], ["RunId", "Dataset", "StartedAt", "Report"])
 
 
+def _monitor_history(store: Store, key: str, time: datetime) -> None:
+    store.insert_rows(MONITOR_HISTORY_TABLE, [[key, "m", time, "state"]], ["MonitorId", "Name", "Time", "Kind"])
+
+
+# The rows of the tables not keyed by trace: their own key, named after the trace they stand beside.
+_KEYS = {EVAL_RUNS_TABLE: "RunId", MONITOR_HISTORY_TABLE: "MonitorId"}
+
+
 def _data_tables(store: Store) -> set[str]:
     rows = store.query(
         "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree%'"
@@ -102,10 +111,8 @@ def test_the_ttl_is_set_on_every_table_changed_and_removed(store: Store):
 
 
 def _counts(store: Store, table: str) -> dict[str, int]:
-    if table == EVAL_RUNS_TABLE:
-        rows = store.query(f"SELECT RunId, count() FROM {table} GROUP BY RunId")
-    else:
-        rows = store.query(f"SELECT TraceId, count() FROM {table} GROUP BY TraceId")
+    key = _KEYS.get(table, "TraceId")
+    rows = store.query(f"SELECT {key}, count() FROM {table} GROUP BY {key}")
     return {str(key): int(n) for key, n in rows}
 
 
@@ -115,6 +122,8 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
     store.insert_spans(span_columns(RECENT, now - timedelta(hours=1)))
     _eval_run(store, "old-run", now - timedelta(days=40))
     _eval_run(store, "recent-run", now - timedelta(hours=1))
+    _monitor_history(store, "old-run", now - timedelta(days=40))
+    _monitor_history(store, "recent-run", now - timedelta(hours=1))
     before = {table: _counts(store, table) for table in TTL_COLUMNS}
     assert all(len(counts) == 2 for counts in before.values()), before
 
@@ -124,14 +133,11 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
         # The merge that applies a TTL runs in the background; FINAL forces it now.
         for table in TTL_COLUMNS:
             store.command(f"OPTIMIZE TABLE {table} FINAL")
-        return all(
-            set(_counts(store, table)) == {RECENT if table != EVAL_RUNS_TABLE else "recent-run"}
-            for table in TTL_COLUMNS
-        )
+        return all(set(_counts(store, table)) == {"recent-run" if table in _KEYS else RECENT} for table in TTL_COLUMNS)
 
     wait_until(expired, "rows older than 30 days to expire", state=lambda: {t: _counts(store, t) for t in TTL_COLUMNS})
     assert _counts(store, TRACES_TABLE) == {RECENT: 3}
-    assert set(trace_tables(store)) == set(TTL_COLUMNS) - {EVAL_RUNS_TABLE}
+    assert set(trace_tables(store)) == set(TTL_COLUMNS) - set(_KEYS)
     # The record of migrations never expires.
     assert store.migrate() == []
 

@@ -197,6 +197,29 @@ def _check_switches(w: World, get: Callable[..., Any]) -> None:
             assert {s["agent"] for s in listed} == mine, listed
 
 
+def _team_monitors(w: World) -> None:
+    """A monitor of each team, added with an admin key of that team (once per world)."""
+    for team in (w.alpha, w.beta):
+        name = f"{team.name}-loops"
+        admin = _create(w.http, team=team.name, role="admin")["key"]
+        body = {"name": name, "metric": "loop_rate", "above": 0.5, "notify": "http://127.0.0.1:9/hook"}
+        added = w.http.post("/api/v1/monitors", json=body, headers=bearer(admin))
+        assert added.status_code in (201, 409), added.text
+
+
+def _check_monitors(w: World, get: Callable[..., Any]) -> None:
+    _team_monitors(w)
+    for me in (w.alpha, w.beta):
+        listed = get("/api/v1/monitors", me.read).json()["monitors"]
+        assert [m["name"] for m in listed] == [f"{me.name}-loops"], listed
+
+
+def _check_monitor_history(w: World, get: Callable[..., Any]) -> None:
+    _team_monitors(w)
+    assert get("/api/v1/monitors/alpha-loops/history", w.alpha.read).status_code == 200
+    _not_found_like_unknown(w, get, "/api/v1/monitors/{}/history", "beta-loops", "nobody-loops")
+
+
 CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/traces": _check_trace_list,
     "/api/v1/traces/{trace_id}": _check_trace_by_id,
@@ -205,6 +228,8 @@ CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/metrics/breakdown": _check_breakdown,
     "/api/v1/prices": _check_prices,
     "/api/v1/compare": _check_compare,
+    "/api/v1/monitors": _check_monitors,
+    "/api/v1/monitors/{name}/history": _check_monitor_history,
     "/api/v1/evals/runs": _check_eval_runs,
     "/api/v1/evals/runs/{run_id}": _check_eval_run,
     "/api/v1/keys": _admin_only("/api/v1/keys"),

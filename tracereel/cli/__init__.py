@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "kill",
     "revive",
     "switches",
+    "monitor",
 )
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "insecure_option",
     "is_loopback",
     "load_settings",
+    "monitor_interval_option",
     "retention_option",
     "run_collector",
 ]
@@ -103,6 +104,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything
+
+
+def monitor_interval_option(func: Any) -> Any:
+    """``--monitor-interval SECONDS``, shared by ``serve`` and ``up``."""
+    return click.option(
+        "--monitor-interval",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        help="Evaluate every monitor this often; 0 turns monitors off [env: TRACEREEL_MONITOR_INTERVAL; default: 60].",
+    )(func)
 
 
 def load_settings(**options: Any) -> Any:

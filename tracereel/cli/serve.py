@@ -12,6 +12,7 @@ from tracereel.cli._collector import (
     ingest_options,
     insecure_option,
     load_settings,
+    monitor_interval_option,
     retention_option,
     run_collector,
 )
@@ -26,6 +27,7 @@ __all__ = ["command"]
 @retention_option
 @cluster_option
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
+@monitor_interval_option
 @ingest_options
 @insecure_option
 def command(host: str | None, port: int | None, store: str | None, insecure_no_auth: bool, **options: Any) -> None:

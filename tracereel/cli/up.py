@@ -17,6 +17,7 @@ from tracereel.cli._collector import (
     ingest_options,
     insecure_option,
     load_settings,
+    monitor_interval_option,
     retention_option,
     run_collector,
 )
@@ -52,6 +53,7 @@ def _has_command(name: str) -> bool:
 @click.option("--redact", metavar="default|off|FILE", help=REDACT_HELP)
 @ingest_options
 @insecure_option
+@monitor_interval_option
 def command(
     port: int | None,
     store: str | None,

@@ -1,0 +1,112 @@
+"""Monitors: ``POST/GET /api/v1/monitors``, ``DELETE /api/v1/monitors/{name}``, ``GET /api/v1/monitors/{name}/history``.
+
+Adding and removing need an admin key and are audited; reads show what the caller's scope
+covers (a team's key: its team's monitors). Answers never hold a notification URL or a routing
+key in full: they are secrets, shown masked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tracereel.collector.api.auth import current_principal, read_scope, require_role
+from tracereel.collector.control import Principal, record_admin_action
+from tracereel.collector.monitors import (
+    Monitor,
+    MonitorError,
+    MonitorExists,
+    add_monitor,
+    find_monitor,
+    list_history,
+    list_monitors,
+    load_states,
+    parse_monitor,
+    remove_monitor,
+)
+from tracereel.collector.store import Store
+from tracereel.constants import API_PREFIX
+
+__all__ = ["router"]
+
+router = APIRouter(prefix=API_PREFIX)
+
+_MAX_BODY = 64 * 1024
+
+
+def _with_states(store: Store, monitors: list[Monitor]) -> list[dict[str, Any]]:
+    states = load_states(store, [m.monitor_id for m in monitors])
+    out = []
+    for monitor in monitors:
+        state = states.get(monitor.monitor_id)
+        out.append({**monitor.public(), "status": state.public() if state else None})
+    return out
+
+
+@router.post("/monitors", summary="Add a monitor", status_code=201, dependencies=[require_role("admin")])
+async def add(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+    """Store a monitor (body: name, metric, above|below, window, filters, min_tasks, notify, format, routing_key)."""
+    raw = await request.body()
+    if len(raw) > _MAX_BODY:
+        raise HTTPException(413, f"a monitor definition is at most {_MAX_BODY} bytes")
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError:
+        raise HTTPException(400, "invalid monitor: the body is not JSON") from None
+    try:
+        monitor = parse_monitor(data, team=principal.team or "")
+    except MonitorError as exc:
+        raise HTTPException(400, f"invalid monitor: {exc}") from None
+    store: Store = request.app.state.store
+    try:
+        await run_in_threadpool(add_monitor, store, monitor)
+    except MonitorExists as exc:
+        raise HTTPException(409, str(exc)) from None
+    record_admin_action(
+        "add_monitor",
+        monitor.name,
+        key_id=principal.key_id,
+        detail=f"{monitor.metric} {monitor.op} {monitor.threshold:g}, {monitor.format}",
+        store=request.app.state.store,
+    )
+    return JSONResponse(monitor.public(), status_code=201)
+
+
+@router.get("/monitors", summary="List monitors with their state")
+async def monitors(request: Request, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """Every monitor the caller may see, by name, with its current ``status`` (None before its first evaluation)."""
+    store: Store = request.app.state.store
+    found = await run_in_threadpool(list_monitors, store, read_scope(principal))
+    rows = await run_in_threadpool(_with_states, store, found)
+    settings = request.app.state.settings
+    return {"monitor_interval": settings.monitor_interval, "monitors": rows}
+
+
+@router.delete("/monitors/{name}", summary="Remove a monitor", dependencies=[require_role("admin")])
+async def remove(request: Request, name: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """Remove the monitor ``name``: it is no longer evaluated; its history stays readable until it expires."""
+    removed = await run_in_threadpool(remove_monitor, request.app.state.store, name, read_scope(principal))
+    if removed is None:
+        raise HTTPException(404, f"no monitor named {name}")
+    record_admin_action("remove_monitor", removed.name, key_id=principal.key_id, store=request.app.state.store)
+    return {"removed": removed.name}
+
+
+@router.get("/monitors/{name}/history", summary="A monitor's changes of state and delivery attempts")
+async def history(
+    request: Request,
+    name: str,
+    limit: int = Query(200, ge=1, le=5000),
+    principal: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    """Newest first: each change of state (``kind: state``) and each notification attempt (``kind: delivery``)."""
+    store: Store = request.app.state.store
+    monitor = await run_in_threadpool(find_monitor, store, name, read_scope(principal))
+    if monitor is None:
+        raise HTTPException(404, f"no monitor named {name}")
+    entries = await run_in_threadpool(list_history, store, monitor, limit=limit)
+    return {"name": monitor.name, "history": [e.public() for e in entries]}
