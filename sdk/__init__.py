@@ -8,6 +8,7 @@ agent code (replay, evals, integrations) use :mod:`tracereel.sdk.hooks`; setting
 from tracereel.sdk._boundaries import agent, llm, tool
 from tracereel.sdk._runtime import configure, dropped_spans, flush, shutdown
 from tracereel.sdk._signals import escalate, guardrail, plan, record_usage, score, set_outcome
+from tracereel.sdk.integrations import instrument, uninstrument
 from tracereel.sdk.settings import ConfigError
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "escalate",
     "flush",
     "guardrail",
+    "instrument",
     "llm",
     "plan",
     "record_usage",
@@ -25,4 +27,5 @@ __all__ = [
     "set_outcome",
     "shutdown",
     "tool",
+    "uninstrument",
 ]

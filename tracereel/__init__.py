@@ -5,7 +5,8 @@
     @tracereel.agent(name="support", version="1.0")
     def handle(ticket: str) -> str: ...
 
-Importing tracereel never imports a server dependency.
+Importing tracereel never imports a server dependency or an instrumented library
+(``tracereel.instrument("openai")`` imports the OpenAI client when it is called).
 """
 
 from tracereel.constants import VERSION
@@ -17,6 +18,7 @@ from tracereel.sdk import (
     escalate,
     flush,
     guardrail,
+    instrument,
     llm,
     plan,
     record_usage,
@@ -24,6 +26,7 @@ from tracereel.sdk import (
     set_outcome,
     shutdown,
     tool,
+    uninstrument,
 )
 
 __version__ = VERSION
@@ -37,6 +40,7 @@ __all__ = [
     "escalate",
     "flush",
     "guardrail",
+    "instrument",
     "llm",
     "plan",
     "record_usage",
@@ -44,4 +48,5 @@ __all__ = [
     "set_outcome",
     "shutdown",
     "tool",
+    "uninstrument",
 ]
