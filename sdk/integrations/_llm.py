@@ -137,6 +137,18 @@ def _events(method: Method, recorded: list[Any]) -> list[Any]:
     return [method.event(e) for e in recorded]
 
 
+def _dump(value: Any) -> Any:
+    """What a response or event is recorded as: the fields the provider sent, by their wire names.
+
+    Only the fields that were set: an object rebuilt from it on replay then dumps (and is sent
+    on, e.g. by the Agents SDK as the next request's input) exactly like the live one.
+    """
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_unset=True, by_alias=True)
+    return value
+
+
 def wrap(method: Method, original: Callable[..., Any]) -> Callable[..., Any]:
     """``original`` (an unbound client method taking keyword arguments) as an LLM boundary."""
     if method.is_async:
@@ -184,18 +196,21 @@ def _call_sync(method: Method, original: Callable[..., Any], client: Any, kwargs
         if streamed:  # a replay running this call live: the events are read here, then served as a stream
             result = list(result)
             _describe_stream(span, result)
-        else:
-            _describe_response(span, method, result)
-        return result
+            live.append(result)
+            return [_dump(e) for e in result]
+        _describe_response(span, method, result)
+        live.append(result)
+        return _dump(result)
 
+    live: list[Any] = []  # the library's own objects when the call ran (not served from a recording)
     token = _pending.set(send)
     try:
         result = wrapper(model=model, messages=messages, params=params)
     finally:
         _pending.reset(token)
     if streamed:
-        return ReplayedStream(_events(method, result))
-    return method.response(result)
+        return ReplayedStream(live[0] if live else _events(method, result))
+    return live[0] if live else method.response(result)
 
 
 async def _call_async(method: Method, original: Callable[..., Any], client: Any, kwargs: dict[str, Any]) -> Any:
@@ -221,18 +236,21 @@ async def _call_async(method: Method, original: Callable[..., Any], client: Any,
         if streamed:
             result = [event async for event in result]
             _describe_stream(span, result)
-        else:
-            _describe_response(span, method, result)
-        return result
+            live.append(result)
+            return [_dump(e) for e in result]
+        _describe_response(span, method, result)
+        live.append(result)
+        return _dump(result)
 
+    live: list[Any] = []
     token = _pending.set(send)
     try:
         result = await wrapper(model=model, messages=messages, params=params)
     finally:
         _pending.reset(token)
     if streamed:
-        return ReplayedAsyncStream(_events(method, result))
-    return method.response(result)
+        return ReplayedAsyncStream(live[0] if live else _events(method, result))
+    return live[0] if live else method.response(result)
 
 
 class _RecordingStream:
@@ -264,7 +282,7 @@ class _RecordingStream:
             _describe_stream(self._call.span, self._events)
         except Exception:
             internal_error("reading a streamed LLM response")
-        self._call.succeed(self._events)
+        self._call.succeed([_dump(e) for e in self._events])
 
     def close(self) -> None:
         """Close the underlying stream; what was read so far is recorded."""
@@ -312,7 +330,7 @@ class _RecordingAsyncStream:
             _describe_stream(self._call.span, self._events)
         except Exception:
             internal_error("reading a streamed LLM response")
-        self._call.succeed(self._events)
+        self._call.succeed([_dump(e) for e in self._events])
 
     async def close(self) -> None:
         """Close the underlying stream; what was read so far is recorded."""

@@ -1,0 +1,102 @@
+"""The OpenAI Agents SDK, instrumented: agents, handoffs, tools and guardrails recorded; the app replays offline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import agents_app
+import pytest
+from click.testing import CliRunner
+from conftest import Recorder, now
+
+from tests.fake_openai import FakeOpenAI, function_call
+from tracereel import semconv as sc
+from tracereel.cli import main
+
+FINAL = "The refund of INV-7 (40 EUR) was refused: the card has expired."
+
+
+def desk_answer(request: dict[str, Any]) -> str | dict[str, Any]:
+    """The model behind both agents: triage hands off; billing looks up, tries a refund, answers."""
+    items = request.get("input") if isinstance(request.get("input"), list) else []
+    done = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"}
+    if "triage" in str(request.get("instructions")) and "call_h" not in done:
+        return {"output": [function_call("transfer_to_billing", {}, "call_h")]}
+    if "call_l" not in done:
+        return {"output": [function_call("lookup_invoice", {"invoice_id": "INV-7"}, "call_l")]}
+    if "call_r" not in done:
+        return {"output": [function_call("issue_refund", {"invoice_id": "INV-7"}, "call_r")]}
+    return FINAL
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(desk_answer) as server:
+        agents_app.URL["openai"] = server.base_url
+        yield server
+
+
+def _record(recorder: Recorder, fake: FakeOpenAI, question: str = "Please refund invoice INV-7") -> str:
+    since = now()
+    assert agents_app.desk(question) == FINAL
+    fake.stop()
+    return recorder.latest("support-desk", since)
+
+
+def _replay(trace_id: str, url: str, *more: str) -> Any:
+    return CliRunner().invoke(main, ["replay", trace_id, "--collector", url, *more], catch_exceptions=False)
+
+
+def test_agents_handoffs_tools_and_guardrails_are_recorded(recorder: Recorder, fake: FakeOpenAI) -> None:
+    trace_id = _record(recorder, fake)
+    spans = recorder.trace(trace_id)["spans"]
+    by_name = {s["name"]: s for s in spans}
+    triage, billing = by_name["invoke_agent triage"], by_name["invoke_agent billing"]
+    assert triage["kind"] == billing["kind"] == "agent"
+    assert billing["attributes"][sc.HANDOFF_FROM] == "triage"
+    assert billing["attributes"][sc.HANDOFF_TARGET_TYPE] == "agent"
+    tools = [s for s in spans if s["kind"] == "tool"]
+    assert sorted(s["name"] for s in tools) == ["execute_tool issue_refund", "execute_tool lookup_invoice"]
+    assert all(s["parent_span_id"] == billing["span_id"] for s in tools)
+    refund = by_name["execute_tool issue_refund"]
+    assert refund["status_code"] == "ERROR"
+    assert refund["attributes"][sc.ERROR_TYPE] == "agents_app.RefundRefused"
+    assert json.loads(refund["attributes"][sc.TOOL_CALL_ARGUMENTS]) == {"invoice_id": "INV-7"}
+    llms = [s for s in spans if s["kind"] == "llm"]
+    assert len(llms) == 4 and {s["parent_span_id"] for s in llms} == {triage["span_id"], billing["span_id"]}
+    guardrail = by_name["guardrail polite"]
+    assert guardrail["kind"] == "guardrail" and guardrail["attributes"][sc.GUARDRAIL_VERDICT] == "pass"
+
+
+def test_the_app_replays_offline_with_exit_0(recorder: Recorder, fake: FakeOpenAI) -> None:
+    trace_id = _record(recorder, fake)
+    requests, tool_runs = len(fake.requests), list(agents_app.TOOL_RUNS)
+    result = _replay(trace_id, recorder.url)
+    assert result.exit_code == 0, result.output
+    assert len(fake.requests) == requests and agents_app.TOOL_RUNS == tool_runs  # model and tools from the tape
+
+
+def test_a_changed_prompt_is_a_divergence(recorder: Recorder, fake: FakeOpenAI) -> None:
+    trace_id = _record(recorder, fake)
+    agents_app.CHANGES["triage_instructions"] = "You are the triage agent. Send billing questions to billing."
+    try:
+        result = _replay(trace_id, recorder.url, "--json")
+    finally:
+        agents_app.CHANGES.clear()
+    assert result.exit_code == 1, result.output
+    divergence = json.loads(result.output)["divergence"]
+    assert divergence["kind"] == "different_arguments"
+    assert divergence["address"]["label"] == "llm:gpt-4o-mini#1"
+    assert "Send billing questions to billing." in divergence["diff"]
+
+
+def test_a_tripped_guardrail_is_a_violation(recorder: Recorder, fake: FakeOpenAI) -> None:
+    since = now()
+    with pytest.raises(Exception, match="Guardrail"):
+        agents_app.desk("refund this stupid invoice")
+    trace_id = recorder.latest("support-desk", since)
+    guardrail = next(s for s in recorder.trace(trace_id)["spans"] if s["kind"] == "guardrail")
+    assert guardrail["name"] == "guardrail polite"
+    assert guardrail["attributes"][sc.GUARDRAIL_VERDICT] == "violation"
