@@ -25,6 +25,8 @@ __all__ = [
     "EVAL_RUN_ID",
     "EVAL_VARIANT",
     "EXCEPTION_EVENT",
+    "GRAPH_NODE_ID",
+    "GRAPH_NODE_PARENT_ID",
     "GROUNDEDNESS",
     "GUARDRAIL_NAME",
     "GUARDRAIL_REASON",
@@ -94,6 +96,10 @@ TIMEOUT_ERROR_TYPE: Final = "timeout"
 
 # --- OpenInference (spans from other instrumentations) ---------------------------------
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+# Agent-graph nodes (OpenInference, Phoenix's graph view): a node naming the node it came from is
+# a sub-agent handoff.
+GRAPH_NODE_ID: Final = "graph.node.id"
+GRAPH_NODE_PARENT_ID: Final = "graph.node.parent_id"
 
 # --- tracereel additions ----------------------------------------------------------------
 ENTRYPOINT: Final = "tracereel.entrypoint"

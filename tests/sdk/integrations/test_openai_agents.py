@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import agents_app
@@ -11,9 +13,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import Recorder, now
 
+import tracereel
 from tests.fake_openai import FakeOpenAI, function_call
+from tests.support import DEADLINE, wait_until
 from tracereel import semconv as sc
 from tracereel.cli import main
+from tracereel.client import CollectorClient
 
 FINAL = "The refund of INV-7 (40 EUR) was refused: the card has expired."
 
@@ -100,3 +105,43 @@ def test_a_tripped_guardrail_is_a_violation(recorder: Recorder, fake: FakeOpenAI
     guardrail = next(s for s in recorder.trace(trace_id)["spans"] if s["kind"] == "guardrail")
     assert guardrail["name"] == "guardrail polite"
     assert guardrail["attributes"][sc.GUARDRAIL_VERDICT] == "violation"
+
+
+def test_metrics_count_one_tool_call_per_real_tool_call(sdk_to: Any, fake: FakeOpenAI) -> None:
+    """A fresh collector holding one run: the handoff is not a tool call, the failing refund is one."""
+    assert agents_app.desk("Please refund invoice INV-7") == FINAL
+    assert tracereel.flush(DEADLINE)
+    wait_until(lambda: _tasks(sdk_to.url) == 1, "the run to reach the metrics")
+    metrics = CollectorClient(sdk_to.url).metrics(**{"from": str(int(time.time()) - 600)})
+    assert metrics["tool_calls"] == 2  # lookup_invoice and issue_refund; transfer_to_billing is a handoff
+    assert metrics["tool_error_rate"] == 0.5 and metrics["tool_success_rate"] == 0.5
+    assert metrics["steps_per_task"] == 6.0  # 4 model calls + 2 tool calls
+
+
+def _tasks(url: str) -> int:
+    return int(CollectorClient(url).metrics(**{"from": str(int(time.time()) - 600)})["tasks"] or 0)
+
+
+def test_a_golden_set_of_one_recorded_run_evaluates_offline(
+    tmp_path: Path, recorder: Recorder, fake: FakeOpenAI
+) -> None:
+    trace_id = _record(recorder, fake)
+    golden = tmp_path / "golden.yaml"
+    added = CliRunner().invoke(main, ["dataset", "add", str(golden), trace_id, "--collector", recorder.url])
+    assert added.exit_code == 0, added.output
+    tool_runs = list(agents_app.TOOL_RUNS)
+
+    passed = CliRunner().invoke(main, ["eval", str(golden), "--json", "--no-upload"])
+
+    assert passed.exit_code == 0, passed.output
+    report = json.loads(passed.stdout)
+    assert report["pass_rate"] == 1.0 and [c["output"] for c in report["cases"]] == [FINAL]
+    assert agents_app.TOOL_RUNS == tool_runs  # the tools were served from the recording
+
+    agents_app.CHANGES["triage_instructions"] = "You are the triage agent. Send billing questions to billing."
+    try:
+        changed = CliRunner().invoke(main, ["eval", str(golden), "--json", "--no-upload"])
+    finally:
+        agents_app.CHANGES.clear()
+    assert changed.exit_code == 1
+    assert json.loads(changed.stdout)["pass_rate"] == 0.0
