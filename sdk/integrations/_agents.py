@@ -24,7 +24,7 @@ import inspect
 import json
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from agents import tool as agents_tool
 from agents.tracing import Span as AgentsSpan
@@ -130,12 +130,15 @@ _processor: _Processor | None = None
 def _tool_arguments(raw: str) -> dict[str, Any] | None:
     """The model's arguments as keyword names, if they are a JSON object of identifiers."""
     try:
-        parsed = json.loads(raw) if raw else {}
+        parsed: Any = json.loads(raw) if raw else {}
     except ValueError:
         return None
-    if not isinstance(parsed, dict) or not all(isinstance(k, str) and k.isidentifier() for k in parsed):
+    if not isinstance(parsed, dict):
         return None
-    return dict(parsed)  # type: ignore[arg-type]
+    arguments = cast(dict[Any, Any], parsed)
+    if not all(isinstance(k, str) and k.isidentifier() for k in arguments):
+        return None
+    return {str(k): v for k, v in arguments.items()}
 
 
 async def _tool_call(name: str, raw: str, run: Callable[[], Awaitable[Any]]) -> Any:

@@ -16,9 +16,10 @@ PROVIDER = "anthropic"
 
 
 def _tool_calls(message: Any) -> list[dict[str, Any]]:
+    blocks: list[Any] = getattr(message, "content", None) or []
     return [
         {"id": block.id, "name": block.name, "arguments": block.input}
-        for block in getattr(message, "content", None) or []
+        for block in blocks
         if getattr(block, "type", None) == "tool_use"
     ]
 

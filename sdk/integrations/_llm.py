@@ -76,10 +76,10 @@ def _raw_response(kwargs: dict[str, Any]) -> bool:
 
 
 def _split(method: Method, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    messages = kwargs.get(method.messages_key)
+    messages: Any = kwargs.get(method.messages_key)
     if messages is not None and not isinstance(messages, str | list | tuple | dict):
         # An iterable (a generator) would be used up by recording it: send the list instead.
-        messages = kwargs[method.messages_key] = list(cast(Any, messages))
+        messages = kwargs[method.messages_key] = list(messages)
     params = {
         k: v
         for k, v in kwargs.items()
@@ -88,7 +88,7 @@ def _split(method: Method, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, 
     if not params.get("stream"):
         params.pop("stream", None)  # stream=False and no stream are the same request
     model = kwargs.get("model")
-    return (None if _omitted(model) else model), messages, params
+    return (None if _omitted(model) else model), cast(Any, messages), params
 
 
 def _describe_request(span: Span, params: dict[str, Any]) -> None:
@@ -411,6 +411,6 @@ def rebuilder(target: Any, construct: Callable[..., Any]) -> Callable[[Any], Any
             return construct(value=value, type_=target)
         except Exception:
             internal_error(f"rebuilding a recorded {getattr(target, '__name__', 'event')}")
-            return value
+            return cast(Any, value)
 
     return rebuild

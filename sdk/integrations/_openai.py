@@ -19,18 +19,21 @@ PROVIDER = "openai"
 
 def _chat_tool_calls(response: Any) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
-    for choice in getattr(response, "choices", None) or []:
-        for call in getattr(choice.message, "tool_calls", None) or []:
-            function = getattr(call, "function", None)
+    choices: list[Any] = getattr(response, "choices", None) or []
+    for choice in choices:
+        asked: list[Any] = getattr(getattr(choice, "message", None), "tool_calls", None) or []
+        for call in asked:
+            function: Any = getattr(call, "function", None)
             if function is not None:
                 calls.append({"id": call.id, "name": function.name, "arguments": function.arguments})
     return calls
 
 
 def _responses_tool_calls(response: Any) -> list[dict[str, Any]]:
+    items: list[Any] = getattr(response, "output", None) or []
     return [
         {"id": item.call_id, "name": item.name, "arguments": item.arguments}
-        for item in getattr(response, "output", None) or []
+        for item in items
         if getattr(item, "type", None) == "function_call"
     ]
 
