@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.fake_openai import FakeServer, Responder
 
-__all__ = ["FakeAnthropic", "tool_use"]
+__all__ = ["FakeAnthropic", "tool_use", "tool_use_then"]
 
 
 def _echo(request: dict[str, Any]) -> str:
@@ -28,6 +28,21 @@ def _echo(request: dict[str, Any]) -> str:
 def tool_use(name: str, arguments: dict[str, Any], call_id: str = "toolu_1") -> dict[str, Any]:
     """A content block asking for a tool call."""
     return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
+
+
+def tool_use_then(answer: str, name: str, arguments: dict[str, Any]) -> Responder:
+    """A ``tool_use`` of ``name`` when tools are offered and no tool result came back yet; then ``answer``."""
+
+    def respond(request: dict[str, Any]) -> str | dict[str, Any]:
+        answered = any(
+            isinstance(m.get("content"), list) and any(b.get("type") == "tool_result" for b in m["content"])
+            for m in request.get("messages") or []
+        )
+        if request.get("tools") and not answered:
+            return {"content": [tool_use(name, arguments)], "stop_reason": "tool_use"}
+        return answer
+
+    return respond
 
 
 class FakeAnthropic(FakeServer):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeOpenAI", "FakeServer", "Responder", "function_call"]
+__all__ = ["FakeOpenAI", "FakeServer", "Responder", "chat_tool_call_then", "function_call"]
 
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
 USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -39,6 +39,32 @@ def _echo(request: dict[str, Any]) -> str:
     last = messages[-1]
     content = last.get("content", "") if isinstance(last, dict) else ""
     return f"echo: {content}"
+
+
+def chat_tool_call_then(answer: str, name: str, arguments: dict[str, Any]) -> Responder:
+    """Chat completions: a call of tool ``name`` when tools are offered and no tool result came back
+    yet; then ``answer``."""
+
+    def respond(request: dict[str, Any]) -> str | dict[str, Any]:
+        if request.get("tools") and not any(m.get("role") == "tool" for m in request.get("messages") or []):
+            call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            return {
+                "id": "chatcmpl-tool",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": request["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                        "finish_reason": "tool_calls",
+                    }
+                ],
+                "usage": {"prompt_tokens": 30, "completion_tokens": 8, "total_tokens": 38},
+            }
+        return answer
+
+    return respond
 
 
 def function_call(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:

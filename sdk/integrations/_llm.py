@@ -253,14 +253,39 @@ async def _call_async(method: Method, original: Callable[..., Any], client: Any,
     return live[0] if live else method.response(result)
 
 
-class _RecordingStream:
-    """The library's stream, passed through event by event; the span ends when it is used up or closed."""
+class _Recording:
+    """What the recording stream wrappers share: the events read so far and the open span."""
 
     def __init__(self, inner: Any, call: OpenCall) -> None:
         self._inner = inner
-        self._iterator: Iterator[Any] = iter(inner)
         self._call = call
         self._events: list[Any] = []
+        self._done = False
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            _describe_stream(self._call.span, self._events)
+        except Exception:
+            internal_error("reading a streamed LLM response")
+        self._call.succeed([_dump(e) for e in self._events])
+
+    def _failed(self, exc: BaseException) -> None:
+        self._done = True
+        self._call.fail(exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _RecordingStream(_Recording):
+    """The library's stream, passed through event by event; the span ends when it is used up or closed."""
+
+    def __init__(self, inner: Any, call: OpenCall) -> None:
+        super().__init__(inner, call)
+        self._iterator: Iterator[Any] = iter(inner)
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -272,17 +297,10 @@ class _RecordingStream:
             self._finish()
             raise
         except BaseException as exc:
-            self._call.fail(exc)
+            self._failed(exc)
             raise
         self._events.append(event)
         return event
-
-    def _finish(self) -> None:
-        try:
-            _describe_stream(self._call.span, self._events)
-        except Exception:
-            internal_error("reading a streamed LLM response")
-        self._call.succeed([_dump(e) for e in self._events])
 
     def close(self) -> None:
         """Close the underlying stream; what was read so far is recorded."""
@@ -297,18 +315,13 @@ class _RecordingStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
-
-class _RecordingAsyncStream:
+class _RecordingAsyncStream(_Recording):
     """The async twin of :class:`_RecordingStream`."""
 
     def __init__(self, inner: Any, call: OpenCall) -> None:
-        self._inner = inner
+        super().__init__(inner, call)
         self._iterator: AsyncIterator[Any] = inner.__aiter__()
-        self._call = call
-        self._events: list[Any] = []
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
@@ -320,17 +333,10 @@ class _RecordingAsyncStream:
             self._finish()
             raise
         except BaseException as exc:
-            self._call.fail(exc)
+            self._failed(exc)
             raise
         self._events.append(event)
         return event
-
-    def _finish(self) -> None:
-        try:
-            _describe_stream(self._call.span, self._events)
-        except Exception:
-            internal_error("reading a streamed LLM response")
-        self._call.succeed([_dump(e) for e in self._events])
 
     async def close(self) -> None:
         """Close the underlying stream; what was read so far is recorded."""
@@ -344,9 +350,6 @@ class _RecordingAsyncStream:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 class ReplayedStream:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.fake_anthropic import FakeAnthropic, tool_use
-from tests.fake_openai import FakeOpenAI, function_call
+from tests.fake_anthropic import FakeAnthropic, tool_use_then
+from tests.fake_openai import FakeOpenAI, chat_tool_call_then, function_call
 from tests.support import clean_env, wait_until
 from tracereel.client import CollectorClient
 
@@ -29,24 +29,13 @@ def _examples() -> dict[str, str]:
     return {name: code for name, code in blocks}
 
 
+_chat = chat_tool_call_then(ANSWER, "lookup_order", {"order_id": "A-1"})
+_anthropic = tool_use_then(ANSWER, "lookup_order", {"order_id": "A-1"})
+
+
 def _openai(request: dict[str, Any]) -> str | dict[str, Any]:
     if "messages" in request:  # chat completions: a tool call first, then the answer
-        if request.get("tools") and not any(m.get("role") == "tool" for m in request["messages"]):
-            function = {"name": "lookup_order", "arguments": '{"order_id": "A-1"}'}
-            message = {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [{"id": "call_1", "type": "function", "function": function}],
-            }
-            return {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 1_700_000_000,
-                "model": request["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
-                "usage": {"prompt_tokens": 30, "completion_tokens": 8, "total_tokens": 38},
-            }
-        return ANSWER
+        return _chat(request)
     # responses (the Agents SDK): the triage agent hands off, the orders agent looks up, then answers
     items = request.get("input") if isinstance(request.get("input"), list) else []
     done = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"}
@@ -56,16 +45,6 @@ def _openai(request: dict[str, Any]) -> str | dict[str, Any]:
         return {"output": [function_call(handoff, {}, "call_h")]}
     if "lookup_order" in tools and "call_l" not in done:
         return {"output": [function_call("lookup_order", {"order_id": "A-1"}, "call_l")]}
-    return ANSWER
-
-
-def _anthropic(request: dict[str, Any]) -> str | dict[str, Any]:
-    answered = any(
-        isinstance(m.get("content"), list) and any(b.get("type") == "tool_result" for b in m["content"])
-        for m in request.get("messages") or []
-    )
-    if request.get("tools") and not answered:
-        return {"content": [tool_use("lookup_order", {"order_id": "A-1"})], "stop_reason": "tool_use"}
     return ANSWER
 
 

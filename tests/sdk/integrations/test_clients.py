@@ -9,7 +9,7 @@ from typing import Any
 import client_apps
 import pytest
 from click.testing import CliRunner
-from conftest import ANSWER, Recorder, now
+from integration_support import ANSWER, Recorder, now
 
 from tests.fake_anthropic import FakeAnthropic
 from tests.fake_openai import FakeOpenAI

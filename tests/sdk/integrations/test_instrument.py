@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from conftest import ANSWER
+from integration_support import ANSWER
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tracereel

@@ -11,7 +11,7 @@ from typing import Any
 import agents_app
 import pytest
 from click.testing import CliRunner
-from conftest import Recorder, now
+from integration_support import Recorder, now
 
 import tracereel
 from tests.fake_openai import FakeOpenAI, function_call
@@ -107,19 +107,20 @@ def test_a_tripped_guardrail_is_a_violation(recorder: Recorder, fake: FakeOpenAI
     assert guardrail["attributes"][sc.GUARDRAIL_VERDICT] == "violation"
 
 
-def test_metrics_count_one_tool_call_per_real_tool_call(sdk_to: Any, fake: FakeOpenAI) -> None:
-    """A fresh collector holding one run: the handoff is not a tool call, the failing refund is one."""
+def test_metrics_count_one_tool_call_per_real_tool_call(recorder: Recorder, fake: FakeOpenAI) -> None:
+    """One run under a service of its own: the handoff is not a tool call, the failing refund is one."""
+    tracereel.configure(service_name="desk-metrics", endpoint=recorder.url, schedule_delay_millis=50)
     assert agents_app.desk("Please refund invoice INV-7") == FINAL
     assert tracereel.flush(DEADLINE)
-    wait_until(lambda: _tasks(sdk_to.url) == 1, "the run to reach the metrics")
-    metrics = CollectorClient(sdk_to.url).metrics(**{"from": str(int(time.time()) - 600)})
+    wait_until(lambda: _metrics(recorder.url)["tasks"] == 1, "the run to reach the metrics")
+    metrics = _metrics(recorder.url)
     assert metrics["tool_calls"] == 2  # lookup_invoice and issue_refund; transfer_to_billing is a handoff
     assert metrics["tool_error_rate"] == 0.5 and metrics["tool_success_rate"] == 0.5
     assert metrics["steps_per_task"] == 6.0  # 4 model calls + 2 tool calls
 
 
-def _tasks(url: str) -> int:
-    return int(CollectorClient(url).metrics(**{"from": str(int(time.time()) - 600)})["tasks"] or 0)
+def _metrics(url: str) -> dict[str, Any]:
+    return CollectorClient(url).metrics(service="desk-metrics", start=str(int(time.time()) - 600))
 
 
 def test_a_golden_set_of_one_recorded_run_evaluates_offline(
