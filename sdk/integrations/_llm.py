@@ -173,6 +173,22 @@ def wrap(method: Method, original: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _keep(method: Method, result: Any, streamed: bool, live: list[Any]) -> Any:
+    """Describe a live result on the current (LLM) span, keep the library's object, return what is recorded."""
+    span = trace.get_current_span()
+    live.append(result)
+    if streamed:
+        _describe_stream(span, result)
+        return [_dump(e) for e in result]
+    _describe_response(span, method, result)
+    return _dump(result)
+
+
+def _failed_to_start(call: OpenCall, exc: BaseException) -> None:
+    call.release()
+    call.fail(exc)
+
+
 def _call_sync(method: Method, original: Callable[..., Any], client: Any, kwargs: dict[str, Any]) -> Any:
     model, messages, params = _split(method, kwargs)
     streamed = bool(params.get("stream"))
@@ -183,24 +199,16 @@ def _call_sync(method: Method, original: Callable[..., Any], client: Any, kwargs
             _describe_request(call.span, params)
             stream = original(client, **kwargs)
         except BaseException as exc:
-            call.release()
-            call.fail(exc)
+            _failed_to_start(call, exc)
             raise
         call.release()
         return _RecordingStream(stream, call)
 
     def send() -> Any:
-        span = trace.get_current_span()
-        _describe_request(span, params)
+        _describe_request(trace.get_current_span(), params)
         result = original(client, **kwargs)
-        if streamed:  # a replay running this call live: the events are read here, then served as a stream
-            result = list(result)
-            _describe_stream(span, result)
-            live.append(result)
-            return [_dump(e) for e in result]
-        _describe_response(span, method, result)
-        live.append(result)
-        return _dump(result)
+        # A stream in a replay running this call live: the events are read here, then served as a stream.
+        return _keep(method, list(result) if streamed else result, streamed, live)
 
     live: list[Any] = []  # the library's own objects when the call ran (not served from a recording)
     token = _pending.set(send)
@@ -223,24 +231,15 @@ async def _call_async(method: Method, original: Callable[..., Any], client: Any,
             _describe_request(call.span, params)
             stream = await original(client, **kwargs)
         except BaseException as exc:
-            call.release()
-            call.fail(exc)
+            _failed_to_start(call, exc)
             raise
         call.release()
         return _RecordingAsyncStream(stream, call)
 
     async def send() -> Any:
-        span = trace.get_current_span()
-        _describe_request(span, params)
+        _describe_request(trace.get_current_span(), params)
         result = await original(client, **kwargs)
-        if streamed:
-            result = [event async for event in result]
-            _describe_stream(span, result)
-            live.append(result)
-            return [_dump(e) for e in result]
-        _describe_response(span, method, result)
-        live.append(result)
-        return _dump(result)
+        return _keep(method, [event async for event in result] if streamed else result, streamed, live)
 
     live: list[Any] = []
     token = _pending.set(send)
