@@ -18,6 +18,7 @@ restores the originals. A library that is not installed is skipped with a log li
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -64,14 +65,18 @@ def _check(names: Iterable[str]) -> list[str]:
     return out
 
 
-def _patch_methods(methods: list[tuple[type, str, Any]]) -> Callable[[], None]:
-    """Wrap each (class, attribute, Method) as an LLM boundary; returns the undo."""
+def _patch_methods(methods: list[tuple[type, str, Any]], helpers: list[tuple[type, str, Any]]) -> Callable[[], None]:
+    """Wrap each (class, attribute, Method) as an LLM boundary, then each (class, attribute, factory)
+    helper built on them; returns the undo."""
     from tracereel.sdk.integrations._llm import wrap
 
     done: list[tuple[type, str, Any, Any]] = []
-    for owner, attr, method in methods:
+    wrappers: list[tuple[type, str, Any]] = [
+        (owner, attr, functools.partial(wrap, method)) for owner, attr, method in methods
+    ]
+    for owner, attr, make in [*wrappers, *helpers]:
         original = owner.__dict__[attr]
-        patched = wrap(method, original)
+        patched = make(original)
         setattr(owner, attr, patched)
         done.append((owner, attr, original, patched))
 
@@ -99,7 +104,7 @@ def _install(name: str) -> bool:
     if hasattr(module, "install"):
         _undo[name] = module.install()
     else:
-        _undo[name] = _patch_methods(module.methods())
+        _undo[name] = _patch_methods(module.methods(), module.helpers() if hasattr(module, "helpers") else [])
     return True
 
 

@@ -177,3 +177,24 @@ async def claude_async_stream(question: str) -> str:
     )
     parts = [e.delta.text async for e in stream if e.type == "content_block_delta" and e.delta.type == "text_delta"]
     return "".join(parts)
+
+
+@tracereel.agent(name="anthropic-stream-helper")
+def claude_stream_helper(question: str) -> str:
+    with _claude().messages.stream(model=CLAUDE, max_tokens=256, messages=[{"role": "user", "content": question}]) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert final.content[0].type == "text" and final.content[0].text == text
+    return text
+
+
+@tracereel.agent(name="anthropic-async-stream-helper")
+async def claude_async_stream_helper(question: str) -> str:
+    manager = _async_claude().messages.stream(
+        model=CLAUDE, max_tokens=256, messages=[{"role": "user", "content": question}]
+    )
+    async with manager as stream:
+        text = "".join([part async for part in stream.text_stream])
+        final = await stream.get_final_message()
+    assert final.usage.output_tokens == 6
+    return text

@@ -28,6 +28,8 @@ APPS = [
     (client_apps.claude_async, "anthropic-async", "anthropic"),
     (client_apps.claude_stream, "anthropic-stream", "anthropic"),
     (client_apps.claude_async_stream, "anthropic-async-stream", "anthropic"),
+    (client_apps.claude_stream_helper, "anthropic-stream-helper", "anthropic"),
+    (client_apps.claude_async_stream_helper, "anthropic-async-stream-helper", "anthropic"),
 ]
 
 
