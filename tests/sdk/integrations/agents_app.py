@@ -80,3 +80,13 @@ def desk(question: str) -> str:
     set_default_openai_api("responses")
     result = Runner.run_sync(_triage(), question)
     return str(result.final_output)
+
+
+@tracereel.agent(name="support-desk-streamed")
+async def desk_streamed(question: str) -> str:
+    set_default_openai_client(AsyncOpenAI(base_url=URL["openai"], api_key="sk-test", max_retries=0))
+    set_default_openai_api("responses")
+    result = Runner.run_streamed(_triage(), question)
+    async for _event in result.stream_events():
+        pass
+    return str(result.final_output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -146,3 +147,16 @@ def test_a_golden_set_of_one_recorded_run_evaluates_offline(
         agents_app.CHANGES.clear()
     assert changed.exit_code == 1
     assert json.loads(changed.stdout)["pass_rate"] == 0.0
+
+
+def test_a_streamed_run_replays_offline_with_exit_0(recorder: Recorder, fake: FakeOpenAI) -> None:
+    since = now()
+    assert asyncio.run(agents_app.desk_streamed("Please refund invoice INV-7")) == FINAL
+    fake.stop()
+    trace_id = recorder.latest("support-desk-streamed", since)
+    spans = recorder.trace(trace_id)["spans"]
+    assert sum(1 for s in spans if s["kind"] == "llm") == 4 and sum(1 for s in spans if s["kind"] == "tool") == 2
+    requests, tool_runs = len(fake.requests), list(agents_app.TOOL_RUNS)
+    result = _replay(trace_id, recorder.url)
+    assert result.exit_code == 0, result.output
+    assert len(fake.requests) == requests and agents_app.TOOL_RUNS == tool_runs
