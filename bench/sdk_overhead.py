@@ -1,6 +1,7 @@
-"""What ``@tracereel.tool`` costs the agent's thread, against a bare OpenTelemetry span.
+"""What ``@tracereel.tool`` costs the agent's thread, against a bare OpenTelemetry span; and what
+``tracereel.instrument("openai")`` adds to a client call, against a hand-decorated ``@llm`` call.
 
-    .venv/bin/python bench/sdk_overhead.py [--calls 20000] [--rounds 7]
+    .venv/bin/python bench/sdk_overhead.py [--calls 20000] [--rounds 7] [--client-calls 1000]
 
 Both sides run in this process with the same kind of pipeline (the SDK's BatchSpanProcessor
 feeding an exporter that drops everything, so network cost is out of the picture) and record
@@ -8,6 +9,12 @@ the same attributes: GenAI operation and tool name, a call id, the arguments and
 JSON and an args hash. The bare side computes its JSON inline, as hand-written
 instrumentation would; the decorated side does what the SDK does (binding arguments,
 canonical JSON, hashing, the replay seam). Target: decorated <= 1.5x bare.
+
+Then the OpenAI client (``chat.completions.create``, a two-message conversation with one tool
+definition) against the local fake server of the tests (tests/fake_openai.py, no latency):
+bare (not instrumented), the same call inside a hand-written
+``@tracereel.llm`` function, and the instrumented client, interleaved call by call. Target: what instrumenting adds to a
+call is within what decorating it by hand adds (instrumented - bare <= decorated - bare, plus noise).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -80,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--client-calls", type=int, default=1000, help="0 skips the client bench")
     args = parser.parse_args()
     bare, decorated = make_bare(), make_decorated()
     per_call_us(bare, 2000)  # warm up
@@ -93,6 +103,72 @@ def main() -> None:
     print(f"@tracereel.tool:           {d:6.1f} us/call")
     print(f"ratio: {d / b:.2f}x (target <= 1.5x); dropped spans: {tracereel.dropped_spans()}")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    if args.client_calls:
+        client_overhead(args.client_calls, args.rounds)
+
+
+MESSAGES = [{"role": "system", "content": "You help with orders."}, {"role": "user", "content": "Where is A-1?"}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Look an order up by its id",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+        },
+    }
+]
+
+
+def client_overhead(calls: int, rounds: int) -> None:
+    """Bare vs hand-decorated vs instrumented OpenAI client calls against a local fake server."""
+    try:
+        import openai
+    except ImportError:
+        print("openai is not installed (pip install 'tracereel[openai]'): client bench skipped")
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI(lambda request: "Order A-1 has shipped.") as fake:
+        client = openai.OpenAI(base_url=fake.base_url, api_key="sk-bench", max_retries=0)
+
+        def bare() -> Any:
+            return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+
+        @tracereel.llm(provider="openai")
+        def ask(model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
+            return client.chat.completions.create(model=model, messages=messages, tools=tools)
+
+        def decorated() -> Any:
+            return ask("gpt-4o-mini", MESSAGES, TOOLS)
+
+        def timed(fn: Callable[[], Any], instrumented: bool) -> float:
+            if instrumented:
+                tracereel.instrument("openai")
+            else:
+                tracereel.uninstrument("openai")
+            start = time.perf_counter()
+            fn()
+            return (time.perf_counter() - start) * 1e6
+
+        # Interleaved call by call, in rotating order: the server and the machine drift over a
+        # round, and three calls in a row see the same conditions.
+        plans = [(("bare", bare, False), ("decorated", decorated, False), ("instrumented", bare, True))]
+        plans += [plans[0][1:] + plans[0][:1], plans[0][2:] + plans[0][:2]]
+        for _, fn, on in plans[0]:
+            for _ in range(50):
+                timed(fn, on)  # warm up
+        sides: dict[str, list[float]] = {"bare": [], "decorated": [], "instrumented": []}
+        for n in range(calls * rounds):
+            for name, fn, on in plans[n % 3]:
+                sides[name].append(timed(fn, on))
+        tracereel.uninstrument("openai")
+    b, d, i = (statistics.median(sides[k]) for k in ("bare", "decorated", "instrumented"))
+    n = calls * rounds
+    print(f"OpenAI client, bare:       {b:6.1f} us/call (median of {n} interleaved calls, local fake server)")
+    print(f"hand-decorated @llm:       {d:6.1f} us/call (+{d - b:.1f})")
+    print(f"instrumented client:       {i:6.1f} us/call (+{i - b:.1f}; target <= +{d - b:.1f})")
 
 
 if __name__ == "__main__":

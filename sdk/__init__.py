@@ -9,6 +9,7 @@ from tracereel.sdk._boundaries import agent, llm, tool
 from tracereel.sdk._runtime import configure, dropped_spans, flush, shutdown
 from tracereel.sdk._signals import escalate, guardrail, plan, record_usage, score, set_outcome
 from tracereel.sdk._switches import AgentDisabled
+from tracereel.sdk.integrations import instrument, uninstrument
 from tracereel.sdk.settings import ConfigError
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "escalate",
     "flush",
     "guardrail",
+    "instrument",
     "llm",
     "plan",
     "record_usage",
@@ -27,4 +29,5 @@ __all__ = [
     "set_outcome",
     "shutdown",
     "tool",
+    "uninstrument",
 ]

@@ -28,7 +28,17 @@ from tracereel.sdk._intercept import BoundaryCall, Kind, get_interceptor
 from tracereel.sdk._runtime import clock_ns, internal_error, new_call_id, tracer
 from tracereel.sdk._serialize import args_hash, to_json
 
-__all__ = ["agent", "boundary", "current_agent_path", "exception_type_name", "llm", "task_root_span", "tool"]
+__all__ = [
+    "OpenCall",
+    "agent",
+    "boundary",
+    "current_agent_path",
+    "exception_type_name",
+    "llm",
+    "open_call",
+    "task_root_span",
+    "tool",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,6 +147,7 @@ class _Call:
     __slots__ = ("boundary", "nondet_token", "path_token", "root_token", "span", "token")
 
     def __init__(self) -> None:
+        self.token: object | None = None
         self.path_token: Token[tuple[str, ...]] | None = None
         self.root_token: Token[Span | None] | None = None
         self.nondet_token: Token[nondet.Scope | None] | None = None
@@ -335,7 +346,8 @@ def _finish(call: _Call) -> None:
             _task_root.reset(call.root_token)
         if call.path_token is not None:
             _agent_path.reset(call.path_token)
-        otel_context.detach(call.token)
+        if call.token is not None:
+            otel_context.detach(call.token)  # type: ignore[arg-type]
     except Exception:
         internal_error("leaving a span's context")
     try:
@@ -483,6 +495,55 @@ def boundary(
     if kind == "llm":
         return _decorate(_Spec("llm", func, None, model=model, provider=provider))
     return _decorate(_Spec(kind, func, name, version=version if kind == "agent" else None))
+
+
+class OpenCall:
+    """A boundary call whose result arrives after the call returns (a streamed LLM response).
+
+    Its span stays open until :meth:`succeed` or :meth:`fail` (the first of them wins; later
+    calls do nothing); :meth:`release` makes it stop being the current span before that.
+    """
+
+    __slots__ = ("_call", "_done", "_spec", "span")
+
+    def __init__(self, spec: _Spec, call: _Call) -> None:
+        self._spec = spec
+        self._call = call
+        self._done = False
+        self.span: Span = call.span
+
+    def release(self) -> None:
+        """Stop being the current span (the span stays open)."""
+        token, self._call.token = self._call.token, None
+        if token is not None:
+            try:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception:
+                internal_error("leaving a span's context")
+
+    def succeed(self, result: Any) -> None:
+        """Record ``result`` and end the span."""
+        if not self._done:
+            self._done = True
+            _succeed(self._spec, self._call, result)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record ``exc`` (status ERROR, ``error.type``) and end the span."""
+        if not self._done:
+            self._done = True
+            _fail(self._call, exc)
+
+
+def open_call(wrapper: Callable[..., Any], /, **arguments: Any) -> OpenCall:
+    """Start a call of ``wrapper`` (made by :func:`boundary`) with ``arguments``; its span is current.
+
+    For results consumed after the call returns (a stream): start the request, call
+    :meth:`OpenCall.release` so the caller's code is not inside the span, and end it with
+    :meth:`OpenCall.succeed` or :meth:`OpenCall.fail`. Not intercepted: under replay call the
+    wrapper itself.
+    """
+    spec: _Spec = wrapper.__tracereel_spec__  # type: ignore[attr-defined]
+    return OpenCall(spec, _start(spec, (), arguments, False))
 
 
 @overload

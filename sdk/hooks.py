@@ -19,7 +19,9 @@ imports an ``sdk/_module``. What is here is stable for them; what is not here is
   :data:`REPR_MARKER`), :func:`args_hash` (the fingerprint replay matches calls by) and
   :func:`exception_type_name` (the name replay re-imports an exception class by).
 - **Running a boundary.** :func:`boundary` wraps any callable as an agent, tool or LLM boundary
-  without decorating its definition (how integrations wrap a client method).
+  without decorating its definition (how integrations wrap a client method); :func:`open_call`
+  starts a call of such a wrapper whose result arrives later (a streamed response), as an
+  :class:`OpenCall` the caller ends.
 - **Watching.** :func:`on_span_start` and :func:`on_span_end` call back with every span the SDK
   starts (and may mark) and ends (how the eval runner marks a case's trace and sees the calls
   it made, to score them).
@@ -33,7 +35,7 @@ from contextlib import contextmanager
 
 from opentelemetry.sdk.trace import ReadableSpan, Span
 
-from tracereel.sdk._boundaries import boundary, exception_type_name
+from tracereel.sdk._boundaries import OpenCall, boundary, exception_type_name, open_call
 from tracereel.sdk._intercept import (
     BoundaryCall,
     Interceptor,
@@ -52,6 +54,7 @@ __all__ = [
     "BoundaryCall",
     "Interceptor",
     "Kind",
+    "OpenCall",
     "Recorder",
     "Scope",
     "args_hash",
@@ -63,6 +66,7 @@ __all__ = [
     "is_configured",
     "on_span_end",
     "on_span_start",
+    "open_call",
     "serving",
     "set_interceptor",
     "to_json",

@@ -329,3 +329,16 @@ def describe_processes(pids: set[int]) -> str:
             cmdline = "(gone)"
         lines.append(f"{pid}: {cmdline.strip()}")
     return "\n".join(lines)
+
+
+def latest_trace(url: str, agent_name: str, since: float) -> str:
+    """Flush the SDK, then the id of the newest trace of ``agent_name`` started after ``since`` at ``url``."""
+    import tracereel
+    from tracereel.replay import list_traces
+
+    assert tracereel.flush(DEADLINE), "the SDK could not export the recording"
+    found = wait_until(
+        lambda: list_traces(url, since=str(since), agent=agent_name, limit=1),
+        f"a trace of {agent_name} to reach the collector",
+    )
+    return str(found[0]["trace_id"])

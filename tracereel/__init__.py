@@ -5,7 +5,8 @@
     @tracereel.agent(name="support", version="1.0")
     def handle(ticket: str) -> str: ...
 
-Importing tracereel never imports a server dependency.
+Importing tracereel never imports a server dependency or an instrumented library
+(``tracereel.instrument("openai")`` imports the OpenAI client when it is called).
 """
 
 from tracereel.constants import VERSION
@@ -18,6 +19,7 @@ from tracereel.sdk import (
     escalate,
     flush,
     guardrail,
+    instrument,
     llm,
     plan,
     record_usage,
@@ -25,6 +27,7 @@ from tracereel.sdk import (
     set_outcome,
     shutdown,
     tool,
+    uninstrument,
 )
 
 __version__ = VERSION
@@ -39,6 +42,7 @@ __all__ = [
     "escalate",
     "flush",
     "guardrail",
+    "instrument",
     "llm",
     "plan",
     "record_usage",
@@ -46,4 +50,5 @@ __all__ = [
     "set_outcome",
     "shutdown",
     "tool",
+    "uninstrument",
 ]

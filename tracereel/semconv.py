@@ -25,16 +25,20 @@ __all__ = [
     "EVAL_RUN_ID",
     "EVAL_VARIANT",
     "EXCEPTION_EVENT",
+    "GRAPH_NODE_ID",
+    "GRAPH_NODE_PARENT_ID",
     "GROUNDEDNESS",
     "GUARDRAIL_NAME",
     "GUARDRAIL_REASON",
     "GUARDRAIL_VERDICT",
+    "HANDOFF_FROM",
     "HANDOFF_TARGET_TYPE",
     "INPUT_MESSAGES",
     "KILLED",
     "KILLED_REASON",
     "KINDS",
     "LLM_ARGUMENTS",
+    "LLM_TOOL_CALLS",
     "NONDETERMINISM",
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_NAME",
@@ -59,6 +63,7 @@ __all__ = [
     "TOOL_CALL_ARGUMENTS",
     "TOOL_CALL_ID",
     "TOOL_CALL_RESULT",
+    "TOOL_DEFINITIONS",
     "TOOL_NAME",
     "USAGE_INPUT_TOKENS",
     "USAGE_OUTPUT_TOKENS",
@@ -85,12 +90,18 @@ TOOL_NAME: Final = "gen_ai.tool.name"
 TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+# The tools offered to the model on an LLM call (JSON, as the provider takes them).
+TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
 ERROR_TYPE: Final = "error.type"
 EXCEPTION_EVENT: Final = "exception"
 TIMEOUT_ERROR_TYPE: Final = "timeout"
 
 # --- OpenInference (spans from other instrumentations) ---------------------------------
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+# Agent-graph nodes (OpenInference, Phoenix's graph view): a node naming the node it came from is
+# a sub-agent handoff.
+GRAPH_NODE_ID: Final = "graph.node.id"
+GRAPH_NODE_PARENT_ID: Final = "graph.node.parent_id"
 
 # --- tracereel additions ----------------------------------------------------------------
 ENTRYPOINT: Final = "tracereel.entrypoint"
@@ -99,6 +110,8 @@ AGENT_OUTPUT: Final = "tracereel.agent.output"
 ARGS_HASH: Final = "tracereel.args_hash"
 # LLM arguments other than the messages, so replay can show a full diff.
 LLM_ARGUMENTS: Final = "tracereel.llm.arguments"
+# The tool calls an LLM response asked for: JSON list of {"id", "name", "arguments"}.
+LLM_TOOL_CALLS: Final = "tracereel.llm.tool_calls"
 GUARDRAIL_NAME: Final = "tracereel.guardrail.name"
 GUARDRAIL_VERDICT: Final = "tracereel.guardrail.verdict"
 GUARDRAIL_REASON: Final = "tracereel.guardrail.reason"
@@ -107,6 +120,8 @@ VERDICT_VIOLATION: Final = "violation"
 ESCALATION: Final = "tracereel.escalation"
 ESCALATION_REASON: Final = "tracereel.escalation.reason"
 HANDOFF_TARGET_TYPE: Final = "tracereel.handoff.target_type"
+# On a sub-agent's span when another agent handed the task to it (integrations: the Agents SDK).
+HANDOFF_FROM: Final = "tracereel.handoff.from"
 TASK_SUCCESS: Final = "tracereel.task.success"
 GROUNDEDNESS: Final = "tracereel.groundedness"
 SCORE_PREFIX: Final = "tracereel.score."

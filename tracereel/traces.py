@@ -165,13 +165,42 @@ _BY_NAME_PREFIX: Final[tuple[tuple[str, Kind], ...]] = (
 )
 
 
+_HANDOFF_TOOL_PREFIX: Final = "transfer_to_"
+_LLM_OPERATIONS: Final = frozenset(op for op, kind in _BY_OPERATION.items() if kind == "llm")
+
+
+def _is_handoff(name: str, attrs: Mapping[str, Any]) -> bool:
+    """Another instrumentation's handoff to a sub-agent (collector/store/migrations.py ``_HANDOFF``)."""
+    if name.startswith("handoff to "):
+        return True  # OpenInference's Agents SDK handoff span
+    operation = str(attrs.get(sc.OPERATION_NAME, ""))
+    openinference = str(attrs.get(sc.OPENINFERENCE_SPAN_KIND, ""))
+    if operation == sc.OP_EXECUTE_TOOL or openinference == "TOOL":
+        names = (
+            str(attrs.get(sc.TOOL_NAME, "")),
+            str(attrs.get("tool.name", "")),
+            name,
+            name.removeprefix(f"{sc.OP_EXECUTE_TOOL} "),
+        )
+        if any(n.startswith(_HANDOFF_TOOL_PREFIX) for n in names):
+            return True
+    return (
+        str(attrs.get(sc.GRAPH_NODE_PARENT_ID, "")) != ""
+        and openinference in ("AGENT", "CHAIN", "TOOL", "")
+        and operation not in _LLM_OPERATIONS
+    )
+
+
 def span_kind(span: Mapping[str, Any]) -> Kind:
     """agent / llm / tool / guardrail / other: the collector's ``kind`` if present, else classified
-    like the collector does (GenAI operation, then OpenInference span kind, then the span name)."""
+    like the collector does (another instrumentation's handoff is an agent span; then the GenAI
+    operation, then the OpenInference span kind, then the span name)."""
     given = span.get("kind")
     if given in ("agent", "llm", "tool", "guardrail", "other"):
         return given  # type: ignore[return-value]
     attrs: Mapping[str, Any] = span.get("attributes") or {}
+    if _is_handoff(str(span.get("name", "")), attrs):
+        return "agent"
     by_operation = _BY_OPERATION.get(str(attrs.get(sc.OPERATION_NAME, "")))
     if by_operation is not None:
         return by_operation

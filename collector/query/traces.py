@@ -97,6 +97,7 @@ GROUP BY TraceId""",
         {**params, **team_params, "ids": ids, "lo": lo_time, "hi": hi_time},
     )
     by_id = {row[0]: row[1:] for row in stats}
+    names = _first_agent_names(store, [r["trace_id"] for r in roots if not r.get("agent_name")], lo_time, hi_time)
     out = []
     for r in roots:
         spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end = by_id.get(
@@ -107,6 +108,8 @@ GROUP BY TraceId""",
         duration_ns = r.pop("duration_ns")
         if duration_ns < 0:  # incomplete: from the start to the last span that did arrive
             duration_ns = max(last_end - start_ns, 0)
+        if not r.get("agent_name") and r["trace_id"] in names:
+            r["agent_name"] = names[r["trace_id"]]
         out.append(
             {
                 **r,
@@ -124,6 +127,30 @@ GROUP BY TraceId""",
             }
         )
     return out
+
+
+# An agent span's name: gen_ai.agent.name (or agent.name), else its graph node, else the span name.
+_AGENT_LABEL = (
+    f"if(AgentName != '', toString(AgentName), if(SpanAttributes['{sc.GRAPH_NODE_ID}'] != '', "
+    f"SpanAttributes['{sc.GRAPH_NODE_ID}'], if(startsWith(SpanName, '{sc.OP_INVOKE_AGENT} '), "
+    f"substring(SpanName, {len(sc.OP_INVOKE_AGENT) + 2}), SpanName)))"
+)
+
+
+def _first_agent_names(store: Store, trace_ids: list[str], lo: datetime, hi: datetime) -> dict[str, str]:
+    """For traces whose root names no agent (e.g. the Agents SDK's "Agent workflow" root, as other
+    instrumentations export it): the name of the first agent span below the root."""
+    if not trace_ids:
+        return {}
+    rows = store.query(
+        f"""SELECT TraceId, argMin({_AGENT_LABEL}, Timestamp)
+FROM {TRACES_TABLE}
+WHERE TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp <= {{hi:DateTime64(9)}}
+  AND IsRoot = 0 AND Kind = 'agent' AND NOT startsWith(SpanName, 'handoff to ')
+GROUP BY TraceId""",
+        {"ids": trace_ids, "lo": lo, "hi": hi},
+    )
+    return {str(row[0]): str(row[1]) for row in rows if row[1]}
 
 
 def _with_incomplete(

@@ -48,16 +48,33 @@ _STATUS = (
     "StatusCode IN ('Ok', 'STATUS_CODE_OK', 'OK'), 'OK', 'UNSET')"
 )
 _A = "SpanAttributes"
-# agent / llm / tool / guardrail / other: GenAI operation first, then OpenInference, then the name.
+_OI_KIND = f"{_A}['openinference.span.kind']"
+_OPERATION = f"{_A}['gen_ai.operation.name']"
+_LLM_OPERATIONS = "('chat', 'text_completion', 'generate_content', 'embeddings')"
+# Another instrumentation's handoff to a sub-agent is an agent span, not a tool call (tracereel/traces.py
+# span_kind says the same in Python): OpenInference's "handoff to X" spans, tool calls named
+# transfer_to_X (how the Agents SDK and LangGraph name handoff tools), and agent-graph nodes that
+# name the node they came from (graph.node.parent_id).
+_HANDOFF = (
+    "startsWith(SpanName, 'handoff to ') OR "
+    f"(({_OPERATION} = 'execute_tool' OR {_OI_KIND} = 'TOOL') AND ("
+    f"startsWith({_A}['gen_ai.tool.name'], 'transfer_to_') OR startsWith({_A}['tool.name'], 'transfer_to_') "
+    "OR startsWith(SpanName, 'transfer_to_') OR startsWith(SpanName, 'execute_tool transfer_to_'))) OR "
+    f"({_A}['graph.node.parent_id'] != '' AND {_OI_KIND} IN ('AGENT', 'CHAIN', 'TOOL', '') "
+    f"AND {_OPERATION} NOT IN {_LLM_OPERATIONS})"
+)
+# agent / llm / tool / guardrail / other: handoffs first, then the GenAI operation, then OpenInference,
+# then the name.
 _KIND = (
     "multiIf("
-    f"{_A}['gen_ai.operation.name'] IN ('invoke_agent', 'create_agent'), 'agent', "
-    f"{_A}['gen_ai.operation.name'] IN ('chat', 'text_completion', 'generate_content', 'embeddings'), 'llm', "
-    f"{_A}['gen_ai.operation.name'] = 'execute_tool', 'tool', "
-    f"{_A}['openinference.span.kind'] = 'AGENT', 'agent', "
-    f"{_A}['openinference.span.kind'] IN ('LLM', 'EMBEDDING'), 'llm', "
-    f"{_A}['openinference.span.kind'] = 'TOOL', 'tool', "
-    f"{_A}['openinference.span.kind'] = 'GUARDRAIL', 'guardrail', "
+    f"{_HANDOFF}, 'agent', "
+    f"{_OPERATION} IN ('invoke_agent', 'create_agent'), 'agent', "
+    f"{_OPERATION} IN {_LLM_OPERATIONS}, 'llm', "
+    f"{_OPERATION} = 'execute_tool', 'tool', "
+    f"{_OI_KIND} = 'AGENT', 'agent', "
+    f"{_OI_KIND} IN ('LLM', 'EMBEDDING'), 'llm', "
+    f"{_OI_KIND} = 'TOOL', 'tool', "
+    f"{_OI_KIND} = 'GUARDRAIL', 'guardrail', "
     f"mapContains({_A}, 'tracereel.guardrail.verdict'), 'guardrail', "
     "startsWith(SpanName, 'invoke_agent'), 'agent', "
     "startsWith(SpanName, 'chat ') OR startsWith(SpanName, 'text_completion '), 'llm', "
@@ -420,6 +437,16 @@ ORDER BY MonitorId""",
 PARTITION BY toYYYYMM(Time)
 ORDER BY (MonitorId, Time)
 SETTINGS ttl_only_drop_parts = 1""",
+        ),
+    ),
+    # Other instrumentations' handoffs (OpenInference "handoff to X", transfer_to_X tools,
+    # graph.node.parent_id) are agent spans, not tool calls: Kind gets the new rule, and parts
+    # written before get it too, so the tool counts of old traces are corrected as well.
+    (
+        "0014_handoff_kind",
+        (
+            f"ALTER TABLE {TRACES_TABLE} MODIFY COLUMN Kind LowCardinality(String) MATERIALIZED {_KIND}",
+            f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN Kind",
         ),
     ),
 )

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 import tracereel
-from tests.support import DEADLINE, collector_over, wait_until
+from tests.support import DEADLINE, collector_over, latest_trace
 
 sys.path.insert(0, str(Path(__file__).parent))  # the agents under test import by name, like user code
 
 import replay_agents
 
-from tracereel.replay import fetch_trace, list_traces
+from tracereel.replay import fetch_trace
 
 HERE = Path(__file__).parent
 
@@ -72,12 +72,7 @@ class Recorder:
 
     def latest(self, agent_name: str, since: float) -> str:
         """The newest trace of ``agent_name`` started after ``since``."""
-        assert tracereel.flush(DEADLINE), "the SDK could not export the recording"
-        found = wait_until(
-            lambda: list_traces(self.url, since=str(since), agent=agent_name, limit=1),
-            f"a trace of {agent_name} to reach the collector",
-        )
-        return str(found[0]["trace_id"])
+        return latest_trace(self.url, agent_name, since)
 
     def trace(self, trace_id: str) -> dict[str, Any]:
         """A trace from the collector's read API."""
