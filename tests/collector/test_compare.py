@@ -188,6 +188,24 @@ def test_tolerances_let_a_small_worsening_pass_and_hold_back_an_unproven_one(can
     assert "More data on both versions is needed" in answer["message"]
 
 
+def test_kill_on_fail_flips_the_failed_canarys_switch_and_only_then(canaries):
+    def switches() -> list[dict[str, Any]]:
+        with canaries.client() as http:
+            return http.get("/api/v1/switches").json()["switches"]
+
+    assert gate(canaries, "1.1-good", "--kill-on-fail").exit_code == 0
+    assert switches() == []
+    failed = gate(canaries, "2.0-bad", "--kill-on-fail")
+    assert failed.exit_code == 1
+    assert "killed support 2.0-bad" in failed.output and "tracereel revive support --version 2.0-bad" in failed.output
+    (switch,) = switches()
+    assert (switch["agent"], switch["version"], switch["state"]) == ("support", "2.0-bad", "killed")
+    assert switch["reason"].startswith("tracereel gate: fail: task_success_rate is significantly worse")
+    with canaries.client() as http:
+        revived = http.post("/api/v1/switches/revive", json={"agent": "support", "version": "2.0-bad"})
+    assert revived.status_code == 200
+
+
 def test_the_gate_that_cannot_run_exits_3(canaries, unused_port):
     down = CliRunner().invoke(
         main,

@@ -130,6 +130,11 @@ def _print_report(answer: dict[str, Any]) -> None:
     type=click.IntRange(min=2),
     help="Tasks (and units of each metric) each version needs before a metric is judged [default: 20].",
 )
+@click.option(
+    "--kill-on-fail",
+    is_flag=True,
+    help="When the gate fails, flip the canary version's kill switch (needs an admin key in TRACEREEL_API_KEY).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @collector_option
 def command(
@@ -141,6 +146,7 @@ def command(
     tolerances: tuple[str, ...],
     service: str | None,
     min_samples: int | None,
+    kill_on_fail: bool,
     as_json: bool,
     collector: str,
 ) -> None:
@@ -148,13 +154,15 @@ def command(
 
     Each metric is better, worse, no_difference or insufficient_data (rates: Fisher's exact or a
     two-proportion test; latency: Mann-Whitney U; cost per success: a bootstrap), corrected for the
-    number of metrics (Holm). Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run. See docs/gates.md.
+    number of metrics (Holm). Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run (also when
+    --kill-on-fail could not flip the switch of a failed canary). See docs/gates.md.
     """
     from tracereel.client import CollectorClient, CollectorError
 
     end = time.time()
+    client = CollectorClient(collector)
     try:
-        answer = CollectorClient(collector).compare(
+        answer = client.compare(
             agent,
             baseline,
             canary,
@@ -169,8 +177,20 @@ def command(
         raise click.ClickException(str(exc)) from None
     if answer.get("verdict") not in EXIT_CODES:
         raise click.ClickException(f"the collector's answer has no verdict: {str(answer)[:200]}")
+    kill_error = None
+    if kill_on_fail and answer["verdict"] == "fail":
+        try:
+            reason = f"tracereel gate: {answer.get('message', 'the canary failed its gate')}"
+            answer["killed"] = client.kill(agent, version=canary, service=service or "", reason=reason[:500])
+        except CollectorError as exc:
+            kill_error = f"the gate failed, but the canary's kill switch could not be flipped: {exc}"
     if as_json:
         click.echo(json.dumps(answer, indent=2))
     else:
         _print_report(answer)
+        if "killed" in answer:
+            undo = f"tracereel revive {agent} --version {canary}" + (f" --service {service}" if service else "")
+            click.echo(f"killed {agent} {canary}: agents running it now stop; `{undo}` undoes it")
+    if kill_error is not None:
+        raise click.ClickException(kill_error)
     click.get_current_context().exit(EXIT_CODES[answer["verdict"]])
