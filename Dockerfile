@@ -13,10 +13,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 # The checkout minus .dockerignore (tests, docs, bench, ...): a new package folder needs no edit here.
 COPY . ./
-RUN pip install ".[all]" && rm -rf /src
+# The server parts only: the integrations' libraries (openai, anthropic, openai-agents) belong in
+# the agents' own environments, not in the collector's image.
+RUN pip install ".[server,dashboard,evals]" && rm -rf /src
 
-# Run unprivileged; the embedded store (when no TRACEREEL_STORE is given) lives in its home.
-RUN useradd --create-home --uid 10001 tracereel
+# Run unprivileged; the embedded store (when no TRACEREEL_STORE is given) lives in its home. The
+# write-ahead log's directory exists and is the user's, so a volume mounted there is writable.
+RUN useradd --create-home --uid 10001 tracereel \
+    && mkdir -p /var/lib/tracereel/wal && chown -R tracereel /var/lib/tracereel
 USER tracereel
 WORKDIR /home/tracereel
 
