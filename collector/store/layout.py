@@ -87,6 +87,8 @@ TRACE_SHARDING_KEY: Final = "cityHash64(TraceId)"
 SHARDING_KEYS: Final[dict[str, str]] = {
     # One row per eval run; nothing joins it to spans, so spreading runs evenly is all that matters.
     EVAL_RUNS_TABLE: "cityHash64(RunId)",
+    # A monitor's history on one shard; it expires with the data (a TTL), unlike the monitor itself.
+    MONITOR_HISTORY_TABLE: "cityHash64(MonitorId)",
 }
 # Small tables every collector must see whole, from any node: replicated on every node rather
 # than sharded, with no Distributed table in front (the record of migrations; control data such
@@ -99,7 +101,6 @@ UNSHARDED_TABLES: Final = frozenset(
         SWITCHES_TABLE,
         MONITORS_TABLE,
         MONITOR_STATE_TABLE,
-        MONITOR_HISTORY_TABLE,
     }
 )
 

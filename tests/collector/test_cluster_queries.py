@@ -121,7 +121,7 @@ def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
 def test_retention_and_deletes_apply_to_the_local_tables(store: Store):
     trace_id = "cd" * 16
     store.insert_spans(span_columns(trace_id, datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1)))
-    assert set(trace_tables(store)) == set(TTL_COLUMNS) - {"tracereel_eval_runs"}
+    assert set(trace_tables(store)) == set(TTL_COLUMNS) - {"tracereel_eval_runs", "tracereel_monitor_history"}
     assert apply_retention(store, 30) == list(TTL_COLUMNS)
     assert {current_ttl(store, table) for table in TTL_COLUMNS} == {ttl_expression(t, 30) for t in TTL_COLUMNS}
     local_ttl = store.query(

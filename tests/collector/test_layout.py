@@ -26,7 +26,7 @@ from tracereel.collector.store import (
     Layout,
     schema_script,
 )
-from tracereel.collector.store.layout import UNSHARDED_TABLES
+from tracereel.collector.store.layout import SHARDING_KEYS, UNSHARDED_TABLES
 
 CLUSTER = "tracereel_cluster"
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\(")
@@ -104,7 +104,7 @@ def test_every_table_of_every_migration_is_replicated_and_distributed_by_trace()
             r"ENGINE = Replicated\w*MergeTree\('/clickhouse/tables/\{shard\}/\{database\}/\{table\}', '\{replica\}'\)",
             create,
         )
-        key = "cityHash64(RunId)" if table == "tracereel_eval_runs" else "cityHash64(TraceId)"
+        key = SHARDING_KEYS.get(table, "cityHash64(TraceId)")
         distributed = (
             f"CREATE TABLE IF NOT EXISTS {table} ON CLUSTER {CLUSTER} AS {local}\n"
             f"ENGINE = Distributed({CLUSTER}, currentDatabase(), {local}, {key})"
