@@ -83,7 +83,7 @@ class IngestPath:
         Returns once they are on disk. Raises :class:`IngestError`; nothing is kept then.
         """
         try:
-            table, count = await self.parser.parse(body, encoding, media_type, self.max_body_bytes, team)
+            table, count, ipc = await self.parser.parse(body, encoding, media_type, self.max_body_bytes, team)
         except BodyError as exc:
             raise IngestError(exc.status, exc.message) from None
         except OTLPError as exc:
@@ -92,11 +92,14 @@ class IngestPath:
             raise IngestError(503, str(exc), _RETRY_AFTER_SECONDS) from None
         if not count:
             return Accepted(0, 0)
-        table, keys = drop_seen(self.recent, table)
-        if not table.num_rows:
+        kept, keys = drop_seen(self.recent, table)
+        if not kept.num_rows:
             return Accepted(0, count)
+        # The worker's own bytes when nothing was dropped: encoding the table again costs as much.
+        payload = ipc if ipc is not None and kept is table else table_to_ipc(kept)
+        table = kept
         try:
-            await asyncio.wrap_future(self.log.append(table_to_ipc(table)))
+            await asyncio.wrap_future(self.log.append(payload))
         except LogFull as exc:
             raise IngestError(503, f"collector is full: {exc}; retry later", _RETRY_AFTER_SECONDS) from None
         except LogClosed:

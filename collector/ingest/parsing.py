@@ -155,14 +155,20 @@ class ParsePool:
             for future in [pool.submit(_warm_up) for _ in range(self.workers)]:
                 future.result()
 
-    async def parse(self, body: bytes, encoding: str, media_type: str, limit: int, team: str = "") -> tuple[Any, int]:
-        """Parse one request body: (``pyarrow.Table``, span count), every span stamped with ``team``."""
+    async def parse(
+        self, body: bytes, encoding: str, media_type: str, limit: int, team: str = ""
+    ) -> tuple[Any, int, bytes | None]:
+        """Parse one request body: (``pyarrow.Table``, span count, its Arrow IPC stream if a worker made one).
+
+        Every span is stamped with ``team``. The IPC bytes are what crossed from the worker: the
+        write-ahead log can take them as they are rather than encode the table again.
+        """
         if not self.workers:
             table, count, redactions = await run_in_threadpool(
                 parse_body, body, encoding, media_type, limit, self.redactor, team
             )
             self._count(redactions)
-            return table, count
+            return table, count, None
         import pyarrow as pa
 
         loop = asyncio.get_running_loop()
@@ -178,7 +184,7 @@ class ParsePool:
                 self._retire(wait=False)
             raise ParserUnavailable("a parse worker exited; retry") from None
         self._count(redactions)
-        return pa.ipc.open_stream(ipc).read_all(), count
+        return pa.ipc.open_stream(ipc).read_all(), count, ipc
 
     def _count(self, redactions: dict[str, int]) -> None:
         # Runs on the event loop only (after the await), so no lock is needed.
