@@ -207,6 +207,9 @@ class Redactor:
             if not value.strip(_LOWER_HEX) and not value.isdigit():
                 return value
             if self._gate is not None and self._gate.search(value) is None:
+                # Model, tool and operation names, statuses, common results: most values recur,
+                # and a set lookup is a fraction of a gate scan.
+                self._remember(value)
                 return value
         if value[:1] in ("{", "[", '"') or value.lstrip()[:1] in ("{", "["):
             try:
