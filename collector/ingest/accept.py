@@ -97,7 +97,6 @@ class IngestPath:
             return Accepted(0, count)
         # The worker's own bytes when nothing was dropped: encoding the table again costs as much.
         payload = ipc if ipc is not None and kept is table else table_to_ipc(kept)
-        table = kept
         try:
             await asyncio.wrap_future(self.log.append(payload))
         except LogFull as exc:
@@ -107,4 +106,4 @@ class IngestPath:
         except OSError as exc:
             raise IngestError(503, f"collector cannot write its log ({exc}); retry later", 5) from None
         self.recent.remember(keys)
-        return Accepted(table.num_rows, count - table.num_rows)
+        return Accepted(kept.num_rows, count - kept.num_rows)
