@@ -199,10 +199,6 @@ def _cpu_by_process(pid: int) -> dict[int, float]:
     return out
 
 
-def _cpu_seconds(pid: int) -> float:
-    return sum(_cpu_by_process(pid).values())
-
-
 def main() -> None:
     """Run the benchmark and print its results."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -293,7 +289,7 @@ def main() -> None:
                         time.sleep(1)
 
         started = time.monotonic()
-        cpu_before = _cpu_seconds(server.pid)
+        cpu_before = _cpu_by_process(server.pid)
         own_before = time.process_time()
         client = grpc_client if args.grpc else http_client
         threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
@@ -302,7 +298,10 @@ def main() -> None:
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
-        collector_cpu = _cpu_seconds(server.pid) - cpu_before
+        cpu_after = _cpu_by_process(server.pid)
+        # The collector's own process (HTTP, log, INSERTs in the engine) apart from its parse workers.
+        main_cpu = cpu_after.get(server.pid, 0.0) - cpu_before.get(server.pid, 0.0)
+        collector_cpu = sum(cpu_after.values()) - sum(cpu_before.values())
         generator_cpu = time.process_time() - own_before
         total = sum(acked)
         # Everything acknowledged is in the log; wait for the drainer to store it all.
@@ -324,7 +323,8 @@ def main() -> None:
         print(f"INSERTs: {health['inserts']}, {health['stored_spans'] / max(health['inserts'], 1):,.0f} spans each")
         print(f"redact={args.redact}: redactions {health.get('redactions')}")
         print(
-            f"CPU: collector + parse workers {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core), "
+            f"CPU: collector + parse workers {collector_cpu:.1f} s ({collector_cpu / elapsed:.0%} of one core; "
+            f"collector process {main_cpu:.1f} s, parse workers {collector_cpu - main_cpu:.1f} s), "
             f"load generator {generator_cpu:.1f} s ({generator_cpu / elapsed:.0%})"
         )
         print(f"collector + parse workers peak RSS (sum): {_peak_rss_mib(server.pid):.0f} MiB")

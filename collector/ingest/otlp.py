@@ -15,7 +15,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracereel.collector.control import Redactor
-from tracereel.collector.store import INSERT_COLUMNS
+from tracereel.collector.store import INSERT_COLUMNS, MapColumn
 
 __all__ = ["OTLPError", "SpanBatch", "decode_json", "decode_protobuf", "redact_columns", "to_columns"]
 
@@ -30,11 +30,14 @@ class OTLPError(ValueError):
 
 
 class SpanBatch:
-    """Spans as columns in ``INSERT_COLUMNS`` order (see ``store.columns_to_arrow``)."""
+    """Spans as columns in ``INSERT_COLUMNS`` order (see ``store.columns_to_arrow``).
+
+    Span attributes are a ``MapColumn``; every other column is a list.
+    """
 
     __slots__ = ("columns", "count")
 
-    def __init__(self, columns: list[list[Any]], count: int) -> None:
+    def __init__(self, columns: list[Any], count: int) -> None:
         self.columns = columns
         self.count = count
 
@@ -59,9 +62,9 @@ def redact_columns(batch: SpanBatch, redactor: Redactor) -> dict[str, int]:
         if done is None:
             done = seen[id(resource)] = redact_map(resource, counts)
         resources[i] = done
-    attrs = cols[_ATTRS]
-    for i, attributes in enumerate(attrs):
-        attrs[i] = redact_map(attributes, counts)
+    attrs: MapColumn = cols[_ATTRS]
+    redact = redactor.redact
+    attrs.values = [redact(value, counts) for value in attrs.values]
     messages = cols[_STATUS_MSG]
     for i, message in enumerate(messages):
         if message:
@@ -171,16 +174,19 @@ def _attributes(key_values: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for kv in key_values:
         value = kv.value
+        # Most values are non-empty strings: one field read settles them, without WhichOneof.
+        text = value.string_value
+        if text:
+            out[kv.key] = text
+            continue
         kind = value.WhichOneof("value")
-        if kind == "string_value":
-            out[kv.key] = value.string_value
-        elif kind == "int_value":
+        if kind == "int_value":
             out[kv.key] = str(value.int_value)
         elif kind == "bool_value":
             out[kv.key] = "true" if value.bool_value else "false"
         elif kind == "double_value":
             out[kv.key] = _format_double(value.double_value)
-        elif kind is None:
+        elif kind is None or kind == "string_value":
             out[kv.key] = ""
         else:
             out[kv.key] = json.dumps(_json_value(value), ensure_ascii=False, separators=(",", ":"))
@@ -196,12 +202,14 @@ def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
     ``team`` is stamped on every span: the team of the key that sent the request, never
     anything the request says (docs/security.md).
     """
-    cols: list[list[Any]] = [[] for _ in INSERT_COLUMNS]
+    cols: list[Any] = [[] for _ in INSERT_COLUMNS]
+    cols[_ATTRS] = MapColumn()
     (
         c_ts, c_trace, c_span, c_parent, c_state, c_name, c_kind, c_service, c_res, c_scope, c_scope_v,
         c_attrs, c_dur, c_status, c_status_msg, c_ev_ts, c_ev_name, c_ev_attrs, c_l_trace, c_l_span,
         c_l_state, c_l_attrs,
     ) = (col for i, col in enumerate(cols) if i != _TEAM)  # fmt: skip
+    add_attributes = c_attrs.append
     count = 0
     for r, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
@@ -242,7 +250,7 @@ def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
                 c_res.append(resource)
                 c_scope.append(scope_name)
                 c_scope_v.append(scope_version)
-                c_attrs.append(_attributes(span.attributes))
+                add_attributes(_attributes(span.attributes))
                 c_dur.append(end - start if end > start else 0)
                 code = span.status.code
                 c_status.append(_STATUS[code] if 0 <= code < 3 else "Unset")

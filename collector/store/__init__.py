@@ -4,7 +4,7 @@ The bottom layer of the collector: it imports nothing from ``ingest``, ``query``
 """
 
 from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
-from tracereel.collector.store.columns import INSERT_COLUMNS, columns_to_arrow
+from tracereel.collector.store.columns import INSERT_COLUMNS, MapColumn, columns_to_arrow
 from tracereel.collector.store.keys import AuditRow, KeyRow, insert_audit, insert_key, read_audit, read_keys
 from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, Layout, schema_script
 from tracereel.collector.store.migrations import MIGRATIONS, Migration
@@ -64,6 +64,7 @@ __all__ = [
     "ClusterLayoutError",
     "KeyRow",
     "Layout",
+    "MapColumn",
     "Migration",
     "Store",
     "StoreError",

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["INSERT_COLUMNS", "columns_to_arrow"]
+__all__ = ["INSERT_COLUMNS", "MapColumn", "columns_to_arrow"]
 
 INSERT_COLUMNS: tuple[str, ...] = (
     "Timestamp",
@@ -58,10 +58,69 @@ def _arrow_types() -> dict[str, Any]:
     return {name: special.get(name, text) for name in INSERT_COLUMNS}
 
 
-def columns_to_arrow(columns: Sequence[list[Any]]) -> Any:
-    """A ``pyarrow.Table`` of spans from columns in ``INSERT_COLUMNS`` order (converted in C++)."""
+class MapColumn:
+    """A ``Map(String, String)`` column kept flat: row ``i`` is ``keys``/``values[offsets[i]:offsets[i + 1]]``.
+
+    Span attributes are the widest column. As a list of dicts, Arrow walked every dict item by
+    item; flat, it takes three lists in bulk, and redaction rewrites ``values`` in one pass.
+    """
+
+    __slots__ = ("keys", "offsets", "values")
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.values: list[str] = []
+        self.offsets: list[int] = [0]
+
+    def append(self, mapping: dict[str, str]) -> None:
+        """Add a row (a dict, so a key sent twice keeps its last value, as in a ``Map`` built from a dict)."""
+        self.keys.extend(mapping)
+        self.values.extend(mapping.values())
+        self.offsets.append(len(self.keys))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def row(self, index: int) -> dict[str, str]:
+        """Row ``index`` as a dict."""
+        start, end = self.offsets[index], self.offsets[index + 1]
+        return dict(zip(self.keys[start:end], self.values[start:end], strict=True))
+
+
+def _map_array(column: MapColumn | list[dict[str, str]], type_: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(column, MapColumn):
+        keys, values = pa.array(column.keys, pa.string()), pa.array(column.values, pa.string())
+        return pa.MapArray.from_arrays(pa.array(column.offsets, pa.int32()), keys, values)
+    # Spans of one resource share its dict: convert each distinct dict once and repeat it by index.
+    positions: dict[int, int] = {}
+    distinct: list[dict[str, str]] = []
+    index: list[int] = []
+    for mapping in column:
+        position = positions.get(id(mapping))
+        if position is None:
+            position = positions[id(mapping)] = len(distinct)
+            distinct.append(mapping)
+        index.append(position)
+    if len(distinct) == len(column):
+        return pa.array(column, type=type_)
+    return pa.array(distinct, type=type_).take(pa.array(index, pa.int32()))
+
+
+def columns_to_arrow(columns: Sequence[list[Any] | MapColumn]) -> Any:
+    """A ``pyarrow.Table`` of spans from columns in ``INSERT_COLUMNS`` order (converted in C++).
+
+    A map column may be a :class:`MapColumn` or a list of dicts.
+    """
     import pyarrow as pa
 
     types = _arrow_types()
-    arrays = [pa.array(column, type=types[name]) for name, column in zip(INSERT_COLUMNS, columns, strict=True)]
+    arrays = [
+        _map_array(column, types[name]) if name in _MAP_COLUMNS else pa.array(column, type=types[name])
+        for name, column in zip(INSERT_COLUMNS, columns, strict=True)
+    ]
     return pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
+
+
+_MAP_COLUMNS = frozenset({"ResourceAttributes", "SpanAttributes"})
