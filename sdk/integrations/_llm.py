@@ -11,6 +11,7 @@ here into the library's own response or event objects, so user code sees what it
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -76,25 +77,48 @@ def _raw_response(kwargs: dict[str, Any]) -> bool:
 
 
 def _split(method: Method, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    messages: Any = kwargs.get(method.messages_key)
+    key = method.messages_key
+    model: Any = None
+    messages: Any = None
+    params: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if name == key:
+            messages = value
+        elif name == "model":
+            model = None if _omitted(value) else value
+        elif name not in _TRANSPORT and not _omitted(value):
+            params[name] = value
     if messages is not None and not isinstance(messages, str | list | tuple | dict):
         # An iterable (a generator) would be used up by recording it: send the list instead.
-        messages = kwargs[method.messages_key] = list(messages)
-    params = {
-        k: v
-        for k, v in kwargs.items()
-        if k not in _TRANSPORT and k != "model" and k != method.messages_key and not _omitted(v)
-    }
+        messages = kwargs[key] = list(messages)
     if not params.get("stream"):
         params.pop("stream", None)  # stream=False and no stream are the same request
-    model = kwargs.get("model")
-    return (None if _omitted(model) else model), cast(Any, messages), params
+    return model, messages, params
+
+
+# The JSON of tool definitions seen lately, by the id of the list passed: an agent passes the
+# same definitions on every call, and serialising them was the largest cost instrumenting added
+# (bench/sdk_overhead.py). An entry is used only while the list still equals what was serialised.
+_TOOLS_SEEN: dict[int, tuple[Any, str]] = {}
+
+
+def _tools_json(tools: Any) -> str:
+    seen = _TOOLS_SEEN.get(id(tools))
+    if seen is not None and seen[0] == tools:
+        return seen[1]
+    text = to_json(tools)
+    snapshot = json.loads(text)
+    if snapshot == tools:  # plain JSON data (not objects the JSON only describes): safe to reuse
+        if len(_TOOLS_SEEN) >= 64:
+            _TOOLS_SEEN.clear()
+        _TOOLS_SEEN[id(tools)] = (snapshot, text)
+    return text
 
 
 def _describe_request(span: Span, params: dict[str, Any]) -> None:
     tools = params.get("tools")
     if tools:
-        span.set_attribute(sc.TOOL_DEFINITIONS, to_json(tools))
+        span.set_attribute(sc.TOOL_DEFINITIONS, _tools_json(tools))
 
 
 def _describe_response(span: Span, method: Method, result: Any) -> None:
@@ -173,9 +197,8 @@ def wrap(method: Method, original: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _keep(method: Method, result: Any, streamed: bool, live: list[Any]) -> Any:
-    """Describe a live result on the current (LLM) span, keep the library's object, return what is recorded."""
-    span = trace.get_current_span()
+def _keep(span: Span, method: Method, result: Any, streamed: bool, live: list[Any]) -> Any:
+    """Describe a live result on its (LLM) span, keep the library's object, return what is recorded."""
     live.append(result)
     if streamed:
         _describe_stream(span, result)
@@ -205,10 +228,11 @@ def _call_sync(method: Method, original: Callable[..., Any], client: Any, kwargs
         return _RecordingStream(stream, call)
 
     def send() -> Any:
-        _describe_request(trace.get_current_span(), params)
+        span = trace.get_current_span()
+        _describe_request(span, params)
         result = original(client, **kwargs)
         # A stream in a replay running this call live: the events are read here, then served as a stream.
-        return _keep(method, list(result) if streamed else result, streamed, live)
+        return _keep(span, method, list(result) if streamed else result, streamed, live)
 
     live: list[Any] = []  # the library's own objects when the call ran (not served from a recording)
     token = _pending.set(send)
@@ -237,9 +261,10 @@ async def _call_async(method: Method, original: Callable[..., Any], client: Any,
         return _RecordingAsyncStream(stream, call)
 
     async def send() -> Any:
-        _describe_request(trace.get_current_span(), params)
+        span = trace.get_current_span()
+        _describe_request(span, params)
         result = await original(client, **kwargs)
-        return _keep(method, [event async for event in result] if streamed else result, streamed, live)
+        return _keep(span, method, [event async for event in result] if streamed else result, streamed, live)
 
     live: list[Any] = []
     token = _pending.set(send)

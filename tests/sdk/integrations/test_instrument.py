@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -15,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import tracereel
 from tests.fake_openai import FakeOpenAI
 from tests.support import clean_env
+from tracereel import semconv as sc
 from tracereel.sdk.integrations import instrumented
 
 Completions = openai.resources.chat.completions.completions.Completions
@@ -64,6 +66,24 @@ def test_uninstrument_restores_the_library_and_instrument_wraps_it_again(
     assert Completions.__dict__["create"] is not original
     assert _ask(fake) == ANSWER and _llm_spans(spans) == 1
     assert handle.libraries == ("openai",)
+
+
+def test_tool_definitions_changed_in_place_between_calls_are_recorded_as_changed(
+    spans: InMemorySpanExporter, fake: FakeOpenAI
+) -> None:
+    # The JSON of a tools list is reused while the list is unchanged: never once it changed.
+    tracereel.instrument("openai")
+    client = openai.OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
+    tools: list[dict[str, Any]] = [{"type": "function", "function": {"name": "lookup_order", "parameters": {}}}]
+    names = []
+    for rename in ("lookup_order", "find_order", "find_order"):
+        tools[0]["function"]["name"] = rename
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], tools=tools)
+    assert tracereel.flush()
+    for span in spans.get_finished_spans():
+        if span.name.startswith("chat "):
+            names.append(json.loads(str(span.attributes[sc.TOOL_DEFINITIONS]))[0]["function"]["name"])
+    assert names == ["lookup_order", "find_order", "find_order"]
 
 
 def test_an_unknown_library_is_refused_with_the_accepted_names() -> None:
