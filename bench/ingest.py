@@ -1,6 +1,6 @@
 """Ingest throughput: closed-loop OTLP clients against a real collector on the embedded store.
 
-    .venv/bin/python bench/ingest.py [--seconds 20] [--clients 3] [--batch 500] [--gzip] [--grpc]
+    .venv/bin/python bench/ingest.py [--seconds 20] [--clients 3] [--batch 500] [--gzip] [--grpc] [--rate N]
 
 Starts ``tracereel serve`` as its own process over a fresh chDB directory and sends OTLP
 protobuf requests (agent-shaped spans: an agent root, LLM calls with token usage, tool calls
@@ -9,7 +9,8 @@ each client sending its next request when the last is answered. Every request ha
 of its own (patched into pre-built bodies), so the collector's re-send filter drops nothing.
 Prints the spans/s acknowledged (200 = in the write-ahead log), that every acknowledged span
 was stored, the time from ack to stored (p50/p99, from /healthz), the inserts, CPU, and the
-collector's peak resident memory. The load generator runs on the same machine.
+collector's peak resident memory. The load generator runs on the same machine. ``--rate N``
+offers N spans/s on a fixed schedule instead (open loop), for the lag at a normal load.
 """
 
 from __future__ import annotations
@@ -209,6 +210,13 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true", help="compress each request (level 1)")
     parser.add_argument("--grpc", action="store_true", help="send OTLP/gRPC instead of OTLP/HTTP")
     parser.add_argument("--redact", default="default", help="the collector's --redact: default, off or a rules file")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="spans/s to offer in all (open loop, requests on a fixed schedule): the ack -> stored lag "
+        "at a normal load rather than at saturation; 0 (default): each client sends as fast as it is answered",
+    )
     args = parser.parse_args()
 
     rng = random.Random(7)
@@ -261,9 +269,24 @@ def main() -> None:
             body = templates[number % len(templates)].copy(number)
             return gzip.compress(body, 1) if args.gzip and not args.grpc else body
 
+        # With --rate, client i sends request k at start + (k * clients + i) * period: the offered
+        # load is fixed and no client waits for another's answer.
+        period = spans_per_body / args.rate if args.rate else 0.0
+
+        def pace(index: int, sent: int) -> None:
+            if period:
+                delay = start_at + (sent * args.clients + index) * period - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+
         def http_client(index: int) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            while time.monotonic() < stop_at:
+            sent = 0
+            while True:
+                pace(index, sent)
+                if time.monotonic() >= stop_at:
+                    break
+                sent += 1
                 conn.request("POST", "/v1/traces", body=next_body(index), headers=headers)
                 response = conn.getresponse()
                 response.read()
@@ -280,7 +303,12 @@ def main() -> None:
             compression = grpc.Compression.Gzip if args.gzip else grpc.Compression.NoCompression
             with grpc.insecure_channel(f"127.0.0.1:{grpc_port}", compression=compression) as channel:
                 export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
-                while time.monotonic() < stop_at:
+                sent = 0
+                while True:
+                    pace(index, sent)
+                    if time.monotonic() >= stop_at:
+                        break
+                    sent += 1
                     try:
                         export(next_body(index), timeout=60)
                         acked[index] += spans_per_body
@@ -288,7 +316,7 @@ def main() -> None:
                         refused[index] += 1
                         time.sleep(1)
 
-        started = time.monotonic()
+        started = start_at = time.monotonic()
         cpu_before = _cpu_by_process(server.pid)
         own_before = time.process_time()
         client = grpc_client if args.grpc else http_client
@@ -312,9 +340,10 @@ def main() -> None:
                 break
             time.sleep(0.2)
         transport = "OTLP/gRPC" if args.grpc else "OTLP/HTTP"
+        offered = f"offered {args.rate:,.0f} spans/s (open loop)" if args.rate else "closed loop"
         print(
             f"{transport}, clients={args.clients}, {spans_per_body} spans/request, "
-            f"{'gzip' if args.gzip else 'uncompressed'}, {elapsed:.1f} s"
+            f"{'gzip' if args.gzip else 'uncompressed'}, {offered}, {elapsed:.1f} s"
         )
         print(f"acknowledged: {total} spans = {total / elapsed:,.0f} spans/s; refused requests: {sum(refused)}")
         print(f"stored: {health['stored_spans']} spans (must equal acknowledged: {total})")

@@ -38,7 +38,7 @@ class CollectorSettings(BaseSettings):
         1024 * 1024 * 1024, gt=0, description="Bytes the write-ahead log holds before the collector answers 503"
     )
     drain_interval: float = Field(
-        0.5, gt=0, description="Seconds between inserts from the write-ahead log into the store, under load"
+        1.0, gt=0, description="Seconds between inserts from the write-ahead log into the store, under load"
     )
     dedup_window_spans: int = Field(
         1_000_000, ge=0, description="Recent spans remembered to drop exact re-sends (client retries); 0: off"

@@ -24,7 +24,8 @@ async def healthz(request: Request) -> dict[str, Any]:
 
     ``log`` is the write-ahead log: ``depth_bytes``/``depth_records`` acknowledged but not yet
     stored, ``lag_seconds``, the age of the oldest of them, and ``stored_lag_seconds``, the time
-    from ack to stored (p50, p99, max) of the latest 10,000 requests. ``store_error`` is set while the
+    from ack to stored (p50, p99, max) of the latest 10,000 requests, and ``drain_interval_seconds``,
+    the least time between two inserts under load. ``store_error`` is set while the
     store refuses writes (the spans wait in the log). ``redactions`` counts, per kind, the values
     replaced since the collector started (``null`` when redaction is off).
     """
@@ -45,6 +46,7 @@ async def healthz(request: Request) -> dict[str, Any]:
             "depth_records": log.undrained_records,
             "lag_seconds": round(log.lag_seconds(), 3),
             "max_bytes": log.max_bytes,
+            "drain_interval_seconds": drainer.interval,
             "stored_lag_seconds": drainer.stored_lag(),
         },
         "redactions": None if parser.redactor is None else dict(sorted(parser.redactions.items())),

@@ -83,7 +83,7 @@ class IngestPath:
         Returns once they are on disk. Raises :class:`IngestError`; nothing is kept then.
         """
         try:
-            table, count, ipc = await self.parser.parse(body, encoding, media_type, self.max_body_bytes, team)
+            table, count, ipc, keys = await self.parser.parse(body, encoding, media_type, self.max_body_bytes, team)
         except BodyError as exc:
             raise IngestError(exc.status, exc.message) from None
         except OTLPError as exc:
@@ -92,7 +92,7 @@ class IngestPath:
             raise IngestError(503, str(exc), _RETRY_AFTER_SECONDS) from None
         if not count:
             return Accepted(0, 0)
-        kept, keys = drop_seen(self.recent, table)
+        kept, keys = drop_seen(self.recent, table, keys)
         if not kept.num_rows:
             return Accepted(0, count)
         # The worker's own bytes when nothing was dropped: encoding the table again costs as much.

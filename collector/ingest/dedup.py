@@ -44,11 +44,15 @@ class RecentSpans:
         Only asks: call :meth:`remember` once the spans are durable, so that a request refused
         (and retried by its client) is not taken for a duplicate of itself.
         """
-        seen: set[int] = set()
-        out = []
         with self._lock:
+            current, previous = self._current, self._previous
+            # The common case, all in C: no key repeats and none was accepted lately.
+            if len(set(keys)) == len(keys) and current.isdisjoint(keys) and previous.isdisjoint(keys):
+                return [True] * len(keys)
+            seen: set[int] = set()
+            out = []
             for key in keys:
-                new = key not in seen and key not in self._current and key not in self._previous
+                new = key not in seen and key not in current and key not in previous
                 seen.add(key)
                 out.append(new)
         self.dropped += out.count(False)
@@ -58,10 +62,15 @@ class RecentSpans:
         """Record ``keys`` as accepted."""
         if self.capacity <= 0:
             return
+        half = self.capacity // 2 + 1
         with self._lock:
-            for key in keys:
-                self._current.add(key)
-                if len(self._current) >= self.capacity // 2 + 1:
+            # Whole slices at a time (set.update runs in C), turning a generation over as it fills.
+            start = 0
+            while start < len(keys):
+                room = half - len(self._current)
+                self._current.update(keys[start : start + room])
+                start += room
+                if len(self._current) >= half:
                     self._previous, self._current = self._current, set()
 
     def __len__(self) -> int:
@@ -69,11 +78,15 @@ class RecentSpans:
             return len(self._current) + len(self._previous)
 
 
-def drop_seen(recent: RecentSpans, table: Any) -> tuple[Any, list[int]]:
-    """``table`` without the rows :meth:`RecentSpans.fresh` rejects, and the kept rows' keys."""
+def drop_seen(recent: RecentSpans, table: Any, keys: list[int] | None = None) -> tuple[Any, list[int]]:
+    """``table`` without the rows :meth:`RecentSpans.fresh` rejects, and the kept rows' keys.
+
+    ``keys`` are the rows' :func:`span_keys` if already known (the parse worker makes them).
+    """
     import pyarrow as pa
 
-    keys = span_keys(table)
+    if keys is None:
+        keys = span_keys(table)
     mask = recent.fresh(keys)
     if all(mask):
         return table, keys

@@ -45,7 +45,7 @@ class Drainer:
         log: WriteAheadLog,
         store: Store,
         *,
-        interval: float = 0.5,
+        interval: float = 1.0,
         batch_bytes: int = 32 << 20,
         decode: Callable[[list[bytes]], Any] = ipc_to_table,
     ) -> None:
@@ -63,6 +63,11 @@ class Drainer:
         self.last_insert_seconds = 0.0
         # Seconds from append (the ack) to stored, of the latest records: /healthz reports them.
         self._lags: deque[float] = deque(maxlen=10_000)
+
+    @property
+    def interval(self) -> float:
+        """Least seconds between two inserts under load."""
+        return self._interval
 
     @property
     def store_accepting(self) -> bool:

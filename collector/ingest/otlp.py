@@ -32,14 +32,16 @@ class OTLPError(ValueError):
 class SpanBatch:
     """Spans as columns in ``INSERT_COLUMNS`` order (see ``store.columns_to_arrow``).
 
-    Span attributes are a ``MapColumn``; every other column is a list.
+    Span attributes are a ``MapColumn``; every other column is a list. ``keys`` holds each span's
+    exact ``(TraceId, SpanId)`` as one integer, for the re-send filter (``dedup.span_keys``).
     """
 
-    __slots__ = ("columns", "count")
+    __slots__ = ("columns", "count", "keys")
 
-    def __init__(self, columns: list[Any], count: int) -> None:
+    def __init__(self, columns: list[Any], count: int, keys: list[int]) -> None:
         self.columns = columns
         self.count = count
+        self.keys = keys
 
 
 # Positions in INSERT_COLUMNS of what redaction rewrites (checked against the names on import).
@@ -210,6 +212,9 @@ def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
         c_l_state, c_l_attrs,
     ) = (col for i, col in enumerate(cols) if i != _TEAM)  # fmt: skip
     add_attributes = c_attrs.append
+    keys: list[int] = []
+    add_key = keys.append
+    from_bytes = int.from_bytes
     count = 0
     for r, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
@@ -236,6 +241,7 @@ def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
                         f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}]: invalid parent span id "
                         f"{parent.hex()!r} (must be empty or 8 bytes)"
                     )
+                add_key(from_bytes(trace_id + span_id, "big"))
                 start = span.start_time_unix_nano
                 end = span.end_time_unix_nano
                 c_ts.append(start)
@@ -277,4 +283,4 @@ def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
                     c_l_attrs.append([])
                 count += 1
     cols[_TEAM] = [team] * count
-    return SpanBatch(cols, count)
+    return SpanBatch(cols, count, keys)

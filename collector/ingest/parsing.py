@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 
@@ -28,17 +28,29 @@ from tracereel.collector.ingest.otlp import decode_json, decode_protobuf, redact
 from tracereel.collector.store import columns_to_arrow
 from tracereel.constants import PROTOBUF
 
-__all__ = ["ParsePool", "ParserUnavailable", "parse_body", "resolve_workers"]
+__all__ = ["ParsePool", "Parsed", "ParserUnavailable", "parse_body", "resolve_workers"]
 
 
 class ParserUnavailable(Exception):
     """A parse worker died; the request can be retried."""
 
 
+class Parsed(NamedTuple):
+    """One request parsed: its spans as a ``pyarrow.Table``, how many, redactions per kind, each span's key."""
+
+    table: Any
+    count: int
+    redactions: dict[str, int]
+    keys: list[int]
+
+
 def parse_body(
     body: bytes, encoding: str, media_type: str, limit: int, redactor: Redactor | None = None, team: str = ""
-) -> tuple[Any, int, dict[str, int]]:
-    """Decompress, decode, flatten and redact one request: (``pyarrow.Table``, span count, redactions per kind).
+) -> Parsed:
+    """Decompress, decode, flatten and redact one request.
+
+    ``keys`` are the spans' exact ids for the re-send filter (``dedup.span_keys``), made here
+    from the raw ids so that the collector's event loop does not derive them from the table.
 
     Every span gets ``team`` (the sending key's team) in its ``Team`` column.
 
@@ -48,7 +60,7 @@ def parse_body(
     request = decode_protobuf(raw) if media_type == PROTOBUF else decode_json(raw)
     batch = to_columns(request, team)
     redactions = redact_columns(batch, redactor) if redactor is not None else {}
-    return columns_to_arrow(batch.columns), batch.count, redactions
+    return Parsed(columns_to_arrow(batch.columns), batch.count, redactions, batch.keys)
 
 
 # The worker's redactor, sent once with the pool's initializer rather than with every request.
@@ -57,14 +69,14 @@ _worker_redactor: Redactor | None = None
 
 def _parse_to_ipc(
     body: bytes, encoding: str, media_type: str, limit: int, team: str
-) -> tuple[bytes, int, dict[str, int]]:
+) -> tuple[bytes, int, dict[str, int], list[int]]:
     import pyarrow as pa
 
-    table, count, redactions = parse_body(body, encoding, media_type, limit, _worker_redactor, team)
+    table, count, redactions, keys = parse_body(body, encoding, media_type, limit, _worker_redactor, team)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes(), count, redactions
+    return sink.getvalue().to_pybytes(), count, redactions, keys
 
 
 def _init_worker(lifeline: Connection, redactor: Redactor | None = None) -> None:
@@ -157,24 +169,24 @@ class ParsePool:
 
     async def parse(
         self, body: bytes, encoding: str, media_type: str, limit: int, team: str = ""
-    ) -> tuple[Any, int, bytes | None]:
-        """Parse one request body: (``pyarrow.Table``, span count, its Arrow IPC stream if a worker made one).
+    ) -> tuple[Any, int, bytes | None, list[int]]:
+        """Parse one request body: (``pyarrow.Table``, span count, the IPC stream a worker made or None, keys).
 
         Every span is stamped with ``team``. The IPC bytes are what crossed from the worker: the
         write-ahead log can take them as they are rather than encode the table again.
         """
         if not self.workers:
-            table, count, redactions = await run_in_threadpool(
+            table, count, redactions, keys = await run_in_threadpool(
                 parse_body, body, encoding, media_type, limit, self.redactor, team
             )
             self._count(redactions)
-            return table, count, None
+            return table, count, None, keys
         import pyarrow as pa
 
         loop = asyncio.get_running_loop()
         executor = self._executor()
         try:
-            ipc, count, redactions = await loop.run_in_executor(
+            ipc, count, redactions, keys = await loop.run_in_executor(
                 executor, _parse_to_ipc, body, encoding, media_type, limit, team
             )
         except BrokenProcessPool:
@@ -184,7 +196,7 @@ class ParsePool:
                 self._retire(wait=False)
             raise ParserUnavailable("a parse worker exited; retry") from None
         self._count(redactions)
-        return pa.ipc.open_stream(ipc).read_all(), count, ipc
+        return pa.ipc.open_stream(ipc).read_all(), count, ipc, keys
 
     def _count(self, redactions: dict[str, int]) -> None:
         # Runs on the event loop only (after the await), so no lock is needed.

@@ -20,7 +20,7 @@ def _ipc(trace: int, spans: int = 3) -> bytes:
     trace_id = f"{trace:032x}"
     specs = [{"trace_id": trace_id, "span_id": "a0" * 8, "name": "invoke_agent a"}]
     specs += [{"trace_id": trace_id, "span_id": f"{i + 1:016x}", "parent": "a0" * 8} for i in range(spans - 1)]
-    table, _, _ = parse_body(protobuf_request(specs), "", PROTOBUF, 1 << 20)
+    table = parse_body(protobuf_request(specs), "", PROTOBUF, 1 << 20).table
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

@@ -8,6 +8,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.collector.otlp_payloads import T0, TRACE, kv
 from tracereel.collector.control.redaction import load_redactor
+from tracereel.collector.ingest.dedup import span_keys
 from tracereel.collector.ingest.parsing import parse_body
 from tracereel.constants import PROTOBUF
 
@@ -50,9 +51,11 @@ def _request() -> bytes:
 
 
 def test_every_attribute_kind_becomes_the_string_a_query_expects_and_resources_stay_per_span():
-    table, count, _ = parse_body(_request(), "", PROTOBUF, 1 << 20)
+    table, count, _, keys = parse_body(_request(), "", PROTOBUF, 1 << 20)
     rows = table.to_pylist()
     assert count == len(rows) == 3
+    # The worker's keys for the re-send filter are the ones the filter derives from a stored table.
+    assert keys == span_keys(table)
     by_id = {row["SpanId"]: row for row in rows}
     first = dict(by_id["aa00000000000001"]["SpanAttributes"])
     assert first == {
@@ -83,7 +86,7 @@ def test_every_attribute_kind_becomes_the_string_a_query_expects_and_resources_s
 
 
 def test_redaction_rewrites_flattened_span_attributes_in_place():
-    table, _, redactions = parse_body(_request(), "", PROTOBUF, 1 << 20, load_redactor("default"))
+    table, _, redactions, _ = parse_body(_request(), "", PROTOBUF, 1 << 20, load_redactor("default"))
     contacts = sorted(dict(row["SpanAttributes"])["contact"] for row in table.to_pylist())
     assert contacts == ["<redacted:email>"] * 3
     assert redactions == {"email": 3}

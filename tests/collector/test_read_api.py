@@ -128,7 +128,13 @@ def test_healthz_reports_the_store_and_the_log(asgi_collector):
         "stored_spans": 8,
         "store_error": None,
         "duplicate_spans_dropped": 0,
-        "log": {"depth_bytes": 0, "depth_records": 0, "lag_seconds": 0.0, "max_bytes": 1024**3},
+        "log": {
+            "depth_bytes": 0,
+            "depth_records": 0,
+            "lag_seconds": 0.0,
+            "max_bytes": 1024**3,
+            "drain_interval_seconds": 1.0,
+        },
         "redactions": {},
     }
 

@@ -127,6 +127,7 @@ def test_a_second_collector_on_the_same_store_gets_one_clear_line(served):
     [
         (("--store", "postgres://db/x"), "TRACEREEL_STORE"),
         (("--port", "70000"), "--port / TRACEREEL_PORT"),
+        (("--drain-interval", "0"), "--drain-interval"),
     ],
 )
 def test_bad_options_are_one_line_errors(args, message):

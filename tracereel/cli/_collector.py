@@ -38,7 +38,14 @@ def retention_option(func: Any) -> Any:
 
 
 def ingest_options(func: Any) -> Any:
-    """``--grpc-port``, ``--wal-dir``, ``--wal-max-bytes``, shared by ``serve`` and ``up``."""
+    """``--grpc-port``, ``--wal-dir``, ``--wal-max-bytes``, ``--drain-interval``, shared by ``serve`` and ``up``."""
+    func = click.option(
+        "--drain-interval",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help="At most one insert into the store per SECONDS under load: smaller stores spans sooner for more CPU "
+        "(docs/ingest.md) [env: TRACEREEL_DRAIN_INTERVAL; default: 1].",
+    )(func)
     func = click.option(
         "--wal-max-bytes",
         type=click.IntRange(min=1),
