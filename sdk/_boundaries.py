@@ -13,7 +13,7 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar, cast, overload
 
@@ -189,11 +189,21 @@ def _bind(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[st
     return {"args": list(args), "kwargs": kwargs}
 
 
-def _start(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any], intercepting: bool) -> _Call:
-    arguments = _bind(spec, args, kwargs)
+def _start(
+    spec: _Spec,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    intercepting: bool,
+    arguments: dict[str, Any] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> _Call:
+    if arguments is None:
+        arguments = _bind(spec, args, kwargs)
     arguments_json = to_json(arguments)
     digest = args_hash(arguments_json)
     attrs = dict(spec.static_attrs)
+    if attributes:
+        attrs.update(attributes)
     name = spec.name
     if spec.kind == "tool":
         attrs[sc.TOOL_CALL_ID] = new_call_id()
@@ -543,7 +553,65 @@ def open_call(wrapper: Callable[..., Any], /, **arguments: Any) -> OpenCall:
     wrapper itself.
     """
     spec: _Spec = wrapper.__tracereel_spec__  # type: ignore[attr-defined]
-    return OpenCall(spec, _start(spec, (), arguments, False))
+    return OpenCall(spec, _start(spec, (), {}, False, arguments))
+
+
+def run_call(
+    wrapper: Callable[..., Any], send: Callable[[], Any], attributes: Mapping[str, Any] | None, /, **arguments: Any
+) -> Any:
+    """A call of ``wrapper``'s boundary (made by :func:`boundary`) recording ``arguments``, ``send()`` doing its work.
+
+    The same span, recording and interception as calling ``wrapper(**arguments)``, for a caller
+    that already holds the arguments by name and the work as a closure (a wrapped client
+    method): no signature binding, no call through the wrapped function. ``attributes`` go on
+    the span as it starts. A tool or LLM boundary.
+    """
+    spec: _Spec = wrapper.__tracereel_spec__  # type: ignore[attr-defined]
+    interceptor = get_interceptor()
+    try:
+        call = _start(spec, (), {}, interceptor is not None, arguments, attributes)
+    except Exception:
+        internal_error(f"starting a {spec.kind} span")
+        return send()
+    hidden = nondet.hide()
+    try:
+        result = send() if interceptor is None else interceptor.intercept(call.boundary, send)
+    except BaseException as exc:
+        _fail(call, exc)
+        raise
+    finally:
+        if hidden is not None:
+            nondet.unhide(hidden)
+    _succeed(spec, call, result)
+    return result
+
+
+async def run_call_async(
+    wrapper: Callable[..., Any],
+    send: Callable[[], Awaitable[Any]],
+    attributes: Mapping[str, Any] | None,
+    /,
+    **arguments: Any,
+) -> Any:
+    """The async twin of :func:`run_call`: ``send()`` returns an awaitable."""
+    spec: _Spec = wrapper.__tracereel_spec__  # type: ignore[attr-defined]
+    interceptor = get_interceptor()
+    try:
+        call = _start(spec, (), {}, interceptor is not None, arguments, attributes)
+    except Exception:
+        internal_error(f"starting a {spec.kind} span")
+        return await send()
+    hidden = nondet.hide()
+    try:
+        result = await (send() if interceptor is None else interceptor.intercept_async(call.boundary, send))
+    except BaseException as exc:
+        _fail(call, exc)
+        raise
+    finally:
+        if hidden is not None:
+            nondet.unhide(hidden)
+    _succeed(spec, call, result)
+    return result
 
 
 @overload

@@ -21,7 +21,8 @@ imports an ``sdk/_module``. What is here is stable for them; what is not here is
 - **Running a boundary.** :func:`boundary` wraps any callable as an agent, tool or LLM boundary
   without decorating its definition (how integrations wrap a client method); :func:`open_call`
   starts a call of such a wrapper whose result arrives later (a streamed response), as an
-  :class:`OpenCall` the caller ends.
+  :class:`OpenCall` the caller ends; :func:`run_call` (and :func:`run_call_async`) runs a call
+  of it from arguments already bound by name and a closure doing the work.
 - **Watching.** :func:`on_span_start` and :func:`on_span_end` call back with every span the SDK
   starts (and may mark) and ends (how the eval runner marks a case's trace and sees the calls
   it made, to score them).
@@ -35,7 +36,14 @@ from contextlib import contextmanager
 
 from opentelemetry.sdk.trace import ReadableSpan, Span
 
-from tracereel.sdk._boundaries import OpenCall, boundary, exception_type_name, open_call
+from tracereel.sdk._boundaries import (
+    OpenCall,
+    boundary,
+    exception_type_name,
+    open_call,
+    run_call,
+    run_call_async,
+)
 from tracereel.sdk._intercept import (
     BoundaryCall,
     Interceptor,
@@ -67,6 +75,8 @@ __all__ = [
     "on_span_end",
     "on_span_start",
     "open_call",
+    "run_call",
+    "run_call_async",
     "serving",
     "set_interceptor",
     "to_json",

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,7 +20,16 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from tracereel import semconv as sc
-from tracereel.sdk.hooks import OpenCall, boundary, get_interceptor, internal_error, open_call, to_json
+from tracereel.sdk.hooks import (
+    OpenCall,
+    boundary,
+    get_interceptor,
+    internal_error,
+    open_call,
+    run_call,
+    run_call_async,
+    to_json,
+)
 
 __all__ = ["Method", "ReplayedAsyncStream", "ReplayedStream", "wrap"]
 
@@ -29,21 +37,15 @@ __all__ = ["Method", "ReplayedAsyncStream", "ReplayedStream", "wrap"]
 _TRANSPORT = frozenset({"extra_headers", "extra_query", "timeout"})
 _RAW_RESPONSE_HEADER = "x-stainless-raw-response"
 
-# The request the boundary's body sends: set by the wrapper just around the boundary call, so one
-# boundary (built once, cheap per call) serves every wrapped method.
-_pending: ContextVar[Callable[[], Any] | None] = ContextVar("tracereel_llm_pending", default=None)
-
 
 def _send(model: str | None, messages: Any, params: dict[str, Any]) -> Any:
-    thunk = _pending.get()
-    assert thunk is not None
-    return thunk()
+    """The boundary's signature: what an LLM call records. The work is the closure given to ``run_call``."""
+    raise NotImplementedError
 
 
 async def _send_async(model: str | None, messages: Any, params: dict[str, Any]) -> Any:
-    thunk = cast(Callable[[], Awaitable[Any]] | None, _pending.get())
-    assert thunk is not None
-    return await thunk()
+    """The async twin of :func:`_send`."""
+    raise NotImplementedError
 
 
 @functools.cache
@@ -93,7 +95,7 @@ def _split(method: Method, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, 
         messages = kwargs[key] = list(messages)
     if not params.get("stream"):
         params.pop("stream", None)  # stream=False and no stream are the same request
-    return model, messages, params
+    return model, cast(Any, messages), params
 
 
 # The JSON of tool definitions seen lately, by the id of the list passed: an agent passes the
@@ -115,10 +117,16 @@ def _tools_json(tools: Any) -> str:
     return text
 
 
-def _describe_request(span: Span, params: dict[str, Any]) -> None:
+def _request_attributes(params: dict[str, Any]) -> dict[str, Any] | None:
+    """Span attributes describing the request beyond its arguments: the tool definitions offered."""
     tools = params.get("tools")
-    if tools:
-        span.set_attribute(sc.TOOL_DEFINITIONS, _tools_json(tools))
+    return {sc.TOOL_DEFINITIONS: _tools_json(tools)} if tools else None
+
+
+def _describe_request(span: Span, params: dict[str, Any]) -> None:
+    attributes = _request_attributes(params)
+    if attributes:
+        span.set_attributes(attributes)
 
 
 def _describe_response(span: Span, method: Method, result: Any) -> None:
@@ -228,18 +236,12 @@ def _call_sync(method: Method, original: Callable[..., Any], client: Any, kwargs
         return _RecordingStream(stream, call)
 
     def send() -> Any:
-        span = trace.get_current_span()
-        _describe_request(span, params)
         result = original(client, **kwargs)
         # A stream in a replay running this call live: the events are read here, then served as a stream.
-        return _keep(span, method, list(result) if streamed else result, streamed, live)
+        return _keep(trace.get_current_span(), method, list(result) if streamed else result, streamed, live)
 
     live: list[Any] = []  # the library's own objects when the call ran (not served from a recording)
-    token = _pending.set(send)
-    try:
-        result = wrapper(model=model, messages=messages, params=params)
-    finally:
-        _pending.reset(token)
+    result = run_call(wrapper, send, _request_attributes(params), model=model, messages=messages, params=params)
     if streamed:
         return ReplayedStream(live[0] if live else _events(method, result))
     return live[0] if live else method.response(result)
@@ -261,17 +263,15 @@ async def _call_async(method: Method, original: Callable[..., Any], client: Any,
         return _RecordingAsyncStream(stream, call)
 
     async def send() -> Any:
-        span = trace.get_current_span()
-        _describe_request(span, params)
         result = await original(client, **kwargs)
-        return _keep(span, method, [event async for event in result] if streamed else result, streamed, live)
+        return _keep(
+            trace.get_current_span(), method, [event async for event in result] if streamed else result, streamed, live
+        )
 
     live: list[Any] = []
-    token = _pending.set(send)
-    try:
-        result = await wrapper(model=model, messages=messages, params=params)
-    finally:
-        _pending.reset(token)
+    result = await run_call_async(
+        wrapper, send, _request_attributes(params), model=model, messages=messages, params=params
+    )
     if streamed:
         return ReplayedAsyncStream(live[0] if live else _events(method, result))
     return live[0] if live else method.response(result)
