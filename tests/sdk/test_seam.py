@@ -74,3 +74,53 @@ def test_an_interceptor_serves_a_call_without_running_its_body(spans: InMemorySp
     assert hooks.get_interceptor() is None
     assert charge(6) == "live"
     assert ran == [6]
+
+
+def test_run_call_records_like_calling_the_wrapper_and_is_intercepted_the_same(spans: InMemorySpanExporter) -> None:
+    import asyncio
+
+    def ask(model: str, messages: list[dict[str, str]]) -> dict[str, str]:
+        return {"content": "live"}
+
+    async def ask_async(model: str, messages: list[dict[str, str]]) -> dict[str, str]:
+        return {"content": "live"}
+
+    messages = [{"role": "user", "content": "hi"}]
+    wrapped = hooks.boundary("llm", ask, provider="openai")
+    extra = {"gen_ai.tool.definitions": "[]"}
+    assert wrapped(model="m", messages=messages) == {"content": "live"}
+    assert hooks.run_call(wrapped, lambda: {"content": "live"}, extra, model="m", messages=messages) == {
+        "content": "live"
+    }
+
+    async def send() -> dict[str, str]:
+        return {"content": "live"}
+
+    wrapped_async = hooks.boundary("llm", ask_async, provider="openai")
+    assert asyncio.run(hooks.run_call_async(wrapped_async, send, None, model="m", messages=messages)) == {
+        "content": "live"
+    }
+    tracereel.flush()
+    by_wrapper, by_run, by_run_async = spans.get_finished_spans()
+    keep = ("gen_ai.input.messages", "gen_ai.output.messages", "tracereel.args_hash", "gen_ai.request.model")
+    assert {k: by_wrapper.attributes[k] for k in keep} == {k: by_run.attributes[k] for k in keep}
+    assert {k: by_run_async.attributes[k] for k in keep} == {k: by_run.attributes[k] for k in keep}
+    assert by_run.attributes["gen_ai.tool.definitions"] == "[]"
+    assert "gen_ai.tool.definitions" not in by_wrapper.attributes
+
+    class Serve:
+        def intercept(self, call: hooks.BoundaryCall, proceed: object) -> object:
+            assert call.arguments == {"model": "m", "messages": messages}
+            return {"content": "served"}
+
+        async def intercept_async(self, call: hooks.BoundaryCall, proceed: object) -> object:
+            return {"content": "served async"}
+
+    sent = []
+    with hooks.intercepting(Serve()):
+        assert hooks.run_call(wrapped, lambda: sent.append(1), None, model="m", messages=messages) == {
+            "content": "served"
+        }
+        served = asyncio.run(hooks.run_call_async(wrapped_async, send, None, model="m", messages=messages))
+        assert served == {"content": "served async"}
+    assert sent == []
