@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -273,20 +274,22 @@ def main() -> None:
         # load is fixed and no client waits for another's answer.
         period = spans_per_body / args.rate if args.rate else 0.0
 
-        def pace(index: int, sent: int) -> None:
-            if period:
-                delay = start_at + (sent * args.clients + index) * period - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+        def turns(index: int) -> Iterator[None]:
+            """One turn per request client ``index`` may send, until the run's end (paced with --rate)."""
+            sent = 0
+            while True:
+                if period:
+                    delay = start_at + (sent * args.clients + index) * period - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                if time.monotonic() >= stop_at:
+                    return
+                sent += 1
+                yield
 
         def http_client(index: int) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            sent = 0
-            while True:
-                pace(index, sent)
-                if time.monotonic() >= stop_at:
-                    break
-                sent += 1
+            for _ in turns(index):
                 conn.request("POST", "/v1/traces", body=next_body(index), headers=headers)
                 response = conn.getresponse()
                 response.read()
@@ -303,12 +306,7 @@ def main() -> None:
             compression = grpc.Compression.Gzip if args.gzip else grpc.Compression.NoCompression
             with grpc.insecure_channel(f"127.0.0.1:{grpc_port}", compression=compression) as channel:
                 export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
-                sent = 0
-                while True:
-                    pace(index, sent)
-                    if time.monotonic() >= stop_at:
-                        break
-                    sent += 1
+                for _ in turns(index):
                     try:
                         export(next_body(index), timeout=60)
                         acked[index] += spans_per_body
