@@ -105,16 +105,20 @@ _TOOLS_SEEN: dict[int, tuple[Any, str]] = {}
 
 
 def _tools_json(tools: Any) -> str:
-    seen = _TOOLS_SEEN.get(id(tools))
-    if seen is not None and seen[0] == tools:
-        return seen[1]
-    text = to_json(tools)
-    snapshot = json.loads(text)
-    if snapshot == tools:  # plain JSON data (not objects the JSON only describes): safe to reuse
-        if len(_TOOLS_SEEN) >= 64:
-            _TOOLS_SEEN.clear()
-        _TOOLS_SEEN[id(tools)] = (snapshot, text)
-    return text
+    try:
+        seen = _TOOLS_SEEN.get(id(tools))
+        if seen is not None and seen[0] == tools:
+            return seen[1]
+        text = to_json(tools)
+        snapshot = json.loads(text)
+        if snapshot == tools:  # plain JSON data (not objects the JSON only describes): safe to reuse
+            if len(_TOOLS_SEEN) >= 64:
+                _TOOLS_SEEN.clear()
+            _TOOLS_SEEN[id(tools)] = (snapshot, text)
+        return text
+    except Exception:  # an object whose == raises: the agent's call must still go through
+        internal_error("reading the tool definitions of an LLM call")
+        return to_json(tools)
 
 
 def _request_attributes(params: dict[str, Any]) -> dict[str, Any] | None:

@@ -86,6 +86,36 @@ def test_tool_definitions_changed_in_place_between_calls_are_recorded_as_changed
     assert names == ["lookup_order", "find_order", "find_order"]
 
 
+class _NoCompare(dict[str, Any]):
+    """A tool definition that serialises like a dict but refuses to be compared."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("not comparable")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_tool_definitions_that_refuse_comparison_do_not_break_the_call(
+    spans: InMemorySpanExporter, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACEREEL_SWALLOW_ERRORS", "1")  # as in production: logged, not raised
+    tracereel.instrument("openai")
+    client = openai.OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
+    tools = [_NoCompare({"type": "function", "function": {"name": "lookup_order", "parameters": {}}})]
+    for _ in range(2):
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], tools=tools
+        )
+        assert reply.choices[0].message.content == ANSWER
+    assert tracereel.flush()
+    recorded = [
+        json.loads(str(s.attributes[sc.TOOL_DEFINITIONS]))
+        for s in spans.get_finished_spans()
+        if s.name.startswith("chat ")
+    ]
+    assert recorded == [[{"type": "function", "function": {"name": "lookup_order", "parameters": {}}}]] * 2
+
+
 def test_an_unknown_library_is_refused_with_the_accepted_names() -> None:
     with pytest.raises(ValueError, match="'langchain': expected one of openai, anthropic, openai-agents"):
         tracereel.instrument("langchain")
