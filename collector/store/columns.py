@@ -78,14 +78,6 @@ class MapColumn:
         self.values.extend(mapping.values())
         self.offsets.append(len(self.keys))
 
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def row(self, index: int) -> dict[str, str]:
-        """Row ``index`` as a dict."""
-        start, end = self.offsets[index], self.offsets[index + 1]
-        return dict(zip(self.keys[start:end], self.values[start:end], strict=True))
-
 
 def _map_array(column: MapColumn | list[dict[str, str]], type_: Any) -> Any:
     import pyarrow as pa
