@@ -544,16 +544,16 @@ class OpenCall:
             _fail(self._call, exc)
 
 
-def open_call(wrapper: Callable[..., Any], /, **arguments: Any) -> OpenCall:
+def open_call(wrapper: Callable[..., Any], attributes: Mapping[str, Any] | None, /, **arguments: Any) -> OpenCall:
     """Start a call of ``wrapper`` (made by :func:`boundary`) with ``arguments``; its span is current.
 
     For results consumed after the call returns (a stream): start the request, call
     :meth:`OpenCall.release` so the caller's code is not inside the span, and end it with
-    :meth:`OpenCall.succeed` or :meth:`OpenCall.fail`. Not intercepted: under replay call the
-    wrapper itself.
+    :meth:`OpenCall.succeed` or :meth:`OpenCall.fail`. ``attributes`` go on the span as it
+    starts, as with :func:`run_call`. Not intercepted: under replay use :func:`run_call`.
     """
     spec: _Spec = wrapper.__tracereel_spec__  # type: ignore[attr-defined]
-    return OpenCall(spec, _start(spec, (), {}, False, arguments))
+    return OpenCall(spec, _start(spec, (), {}, False, arguments, attributes))
 
 
 def run_call(

@@ -127,12 +127,6 @@ def _request_attributes(params: dict[str, Any]) -> dict[str, Any] | None:
     return {sc.TOOL_DEFINITIONS: _tools_json(tools)} if tools else None
 
 
-def _describe_request(span: Span, params: dict[str, Any]) -> None:
-    attributes = _request_attributes(params)
-    if attributes:
-        span.set_attributes(attributes)
-
-
 def _describe_response(span: Span, method: Method, result: Any) -> None:
     try:
         calls = method.tool_calls(result)
@@ -229,9 +223,8 @@ def _call_sync(method: Method, original: Callable[..., Any], client: Any, kwargs
     streamed = bool(params.get("stream"))
     wrapper = _boundary(method.provider, False)
     if streamed and get_interceptor() is None:
-        call = open_call(wrapper, model=model, messages=messages, params=params)
+        call = open_call(wrapper, _request_attributes(params), model=model, messages=messages, params=params)
         try:
-            _describe_request(call.span, params)
             stream = original(client, **kwargs)
         except BaseException as exc:
             _failed_to_start(call, exc)
@@ -256,9 +249,8 @@ async def _call_async(method: Method, original: Callable[..., Any], client: Any,
     streamed = bool(params.get("stream"))
     wrapper = _boundary(method.provider, True)
     if streamed and get_interceptor() is None:
-        call = open_call(wrapper, model=model, messages=messages, params=params)
+        call = open_call(wrapper, _request_attributes(params), model=model, messages=messages, params=params)
         try:
-            _describe_request(call.span, params)
             stream = await original(client, **kwargs)
         except BaseException as exc:
             _failed_to_start(call, exc)

@@ -86,6 +86,22 @@ def test_tool_definitions_changed_in_place_between_calls_are_recorded_as_changed
     assert names == ["lookup_order", "find_order", "find_order"]
 
 
+def test_a_streamed_call_records_its_tool_definitions_like_any_other(
+    spans: InMemorySpanExporter, fake: FakeOpenAI
+) -> None:
+    tracereel.instrument("openai")
+    client = openai.OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
+    tools = [{"type": "function", "function": {"name": "lookup_order", "parameters": {}}}]
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], tools=tools, stream=True
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text == ANSWER
+    assert tracereel.flush()
+    (llm,) = [s for s in spans.get_finished_spans() if s.name.startswith("chat ")]
+    assert json.loads(str(llm.attributes[sc.TOOL_DEFINITIONS])) == tools
+
+
 class _NoCompare(dict[str, Any]):
     """A tool definition that serialises like a dict but refuses to be compared."""
 
