@@ -11,12 +11,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
 from tracereel.collector.monitors.definitions import Monitor, MonitorExists, MonitorState, Op, State
 from tracereel.collector.query import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import MONITOR_HISTORY_TABLE, MONITOR_STATE_TABLE, MONITORS_TABLE, Store
 from tracereel.monitors import Format
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "HistoryEntry",
@@ -101,6 +104,20 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+class _EntryFields(TypedDict, total=False):
+    """What a :class:`HistoryEntry` may say besides its monitor, time and kind."""
+
+    state: str
+    value: float | None
+    tasks: int
+    action: str
+    dedup_key: str
+    attempt: int
+    status_code: int
+    outcome: str
+    error: str
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One line of a monitor's history: a change of state (kind ``state``) or a delivery attempt (``delivery``).
@@ -126,11 +143,11 @@ class HistoryEntry:
     error: str = ""
 
     @classmethod
-    def now(cls, monitor: Monitor, kind: str, **fields: Any) -> HistoryEntry:
+    def now(cls, monitor: Monitor, kind: str, **fields: Unpack[_EntryFields]) -> HistoryEntry:
         """An entry of ``monitor``'s history stamped now."""
         return cls(monitor.monitor_id, monitor.name, monitor.team, stamp(), kind, **fields)
 
-    def row(self) -> list[Any]:
+    def row(self) -> list[object]:
         """The values in the table's column order."""
         return [
             self.monitor_id,
@@ -166,7 +183,7 @@ class HistoryEntry:
         return out
 
 
-def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[Any]:
+def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[object]:
     return [
         monitor.name,
         monitor.monitor_id,
@@ -189,7 +206,7 @@ def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[Any]:
     ]
 
 
-def _monitor(row: dict[str, Any]) -> Monitor:
+def _monitor(row: dict[str, Any]) -> Monitor:  # a row of query_dicts: values typed by the SQL
     return Monitor(
         name=row["Name"],
         monitor_id=row["MonitorId"],
