@@ -11,6 +11,7 @@ parse returns its counts per kind and the pool sums them for ``/healthz``.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import signal
@@ -113,7 +114,7 @@ def _exit_with_parent(lifeline: Connection) -> None:
 
 def _warm_up() -> None:
     # Import the heavy modules once per worker, before the first request needs them.
-    import pyarrow  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    importlib.import_module("pyarrow")
 
 
 def resolve_workers(setting: int) -> int:

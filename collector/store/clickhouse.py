@@ -209,7 +209,7 @@ class Store:
         insert with the same ``dedup_token`` stores it once, in the span table and in every
         table its materialized views feed (each keeps a deduplication window, migration 0011).
         """
-        settings: dict[str, Any] | None = None
+        settings: dict[str, object] | None = None
         if dedup_token is not None:
             settings = {
                 "insert_deduplication_token": dedup_token,
@@ -217,7 +217,7 @@ class Store:
             }
         self._run(self._client.insert_arrow, TRACES_TABLE, table, settings=settings)
 
-    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]) -> None:
+    def insert_rows(self, table: str, rows: Sequence[Sequence[object]], column_names: Sequence[str]) -> None:
         """Insert ``rows`` (each in ``column_names`` order) into ``table`` as one INSERT."""
         self._run(self._client.insert, table, list(rows), column_names=list(column_names))
 
