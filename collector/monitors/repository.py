@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = [
+    "DeliveryView",
     "HistoryEntry",
+    "StateView",
     "add_history",
     "add_monitor",
     "find_monitor",
@@ -118,6 +120,29 @@ class _EntryFields(TypedDict, total=False):
     error: str
 
 
+class StateView(TypedDict):
+    """A change of state as the API shows it (``GET /api/v1/monitors/{name}/history``)."""
+
+    time: str
+    kind: str
+    state: str
+    value: float | None
+    tasks: int
+
+
+class DeliveryView(TypedDict):
+    """A delivery attempt as the API shows it; ``status_code`` and ``error`` None when there were none."""
+
+    time: str
+    kind: str
+    action: str
+    dedup_key: str
+    attempt: int
+    status_code: int | None
+    outcome: str
+    error: str | None
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One line of a monitor's history: a change of state (kind ``state``) or a delivery attempt (``delivery``).
@@ -166,21 +191,21 @@ class HistoryEntry:
             self.error,
         ]
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> StateView | DeliveryView:
         """The entry as the API shows it."""
-        out: dict[str, Any] = {"time": _utc(self.time).isoformat(), "kind": self.kind}
+        time = _utc(self.time).isoformat()
         if self.kind == "state":
-            out.update(state=self.state, value=self.value, tasks=self.tasks)
-        else:
-            out.update(
-                action=self.action,
-                dedup_key=self.dedup_key,
-                attempt=self.attempt,
-                status_code=self.status_code or None,
-                outcome=self.outcome,
-                error=self.error or None,
-            )
-        return out
+            return StateView(time=time, kind=self.kind, state=self.state, value=self.value, tasks=self.tasks)
+        return DeliveryView(
+            time=time,
+            kind=self.kind,
+            action=self.action,
+            dedup_key=self.dedup_key,
+            attempt=self.attempt,
+            status_code=self.status_code or None,
+            outcome=self.outcome,
+            error=self.error or None,
+        )
 
 
 def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[object]:
