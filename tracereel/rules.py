@@ -136,7 +136,8 @@ def escalation_reason(span: Mapping[str, Any]) -> str | None:
     attrs = _attrs(span)
     if is_true(attrs.get(sc.ESCALATION)) or str(attrs.get(sc.HANDOFF_TARGET_TYPE, "")) == "human":
         return str(attrs.get(sc.ESCALATION_REASON, ""))
-    for event in span.get("events") or []:
+    events: Sequence[Mapping[str, Any]] = span.get("events") or []
+    for event in events:
         event_attrs: Mapping[str, Any] = event.get("attributes") or {}
         if is_true(event_attrs.get(sc.ESCALATION)):
             return str(event_attrs.get(sc.ESCALATION_REASON, ""))

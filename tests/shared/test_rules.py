@@ -215,6 +215,7 @@ def test_tokens_sum_over_llm_spans_only_in_sql_and_python(collector: Any) -> Non
 
 # --- the task's agent ------------------------------------------------------------------------
 
+
 def _sub(agent: str) -> Span:
     return Span(f"invoke_agent {agent}", {sc.OPERATION_NAME: "invoke_agent", sc.AGENT_NAME: agent})
 
