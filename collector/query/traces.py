@@ -266,12 +266,23 @@ def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None, sco
     hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
     window = {"id": trace_id, "lo": lo, "hi": hi}
     if not scope.unrestricted:
-        visible, visible_params = scope_sql(scope)
+        # The root in the scope's team and services, and the task's agent in its globs, as the list
+        # decides; or, for a run that never finished, its task-start marker.
+        root_visible, root_params = scope_sql(Scope(team=scope.team, services=scope.services))
+        agent_visible, agent_params = scope_sql(
+            Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
+        )
+        marker_visible, marker_params = scope_sql(scope, name="marker_scope")
         entry = store.query(
             f"""SELECT count() FROM {TRACES_TABLE}
 WHERE TraceId = {{id:String}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
-  AND (IsRoot = 1 OR SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%') AND {visible}""",
-            {**window, **visible_params},
+  AND ((IsRoot = 1 AND {root_visible} AND TraceId IN (
+          SELECT TraceId FROM (
+              SELECT TraceId, {_TASK_AGENT[0]} AS agent FROM {ROLLUP_TABLE}
+              WHERE TraceId = {{id:String}} GROUP BY TraceId
+          ) WHERE {agent_visible}))
+       OR (SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%' AND {marker_visible}))""",
+            {**window, **root_params, **agent_params, **marker_params},
         )
         if not entry[0][0]:
             return None
