@@ -2,7 +2,7 @@
 
 One query computes every metric: it picks the tasks (traces whose root span starts in the
 window and matches the filters), folds each task's spans into one row of per-task facts,
-then aggregates the rows, either all together, per time bucket, or per root agent and version.
+then aggregates the rows, either all together, per time bucket, or per task agent and version.
 Rates are finished in Python so a zero denominator becomes ``None`` (JSON null).
 
 Filters (service, agent, version) select tasks by their root span's service and the task's agent
@@ -92,7 +92,7 @@ def task_filter_sql(flt: TaskFilter, scope: Scope = EVERYTHING) -> tuple[str, di
     """The condition (over per-task rows) and parameters that select the tasks of ``flt`` in ``scope``.
 
     The scope's team is applied where the rollup is read (``_team_sql``); its globs here, on the
-    task's root agent and service.
+    task's agent (tracereel/rules.py) and root service.
     """
     # Compared with DateTime64 parameters: a DateTime bound on a DateTime64 column matched no rows in chDB 26.9.
     where = [
@@ -293,8 +293,9 @@ def task_rows_query(
     """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
 
     A query appends its ``SELECT ... FROM task_rows``. The columns: success, steps, cost, priced,
-    root_* (start, duration in ns, service, agent, version), llm_calls, tool_calls, tool_ok,
-    tool_timeouts, retries, looped, scores, latest_score, violated, escalated.
+    root_* (start, duration in ns, service; agent and version are the task's, tracereel/rules.py),
+    llm_calls, tool_calls, tool_ok, tool_timeouts, retries, looped, scores, latest_score, violated,
+    escalated.
     """
     where, params = task_filter_sql(flt, scope)
     params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
@@ -360,8 +361,8 @@ def timeseries(
 def breakdown(
     store: Store, prices: PriceTable, flt: TaskFilter, by: str, scope: Scope = EVERYTHING
 ) -> list[dict[str, Any]]:
-    """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per root agent
-    and version or per service."""
+    """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per task agent
+    and version (the root's, else the first agent span's) or per service."""
     if by == "agent":
         rows = _run(store, prices, flt, group="(root_agent, root_version)", scope=scope)
         out = [{"agent": row["grp"][0], "version": row["grp"][1], **_metrics(row)} for row in rows]
