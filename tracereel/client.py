@@ -11,7 +11,6 @@ against a remote one that requires a key. Standard library only: the base instal
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.parse
@@ -20,7 +19,7 @@ from typing import Any, cast
 
 from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON, VERSION
 from tracereel.sdk import settings
-from tracereel.traces import Trace, TraceSummary
+from tracereel.traces import Trace, TraceSummary, parse_trace_id
 
 __all__ = [
     "CollectorClient",
@@ -29,9 +28,6 @@ __all__ = [
     "NotFound",
     "Unauthorized",
 ]
-
-# A trace id as the collector keeps it (collector/query/params.py checks the same).
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class CollectorError(RuntimeError):
@@ -159,8 +155,12 @@ class CollectorClient:
         return cast(list[TraceSummary], self.get(f"{API_PREFIX}/traces", **_window(filters))["traces"])
 
     def trace(self, trace_id: str) -> Trace:
-        """One trace with all its spans; :class:`NotFound` if the collector has none with this id."""
-        wanted = trace_id.strip().lower()
+        """One trace with all its spans; :class:`NotFound` if the collector has none with this id, a
+        :class:`CollectorError` (status 400) for a malformed id, before anything is sent."""
+        try:
+            wanted = parse_trace_id(trace_id)
+        except ValueError as exc:
+            raise CollectorError(str(exc), 400) from None
         try:
             trace = self.get(f"{API_PREFIX}/traces/{urllib.parse.quote(wanted)}")
         except NotFound as exc:
@@ -175,11 +175,12 @@ class CollectorClient:
         :class:`NotFound` if the collector has no such trace; a malformed id is a :class:`CollectorError`
         (status 400) before anything is sent.
         """
-        wanted = trace_id.strip().lower()
         # Checked here as well as by the collector: an id with a "/" would reach another path
         # (servers decode %2F before routing) and come back as a confusing 404.
-        if not _TRACE_ID.fullmatch(wanted):
-            raise CollectorError(f"trace id {trace_id!r} is not 32 hex digits", 400)
+        try:
+            wanted = parse_trace_id(trace_id)
+        except ValueError as exc:
+            raise CollectorError(str(exc), 400) from None
         try:
             return cast(dict[str, Any], self.request("DELETE", f"{API_PREFIX}/traces/{wanted}"))
         except NotFound as exc:
