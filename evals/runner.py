@@ -125,8 +125,7 @@ def _load_recorded(dataset: Dataset, case: Case, cache: dict[str, _Recorded]) ->
 
 
 def _entrypoint(dataset: Dataset, case: Case, spec: str, file: str | None = None) -> Callable[..., Any]:
-    from tracereel.replay import CannotReplay
-    from tracereel.replay._entrypoint import load_entrypoint
+    from tracereel.replay import CannotReplay, load_entrypoint
 
     try:
         return load_entrypoint(spec, file=file)
