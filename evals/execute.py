@@ -15,7 +15,7 @@ from tracereel.evals import capture
 from tracereel.evals.model import Case, CaseRun
 from tracereel.evals.options import RunOptions
 from tracereel.evals.planning import Plan, Recorded
-from tracereel.evals.scenario import Scenario, modes, overrides
+from tracereel.evals.scenario import Scenario, modes, tape_scenario
 from tracereel.sdk import hooks
 from tracereel.sdk.hooks import to_json
 
@@ -54,12 +54,16 @@ def _replay_case(plan: Plan, case: Case, options: RunOptions, run: CaseRun) -> N
     arguments_json = _bound_input(plan.func, case.input) if case.input else recorded.root_input
     trace = recorded.trace if arguments_json == recorded.root_input else _with_input(recorded, arguments_json)
     tools, llm = modes(case, options)
+    scenario = tape_scenario(case, recorded, tools)
+    if scenario.skipped is not None:
+        run.skipped = scenario.skipped
+        return
     live = [k for k, m in (("tool:*", tools), ("llm:*", llm)) if m == "live"]
     report = replay(
         trace,
         entrypoint=plan.entrypoint,
         live=live,
-        overrides=overrides(case, recorded),
+        overrides=scenario.overrides,
         faults=case.faults,
         # One case at a time: intercept the whole process, so calls from threads the agent starts
         # without its context are served too. Side by side, each case intercepts its own context.
@@ -77,6 +81,14 @@ def _replay_case(plan: Plan, case: Case, options: RunOptions, run: CaseRun) -> N
     elif report.divergence is not None:
         div = report.divergence
         text = f"{report.summary()}: {div.message}"
+        if (case.variant or "").startswith("perturb:") and "tape" in (tools, llm):
+            # A perturbed input changes what the agent asks its tools and model; a recording of the
+            # unperturbed run cannot answer the changed calls, so this tells nothing about the agent.
+            run.skipped = (
+                "the perturbed input changed a call the recording cannot serve, so nothing was tested "
+                f"(run with --tools live --llm live to test it): {text}"
+            )
+            return
         if div.diff:
             text += "\n" + div.diff
         run.divergence = text
@@ -90,12 +102,12 @@ def _live_case(plan: Plan, case: Case, run: CaseRun) -> None:
     assert plan.func is not None
     func = plan.func
     discard_unless_configured()
-    scenario = case.faults or case.trap or case.overrides
+    scenario = Scenario(case) if case.faults or case.trap or case.overrides else None
     # A fresh OpenTelemetry context: the case run is a trace of its own, not a child of the caller's span.
     token = otel_context.attach(otel_context.Context())
     try:
-        if scenario:
-            with hooks.intercepting(Scenario(case), context_only=True):
+        if scenario is not None:
+            with hooks.intercepting(scenario, context_only=True):
                 result = _call(func, case.input)
         else:
             result = _call(func, case.input)
@@ -104,6 +116,8 @@ def _live_case(plan: Plan, case: Case, run: CaseRun) -> None:
         run.error = f"{type(exc).__name__}: {exc}"
     finally:
         otel_context.detach(token)
+    if scenario is not None:
+        run.skipped = scenario.skipped()
 
 
 def _call(func: Callable[..., Any], inputs: dict[str, Any]) -> Any:

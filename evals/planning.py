@@ -28,6 +28,7 @@ class Recorded:
     root_input: str
     entrypoint: str
     tools: list[tuple[str, int, str]]  # (name, number in the trace, result JSON) of every served tool call
+    called: frozenset[tuple[str, str]] = frozenset()  # (kind, name) of every recorded call
 
 
 @dataclass
@@ -68,6 +69,7 @@ def _load_recorded(dataset: Dataset, case: Case, cache: dict[str, Recorded]) -> 
         root_input=tape.root.arguments_json or "{}",
         entrypoint=str(tape.root.entrypoint or ""),
         tools=tools,
+        called=frozenset((call.kind, call.name) for call in tape.calls),
     )
     cache[path] = recorded
     return recorded

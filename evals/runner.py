@@ -45,7 +45,8 @@ def evaluate(
         raise DatasetError(dataset.path, "no cases to run")
     plans = prepare(dataset, options)
     run_id = run_id or uuid.uuid4().hex
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # To the microsecond: two runs started in the same second still sort in the order they ran.
+    started_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     started = time.perf_counter()
     jobs = [(plan, r) for r in range(options.repeat) for plan in plans]
 
@@ -94,18 +95,22 @@ def build_report(
     started_at: str,
     seconds: float,
 ) -> EvalReport:
-    """The report of finished case rows: pass rate, mean score per scorer, consistency with --repeat."""
-    total = len(rows)
-    passed = sum(1 for r in rows if r.passed)
+    """The report of finished case rows: pass rate, mean score per scorer, consistency with --repeat.
+
+    Skipped case runs tested nothing: the pass rate and the means leave them out alike (the
+    report's ``counts`` has them), so a mean score never speaks of other runs than the pass rate.
+    """
+    tested = [r for r in rows if r.status != "skipped"]
+    passed = sum(1 for r in tested if r.status == "passed")
     sums: dict[str, list[float]] = {}
-    for row in rows:
+    for row in tested:
         for name, value in row.scores.items():
             sums.setdefault(name, []).append(float(value))
     return EvalReport(
         run_id=run_id,
         dataset=dataset.name,
         started_at=started_at,
-        pass_rate=round(passed / total, 4) if total else 0.0,
+        pass_rate=round(passed / len(tested), 4) if tested else 0.0,
         scores={name: round(sum(values) / len(values), 4) for name, values in sums.items()},
         cases=list(rows),
         agent=options.agent or dataset.agent,

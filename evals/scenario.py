@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from tracereel.evals.model import Case
 from tracereel.evals.options import RunOptions
@@ -13,11 +14,48 @@ from tracereel.evals.planning import Recorded
 from tracereel.evals.variants import INJECTION_TARGET, empty_like, plant
 from tracereel.sdk.hooks import BoundaryCall
 
-__all__ = ["Scenario", "modes", "overrides"]
+__all__ = [
+    "NOTHING_TO_EMPTY",
+    "NO_TEXT_TO_PLANT",
+    "Scenario",
+    "TapeScenario",
+    "fault_target",
+    "modes",
+    "never_called",
+    "tape_scenario",
+]
 
 
-def overrides(case: Case, recorded: Recorded) -> dict[str, Any]:
-    """The recorded tool results to replace: planted injections, or a trap's empty values."""
+# Why a variant tested nothing. Said once here, for replayed and live cases alike.
+NO_TEXT_TO_PLANT: Final = "no tool result has text to plant the canary in: the injection could not apply"
+NOTHING_TO_EMPTY: Final = "no tool returned a value to empty: the trap could not apply"
+
+
+def fault_target(case: Case) -> tuple[str, str] | None:
+    """The (kind, name) a fault variant breaks, or None for any other case."""
+    variant = case.variant or ""
+    if not variant.startswith("fault:"):
+        return None
+    kind, _, name = variant.removeprefix("fault:").partition("=")[0].partition(":")
+    return kind, name
+
+
+def never_called(target: tuple[str, str]) -> str:
+    """Why a fault variant whose boundary was never called tested nothing."""
+    return f"{target[0]}:{target[1]} is never called: the fault could not apply"
+
+
+@dataclass(frozen=True)
+class TapeScenario:
+    """What a replayed variant changes in its recording, or why it cannot apply to it."""
+
+    overrides: dict[str, Any]  # "tool:NAME#N" -> the value served instead of the recorded result
+    skipped: str | None = None
+
+
+def tape_scenario(case: Case, recorded: Recorded, tools: str) -> TapeScenario:
+    """The recorded tool results to replace (planted injections, a trap's empty values), and whether
+    the variant applies to this recording at all (``tools``: where tool results come from)."""
     out: dict[str, Any] = {}
     injection = case.overrides.get(INJECTION_TARGET)
     planted_once = False
@@ -35,7 +73,15 @@ def overrides(case: Case, recorded: Recorded) -> dict[str, Any]:
     for key, value in case.overrides.items():
         if key != INJECTION_TARGET:
             out[key] = value
-    return out
+    skipped = None
+    if injection is not None and not planted_once:
+        skipped = NO_TEXT_TO_PLANT
+    elif case.trap and not recorded.tools:
+        skipped = NOTHING_TO_EMPTY
+    target = fault_target(case)
+    if tools == "tape" and target is not None and target not in recorded.called:
+        skipped = never_called(target)
+    return TapeScenario(out, skipped)
 
 
 def modes(case: Case, options: RunOptions) -> tuple[str, str]:
@@ -56,8 +102,23 @@ class Scenario:
         self.injection = case.overrides.get(INJECTION_TARGET)
         self.trap = case.trap
         self.planted = False  # like on tape: only the first tool result with text carries the injection
+        self.emptied = False
+        self.target = fault_target(case)
+        self.target_called = False
+
+    def skipped(self) -> str | None:
+        """After the run: why the variant tested nothing, or None if it applied."""
+        if self.injection is not None and not self.planted:
+            return NO_TEXT_TO_PLANT
+        if self.trap and not self.emptied:
+            return NOTHING_TO_EMPTY
+        if self.target is not None and not self.target_called:
+            return never_called(self.target)
+        return None
 
     def _before(self, call: BoundaryCall) -> None:
+        if (call.kind, call.name) == self.target:
+            self.target_called = True
         fault = self.faults.get((call.kind, call.name)) if call.kind != "agent" else None
         if fault == "timeout":
             raise TimeoutError(f"tracereel: injected timeout ({call.kind}:{call.name}={fault})")
@@ -70,7 +131,10 @@ class Scenario:
         if call.kind != "tool":
             return result
         if self.trap:
-            return empty_like(result) if isinstance(result, str | list | dict) else result
+            if isinstance(result, str | list | dict):
+                self.emptied = True
+                return empty_like(result)
+            return result
         if self.injection is not None and not self.planted and isinstance(result, str | list | dict):
             planted, self.planted = plant(result, self.injection)
             return planted
