@@ -164,7 +164,7 @@ _COLOURS = {"regression": "background-color: #fbd5d5", "fix": "background-color:
 
 
 def _highlight(row: pd.Series) -> list[str]:
-    return [_COLOURS.get(row["change"], "")] * len(row)
+    return [_COLOURS.get(str(row["change"]), "")] * len(row)
 
 
 st.dataframe(
