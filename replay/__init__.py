@@ -41,6 +41,7 @@ __all__ = [
     "export_trace",
     "fetch_trace",
     "list_traces",
+    "load_entrypoint",
     "load_file",
     "parse_faults",
     "parse_live",
