@@ -239,9 +239,7 @@ def _values(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) ->
         return _Judged("", baseline, float(np.percentile(dc, q)) if len(dc) else None, "tasks", len(db), len(dc))
     num, den, unit = _RATIOS[key]
     nb, nc = int(b[den].sum()), int(c[den].sum())
-    return _Judged(
-        "", float(b[num].sum()) / nb if nb else None, float(c[num].sum()) / nc if nc else None, unit, nb, nc
-    )
+    return _Judged("", float(b[num].sum()) / nb if nb else None, float(c[num].sum()) / nc if nc else None, unit, nb, nc)
 
 
 def _test(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]], alpha: float) -> stats.TestResult:

@@ -91,9 +91,7 @@ table = pd.DataFrame(
         "metric": [CATALOG[k].label for k in metrics],
         stable: [format_value(CATALOG[k], m.baseline) for k, m in metrics.items()],
         canary: [format_value(CATALOG[k], m.canary) for k, m in metrics.items()],
-        "difference": [
-            "—" if m.effect is None else format_change(CATALOG[k], m.effect) for k, m in metrics.items()
-        ],
+        "difference": ["—" if m.effect is None else format_change(CATALOG[k], m.effect) for k, m in metrics.items()],
         "interval": [_interval(k, m.ci) for k, m in metrics.items()],
         "level": [_level(m.confidence) if m.ci else "—" for m in metrics.values()],
         "p (corrected)": [_p(m.p_value) for m in metrics.values()],

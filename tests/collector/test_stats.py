@@ -8,7 +8,9 @@ corrected p-value is below ALPHA, and then on the side the verdict names.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,7 +108,7 @@ def _agrees(result: stats.TestResult, alpha: float) -> str:
     above, below = low is not None and low > 0, high is not None and high < 0
     if significant != (above or below):
         return f"p={result.p_value} at {alpha}, interval {result.ci}"
-    if above and result.direction != 1 or below and result.direction != -1:
+    if (above and result.direction != 1) or (below and result.direction != -1):
         return f"direction {result.direction}, interval {result.ci}"
     return ""
 
@@ -196,7 +198,8 @@ def test_the_judges_verdicts_agree_with_their_intervals_for_every_metric():
     for _ in range(6):
         sizes = int(rng.integers(40, 300)), int(rng.integers(40, 300))
         versions = []
-        for n, success, slow in zip(sizes, (0.9, float(rng.choice([0.9, 0.75]))), (0.0, float(rng.choice([0, 0.3]))), strict=True):
+        canary_success, canary_slower = float(rng.choice([0.9, 0.75])), float(rng.choice([0, 0.3]))
+        for n, success, slow in zip(sizes, (0.9, canary_success), (0.0, canary_slower), strict=True):
             arrays = _tasks(list(rng.lognormal(6.5 + slow, 0.5, n)), rng)
             arrays["success"] = (rng.random(n) < success).astype(float)
             arrays["tool_calls"] = rng.poisson(1.5, n).astype(float)
@@ -254,3 +257,24 @@ def test_metrics_nobody_observed_are_not_applicable_and_out_of_the_family():
     few = judge(versions[0], versions[1])
     assert few.metrics["tool_error_rate"].verdict == "insufficient_data"
     assert few.verdict == "inconclusive"
+
+
+def _calibration_bench():
+    spec = importlib.util.spec_from_file_location(
+        "gate_calibration", Path(__file__).resolve().parents[2] / "bench" / "gate_calibration.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_gate_calibration_on_fixed_seeds():
+    # bench/gate_calibration.py with 20 canaries per scenario instead of 200 (the README has those
+    # figures). Bounds wide enough for 20 draws: between equal versions the gate fails about 5% at
+    # most and is never inconclusive with this much data; a 10-point drop in success fails ~95%.
+    equal, worse = _calibration_bench().calibrate(draws=20, seed=11)
+    assert equal.draws == worse.draws == 20
+    assert equal.verdicts["fail"] <= 3 and equal.verdicts["inconclusive"] <= 2
+    assert worse.verdicts["fail"] >= 14
+    assert worse.worse["task_success_rate"] >= 14

@@ -193,9 +193,20 @@ def test_demo_fills_the_store_with_a_realistic_mix(collector: Any) -> None:
 
     # The canary is worse (it crashes on foreign-currency refunds, has no loop guard): the gate over
     # the demo's day fails it, exit 1, on task success, whose interval lies below 0 at its level.
+    versions = ["--canary", "1.5.0-rc.1", "--baseline", "1.4.0", "--window", "25h"]
     gated = subprocess.run(
-        [sys.executable, "-m", "tracereel", "gate", "--agent", "supervisor", "--canary", "1.5.0-rc.1"]
-        + ["--baseline", "1.4.0", "--window", "25h", "--json", "--collector", collector.url],
+        [
+            sys.executable,
+            "-m",
+            "tracereel",
+            "gate",
+            "--agent",
+            "supervisor",
+            *versions,
+            "--json",
+            "--collector",
+            collector.url,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
