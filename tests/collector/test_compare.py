@@ -96,7 +96,7 @@ def test_a_clear_regression_fails_with_exit_1(canaries):
         assert {"verdict", "baseline", "canary", "effect", "ci", "p_value"} <= set(m)
     for key in ("task_success_rate", "loop_rate", "p95_latency_ms"):
         assert metrics[key]["verdict"] == "worse" and metrics[key]["gate"] == "fail", key
-        assert metrics[key]["p_value"] < 0.05
+        assert metrics[key]["p_value"] < answer["alpha"]
     success = metrics["task_success_rate"]
     assert success["test"] == "two_proportion_z"
     assert success["effect"] == pytest.approx(success["canary"] - success["baseline"])
@@ -105,12 +105,12 @@ def test_a_clear_regression_fails_with_exit_1(canaries):
     # The correction: the corrected p-value is never below the raw one; each metric's interval is at
     # its own level, and excludes 0 exactly when the metric is better or worse.
     assert all(m["p_value"] >= m["p_value_raw"] for m in metrics.values())
-    assert success["alpha"] == 0.025 and success["confidence"] == pytest.approx(0.95)
-    assert metrics["loop_rate"]["alpha"] == pytest.approx(0.05 / 16)
+    assert success["alpha"] == pytest.approx(0.02) and success["confidence"] == pytest.approx(0.96)
+    assert metrics["loop_rate"]["alpha"] == pytest.approx(0.03 / 24)
     for key, m in metrics.items():
         excludes = m["ci"][0] > 0 or m["ci"][1] < 0
-        assert (m["verdict"] in ("better", "worse")) == excludes == (m["p_value"] < 0.05), key
-    assert answer["alpha"] == 0.05
+        assert (m["verdict"] in ("better", "worse")) == excludes == (m["p_value"] < answer["alpha"]), key
+    assert answer["alpha"] == 0.03
     Comparison.model_validate(answer)  # the JSON is the declared shape
     assert answer["message"].startswith("fail: task_success_rate is significantly worse")
     assert (answer["baseline"], answer["canary"]) == (
@@ -190,9 +190,9 @@ def test_an_agent_that_calls_no_tools_is_judged_without_its_tool_metrics(canarie
     # Retries count LLM calls too: the agent makes some, so that metric is judged.
     assert metrics["retry_rate"]["verdict"] == "no_difference"
     assert code == 0 and answer["verdict"] == "promote"
-    # The family is the seven metrics left: task success keeps half of alpha, six share the other half.
-    assert metrics["task_success_rate"]["alpha"] == 0.025
-    assert metrics["loop_rate"]["alpha"] == pytest.approx(0.025 / 6)
+    # The family is the seven metrics left: task success keeps 2% of the 3%, six share the other 1%.
+    assert metrics["task_success_rate"]["alpha"] == pytest.approx(0.02)
+    assert metrics["loop_rate"]["alpha"] == pytest.approx(0.01 / 6)
     table = gate(canaries, "n1.1", baseline="n1.0")
     row = next(line for line in table.output.splitlines() if "tool_error_rate" in line)
     assert row.count("not_applicable") == 2 and table.exit_code == 0

@@ -160,10 +160,10 @@ def test_compare_shows_the_gates_verdicts_with_intervals(collector, app_for):
     i = points["x"].index("Task success")
     assert points["error_y"]["array"][i] == pytest.approx((high - success.effect) * 100)
     assert points["error_y"]["arrayminus"][i] == pytest.approx((success.effect - low) * 100)
-    # The table shows each metric's interval at its own level: task success at 95%, the rest finer.
+    # The table shows each metric's interval at its own level: task success at 96%, the rest finer.
     table = at.dataframe[0].value
     levels = dict(zip(table["metric"], table["level"], strict=True))
-    assert levels["Task success"] == "95%" and levels["Tool errors"] == "99.38%"
+    assert levels["Task success"] == "96%" and levels["Tool errors"] == "99.75%"
 
 
 def test_empty_store_says_so_on_every_page(collector, app_for):
