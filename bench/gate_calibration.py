@@ -153,7 +153,7 @@ def _line(c: Calibration, verdict: str) -> str:
 
 def main() -> None:
     """Run both scenarios and print their figures."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--draws", type=int, default=200, help="canaries per scenario")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -183,7 +183,7 @@ def task_samples(
     with_tasks, params = task_rows_query(store, prices, flt, scope)
     params.update(baseline=baseline, canary=canary)
     rows = {row[0]: row[1:] for row in store.query(with_tasks + _SAMPLES_SQL, params)}
-    empty = [[] for _ in _COLUMNS]
+    empty: list[list[float]] = [[] for _ in _COLUMNS]
     return {
         version: {
             name: np.asarray(values, dtype=float)
@@ -428,7 +428,7 @@ def _as_model(key: str, j: _Judged, tolerance: Tolerance | None) -> MetricCompar
         unit=j.unit,
         n_baseline=j.n_baseline,
         n_canary=j.n_canary,
-        higher_is_better=CATALOG[key].higher_is_better,
+        higher_is_better=bool(CATALOG[key].higher_is_better),
         tolerance=str(tolerance) if tolerance else None,
         gate=j.gate,  # type: ignore[arg-type]  # one of MetricGate, set above
         reason=j.reason,

@@ -295,3 +295,14 @@ def test_the_read_scope_limits_what_is_compared(canaries):
     red = compare(Scope(team="red"))
     assert (red.baseline.tasks, red.canary.tasks) == (0, 0)
     assert compare(Scope(team="")) == compare(Scope())
+
+
+def test_the_openapi_document_declares_the_verdicts_shape(canaries):
+    with canaries.client() as http:
+        document = http.get("/openapi.json").json()
+    ok = document["paths"]["/api/v1/compare"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/Comparison")
+    metric = document["components"]["schemas"]["MetricComparison"]
+    assert "not_applicable" in metric["properties"]["verdict"]["enum"]
+    shape = {"verdict", "baseline", "canary", "effect", "ci", "p_value", "alpha", "confidence"}
+    assert shape <= set(metric["required"])
