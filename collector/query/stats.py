@@ -55,8 +55,8 @@ __all__ = [
 ]
 
 # Family-wise, one-sided: how often two equal versions fail the gate at most. Not 5%: a gate that
-# spends 5% fails about 5% of equal canaries, and half of any 200 of them would measure above the
-# 5% the issue allows (bench/gate_calibration.py); at 3% a run of 200 stays under it.
+# spends 5% fails about 5% of equal canaries, and about half of the runs of 200 would measure above
+# the 5% target (bench/gate_calibration.py); at 3% a run of 200 stays under it.
 ALPHA: Final = 0.03
 POWER: Final = 0.8  # of the "how many more tasks" estimate (beta = 0.2)
 # A metric's level is ALPHA times its weight (ALPHA / 24 by default, outside task success): 3,999
