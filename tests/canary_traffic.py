@@ -1,7 +1,8 @@
 """Seeded synthetic traffic of two versions of one agent, sent through the stock OpenTelemetry SDK.
 
 Each task is a root ``invoke_agent support`` span (version, outcome) with an LLM call (an
-explicit cost) and one tool call, or three identical successful ones (a loop).
+explicit cost) and one tool call, or three identical successful ones (a loop); a version
+without tools makes no tool call (and no loop).
 Times are near now, so ``--window`` finds them.
 """
 
@@ -30,6 +31,7 @@ class Version:
     cost_usd: float = 0.01  # mean cost of a task's one LLM call (exponentially distributed)
     # Exact counts instead of draws (for a table with known numbers): successes, looped tasks.
     exact: tuple[int, int] | None = None
+    tools: bool = True  # False: an agent that calls no tools
 
 
 def send(otel: OtelClient, *versions: Version, seed: int = 7, minutes_ago: float = 30) -> None:
@@ -66,7 +68,7 @@ def send(otel: OtelClient, *versions: Version, seed: int = 7, minutes_ago: float
                     sc.COST_USD: round(rng.expovariate(1 / v.cost_usd), 6),
                 },
             )
-            for k in range(3 if looped else 1):
+            for k in range((3 if looped else 1) if v.tools else 0):
                 otel.span(
                     "execute_tool lookup",
                     start_ms=t + 1 + k,

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON, VERSION
+from tracereel.contracts.compare import Comparison
 from tracereel.sdk import settings
 from tracereel.traces import Trace, TraceSummary, parse_trace_id
 
@@ -227,24 +228,26 @@ class CollectorClient:
         tolerances: list[str] | None = None,
         min_samples: int | None = None,
         **filters: Any,
-    ) -> dict[str, Any]:
+    ) -> Comparison:
         """The canary verdict (``GET /api/v1/compare``): ``{"verdict", "message", "metrics": {NAME: {...}}}``.
 
         ``tolerances`` are ``METRIC=X`` or ``METRIC=X%``; ``filters`` are ``start``, ``end``, ``service``.
+        An answer that is not the verdict's shape is a :class:`CollectorError`.
         """
-        return cast(
-            dict[str, Any],
-            self.get(
-                f"{API_PREFIX}/compare",
-                agent=agent,
-                baseline=baseline,
-                canary=canary,
-                metrics=",".join(metrics) if metrics else None,
-                tolerance=list(tolerances or []) or None,
-                min_samples=min_samples,
-                **_window(filters),
-            ),
+        answer = self.get(
+            f"{API_PREFIX}/compare",
+            agent=agent,
+            baseline=baseline,
+            canary=canary,
+            metrics=",".join(metrics) if metrics else None,
+            tolerance=list(tolerances or []) or None,
+            min_samples=min_samples,
+            **_window(filters),
         )
+        try:
+            return Comparison.model_validate(answer)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise CollectorError(f"The collector's answer to /compare is not a verdict: {exc}") from None
 
     def upload_eval_run(self, report: EvalReport | Mapping[str, Any]) -> EvalRunStored:
         """Store an eval report (``POST /api/v1/evals/runs``), a model or its JSON (checked against

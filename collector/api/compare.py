@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -20,13 +18,18 @@ from tracereel.collector.query import (
     parse_tolerances,
 )
 from tracereel.constants import API_PREFIX
+from tracereel.contracts.compare import Comparison
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX)
 
 
-@router.get("/compare", summary="Canary verdict: one version of an agent against another, with statistics")
+@router.get(
+    "/compare",
+    response_model=Comparison,
+    summary="Canary verdict: one version of an agent against another, with statistics",
+)
 async def compare(
     request: Request,
     agent: str = Query(..., description="The agent (root gen_ai.agent.name)"),
@@ -39,11 +42,13 @@ async def compare(
     tolerance: list[str] = Query([], description="METRIC=X (metric's unit) or METRIC=X% (of the baseline); repeat"),
     min_samples: int = Query(MIN_SAMPLES, ge=2, description="Tasks (and units) each version needs per metric"),
     principal: Principal = Depends(current_principal),
-) -> dict[str, Any]:
+) -> Comparison:
     """``{"verdict", "message", "metrics": {NAME: {"verdict", "baseline", "canary", "effect", "ci", "p_value", ...}}}``.
 
     Verdict ``promote``, ``fail`` (a metric significantly worse beyond its tolerance) or
     ``inconclusive`` (too little data; ``needed_tasks`` estimates how many more canary tasks).
+    A metric's ``p_value`` is one-sided and corrected for the number of metrics; its ``ci`` is at
+    the same level, so it excludes 0 exactly when the metric is ``better`` or ``worse``.
     """
     if not agent.strip() or not baseline.strip() or not canary.strip():
         raise ParamError("agent, baseline and canary must not be empty")

@@ -4,12 +4,18 @@
 per-task rows, narrowed by the reader's :class:`Scope`), and :func:`judge` compares them
 with :mod:`.stats`:
 
-- Each metric: ``better`` or ``worse`` when its Holm-corrected p-value is below ALPHA, else
-  ``no_difference``; ``insufficient_data`` when either version has fewer than ``min_samples``
-  units of the metric's denominator (tasks, tool calls, calls, successful tasks, ...).
+- Each metric: ``not_applicable`` when neither version has any of its units (tool metrics of an
+  agent that calls no tools), with at least ``min_samples`` tasks each; ``insufficient_data``
+  when either version has some but fewer than ``min_samples`` units of the metric's denominator
+  (tasks, tool calls, calls, successful tasks, ...) or tasks; else ``better`` or ``worse`` when
+  its corrected one-sided p-value is below ALPHA, else ``no_difference``.
+- The correction's family is the metrics that are not ``not_applicable``: a weighted Bonferroni
+  correction (:func:`levels`) that gives ``task_success_rate``, the outcome a canary is deployed
+  for, two thirds of ALPHA and shares the other third among the rest. Each metric's interval is at its
+  own level, so it excludes 0 exactly when its verdict is ``better`` or ``worse``.
 - Each metric's gate: ``fail`` when it is worse by more than its tolerance (0 unless given);
   ``inconclusive`` when its data are insufficient, or when a tolerance was given and the
-  interval still reaches a worsening beyond it; else ``pass``.
+  interval still reaches a worsening beyond it; ``not_applicable`` for a metric that is; else ``pass``.
 - The verdict: ``fail`` if any gate fails, else ``inconclusive`` if any is, else ``promote``.
 """
 
@@ -30,14 +36,18 @@ from tracereel.collector.query.params import ParamError
 from tracereel.collector.query.prices import PriceTable
 from tracereel.collector.query.scope import Scope
 from tracereel.collector.store import Store
+from tracereel.contracts.compare import Comparison, GateVerdict, MetricComparison, VersionTasks, Window
 
 __all__ = [
     "COMPARABLE",
     "DEFAULT_METRICS",
     "MIN_SAMPLES",
+    "PRIMARY",
+    "PRIMARY_SHARE",
     "Tolerance",
     "compare_versions",
     "judge",
+    "levels",
     "parse_compare_metrics",
     "parse_tolerances",
     "task_samples",
@@ -77,6 +87,13 @@ DEFAULT_METRICS: Final = (
     "p95_latency_ms",
     "cost_per_successful_task_usd",
 )
+
+# The outcome a canary is deployed for: it gets PRIMARY_SHARE of ALPHA, the other metrics share the
+# rest. With nine metrics at equal shares, a 10-point drop in success over 300 canary tasks is found
+# about 82% of the time, and the demo's canary (66% -> 48% over 52 tasks, one-sided p 0.012) is not
+# failed; with two thirds of ALPHA (2%), about 94% and it is (bench/gate_calibration.py, docs/gates.md).
+PRIMARY: Final = "task_success_rate"
+PRIMARY_SHARE: Final = 2 / 3
 
 _COLUMNS: Final = (
     "success",
@@ -166,7 +183,7 @@ def task_samples(
     with_tasks, params = task_rows_query(store, prices, flt, scope)
     params.update(baseline=baseline, canary=canary)
     rows = {row[0]: row[1:] for row in store.query(with_tasks + _SAMPLES_SQL, params)}
-    empty = [[] for _ in _COLUMNS]
+    empty: list[list[float]] = [[] for _ in _COLUMNS]
     return {
         version: {
             name: np.asarray(values, dtype=float)
@@ -174,6 +191,20 @@ def task_samples(
         }
         for version in (baseline, canary)
     }
+
+
+def levels(metrics: tuple[str, ...]) -> dict[str, float]:
+    """Each metric's one-sided level: its share of ALPHA (weighted Bonferroni over ``metrics``, the family).
+
+    PRIMARY gets PRIMARY_SHARE when it is judged beside others, and they share the rest equally;
+    without PRIMARY every metric gets an equal share. The levels sum to ALPHA.
+    """
+    if not metrics:
+        return {}
+    if PRIMARY in metrics and len(metrics) > 1:
+        rest = stats.ALPHA * (1 - PRIMARY_SHARE) / (len(metrics) - 1)
+        return {key: stats.ALPHA * PRIMARY_SHARE if key == PRIMARY else rest for key in metrics}
+    return dict.fromkeys(metrics, stats.ALPHA / len(metrics))
 
 
 @dataclass
@@ -184,6 +215,7 @@ class _Judged:
     unit: str
     n_baseline: int
     n_canary: int
+    alpha: float | None = None  # the metric's one-sided level (None: not in the family)
     result: stats.TestResult | None = None
     p_adjusted: float | None = None
     gate: str = "pass"
@@ -192,50 +224,48 @@ class _Judged:
     enough: bool = False  # both versions have min_samples units: the result is a verdict, not a hint
 
 
-def _value_and_result(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) -> _Judged:
-    """The metric's two values and its test (a verdict with min_samples per version, else only a hint)."""
+def _values(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) -> _Judged:
+    """The metric's two values and how many units of it each version has."""
     if key in _RATES:
         events, units, unit = _RATES[key]
         xb, xc = int(b[events].sum()), int(c[events].sum())
         nb = len(b["success"]) if units == "one" else int(b[units].sum())
         nc = len(c["success"]) if units == "one" else int(c[units].sum())
-        judged = _Judged("", xb / nb if nb else None, xc / nc if nc else None, unit, nb, nc)
-        if min(nb, nc) >= _HINT_SAMPLES:
-            judged.result = stats.compare_rates(xb, nb, xc, nc)
-        return judged
+        return _Judged("", xb / nb if nb else None, xc / nc if nc else None, unit, nb, nc)
     if key in _LATENCIES:
         q = _LATENCIES[key]
         db, dc = b["duration_ms"], c["duration_ms"]
-        judged = _Judged(
-            "",
-            float(np.percentile(db, q)) if len(db) else None,
-            float(np.percentile(dc, q)) if len(dc) else None,
-            "tasks",
-            len(db),
-            len(dc),
-        )
-        if min(len(db), len(dc)) >= _HINT_SAMPLES:
-            judged.result = stats.compare_latency(db, dc, q)
-        return judged
+        baseline = float(np.percentile(db, q)) if len(db) else None
+        return _Judged("", baseline, float(np.percentile(dc, q)) if len(dc) else None, "tasks", len(db), len(dc))
     num, den, unit = _RATIOS[key]
     nb, nc = int(b[den].sum()), int(c[den].sum())
-    judged = _Judged(
-        "",
-        float(b[num].sum()) / nb if nb else None,
-        float(c[num].sum()) / nc if nc else None,
-        unit,
-        nb,
-        nc,
-    )
-    if min(nb, nc) >= _HINT_SAMPLES:
-        judged.result = stats.bootstrap_ratio_difference((b[num], b[den]), (c[num], c[den]))
-    return judged
+    return _Judged("", float(b[num].sum()) / nb if nb else None, float(c[num].sum()) / nc if nc else None, unit, nb, nc)
+
+
+def _test(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]], alpha: float) -> stats.TestResult:
+    """The metric's test and its interval at the one-sided level ``alpha``."""
+    if key in _RATES:
+        events, units, _ = _RATES[key]
+        nb = len(b["success"]) if units == "one" else int(b[units].sum())
+        nc = len(c["success"]) if units == "one" else int(c[units].sum())
+        return stats.compare_rates(int(b[events].sum()), nb, int(c[events].sum()), nc, alpha)
+    if key in _LATENCIES:
+        return stats.compare_percentiles(b["duration_ms"], c["duration_ms"], _LATENCIES[key], alpha)
+    num, den, _ = _RATIOS[key]
+    return stats.bootstrap_ratio_difference((b[num], b[den]), (c[num], c[den]), alpha)
 
 
 def _tasks_for(units: int, judged: _Judged, canary_tasks: int) -> int:
     """Canary tasks that bring about ``units`` units of the metric, at the canary's units per task."""
     per_task = judged.n_canary / canary_tasks if canary_tasks and judged.n_canary else 1.0
     return max(0, math.ceil(units / per_task) - canary_tasks)
+
+
+def _worse_by(key: str, result: stats.TestResult) -> tuple[float, float | None]:
+    """How much worse the canary is (> 0: worse), and the interval's worse end in the same sense."""
+    if CATALOG[key].higher_is_better:
+        return -result.effect, None if result.ci[0] is None else -result.ci[0]
+    return result.effect, result.ci[1]
 
 
 def _gate(
@@ -248,6 +278,11 @@ def _gate(
     """Set the metric's gate (pass, fail, inconclusive), why, and the canary tasks that would decide it."""
     baseline_tasks, canary_tasks = tasks
     result = judged.result
+    if judged.verdict == "not_applicable":
+        judged.gate = "not_applicable"
+        judged.reason = f"no {judged.unit} in either version"
+        return
+    assert judged.alpha is not None
     if not judged.enough:
         judged.gate = "inconclusive"
         if baseline_tasks < min_samples:
@@ -264,20 +299,19 @@ def _gate(
         if result is not None:
             # What the few canary units seen so far suggest: enough to show their difference, or the tolerance.
             allowed = tolerance.absolute(judged.baseline) if tolerance else 0.0
-            lower_is_better = not CATALOG[key].higher_is_better
-            worse_by = result.effect if lower_is_better else -result.effect
+            worse_by, _ = _worse_by(key, result)
             if tolerance is not None and worse_by < allowed:
                 distance = allowed - worse_by  # to show it within the tolerance
             else:
                 distance = worse_by if worse_by > allowed else 0.0  # to show the worsening (none: nothing to show)
-            units = stats.canary_units_needed(distance, result.var_baseline, result.var_canary, judged.n_baseline)
+            units = stats.canary_units_needed(
+                distance, result.var_baseline, result.var_canary, judged.n_baseline, judged.alpha
+            )
             if units is not None:
                 judged.needed_tasks = max(judged.needed_tasks, _tasks_for(units, judged, canary_tasks))
         return
     assert result is not None
-    lower_is_better = not CATALOG[key].higher_is_better
-    worse_by = result.effect if lower_is_better else -result.effect  # > 0: the canary is worse
-    worst = result.ci[1] if lower_is_better else -result.ci[0]  # the interval's worse end
+    worse_by, worst = _worse_by(key, result)
     allowed = tolerance.absolute(judged.baseline) if tolerance else 0.0
     if judged.verdict == "worse" and worse_by > allowed:
         judged.gate = "fail"
@@ -286,7 +320,7 @@ def _gate(
             + (f", beyond the tolerance {tolerance}" if tolerance else "")
         )
         return
-    if tolerance is None or judged.verdict == "better" or worst <= allowed:
+    if tolerance is None or judged.verdict == "better" or (worst is not None and worst <= allowed):
         judged.gate = "pass"
         return
     # Not shown worse, and not shown within the tolerance either.
@@ -294,9 +328,19 @@ def _gate(
     judged.reason = f"the interval still allows a worsening beyond the tolerance {tolerance}"
     # More tasks would either show it within the tolerance (non-inferiority) or show the worsening.
     distance = allowed - worse_by if worse_by < allowed else worse_by
-    units = stats.canary_units_needed(distance, result.var_baseline, result.var_canary, judged.n_baseline)
+    units = stats.canary_units_needed(distance, result.var_baseline, result.var_canary, judged.n_baseline, judged.alpha)
     if units is not None:
         judged.needed_tasks = _tasks_for(units, judged, canary_tasks)
+
+
+def _decide(key: str, j: _Judged) -> None:
+    """better / worse iff the corrected one-sided p-value is below ALPHA (iff the interval excludes 0)."""
+    assert j.result is not None and j.alpha is not None
+    j.p_adjusted = stats.corrected_p(j.result.p_value, j.alpha / stats.ALPHA)
+    if j.result.p_value >= j.alpha or j.result.direction == 0:
+        j.verdict = "no_difference"
+    else:
+        j.verdict = "better" if (j.result.direction > 0) == CATALOG[key].higher_is_better else "worse"
 
 
 def judge(
@@ -305,38 +349,35 @@ def judge(
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     tolerances: dict[str, Tolerance] | None = None,
     min_samples: int = MIN_SAMPLES,
-) -> dict[str, Any]:
+) -> GateVerdict:
     """The verdict on ``canary`` against ``baseline`` (per-task arrays, as :func:`task_samples` gives).
 
-    ``{"verdict", "message", "needed_tasks", "metrics": {key: {...}}}``; the caller adds who and when.
+    The caller adds who and when (:func:`compare_versions`).
     """
     tolerances = tolerances or {}
-    canary_tasks = len(canary["success"])
-    judged = {key: _value_and_result(key, baseline, canary) for key in metrics}
-    baseline_tasks = len(baseline["success"])
+    baseline_tasks, canary_tasks = len(baseline["success"]), len(canary["success"])
+    judged = {key: _values(key, baseline, canary) for key in metrics}
+    enough_tasks = min(baseline_tasks, canary_tasks) >= min_samples
     for j in judged.values():
+        # With min_samples tasks each and not one unit in either, the agent does not do this at all.
+        if enough_tasks and j.n_baseline == 0 and j.n_canary == 0:
+            j.verdict = "not_applicable"
+    family = levels(tuple(k for k in metrics if judged[k].verdict != "not_applicable"))
+    for key, alpha in family.items():
+        j = judged[key]
+        j.alpha = alpha
         # Units of one task are not independent (a task's tool calls share its fate): a per-call rate
         # needs min_samples tasks too, not only min_samples calls.
-        enough_tasks = min(baseline_tasks, canary_tasks) >= min_samples
-        j.enough = j.result is not None and enough_tasks and min(j.n_baseline, j.n_canary) >= min_samples
-    tested = [key for key in metrics if judged[key].enough]
-    adjusted = stats.holm([r.p_value for k in tested if (r := judged[k].result) is not None])
-    for key, p in zip(tested, adjusted, strict=True):
-        j = judged[key]
-        assert j.result is not None
-        j.p_adjusted = p
-        higher = bool(CATALOG[key].higher_is_better)
-        moved = (j.result.effect > 0) - (j.result.effect < 0)
-        # Latency: a shift Mann-Whitney finds is a verdict on the percentile only if it moved the same way.
-        if p >= stats.ALPHA or moved == 0 or moved != j.result.direction:
-            j.verdict = "no_difference"
+        j.enough = enough_tasks and min(j.n_baseline, j.n_canary) >= min_samples
+        if j.enough or min(j.n_baseline, j.n_canary) >= _HINT_SAMPLES:
+            j.result = _test(key, baseline, canary, alpha)
+        if j.enough:
+            _decide(key, j)
         else:
-            j.verdict = "better" if (moved > 0) == higher else "worse"
+            j.verdict = "insufficient_data"
     for key in metrics:
-        j = judged[key]
-        j.verdict = j.verdict or "insufficient_data"
-        _gate(key, j, tolerances.get(key), (baseline_tasks, canary_tasks), min_samples)
-    out = {key: _as_json(key, j, tolerances.get(key)) for key, j in judged.items()}
+        _gate(key, judged[key], tolerances.get(key), (baseline_tasks, canary_tasks), min_samples)
+    out = {key: _as_model(key, j, tolerances.get(key)) for key, j in judged.items()}
     failed = [k for k in metrics if judged[k].gate == "fail"]
     open_ = [k for k in metrics if judged[k].gate == "inconclusive"]
     needed = [n for k in open_ if (n := judged[k].needed_tasks) is not None]
@@ -359,38 +400,40 @@ def judge(
         message = "promote: no gated metric is significantly worse" + (
             f" ({', '.join(better)} better)" if better else ""
         )
-    return {
-        "verdict": verdict,
-        "message": message,
-        "needed_tasks": max(needed) if needed else None,
-        "metrics": out,
-    }
+    return GateVerdict(
+        verdict=verdict,
+        message=message,
+        needed_tasks=max(needed) if needed else None,
+        metrics=out,
+    )
 
 
 def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _as_json(key: str, j: _Judged, tolerance: Tolerance | None) -> dict[str, Any]:
-    r = j.result
-    return {
-        "verdict": j.verdict,
-        "baseline": _number(j.baseline),
-        "canary": _number(j.canary),
-        "effect": _number(r.effect) if r and j.enough else None,
-        "ci": [_number(r.ci[0]), _number(r.ci[1])] if r and j.enough else None,
-        "p_value": j.p_adjusted,
-        "p_value_raw": r.p_value if r and j.enough else None,
-        "test": r.test if r and j.enough else None,
-        "unit": j.unit,
-        "n_baseline": j.n_baseline,
-        "n_canary": j.n_canary,
-        "higher_is_better": CATALOG[key].higher_is_better,
-        "tolerance": str(tolerance) if tolerance else None,
-        "gate": j.gate,
-        "reason": j.reason,
-        "needed_tasks": j.needed_tasks,
-    }
+def _as_model(key: str, j: _Judged, tolerance: Tolerance | None) -> MetricComparison:
+    r = j.result if j.enough else None
+    return MetricComparison(
+        verdict=j.verdict,  # type: ignore[arg-type]  # one of MetricVerdict, set above
+        baseline=_number(j.baseline),
+        canary=_number(j.canary),
+        effect=_number(r.effect) if r else None,
+        ci=(_number(r.ci[0]), _number(r.ci[1])) if r else None,
+        p_value=j.p_adjusted,
+        p_value_raw=r.p_value if r else None,
+        test=r.test if r else None,
+        alpha=j.alpha,
+        confidence=1 - 2 * j.alpha if j.alpha is not None else None,
+        unit=j.unit,
+        n_baseline=j.n_baseline,
+        n_canary=j.n_canary,
+        higher_is_better=bool(CATALOG[key].higher_is_better),
+        tolerance=str(tolerance) if tolerance else None,
+        gate=j.gate,  # type: ignore[arg-type]  # one of MetricGate, set above
+        reason=j.reason,
+        needed_tasks=j.needed_tasks,
+    )
 
 
 def compare_versions(
@@ -404,19 +447,17 @@ def compare_versions(
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     tolerances: dict[str, Tolerance] | None = None,
     min_samples: int = MIN_SAMPLES,
-) -> dict[str, Any]:
+) -> Comparison:
     """The canary verdict for agent ``flt.agent``: ``canary`` against ``baseline`` over ``flt``'s window."""
     samples = task_samples(store, prices, flt, baseline, canary, scope)
     answer = judge(samples[baseline], samples[canary], metrics, tolerances, min_samples)
-    return {
-        "verdict": answer.pop("verdict"),
-        "agent": flt.agent,
-        "service": flt.service,
-        "baseline": {"version": baseline, "tasks": len(samples[baseline]["success"])},
-        "canary": {"version": canary, "tasks": len(samples[canary]["success"])},
-        "window": {"from": flt.start.isoformat(), "to": flt.end.isoformat()},
-        "alpha": stats.ALPHA,
-        "confidence": stats.CONFIDENCE,
-        "min_samples": min_samples,
-        **answer,
-    }
+    return Comparison(
+        **answer.model_dump(),
+        agent=flt.agent or "",
+        service=flt.service,
+        baseline=VersionTasks(version=baseline, tasks=len(samples[baseline]["success"])),
+        canary=VersionTasks(version=canary, tasks=len(samples[canary]["success"])),
+        window=Window.model_validate({"from": flt.start.isoformat(), "to": flt.end.isoformat()}),
+        alpha=stats.ALPHA,
+        min_samples=min_samples,
+    )

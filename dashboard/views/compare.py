@@ -59,22 +59,27 @@ try:
 except CollectorError as exc:
     ui.fail(exc)
 
-metrics = answer["metrics"]
-verdicts = [m["verdict"] for m in metrics.values()]
+metrics = answer.metrics
+verdicts = [m.verdict for m in metrics.values()]
 st.markdown(
-    f"**{agent}**: canary `{canary}` ({answer['canary']['tasks']:,} tasks) against stable `{stable}` "
-    f"({answer['baseline']['tasks']:,} tasks) — verdict **{answer['verdict']}**: "
+    f"**{agent}**: canary `{canary}` ({answer.canary.tasks:,} tasks) against stable `{stable}` "
+    f"({answer.baseline.tasks:,} tasks) — verdict **{answer.verdict}**: "
     f"{verdicts.count('better')} better, {verdicts.count('worse')} worse, "
-    f"{verdicts.count('no_difference')} no difference, {verdicts.count('insufficient_data')} insufficient data."
+    f"{verdicts.count('no_difference')} no difference, {verdicts.count('insufficient_data')} insufficient data"
+    + (f", {verdicts.count('not_applicable')} not applicable." if "not_applicable" in verdicts else ".")
 )
-st.caption(answer["message"])
+st.caption(answer.message)
 st.code(f"tracereel gate --agent {agent} --canary {canary} --baseline {stable}", language="bash")
 
 
-def _interval(key: str, ci: list[float | None] | None) -> str:
+def _interval(key: str, ci: tuple[float | None, float | None] | None) -> str:
     if not ci or ci[0] is None or ci[1] is None:
         return "—"
     return f"{format_change(CATALOG[key], ci[0])} to {format_change(CATALOG[key], ci[1])}"
+
+
+def _level(confidence: float | None) -> str:
+    return "—" if confidence is None else f"{confidence * 100:.4g}%"
 
 
 def _p(value: float | None) -> str:
@@ -84,13 +89,12 @@ def _p(value: float | None) -> str:
 table = pd.DataFrame(
     {
         "metric": [CATALOG[k].label for k in metrics],
-        stable: [format_value(CATALOG[k], m["baseline"]) for k, m in metrics.items()],
-        canary: [format_value(CATALOG[k], m["canary"]) for k, m in metrics.items()],
-        "difference": [
-            "—" if m["effect"] is None else format_change(CATALOG[k], m["effect"]) for k, m in metrics.items()
-        ],
-        "95% interval": [_interval(k, m["ci"]) for k, m in metrics.items()],
-        "p (Holm)": [_p(m["p_value"]) for m in metrics.values()],
+        stable: [format_value(CATALOG[k], m.baseline) for k, m in metrics.items()],
+        canary: [format_value(CATALOG[k], m.canary) for k, m in metrics.items()],
+        "difference": ["—" if m.effect is None else format_change(CATALOG[k], m.effect) for k, m in metrics.items()],
+        "interval": [_interval(k, m.ci) for k, m in metrics.items()],
+        "level": [_level(m.confidence) if m.ci else "—" for m in metrics.values()],
+        "p (corrected)": [_p(m.p_value) for m in metrics.values()],
         "verdict": verdicts,
     }
 )
@@ -103,25 +107,34 @@ def _highlight(row: pd.Series) -> list[str]:
 
 st.dataframe(table.style.apply(_highlight, axis=1), hide_index=True, height=36 * (len(table) + 1))
 st.caption(
-    "better / worse: significant at 5% after Holm's correction for the number of metrics. "
-    "no_difference: the data show none. insufficient_data: too few tasks to judge (see docs/gates.md)."
+    f"better / worse: significant one-sided at each metric's share of {answer.alpha:g} (a weighted Bonferroni "
+    "correction for the number of metrics, half of it on task success); each interval is at the same level, "
+    "so it excludes 0 exactly then. no_difference: the data show none. insufficient_data: too few tasks "
+    "to judge. not_applicable: neither version has any (see docs/gates.md)."
 )
 
+
+def _end(value: float | None, effect: float) -> float:
+    # An end the data bound nowhere is drawn at the effect (no bar) rather than at infinity.
+    return effect if value is None else value * 100
+
+
 # The rates' differences with their intervals: an interval across 0 is no evidence either way.
-rates = [k for k, m in metrics.items() if CATALOG[k].unit == "rate" and m["effect"] is not None]
+rates = [k for k, m in metrics.items() if CATALOG[k].unit == "rate" and m.effect is not None and m.ci]
 if rates:
-    effects = [metrics[k]["effect"] * 100 for k in rates]
+    effects = [(metrics[k].effect or 0.0) * 100 for k in rates]
+    cis = [metrics[k].ci or (None, None) for k in rates]
     fig = go.Figure(
         go.Scatter(
             x=[CATALOG[k].label for k in rates],
             y=effects,
             mode="markers",
-            marker={"size": 12, "color": [COLOURS.get(metrics[k]["verdict"], NEUTRAL) for k in rates]},
+            marker={"size": 12, "color": [COLOURS.get(metrics[k].verdict, NEUTRAL) for k in rates]},
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [metrics[k]["ci"][1] * 100 - e for k, e in zip(rates, effects, strict=True)],
-                "arrayminus": [e - metrics[k]["ci"][0] * 100 for k, e in zip(rates, effects, strict=True)],
+                "array": [_end(ci[1], e) - e for ci, e in zip(cis, effects, strict=True)],
+                "arrayminus": [e - _end(ci[0], e) for ci, e in zip(cis, effects, strict=True)],
                 "color": NEUTRAL,
             },
             name="canary − stable",
@@ -129,7 +142,7 @@ if rates:
     )
     fig.add_hline(y=0, line_color=NEUTRAL, line_dash="dot")
     fig.update_layout(
-        title="Rates: canary − stable (points), with 95% intervals",
+        title="Rates: canary − stable (points), with each metric's interval",
         height=360,
         template="plotly_white",
         margin={"l": 10, "r": 10, "t": 40, "b": 10},

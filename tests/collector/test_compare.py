@@ -9,17 +9,18 @@ One store for the module, holding several versions of the ``support`` agent:
 - ``1.1-good``: 400 tasks, success 99.5%, no loops, about 500 ms, 0.006 USD.
 - ``2.1-tiny``: 8 tasks.
 - ``0.9`` / ``0.9-canary``: the issue's case, 194 tasks with 9 loops (4.6%) against 24 with none.
+- ``n1.0`` / ``n1.1``: 100 tasks each of a version that calls no tools.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from canary_traffic import Version, send
 from click.testing import CliRunner, Result
@@ -32,10 +33,10 @@ from tracereel.collector.query import (
     Scope,
     TaskFilter,
     compare_versions,
-    judge,
     load_prices,
     parse_metrics_window,
 )
+from tracereel.contracts.compare import Comparison
 
 
 @dataclass
@@ -68,6 +69,8 @@ def canaries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedCollect
             Version("2.1-tiny", 8),
             Version("0.9", 194, exact=(180, 9)),
             Version("0.9-canary", 24, exact=(22, 0)),
+            Version("n1.0", 100, tools=False),
+            Version("n1.1", 100, tools=False),
         )
         otel.shutdown()
         yield shared
@@ -93,14 +96,22 @@ def test_a_clear_regression_fails_with_exit_1(canaries):
         assert {"verdict", "baseline", "canary", "effect", "ci", "p_value"} <= set(m)
     for key in ("task_success_rate", "loop_rate", "p95_latency_ms"):
         assert metrics[key]["verdict"] == "worse" and metrics[key]["gate"] == "fail", key
-        assert metrics[key]["p_value"] < 0.05
+        assert metrics[key]["p_value"] < answer["alpha"]
     success = metrics["task_success_rate"]
     assert success["test"] == "two_proportion_z"
     assert success["effect"] == pytest.approx(success["canary"] - success["baseline"])
     assert success["ci"][0] < success["effect"] < success["ci"][1] < 0
     assert (success["n_baseline"], success["n_canary"]) == (600, 150)
-    # Holm: the adjusted p-value is never below the raw one.
+    # The correction: the corrected p-value is never below the raw one; each metric's interval is at
+    # its own level, and excludes 0 exactly when the metric is better or worse.
     assert all(m["p_value"] >= m["p_value_raw"] for m in metrics.values())
+    assert success["alpha"] == pytest.approx(0.02) and success["confidence"] == pytest.approx(0.96)
+    assert metrics["loop_rate"]["alpha"] == pytest.approx(0.03 / 24)
+    for key, m in metrics.items():
+        excludes = m["ci"][0] > 0 or m["ci"][1] < 0
+        assert (m["verdict"] in ("better", "worse")) == excludes == (m["p_value"] < answer["alpha"]), key
+    assert answer["alpha"] == 0.03
+    Comparison.model_validate(answer)  # the JSON is the declared shape
     assert answer["message"].startswith("fail: task_success_rate is significantly worse")
     assert (answer["baseline"], answer["canary"]) == (
         {"version": "1.0", "tasks": 600},
@@ -158,11 +169,33 @@ def test_the_issues_case_is_not_called_better(canaries):
     loops = answer["metrics"]["loop_rate"]
     assert (loops["baseline"], loops["canary"]) == (pytest.approx(9 / 194), 0.0)
     assert loops["verdict"] == "no_difference"
-    # Expected cells of 0.99 loops among the canary's 24: Fisher's exact test. Two-sided p: the tables
-    # at most as likely as the observed one, from the hypergeometric distribution (scipy agrees: 0.602).
-    assert loops["test"] == "fisher_exact"
-    assert loops["p_value_raw"] == pytest.approx(0.602, abs=0.001)
+    # The score test at a difference of 0 is the pooled z test: z = -0.0464 / 0.0430 = -1.078, and the
+    # one-sided p that the canary loops less is Phi(-1.078) = 0.141, far from any level.
+    pooled = 9 / 218
+    z = (0 - 9 / 194) / math.sqrt(pooled * (1 - pooled) * (1 / 24 + 1 / 194))
+    assert loops["test"] == "two_proportion_z"
+    assert loops["p_value_raw"] == pytest.approx(0.1406, abs=1e-4)
+    assert z == pytest.approx(-1.078, abs=1e-3)
+    assert loops["ci"][0] < 0 < loops["ci"][1]
     assert code == 0 and answer["verdict"] == "promote"
+
+
+def test_an_agent_that_calls_no_tools_is_judged_without_its_tool_metrics(canaries):
+    """Tool metrics of an agent that calls no tools are not_applicable: the gate still decides."""
+    code, answer = gate_json(canaries, "n1.1", baseline="n1.0")
+    metrics = answer["metrics"]
+    for key in ("tool_error_rate", "tool_timeout_rate"):
+        assert metrics[key]["verdict"] == metrics[key]["gate"] == "not_applicable", key
+        assert metrics[key]["ci"] is None and metrics[key]["p_value"] is None and metrics[key]["alpha"] is None
+    # Retries count LLM calls too: the agent makes some, so that metric is judged.
+    assert metrics["retry_rate"]["verdict"] == "no_difference"
+    assert code == 0 and answer["verdict"] == "promote"
+    # The family is the seven metrics left: task success keeps 2% of the 3%, six share the other 1%.
+    assert metrics["task_success_rate"]["alpha"] == pytest.approx(0.02)
+    assert metrics["loop_rate"]["alpha"] == pytest.approx(0.01 / 6)
+    table = gate(canaries, "n1.1", baseline="n1.0")
+    row = next(line for line in table.output.splitlines() if "tool_error_rate" in line)
+    assert row.count("not_applicable") == 2 and table.exit_code == 0
 
 
 def test_tolerances_let_a_small_worsening_pass_and_hold_back_an_unproven_one(canaries):
@@ -247,41 +280,29 @@ def test_the_read_scope_limits_what_is_compared(canaries):
     start, end = parse_metrics_window(None, None)
     flt = TaskFilter(start=start, end=end, agent="support")
 
-    def compare(scope: Scope) -> dict[str, Any]:
+    def compare(scope: Scope) -> Comparison:
         return compare_versions(store, prices, flt, "1.0", "2.0-bad", scope, metrics=("task_success_rate",))
 
     # A key for other agents (or other services) sees none of these tasks: nothing to judge.
     for scope in (Scope(agents=("other",)), Scope(services=("elsewhere",))):
         hidden = compare(scope)
-        assert (hidden["baseline"]["tasks"], hidden["canary"]["tasks"]) == (0, 0)
-        assert hidden["metrics"]["task_success_rate"]["verdict"] == "insufficient_data"
-        assert hidden["verdict"] == "inconclusive"
+        assert (hidden.baseline.tasks, hidden.canary.tasks) == (0, 0)
+        assert hidden.metrics["task_success_rate"].verdict == "insufficient_data"
+        assert hidden.verdict == "inconclusive"
     # A glob that covers the agent sees exactly what an unrestricted reader sees.
     assert compare(Scope(agents=("supp*",), services=("svc",))) == compare(Scope())
     # The traffic was sent with auth off: it belongs to no team, so a team's key sees none of it.
     red = compare(Scope(team="red"))
-    assert (red["baseline"]["tasks"], red["canary"]["tasks"]) == (0, 0)
+    assert (red.baseline.tasks, red.canary.tasks) == (0, 0)
     assert compare(Scope(team="")) == compare(Scope())
 
 
-def _tasks(durations_ms: list[float]) -> dict[str, Any]:
-    """Per-task arrays as task_samples gives them: every task a success with one tool call, these durations."""
-    n = len(durations_ms)
-    columns = ("grounded", "scored", "tool_timeouts", "tool_errors", "retries", "looped", "priced", "llm_calls")
-    arrays = {name: np.zeros(n) for name in (*columns, "violated", "escalated", "cost")}
-    arrays.update(success=np.ones(n), tool_calls=np.ones(n), tool_ok=np.ones(n), steps=np.ones(n))
-    arrays["duration_ms"] = np.array(durations_ms, dtype=float)
-    return arrays
-
-
-def test_a_latency_percentile_is_judged_only_when_it_moved_the_way_the_test_found():
-    # The baseline: most tasks take 100 ms, one in ten 10 s (a slow dependency). The canary: every
-    # task 200 ms. Mann-Whitney finds the canary's tasks tend to take longer; the median did rise,
-    # the p95 fell: p50 is worse, p95 is no evidence of anything.
-    baseline = _tasks([10_000.0 if i % 10 == 0 else 100.0 + i % 7 for i in range(200)])
-    canary = _tasks([200.0 + i % 5 for i in range(200)])
-    answer = judge(baseline, canary, ("p50_latency_ms", "p95_latency_ms"))
-    p50, p95 = answer["metrics"]["p50_latency_ms"], answer["metrics"]["p95_latency_ms"]
-    assert p50["verdict"] == "worse" and p50["effect"] > 0
-    assert p95["effect"] < 0 and p95["p_value"] < 0.05 and p95["verdict"] == "no_difference"
-    assert answer["verdict"] == "fail"
+def test_the_openapi_document_declares_the_verdicts_shape(canaries):
+    with canaries.client() as http:
+        document = http.get("/openapi.json").json()
+    ok = document["paths"]["/api/v1/compare"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/Comparison")
+    metric = document["components"]["schemas"]["MetricComparison"]
+    assert "not_applicable" in metric["properties"]["verdict"]["enum"]
+    shape = {"verdict", "baseline", "canary", "effect", "ci", "p_value", "alpha", "confidence"}
+    assert shape <= set(metric["required"])

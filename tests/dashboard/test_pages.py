@@ -143,7 +143,7 @@ def test_compare_shows_the_gates_verdicts_with_intervals(collector, app_for):
     rows = _compare_rows(at, "1.0", "2.0")
     # The same verdicts as `tracereel gate` (tests/collector/test_compare.py checks those against the data).
     gate = CollectorClient(collector.url).compare("support", "1.0", "2.0", start=time.time() - 86400)
-    labels = {CATALOG[k].label: m["verdict"] for k, m in gate["metrics"].items()}
+    labels = {CATALOG[k].label: m.verdict for k, m in gate.metrics.items()}
     assert {label: row[2] for label, row in rows.items()} == labels
     assert rows["Task success"][2] == "worse" and rows["Latency p95"][2] == "worse"
     assert rows["Tool errors"][2] == "no_difference"
@@ -153,10 +153,17 @@ def test_compare_shows_the_gates_verdicts_with_intervals(collector, app_for):
     colours = dict(zip(points["x"], points["marker"]["color"], strict=True))
     assert colours["Task success"] == "#cf222e"  # worse
     assert colours["Tool errors"] == colours["Safety violations"] == "#8c959f"  # neutral: no evidence
-    success = gate["metrics"]["task_success_rate"]
+    success = gate.metrics["task_success_rate"]
+    assert success.ci is not None and success.effect is not None
+    high, low = success.ci[1], success.ci[0]
+    assert high is not None and low is not None and high < 0  # worse: the interval lies below 0
     i = points["x"].index("Task success")
-    assert points["error_y"]["array"][i] == pytest.approx((success["ci"][1] - success["effect"]) * 100)
-    assert points["error_y"]["arrayminus"][i] == pytest.approx((success["effect"] - success["ci"][0]) * 100)
+    assert points["error_y"]["array"][i] == pytest.approx((high - success.effect) * 100)
+    assert points["error_y"]["arrayminus"][i] == pytest.approx((success.effect - low) * 100)
+    # The table shows each metric's interval at its own level: task success at 96%, the rest finer.
+    table = at.dataframe[0].value
+    levels = dict(zip(table["metric"], table["level"], strict=True))
+    assert levels["Task success"] == "96%" and levels["Tool errors"] == "99.75%"
 
 
 def test_empty_store_says_so_on_every_page(collector, app_for):

@@ -213,7 +213,7 @@ def test_every_page_in_a_real_browser(stack, browser, shots):
     _no_traceback(page)
     summary = re.compile(r"verdict (promote|fail|inconclusive): \d+ better, \d+ worse, \d+ no difference")
     expect(page.get_by_text(summary)).to_have_count(1, timeout=WAIT_MS)
-    expect(page.get_by_text("95% intervals")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_text("with each metric's interval")).to_have_count(1, timeout=WAIT_MS)
     page.screenshot(path=str(shots / "dashboard-compare.png"))
     page.close()
 

@@ -191,6 +191,34 @@ def test_demo_fills_the_store_with_a_realistic_mix(collector: Any) -> None:
     # Stretched: a scripted LLM call sleeps milliseconds, its span lasts a good part of a second.
     assert sorted(s["duration_ns"] for s in llm_spans)[len(llm_spans) // 2] > 0.3e9
 
+    # The canary is worse (it crashes on foreign-currency refunds, has no loop guard): the gate over
+    # the demo's day fails it, exit 1, on task success, whose interval lies below 0 at its level.
+    versions = ["--canary", "1.5.0-rc.1", "--baseline", "1.4.0", "--window", "25h"]
+    gated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tracereel",
+            "gate",
+            "--agent",
+            "supervisor",
+            *versions,
+            "--json",
+            "--collector",
+            collector.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
+    assert gated.returncode == 1, gated.stdout + gated.stderr
+    verdict = json.loads(gated.stdout)
+    success = verdict["metrics"]["task_success_rate"]
+    assert verdict["verdict"] == "fail" and success["verdict"] == "worse" and success["gate"] == "fail"
+    assert success["ci"][1] < 0 and success["p_value"] < verdict["alpha"]
+    assert success["canary"] < success["baseline"] - 0.1
+
 
 def _placed(spans: list[dict[str, Any]]) -> tuple[int, int]:
     """Where the demo put a trace: (first start, last end) over its spans."""

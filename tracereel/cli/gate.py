@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
 from tracereel.catalog import CATALOG, format_change, format_value
 from tracereel.cli._traces import collector_option
 from tracereel.durations import parse_duration
+
+if TYPE_CHECKING:
+    from tracereel.contracts.compare import Comparison
 
 __all__ = ["CANNOT_RUN", "EXIT_CODES", "command"]
 
@@ -60,35 +63,45 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _print_report(answer: dict[str, Any]) -> None:
+def _level(confidence: float | None) -> str:
+    return "—" if confidence is None else f"{confidence * 100:.4g}%"
+
+
+def _print_report(answer: Comparison) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    base, canary = answer["baseline"], answer["canary"]
+    base, canary = answer.baseline, answer.canary
     table = Table(
-        title=f"{answer['agent']}: canary {canary['version']} ({canary['tasks']:,} tasks) "
-        f"against baseline {base['version']} ({base['tasks']:,} tasks)",
+        title=f"{answer.agent}: canary {canary.version} ({canary.tasks:,} tasks) "
+        f"against baseline {base.version} ({base.tasks:,} tasks)",
         title_justify="left",
     )
-    for name in ("metric", "baseline", "canary", "effect", "95% CI", "p (Holm)", "verdict", "gate"):
+    for name in ("metric", "baseline", "canary", "effect", "interval", "level", "p (corrected)", "verdict", "gate"):
         table.add_column(name, justify="left" if name in ("metric", "verdict", "gate") else "right")
-    for key, m in answer["metrics"].items():
-        ci = m["ci"]
+    for key, m in answer.metrics.items():
+        ci = m.ci
         interval = f"[{_format(key, ci[0], signed=True)}, {_format(key, ci[1], signed=True)}]" if ci else "—"
-        gate = m["gate"] + (f" (tolerance {m['tolerance']})" if m.get("tolerance") else "")
+        gate = m.gate + (f" (tolerance {m.tolerance})" if m.tolerance else "")
         table.add_row(
             key,
-            _format(key, m["baseline"]),
-            _format(key, m["canary"]),
-            _format(key, m["effect"], signed=True),
+            _format(key, m.baseline),
+            _format(key, m.canary),
+            _format(key, m.effect, signed=True),
             interval,
-            _p(m["p_value"]),
-            m["verdict"],
+            _level(m.confidence) if ci else "—",
+            _p(m.p_value),
+            m.verdict,
             gate,
         )
-    console = Console(width=max(Console().width, 140))
+    console = Console(width=max(Console().width, 150))
     console.print(table)
-    click.echo(answer["message"])
+    click.echo(
+        f"Each metric is tested one-sided at its share of alpha {answer.alpha:g} (a weighted Bonferroni "
+        "correction); its interval is at the same level, so it excludes 0 exactly when the metric is "
+        "better or worse (docs/gates.md)."
+    )
+    click.echo(answer.message)
 
 
 @click.command("gate", cls=_GateCommand)
@@ -140,10 +153,11 @@ def command(
 ) -> None:
     """Compare the CANARY version of an agent with the BASELINE over the last --window, with statistics.
 
-    Each metric is better, worse, no_difference or insufficient_data (rates: Fisher's exact or a
-    two-proportion test; latency: Mann-Whitney U; cost per success: a bootstrap), corrected for the
-    number of metrics (Holm). Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run (also when
-    --kill-on-fail could not flip the switch of a failed canary). See docs/gates.md.
+    Each metric is better, worse, no_difference, insufficient_data or not_applicable (rates: the
+    two-proportion score test; latency percentiles and cost per success: a bootstrap), one-sided,
+    corrected for the number of metrics (weighted Bonferroni, half of alpha on task success), with
+    its interval at the same level. Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run (also
+    when --kill-on-fail could not flip the switch of a failed canary). See docs/gates.md.
     """
     from tracereel.client import CollectorClient, CollectorError
 
@@ -163,22 +177,21 @@ def command(
         )
     except CollectorError as exc:
         raise click.ClickException(str(exc)) from None
-    if answer.get("verdict") not in EXIT_CODES:
-        raise click.ClickException(f"the collector's answer has no verdict: {str(answer)[:200]}")
+    printed: dict[str, Any] = answer.model_dump(mode="json", by_alias=True)
     kill_error = None
-    if kill_on_fail and answer["verdict"] == "fail":
+    if kill_on_fail and answer.verdict == "fail":
         try:
-            reason = f"tracereel gate: {answer.get('message', 'the canary failed its gate')}"
-            answer["killed"] = client.kill(agent, version=canary, service=service or "", reason=reason[:500])
+            reason = f"tracereel gate: {answer.message}"
+            printed["killed"] = client.kill(agent, version=canary, service=service or "", reason=reason[:500])
         except CollectorError as exc:
             kill_error = f"the gate failed, but the canary's kill switch could not be flipped: {exc}"
     if as_json:
-        click.echo(json.dumps(answer, indent=2))
+        click.echo(json.dumps(printed, indent=2))
     else:
         _print_report(answer)
-        if "killed" in answer:
+        if "killed" in printed:
             undo = f"tracereel revive {agent} --version {canary}" + (f" --service {service}" if service else "")
             click.echo(f"killed {agent} {canary}: agents running it now stop; `{undo}` undoes it")
     if kill_error is not None:
         raise click.ClickException(kill_error)
-    click.get_current_context().exit(EXIT_CODES[answer["verdict"]])
+    click.get_current_context().exit(EXIT_CODES[answer.verdict])
