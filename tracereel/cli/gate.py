@@ -16,7 +16,9 @@ from typing import Any, Final
 import click
 
 from tracereel.catalog import CATALOG
+from tracereel.cli._errors import collector_errors
 from tracereel.cli._traces import collector_option
+from tracereel.client import CollectorClient, CollectorError
 
 __all__ = ["CANNOT_RUN", "EXIT_CODES", "command"]
 
@@ -34,14 +36,15 @@ class _GateCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.ClickException as exc:
-            exc.exit_code = CANNOT_RUN
+            # click's stubs call exit_code a ClassVar; click itself sets it per instance too.
+            exc.exit_code = CANNOT_RUN  # pyright: ignore[reportAttributeAccessIssue]
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            exc.exit_code = CANNOT_RUN
+            exc.exit_code = CANNOT_RUN  # pyright: ignore[reportAttributeAccessIssue]
             raise
 
 
@@ -157,11 +160,9 @@ def command(
     number of metrics (Holm). Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run (also when
     --kill-on-fail could not flip the switch of a failed canary). See docs/gates.md.
     """
-    from tracereel.client import CollectorClient, CollectorError
-
     end = time.time()
     client = CollectorClient(collector)
-    try:
+    with collector_errors():
         answer = client.compare(
             agent,
             baseline,
@@ -173,8 +174,6 @@ def command(
             end=f"{end:.3f}",
             service=service,
         )
-    except CollectorError as exc:
-        raise click.ClickException(str(exc)) from None
     if answer.get("verdict") not in EXIT_CODES:
         raise click.ClickException(f"the collector's answer has no verdict: {str(answer)[:200]}")
     kill_error = None
