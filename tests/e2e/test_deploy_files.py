@@ -130,7 +130,7 @@ def test_collector_command_runs_and_reaches_for_the_server_store(unused_port: in
     done = subprocess.run(
         [sys.executable, "-m", "tracereel", *argv[1:]], env=env, capture_output=True, text=True, timeout=60
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # cannot run
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"Error: cannot open the store http://tracereel:***@127.0.0.1:{closed}/tracereel")
     assert _PASSWORD not in done.stdout + done.stderr
