@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
 import plotly.graph_objects as go
 
+from tracereel.contracts.evals import EvalRunSummary
+from tracereel.dashboard.evalruns import history_axis
 from tracereel.dashboard.format import Metric, format_value, short_ms
 from tracereel.traces import SpanNode
 
@@ -97,25 +100,26 @@ def waterfall(nodes: list[SpanNode]) -> go.Figure:
     return fig
 
 
-def eval_history(runs: list[dict[str, Any]], title: str) -> go.Figure:
-    """Pass rate and each mean score of a dataset's runs (summaries, any order) over time, in %."""
-    runs = sorted(runs, key=lambda r: r["started_at"])
-    times = [datetime.fromisoformat(r["started_at"]) for r in runs]
-    ids = [r["run_id"] for r in runs]
+def eval_history(runs: Sequence[EvalRunSummary], title: str) -> go.Figure:
+    """Pass rate and each mean score of a dataset's runs (summaries, oldest first) in %: over time,
+    or one step per run when runs started close together (``evalruns.history_axis``)."""
+    xs, by_order = history_axis(runs)
+    ids = [r.run_id for r in runs]
     fig = go.Figure()
-    series = [("pass rate", [r["pass_rate"] for r in runs])]
-    for name in sorted({n for r in runs for n in r.get("scores") or {}}):
-        series.append((f"mean {name}", [(r.get("scores") or {}).get(name) for r in runs]))
+    series: list[tuple[str, list[float | None]]] = [("pass rate", [r.pass_rate for r in runs])]
+    for name in sorted({n for r in runs for n in r.scores}):
+        series.append((f"mean {name}", [r.scores.get(name) for r in runs]))
+    when = "%{x}" if by_order else "%{x|%b %d %H:%M}"
     for label, values in series:
         fig.add_trace(
             go.Scatter(
-                x=times,
+                x=xs,
                 y=[None if v is None else v * 100 for v in values],
                 name=label,
                 mode="lines+markers",
                 customdata=ids,
                 line={"width": 3} if label == "pass rate" else {"dash": "dot"},
-                hovertemplate="%{x|%b %d %H:%M} · run %{customdata}: %{y:.1f}%<extra>" + label + "</extra>",
+                hovertemplate=when + " · run %{customdata}: %{y:.1f}%<extra>" + label + "</extra>",
             )
         )
     fig.update_layout(
@@ -126,6 +130,8 @@ def eval_history(runs: list[dict[str, Any]], title: str) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
         **_LAYOUT,
     )
+    if by_order:
+        fig.update_xaxes(type="category", title="run (oldest first)")
     return fig
 
 

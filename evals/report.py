@@ -1,4 +1,5 @@
-"""The CI gate on a report: pass rate, mean scores, the baseline run and its regressions; JUnit XML.
+"""The CI gate on a report: pass rate, mean scores, the baseline run and its regressions; JUnit XML (skipped
+case runs as ``<skipped>``).
 
 Exit codes (DESIGN.md): 0 every gate passed, 1 a gate failed, 2 cannot run.
 """
@@ -8,11 +9,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING
 
+from tracereel.contracts.evals import BaselineRef, CaseCounts
+from tracereel.evals.compare import compare_runs
 from tracereel.evals.model import EvalReport, GateResult
 
-__all__ = ["BaselineError", "apply_gates", "fetch_baseline", "parse_min_scores", "regressions", "write_junit"]
+if TYPE_CHECKING:
+    from tracereel.client import CollectorClient
+
+__all__ = ["BaselineError", "apply_gates", "fetch_baseline", "parse_min_scores", "write_junit"]
 
 
 class BaselineError(RuntimeError):
@@ -33,7 +39,7 @@ def parse_min_scores(texts: list[str] | tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-def fetch_baseline(client: Any, dataset: str, which: str) -> dict[str, Any]:
+def fetch_baseline(client: CollectorClient, dataset: str, which: str) -> EvalReport:
     """The stored report ``which`` names: ``latest`` (the dataset's newest run) or a run id."""
     from tracereel.client import CollectorError
 
@@ -42,31 +48,10 @@ def fetch_baseline(client: Any, dataset: str, which: str) -> dict[str, Any]:
             runs = client.eval_runs(dataset=dataset, limit=1)
             if not runs:
                 raise BaselineError(f"no stored eval run of dataset {dataset!r} to compare with")
-            which = str(runs[0]["run_id"])
-        return cast(dict[str, Any], client.eval_run(which))
+            which = runs[0].run_id
+        return client.eval_run(which)
     except CollectorError as exc:
         raise BaselineError(f"cannot fetch the baseline run {which}: {exc}") from None
-
-
-def _key(case: Mapping[str, Any]) -> tuple[str, str | None]:
-    return str(case.get("id")), cast(str | None, case.get("variant"))
-
-
-def _label(key: tuple[str, str | None]) -> str:
-    return key[0] if key[1] is None else f"{key[0]} [{key[1]}]"
-
-
-def regressions(report: EvalReport, baseline: Mapping[str, Any]) -> list[str]:
-    """Case ids (with their variant) that passed in ``baseline`` and fail now (any repeat)."""
-    before: dict[tuple[str, str | None], bool] = {}
-    for case in cast(list[dict[str, Any]], baseline.get("cases") or []):
-        key = _key(case)
-        before[key] = before.get(key, True) and bool(case.get("passed"))
-    now: dict[tuple[str, str | None], bool] = {}
-    for row in report.cases:
-        key = (row.id, row.variant)
-        now[key] = now.get(key, True) and row.passed
-    return [_label(k) for k, ok in now.items() if not ok and before.get(k)]
 
 
 def apply_gates(
@@ -74,38 +59,52 @@ def apply_gates(
     *,
     min_pass_rate: float = 1.0,
     min_scores: Mapping[str, float] | None = None,
-    baseline: Mapping[str, Any] | None = None,
+    baseline: EvalReport | None = None,
     max_regression: float = 0.0,
 ) -> GateResult:
-    """Decide the gate and record it (with the baseline and regressions) on ``report``."""
+    """Decide the gate and record it (with the baseline, its regressions and fixes) on ``report``.
+
+    Regressions and fixes are :func:`tracereel.evals.compare.compare_runs` from the baseline
+    (older) to this run. A run whose every case run was skipped tested nothing, and fails.
+    """
     reasons: list[str] = []
-    if report.pass_rate + 1e-9 < min_pass_rate:
-        failed = sum(1 for c in report.cases if not c.passed)
-        reasons.append(f"pass rate {report.pass_rate:.1%} < {min_pass_rate:.1%} ({failed} case run(s) failed)")
+    counts = report.counts or CaseCounts.of(report.cases)
+    if counts.total and counts.skipped == counts.total:
+        reasons.append(f"nothing was tested: all {counts.total} case run(s) were skipped")
+    elif report.pass_rate + 1e-9 < min_pass_rate:
+        reasons.append(f"pass rate {report.pass_rate:.1%} < {min_pass_rate:.1%} ({counts.failed} case run(s) failed)")
     for name, minimum in (min_scores or {}).items():
         if name not in report.scores:
             reasons.append(f"no scorer {name!r} in this run (scores: {', '.join(report.scores) or 'none'})")
         elif report.scores[name] + 1e-9 < minimum:
             reasons.append(f"mean {name} {report.scores[name]:.3f} < {minimum:g}")
     if baseline is not None:
-        report.baseline = {
-            k: baseline.get(k) for k in ("run_id", "dataset", "started_at", "pass_rate", "scores", "agent")
-        }
-        report.regressions = regressions(report, baseline)
-        drop = float(baseline.get("pass_rate") or 0.0) - report.pass_rate
+        report.baseline = BaselineRef(
+            run_id=baseline.run_id,
+            dataset=baseline.dataset,
+            started_at=baseline.started_at,
+            pass_rate=baseline.pass_rate,
+            scores=dict(baseline.scores),
+            agent=baseline.agent,
+        )
+        changes = compare_runs(baseline, report)
+        report.regressions = [c.label for c in changes if c.change == "regression"]
+        report.fixes = [c.label for c in changes if c.change == "fix"]
+        drop = baseline.pass_rate - report.pass_rate
         if drop > max_regression + 1e-9:
             reasons.append(
-                f"pass rate fell {drop:.1%} from baseline {baseline.get('run_id')} "
+                f"pass rate fell {drop:.1%} from baseline {baseline.run_id} "
                 f"(max {max_regression:.1%}); regressions: {', '.join(report.regressions) or 'none'}"
             )
-    report.gate = GateResult(not reasons, reasons)
+    report.gate = GateResult(passed=not reasons, reasons=reasons)
     return report.gate
 
 
 def write_junit(report: EvalReport, path: str | Path) -> Path:
     """JUnit XML: one testsuite for the run, a testcase per case run (failures carry the reasons)."""
-    failures = sum(1 for c in report.cases if not c.passed and c.error is None)
-    errors = sum(1 for c in report.cases if c.error is not None)
+    failures = sum(1 for c in report.cases if c.status == "failed" and c.error is None)
+    errors = sum(1 for c in report.cases if c.status == "failed" and c.error is not None)
+    skipped = sum(1 for c in report.cases if c.status == "skipped")
     suite = ET.Element(
         "testsuite",
         {
@@ -113,6 +112,7 @@ def write_junit(report: EvalReport, path: str | Path) -> Path:
             "tests": str(len(report.cases)),
             "failures": str(failures),
             "errors": str(errors),
+            "skipped": str(skipped),
             "time": f"{report.seconds:.3f}",
             "timestamp": report.started_at,
         },
@@ -125,7 +125,9 @@ def write_junit(report: EvalReport, path: str | Path) -> Path:
         if case.repeat:
             name += f" #{case.repeat + 1}"
         element = ET.SubElement(suite, "testcase", {"classname": report.dataset, "name": name})
-        if case.error is not None:
+        if case.status == "skipped":
+            ET.SubElement(element, "skipped", {"message": (case.skip_reason or "skipped").splitlines()[0]})
+        elif case.error is not None:
             first = case.error.splitlines()[0] if case.error else "error"
             error = ET.SubElement(element, "error", {"message": first})
             error.text = case.error

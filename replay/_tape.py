@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from tracereel import semconv as sc
+from tracereel.rules import boundary_kind, call_addresses, call_name, is_true
 from tracereel.sdk.hooks import args_hash, to_json
 from tracereel.traces import is_error
 
 __all__ = ["CannotReplay", "Key", "RecordedCall", "Tape", "Wave"]
 
 Key = tuple[str, str, str]  # (kind, name, fingerprint)
-_TRUE = ("true", "True", True, "1")
 
 
 class CannotReplay(Exception):
@@ -116,18 +116,6 @@ def _attrs(span: dict[str, Any]) -> dict[str, Any]:
     return cast(dict[str, Any], span.get("attributes") or {})
 
 
-def _span_kind(span: dict[str, Any]) -> str | None:
-    attrs = _attrs(span)
-    op = attrs.get(sc.OPERATION_NAME)
-    if op == sc.OP_INVOKE_AGENT and (sc.AGENT_INPUT in attrs or sc.ENTRYPOINT in attrs):
-        return "agent"
-    if op == sc.OP_EXECUTE_TOOL and sc.ARGS_HASH in attrs:
-        return "tool"
-    if op == sc.OP_CHAT and sc.ARGS_HASH in attrs:
-        return "llm"
-    return None  # not a tracereel boundary: replay looks through it
-
-
 def _llm_arguments(attrs: dict[str, Any]) -> str | None:
     """The full arguments JSON of an LLM call, rebuilt from what the SDK records."""
     full = attrs.get(sc.LLM_ARGUMENTS)
@@ -166,7 +154,7 @@ def _to_call(span: dict[str, Any], kind: str) -> RecordedCall:
         span_id=str(span.get("span_id", "")),
         parent_id=str(span.get("parent_span_id") or ""),
         kind=kind,
-        name="",
+        name=call_name(span, kind),
         arguments_json=None,
         fingerprint="",
         start_ns=start,
@@ -174,20 +162,17 @@ def _to_call(span: dict[str, Any], kind: str) -> RecordedCall:
         error=_error(span),
     )
     if kind == "agent":
-        call.name = str(attrs.get(sc.AGENT_NAME, ""))
         call.arguments_json = attrs.get(sc.AGENT_INPUT)
         call.result_json = attrs.get(sc.AGENT_OUTPUT)
         call.entrypoint = attrs.get(sc.ENTRYPOINT)
         call.entrypoint_file = attrs.get(sc.ENTRYPOINT_FILE)
         call.fingerprint = args_hash(call.arguments_json) if call.arguments_json is not None else ""
-        call.killed = str(attrs.get(sc.KILLED, "")).lower() in ("true", "1")
+        call.killed = is_true(attrs.get(sc.KILLED))
     elif kind == "tool":
-        call.name = str(attrs.get(sc.TOOL_NAME, ""))
         call.arguments_json = attrs.get(sc.TOOL_CALL_ARGUMENTS)
         call.result_json = attrs.get(sc.TOOL_CALL_RESULT)
         call.fingerprint = str(attrs.get(sc.ARGS_HASH, ""))
     else:
-        call.name = str(attrs.get(sc.REQUEST_MODEL, "unknown"))
         call.arguments_json = _llm_arguments(attrs)
         call.result_json = attrs.get(sc.OUTPUT_MESSAGES)
         call.fingerprint = str(attrs.get(sc.ARGS_HASH, ""))
@@ -228,7 +213,7 @@ class Tape:
         chunks: list[tuple[int, list[Any], str, str]] = []
         for span in spans:
             attrs = _attrs(span)
-            if attrs.get(sc.TASK_START) in _TRUE:
+            if is_true(attrs.get(sc.TASK_START)):
                 marker = marker or span
             raw = attrs.get(sc.NONDETERMINISM)
             if raw:
@@ -239,7 +224,7 @@ class Tape:
                         chunks.append((int(chunk["seq"]), list(chunk["values"]), str(span.get("span_id")), at))
                 except (ValueError, KeyError, TypeError, AttributeError):
                     pass  # a damaged chunk: those values are drawn live
-            kind = _span_kind(span)
+            kind = boundary_kind(span)  # None: not a tracereel boundary, replay looks through it
             if kind is not None:
                 calls[str(span.get("span_id"))] = _to_call(span, kind)
         chunks.sort(key=lambda c: c[0])
@@ -266,7 +251,7 @@ class Tape:
         self.truncated = False
         agent_roots = [r for r in roots if r.kind == "agent" and r.parent_id == ""]
         if agent_roots:
-            self.root = min(agent_roots, key=lambda r: r.start_ns)
+            self.root = min(agent_roots, key=lambda r: (r.start_ns, r.span_id))
             orphans = [r for r in roots if r is not self.root]
         elif marker is not None:
             # The process died before the root span ended: rebuild the root from the marker.
@@ -301,12 +286,11 @@ class Tape:
             )
         self.orphans = orphans  # calls outside the task (e.g. threads without the task's context)
         self.waves: dict[int, list[Wave]] = {}
-        counters: dict[tuple[str, str], int] = {}
         self.calls: list[RecordedCall] = []
-        self._index(self.root, (), counters)
+        self._index(self.root, (), call_addresses(spans))
         self._check()
 
-    def _index(self, call: RecordedCall, path: tuple[str, ...], counters: dict[tuple[str, str], int]) -> None:
+    def _index(self, call: RecordedCall, path: tuple[str, ...], addresses: dict[str, str]) -> None:
         call.agent_path = path
         self.calls.append(call)
         call.children.sort(key=lambda c: (c.start_ns, c.span_id))
@@ -317,9 +301,9 @@ class Tape:
         self.waves[id(call)] = _waves(call.children)
         inner = (*path, call.name) if call.kind == "agent" else path
         for child in call.children:
-            counters[(child.kind, child.name)] = counters.get((child.kind, child.name), 0) + 1
-            child.number = counters[(child.kind, child.name)]
-            self._index(child, inner, counters)
+            # The address rule (tracereel/rules.py call_addresses), shared with `tracereel show`.
+            child.number = int(addresses[child.span_id].rpartition("#")[2])
+            self._index(child, inner, addresses)
 
     def _check(self) -> None:
         root = self.root

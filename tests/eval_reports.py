@@ -1,10 +1,10 @@
-"""Eval reports built with ``tracereel.evals.model``, as ``tracereel eval`` uploads them (collector, dashboard)."""
+"""Eval reports built with the contract models, as ``tracereel eval`` uploads them (collector, dashboard)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tracereel.evals.model import CaseResult, EvalReport, GateResult
+from tracereel.contracts.evals import CaseResult, EvalReport, GateResult
 
 __all__ = ["CASES", "report"]
 
@@ -26,7 +26,7 @@ def report(
     trace_ids: dict[str, str] | None = None,
     baseline: str | None = None,
 ) -> dict[str, Any]:
-    """The ``to_dict()`` of a run over :data:`CASES` where the cases in ``failing`` fail."""
+    """The JSON of a run over :data:`CASES` where the cases in ``failing`` fail."""
     cases = []
     for case_id, tags in CASES:
         passed = case_id not in failing
@@ -35,6 +35,7 @@ def report(
             CaseResult(
                 id=case_id,
                 variant=None,
+                status="passed" if passed else "failed",
                 passed=passed,
                 output=f"answer to {case_id}",
                 scores={"exact": passed, "llm_judge": judge},
@@ -43,6 +44,7 @@ def report(
                 trace_id=(trace_ids or {}).get(case_id),
                 tags=tags,
                 methods={"llm_judge": "fallback:token-overlap"},
+                failed=[] if passed else ["exact"],
             )
         )
     passed_count = sum(c.passed for c in cases)
@@ -63,4 +65,4 @@ def report(
         agent="support.agent:handle",
         options={"tools": "tape", "llm": "tape"},
         seconds=1.25,
-    ).to_dict()
+    ).model_dump(mode="json")

@@ -16,10 +16,7 @@ PACKAGES = {
     "dashboard": "tracereel.dashboard",
 }
 # Known offenders, each with the reason it is still here. Remove an entry when its import goes.
-ALLOWED: set[str] = {
-    # The evals helper is moving the runner onto tracereel.replay's public load_entrypoint (issue 17).
-    "tracereel.evals.runner -> tracereel.replay._entrypoint",
-}
+ALLOWED: set[str] = set()
 
 
 def _module(path: Path) -> str:

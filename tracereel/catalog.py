@@ -1,8 +1,8 @@
 """The metrics catalog: every metric's key, label, unit and direction, declared once.
 
-The metrics API computes exactly these keys (DESIGN.md "Metric definitions"); the dashboard
-labels and formats them from here, and gates, monitors and eval reports judge "better" and
-"worse" by the same ``higher_is_better``.
+The metrics API computes exactly these keys (DESIGN.md "Metric definitions"); the dashboard, the
+gate and monitors label and format them from here (:func:`format_value`, :func:`format_change`),
+and gates, monitors and eval reports judge "better" and "worse" by the same ``higher_is_better``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["CATALOG", "METRICS", "METRIC_KEYS", "Metric", "Unit"]
+__all__ = ["CATALOG", "METRICS", "METRIC_KEYS", "Metric", "Unit", "format_change", "format_value"]
 
 Unit = Literal["count", "rate", "ms", "usd", "number"]
 
@@ -54,3 +54,36 @@ METRICS: Final[tuple[Metric, ...]] = (
 
 METRIC_KEYS: Final[tuple[str, ...]] = tuple(m.key for m in METRICS)
 CATALOG: Final[dict[str, Metric]] = {m.key: m for m in METRICS}
+
+
+def format_value(metric: Metric | Unit, value: float | None) -> str:
+    """A metric value (of ``metric``, or of a unit) for people; ``—`` when it is undefined (null).
+
+    Rates as percentages with one decimal, latencies in whole milliseconds, costs in dollars (four
+    decimals under a dollar), counts with thousands separators, other numbers with at most two decimals.
+    """
+    if value is None:
+        return "—"
+    unit = metric.unit if isinstance(metric, Metric) else metric
+    if unit == "count":
+        return f"{int(value):,}"
+    if unit == "rate":
+        return f"{value * 100:.1f}%"
+    if unit == "ms":
+        return f"{value:.0f} ms"  # no separator: a monitor's threshold reads back as typed
+    if unit == "usd":
+        sign = "-" if value < 0 else ""
+        return f"{sign}${abs(value):,.4f}" if abs(value) < 1 else f"{sign}${abs(value):,.2f}"
+    text = f"{value:,.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_change(metric: Metric | Unit, diff: float | None) -> str:
+    """A signed difference for people: percentage points for rates, the metric's own unit otherwise."""
+    if diff is None:
+        return "—"
+    unit = metric.unit if isinstance(metric, Metric) else metric
+    if unit == "rate":
+        return f"{diff * 100:+.1f} pts"
+    sign = "+" if diff >= 0 else "-"
+    return sign + format_value(unit, abs(diff))

@@ -11,16 +11,25 @@ against a remote one that requires a key. Standard library only: the base instal
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON, VERSION
 from tracereel.sdk import settings
-from tracereel.traces import Trace, TraceSummary
+from tracereel.traces import Trace, TraceSummary, parse_trace_id
+
+if TYPE_CHECKING:
+    # Types only: the contracts (pydantic) load when a method that returns one is called, so the
+    # SDK, which polls through this client, stays free of them.
+    from pydantic import BaseModel
+
+    from tracereel.contracts.evals import EvalReport, EvalRunStored, EvalRunSummary
+
+    _Model = TypeVar("_Model", bound=BaseModel)
 
 __all__ = [
     "CollectorClient",
@@ -30,8 +39,15 @@ __all__ = [
     "Unauthorized",
 ]
 
-# A trace id as the collector keeps it (collector/query/params.py checks the same).
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
+def _parsed(model: type[_Model], answer: Any) -> _Model:
+    """``answer`` as ``model``; a :class:`CollectorError` if the collector answered another shape."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(answer)
+    except ValidationError as exc:
+        raise CollectorError(f"the collector's answer is not a {model.__name__}: {exc}") from None
 
 
 class CollectorError(RuntimeError):
@@ -159,8 +175,12 @@ class CollectorClient:
         return cast(list[TraceSummary], self.get(f"{API_PREFIX}/traces", **_window(filters))["traces"])
 
     def trace(self, trace_id: str) -> Trace:
-        """One trace with all its spans; :class:`NotFound` if the collector has none with this id."""
-        wanted = trace_id.strip().lower()
+        """One trace with all its spans; :class:`NotFound` if the collector has none with this id, a
+        :class:`CollectorError` (status 400) for a malformed id, before anything is sent."""
+        try:
+            wanted = parse_trace_id(trace_id)
+        except ValueError as exc:
+            raise CollectorError(str(exc), 400) from None
         try:
             trace = self.get(f"{API_PREFIX}/traces/{urllib.parse.quote(wanted)}")
         except NotFound as exc:
@@ -175,11 +195,12 @@ class CollectorClient:
         :class:`NotFound` if the collector has no such trace; a malformed id is a :class:`CollectorError`
         (status 400) before anything is sent.
         """
-        wanted = trace_id.strip().lower()
         # Checked here as well as by the collector: an id with a "/" would reach another path
         # (servers decode %2F before routing) and come back as a confusing 404.
-        if not _TRACE_ID.fullmatch(wanted):
-            raise CollectorError(f"trace id {trace_id!r} is not 32 hex digits", 400)
+        try:
+            wanted = parse_trace_id(trace_id)
+        except ValueError as exc:
+            raise CollectorError(str(exc), 400) from None
         try:
             return cast(dict[str, Any], self.request("DELETE", f"{API_PREFIX}/traces/{wanted}"))
         except NotFound as exc:
@@ -225,17 +246,26 @@ class CollectorClient:
             ),
         )
 
-    def upload_eval_run(self, report: dict[str, Any]) -> dict[str, Any]:
-        """Store an eval report (``POST /api/v1/evals/runs``); the collector answers ``{"run_id"}``."""
-        return cast(dict[str, Any], self.post(f"{API_PREFIX}/evals/runs", report))
+    def upload_eval_run(self, report: EvalReport | Mapping[str, Any]) -> EvalRunStored:
+        """Store an eval report (``POST /api/v1/evals/runs``), a model or its JSON (checked against
+        the model first: ValidationError names what is wrong); the collector answers its run id."""
+        from tracereel.contracts.evals import EvalReport, EvalRunStored
 
-    def eval_runs(self, *, dataset: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        checked = report if isinstance(report, EvalReport) else EvalReport.model_validate(report)
+        answer = self.post(f"{API_PREFIX}/evals/runs", checked.model_dump(mode="json"))
+        return _parsed(EvalRunStored, answer)
+
+    def eval_runs(self, *, dataset: str | None = None, limit: int | None = None) -> list[EvalRunSummary]:
         """Stored eval runs newest first (``GET /api/v1/evals/runs``): summaries without their cases."""
-        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/evals/runs", dataset=dataset, limit=limit)["runs"])
+        from tracereel.contracts.evals import EvalRunList
 
-    def eval_run(self, run_id: str) -> dict[str, Any]:
+        return _parsed(EvalRunList, self.get(f"{API_PREFIX}/evals/runs", dataset=dataset, limit=limit)).runs
+
+    def eval_run(self, run_id: str) -> EvalReport:
         """One stored eval report (``GET /api/v1/evals/runs/{run_id}``); :class:`NotFound` if unknown."""
-        return cast(dict[str, Any], self.get(f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"))
+        from tracereel.contracts.evals import EvalReport
+
+        return _parsed(EvalReport, self.get(f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"))
 
     def create_key(
         self, *, team: str, role: str, agents: list[str] | None = None, services: list[str] | None = None

@@ -13,7 +13,8 @@ import re
 from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
-from tracereel.catalog import CATALOG, METRIC_KEYS
+from tracereel.catalog import CATALOG, METRIC_KEYS, format_value
+from tracereel.durations import parse_duration
 
 __all__ = [
     "EVAL_PASS_RATE",
@@ -43,8 +44,6 @@ EVAL_SCORE_PREFIX: Final = "eval.score."
 # Safe in a URL path segment and a PagerDuty dedup key as it is.
 NAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_WINDOW: Final = re.compile(r"^(\d+)\s*([smhd]?)$")
 _MAX_WINDOW: Final = 30 * 86400
 
 
@@ -75,10 +74,13 @@ def metric_problem(metric: str, dataset: str | None) -> str | None:
 
 def parse_window(text: str | int) -> int:
     """A window in seconds from ``90``, ``90s``, ``30m``, ``1h`` or ``7d`` (at most 30 days); ValueError if not."""
-    match = _WINDOW.match(str(text).strip().lower())
-    if not match or int(match.group(1)) == 0:
+    try:
+        exact = parse_duration(text)
+    except ValueError:
+        exact = 0.0
+    seconds = int(exact)
+    if seconds != exact or seconds == 0:
         raise ValueError(f"window {text!r} is not a duration such as 30m, 1h or 1d")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
     if seconds > _MAX_WINDOW:
         raise ValueError(f"window {text!r} is longer than 30 days")
     return seconds
@@ -127,13 +129,7 @@ def format_metric_value(metric: str, value: float | None) -> str:
     if value is None:
         return "no value"
     known = CATALOG.get(metric)
-    if is_eval_metric(metric) or (known is not None and known.unit == "rate"):
-        return f"{value * 100:.1f}%"
-    if known is not None and known.unit == "ms":
-        return f"{value:.0f} ms"
-    if known is not None and known.unit == "usd":
-        return f"${value:.4f}"
-    return f"{value:g}"
+    return format_value("rate" if is_eval_metric(metric) else (known or "number"), value)
 
 
 def condition_text(metric: str, op: str, threshold: float) -> str:

@@ -9,6 +9,7 @@ OpenTelemetry Collector's ``STATUS_CODE_ERROR`` and ``Error``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypedDict
@@ -17,6 +18,7 @@ from tracereel import semconv as sc
 
 __all__ = [
     "FILE_FORMAT",
+    "TRACE_ID_PATTERN",
     "Kind",
     "SpanEvent",
     "SpanJSON",
@@ -28,12 +30,15 @@ __all__ = [
     "TraceSummary",
     "build_tree",
     "is_error",
+    "parse_trace_id",
     "span_kind",
     "status",
     "walk",
 ]
 
 FILE_FORMAT: Final = "tracereel-trace/1"
+# A trace id as the store keeps it: 32 lower-case hex digits (W3C trace context, OTLP's 16 bytes).
+TRACE_ID_PATTERN: Final = re.compile(r"[0-9a-f]{32}")
 
 Kind = Literal["agent", "llm", "tool", "guardrail", "other"]
 Status = Literal["OK", "ERROR", "UNSET"]
@@ -261,3 +266,12 @@ def walk(roots: Sequence[SpanNode]) -> list[SpanNode]:
         out.append(node)
         stack.extend(reversed(node.children))
     return out
+
+
+def parse_trace_id(value: str) -> str:
+    """A trace id as the store keeps it, from text in any case with surrounding space; ValueError naming it if
+    it is not 32 hex digits (the collector answers 400, the client refuses before sending, the CLI says so)."""
+    normalised = value.strip().lower()
+    if not TRACE_ID_PATTERN.fullmatch(normalised):
+        raise ValueError(f"trace id {value!r} is not 32 hex digits")
+    return normalised

@@ -1,15 +1,17 @@
 """Eval run history: ``POST /api/v1/evals/runs``, ``GET /api/v1/evals/runs`` and ``GET /api/v1/evals/runs/{run_id}``.
 
-``tracereel eval`` uploads its report (``EvalReport.to_dict()``) here; the dashboard's
-Evaluations page and ``--baseline`` read it back. Bad input changes nothing: 415 for a body
-that is not JSON by its type, 413 over ``max_eval_report_bytes`` (after decompression), 400
-naming the field, 409 for a different report under a stored run id. Posting the same report
-again answers 200 (201 the first time), so a retried upload is safe.
+``tracereel eval`` uploads its report here; the dashboard's Evaluations page and ``--baseline``
+read it back. The shapes are :mod:`tracereel.contracts.evals`. Bad input changes nothing: 415
+for a body that is not JSON by its type, 413 over ``max_eval_report_bytes`` (after
+decompression), 400 naming the field, 409 for a different report under a stored run id.
+Posting the same report again answers 200 (201 the first time), so a retried upload is safe.
+The body is read by hand (size cap, gzip) and checked against the model; the route declares
+the model as its body, so the OpenAPI document shows it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -29,13 +31,44 @@ from tracereel.collector.query import (
 )
 from tracereel.collector.settings import CollectorSettings
 from tracereel.constants import API_PREFIX, JSON
+from tracereel.contracts.evals import EvalReport, EvalReportUpload, EvalRunList, EvalRunStored
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX)
 
 
-@router.post("/evals/runs", summary="Store an eval run's report", status_code=201)
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with each ``$ref`` to its ``$defs`` replaced by the definition (the report's models
+    do not nest themselves, so this ends); a body schema in the document must not point at ``$defs``."""
+    if isinstance(schema, dict):
+        node = cast(dict[str, Any], schema)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in cast(list[Any], schema)]
+    return schema
+
+
+_UPLOAD_SCHEMA = EvalReportUpload.model_json_schema()
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {JSON: {"schema": _inlined(_UPLOAD_SCHEMA, _UPLOAD_SCHEMA.get("$defs", {}))}},
+    }
+}
+
+
+@router.post(
+    "/evals/runs",
+    summary="Store an eval run's report",
+    status_code=201,
+    response_model=EvalRunStored,
+    responses={200: {"model": EvalRunStored, "description": "This report was stored before"}},
+    openapi_extra=_UPLOAD_BODY,
+)
 async def upload_eval_run(request: Request, principal: Principal = require_role("ingest")) -> JSONResponse:
     """Store the report of one ``tracereel eval`` run as the key's team's; answers ``{"run_id"}``."""
     settings: CollectorSettings = request.app.state.settings
@@ -61,26 +94,28 @@ async def upload_eval_run(request: Request, principal: Principal = require_role(
         raise HTTPException(400, f"invalid eval report: {exc}") from None
     except EvalRunConflict as exc:
         raise HTTPException(409, str(exc)) from None
-    return JSONResponse({"run_id": run.run_id}, status_code=201 if created else 200)
+    stored = EvalRunStored(run_id=run.run_id)
+    return JSONResponse(stored.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("/evals/runs", summary="List eval runs, newest first")
+@router.get("/evals/runs", summary="List eval runs, newest first", response_model=EvalRunList)
 async def eval_runs(
     request: Request,
     dataset: str | None = Query(None, description="only the runs of this dataset"),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = require_role("read"),
-) -> dict[str, Any]:
+) -> EvalRunList:
     """Summaries of stored runs (no cases): run id, dataset, start, pass rate, mean scores, counts, gate."""
     rows = await run_in_threadpool(
         list_eval_runs, request.app.state.store, dataset=dataset or None, limit=limit, scope=read_scope(principal)
     )
-    return {"runs": rows}
+    return EvalRunList(runs=rows)
 
 
-@router.get("/evals/runs/{run_id}", summary="One eval run's report")
-async def eval_run(request: Request, run_id: str, principal: Principal = require_role("read")) -> dict[str, Any]:
-    """The report as it was posted; 404 if no run has this id (or none the key may see: the same 404)."""
+@router.get("/evals/runs/{run_id}", summary="One eval run's report", response_model=EvalReport)
+async def eval_run(request: Request, run_id: str, principal: Principal = require_role("read")) -> EvalReport:
+    """The report as it was posted (status and counts derived for an older client's); 404 if no run
+    has this id (or none the key may see: the same 404)."""
     found = None
     if RUN_ID_PATTERN.match(run_id):
         found = await run_in_threadpool(get_eval_run, request.app.state.store, run_id, read_scope(principal))

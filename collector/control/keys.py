@@ -23,9 +23,9 @@ import secrets
 import threading
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Final, cast
+from typing import Final
 
-from tracereel.collector.control.access import ROLES, Principal, Role
+from tracereel.collector.control.access import ROLES, Principal
 from tracereel.collector.store import KeyRow, Store, insert_key, read_keys
 
 __all__ = ["ADMIN_KEY_ID", "API_KEY_ID", "REFRESH_SECONDS", "KeyRequestError", "KeyRing", "hash_key", "new_key"]
@@ -94,7 +94,7 @@ class KeyRing:
         self._by_hash = {
             row.hash: Principal(
                 key_id=row.id,
-                role=cast(Role, row.role),
+                role=row.role,
                 team=row.team or None if row.role == "admin" else row.team,
                 agents=row.agents,
                 services=row.services,

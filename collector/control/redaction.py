@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import tomllib
 
@@ -248,13 +248,14 @@ class Redactor:
                 out[key] = new
         return attributes if out is None else out
 
-    def _walk(self, node: Any, counts: dict[str, int]) -> Any:
+    def _walk(self, node: object, counts: dict[str, int]) -> object:
+        # ``node`` is json.loads output: an object's keys are strings.
         if isinstance(node, str):
             return self._text(node, counts)
         if isinstance(node, dict):
-            return {key: self._walk(item, counts) for key, item in node.items()}  # pyright: ignore[reportUnknownVariableType]
+            return {key: self._walk(item, counts) for key, item in cast("dict[str, object]", node).items()}
         if isinstance(node, list):
-            return [self._walk(item, counts) for item in node]  # pyright: ignore[reportUnknownVariableType]
+            return [self._walk(item, counts) for item in cast("list[object]", node)]
         if isinstance(node, int) and not isinstance(node, bool) and node >= 10**12:
             # A card number sent as a JSON number: the same rule as for text.
             return self._text(str(node), counts) if "card" in self.kinds and _card(str(node)) else node
@@ -309,6 +310,10 @@ def _shorter_iban(text: str, counts: dict[str, int]) -> str:
     return text
 
 
+def _toml_list(value: object) -> list[object] | None:
+    return cast("list[object]", value) if isinstance(value, list) else None
+
+
 def _custom_rules(path: Path) -> tuple[list[Rule], set[str]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -321,24 +326,26 @@ def _custom_rules(path: Path) -> tuple[list[Rule], set[str]]:
         raise RedactionError(
             f"redaction rules {path}: unknown key(s) {sorted(unknown)}; expected 'rules' and 'disable'"
         )
-    disable = data.get("disable", [])
-    if not isinstance(disable, list) or not all(isinstance(k, str) for k in disable):  # pyright: ignore[reportUnknownVariableType]
+    disable = _toml_list(data.get("disable", []))
+    if disable is None or not all(isinstance(k, str) for k in disable):
         raise RedactionError(f"redaction rules {path}: 'disable' must be a list of kinds, e.g. ['phone', 'ipv4']")
-    disabled: set[str] = set(disable)  # pyright: ignore[reportUnknownArgumentType]
+    disabled = {k for k in disable if isinstance(k, str)}
     bad = sorted(disabled - set(KINDS))
     if bad:
         raise RedactionError(
             f"redaction rules {path}: cannot disable unknown kind(s) {bad}; built-in kinds: {', '.join(KINDS)}"
         )
-    entries = data.get("rules", [])
-    if not isinstance(entries, list):
+    entries = _toml_list(data.get("rules", []))
+    if entries is None:
         raise RedactionError(f"redaction rules {path}: 'rules' must be an array of tables ([[rules]])")
     rules: list[Rule] = []
-    for i, entry in enumerate(entries):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    for i, item in enumerate(entries):
         where = f"redaction rules {path}: rule {i + 1}"
-        if not isinstance(entry, dict):
+        if not isinstance(item, dict):
             raise RedactionError(f"{where}: must be a table with name and pattern")
-        name, pattern = entry.get("name"), entry.get("pattern")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        # A TOML table's keys are strings.
+        entry = cast("dict[str, object]", item)
+        name, pattern = entry.get("name"), entry.get("pattern")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
             raise RedactionError(f"{where}: 'name' must be a word (letters, digits, _ . -), got {name!r}")
         where = f"redaction rules {path}: rule {name!r}"

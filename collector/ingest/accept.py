@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tracereel.collector.ingest.body import BodyError
 from tracereel.collector.ingest.dedup import RecentSpans, drop_seen, span_keys
 from tracereel.collector.ingest.otlp import OTLPError
 from tracereel.collector.ingest.parsing import ParsePool, ParserUnavailable
 from tracereel.collector.ingest.wal import LogClosed, LogFull, WriteAheadLog
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Accepted", "IngestError", "IngestPath", "table_to_ipc"]
 
@@ -45,7 +48,7 @@ class Accepted:
     duplicates: int
 
 
-def table_to_ipc(table: Any) -> bytes:
+def table_to_ipc(table: pa.Table) -> bytes:
     """An Arrow table as one IPC stream: the log's record format."""
     import pyarrow as pa
 

@@ -9,15 +9,19 @@ integer, never a hash, so two different spans are never taken for one.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["RecentSpans", "drop_seen", "span_keys"]
 
 
-def span_keys(table: Any) -> list[int]:
+def span_keys(table: pa.Table) -> list[int]:
     """The exact ``(TraceId, SpanId)`` of each row of an Arrow span table, as integers."""
-    traces = table.column("TraceId").to_pylist()
-    spans = table.column("SpanId").to_pylist()
+    # String columns the decoders fill with hex, never null.
+    traces = cast("list[str]", table.column("TraceId").to_pylist())
+    spans = cast("list[str]", table.column("SpanId").to_pylist())
     return [_key(t, s) for t, s in zip(traces, spans, strict=True)]
 
 
@@ -50,7 +54,7 @@ class RecentSpans:
             if len(set(keys)) == len(keys) and current.isdisjoint(keys) and previous.isdisjoint(keys):
                 return [True] * len(keys)
             seen: set[int] = set()
-            out = []
+            out: list[bool] = []
             for key in keys:
                 new = key not in seen and key not in current and key not in previous
                 seen.add(key)
@@ -78,7 +82,7 @@ class RecentSpans:
             return len(self._current) + len(self._previous)
 
 
-def drop_seen(recent: RecentSpans, table: Any, keys: list[int] | None = None) -> tuple[Any, list[int]]:
+def drop_seen(recent: RecentSpans, table: pa.Table, keys: list[int] | None = None) -> tuple[pa.Table, list[int]]:
     """``table`` without the rows :meth:`RecentSpans.fresh` rejects, and the kept rows' keys.
 
     ``keys`` are the rows' :func:`span_keys` if already known (the parse worker makes them).

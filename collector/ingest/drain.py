@@ -17,10 +17,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tracereel.collector.ingest.wal import Batch, WriteAheadLog
 from tracereel.collector.store import Store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Drainer", "ipc_to_table"]
 
@@ -29,7 +32,7 @@ logger = logging.getLogger("tracereel.collector")
 _MAX_BACKOFF = 5.0
 
 
-def ipc_to_table(records: list[bytes]) -> Any:
+def ipc_to_table(records: list[bytes]) -> pa.Table:
     """One ``pyarrow.Table`` of the spans in ``records`` (each an Arrow IPC stream)."""
     import pyarrow as pa
 
@@ -50,7 +53,7 @@ class Drainer:
         # not the interval, set the pace (1.7 inserts a second, 6 % fewer spans/s in
         # bench/ingest.py --clients 64). Peak memory grows by about 100 MiB.
         batch_bytes: int = 64 << 20,
-        decode: Callable[[list[bytes]], Any] = ipc_to_table,
+        decode: Callable[[list[bytes]], pa.Table] = ipc_to_table,
     ) -> None:
         self._log = log
         self._store = store

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tracereel.collector.control import Redactor
 from tracereel.collector.store import INSERT_COLUMNS, MapColumn
@@ -86,7 +88,16 @@ def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
         raise OTLPError(f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {exc}") from None
 
 
-def _hex_to_b64(value: Any, where: str, size: int, optional: bool) -> str:
+def _json_object(value: object) -> dict[str, object] | None:
+    # Only json.loads output comes here, where an object's keys are always strings.
+    return cast("dict[str, object]", value) if isinstance(value, dict) else None
+
+
+def _json_list(value: object) -> list[object] | None:
+    return cast("list[object]", value) if isinstance(value, list) else None
+
+
+def _hex_to_b64(value: object, where: str, size: int, optional: bool) -> str:
     if not isinstance(value, str):
         raise OTLPError(f"{where} must be a hex string, got {type(value).__name__}")
     if value == "" and optional:
@@ -100,7 +111,7 @@ def _hex_to_b64(value: Any, where: str, size: int, optional: bool) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _fix_ids(span: dict[str, Any], where: str) -> None:
+def _fix_ids(span: dict[str, object], where: str) -> None:
     for key, alt, size, optional in (
         ("traceId", "trace_id", 16, False),
         ("spanId", "span_id", 8, False),
@@ -109,8 +120,9 @@ def _fix_ids(span: dict[str, Any], where: str) -> None:
         for name in (key, alt):
             if name in span:
                 span[name] = _hex_to_b64(span[name], f"{where}.{name}", size, optional)
-    for j, link in enumerate(span.get("links") or ()):
-        if isinstance(link, dict):
+    for j, item in enumerate(_json_list(span.get("links")) or ()):
+        link = _json_object(item)
+        if link is not None:
             for key, alt, size in (("traceId", "trace_id", 16), ("spanId", "span_id", 8)):
                 for name in (key, alt):
                     if name in link:
@@ -123,30 +135,34 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OTLPError(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
+    request = _json_object(data)
+    if request is None:
         raise OTLPError("body must be a JSON object with a resourceSpans list")
-    resource_spans = data.get("resourceSpans", data.get("resource_spans", []))
-    if not isinstance(resource_spans, list):
+    resource_spans = _json_list(request.get("resourceSpans", request.get("resource_spans", [])))
+    if resource_spans is None:
         raise OTLPError("resourceSpans must be a list")
-    for r, rs in enumerate(resource_spans):
-        scopes = rs.get("scopeSpans", rs.get("scope_spans", [])) if isinstance(rs, dict) else None
-        if not isinstance(scopes, list):
+    for r, item in enumerate(resource_spans):
+        rs = _json_object(item)
+        scopes = _json_list(rs.get("scopeSpans", rs.get("scope_spans", []))) if rs is not None else None
+        if scopes is None:
             raise OTLPError(f"resourceSpans[{r}].scopeSpans must be a list")
-        for s, ss in enumerate(scopes):
-            spans = ss.get("spans", []) if isinstance(ss, dict) else None
-            if not isinstance(spans, list):
+        for s, scope_item in enumerate(scopes):
+            ss = _json_object(scope_item)
+            spans = _json_list(ss.get("spans", [])) if ss is not None else None
+            if spans is None:
                 raise OTLPError(f"resourceSpans[{r}].scopeSpans[{s}].spans must be a list")
-            for i, span in enumerate(spans):
-                if not isinstance(span, dict):
+            for i, span_item in enumerate(spans):
+                span = _json_object(span_item)
+                if span is None:
                     raise OTLPError(f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}] must be an object")
                 _fix_ids(span, f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}]")
     try:
-        return json_format.ParseDict(data, ExportTraceServiceRequest(), ignore_unknown_fields=True)
+        return json_format.ParseDict(request, ExportTraceServiceRequest(), ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise OTLPError(f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}") from None
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: AnyValue) -> object:
     kind = value.WhichOneof("value")
     if kind == "string_value":
         return value.string_value
@@ -172,7 +188,7 @@ def _format_double(number: float) -> str:
     return repr(number)
 
 
-def _attributes(key_values: Any) -> dict[str, str]:
+def _attributes(key_values: Iterable[KeyValue]) -> dict[str, str]:
     out: dict[str, str] = {}
     for kv in key_values:
         value = kv.value
@@ -204,6 +220,8 @@ def to_columns(request: ExportTraceServiceRequest, team: str = "") -> SpanBatch:
     ``team`` is stamped on every span: the team of the key that sent the request, never
     anything the request says (docs/security.md).
     """
+    # Each column has its own element type (MapColumn for span attributes): the loop below
+    # appends to them unchecked, for speed, and columns_to_arrow types them by name.
     cols: list[Any] = [[] for _ in INSERT_COLUMNS]
     cols[_ATTRS] = MapColumn()
     (

@@ -11,6 +11,7 @@ parse returns its counts per kind and the pool sums them for ``/healthz``.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import signal
@@ -18,7 +19,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +28,9 @@ from tracereel.collector.ingest.body import decompress
 from tracereel.collector.ingest.otlp import decode_json, decode_protobuf, redact_columns, to_columns
 from tracereel.collector.store import columns_to_arrow
 from tracereel.constants import PROTOBUF
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["ParsePool", "Parsed", "ParserUnavailable", "parse_body", "resolve_workers"]
 
@@ -38,8 +42,8 @@ class ParserUnavailable(Exception):
 class Parsed(NamedTuple):
     """One request parsed: its spans as a ``pyarrow.Table``, how many, redactions per kind, each span's key."""
 
-    table: Any
-    count: int
+    table: pa.Table
+    spans: int  # not ``count``: a tuple's method of that name
     redactions: dict[str, int]
     keys: list[int]
 
@@ -110,7 +114,7 @@ def _exit_with_parent(lifeline: Connection) -> None:
 
 def _warm_up() -> None:
     # Import the heavy modules once per worker, before the first request needs them.
-    import pyarrow  # noqa: F401
+    importlib.import_module("pyarrow")
 
 
 def resolve_workers(setting: int) -> int:
@@ -169,7 +173,7 @@ class ParsePool:
 
     async def parse(
         self, body: bytes, encoding: str, media_type: str, limit: int, team: str = ""
-    ) -> tuple[Any, int, bytes | None, list[int]]:
+    ) -> tuple[pa.Table, int, bytes | None, list[int]]:
         """Parse one request body: (``pyarrow.Table``, span count, the IPC stream a worker made or None, keys).
 
         Every span is stamped with ``team``. The IPC bytes are what crossed from the worker: the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fastapi import Response
-from google.rpc import status_pb2
+from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracereel.constants import JSON, PROTOBUF
@@ -28,7 +28,7 @@ def error_response(status: int, message: str, media_type: str, retry_after: int 
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     code = _GRPC_CODE.get(status, 2)
     if media_type == PROTOBUF:
-        body = status_pb2.Status(code=code, message=message).SerializeToString()
+        body = Status(code=code, message=message).SerializeToString()
         return Response(body, status_code=status, media_type=PROTOBUF, headers=headers)
     body = json.dumps({"code": code, "message": message}).encode()
     return Response(body, status_code=status, media_type=JSON, headers=headers)

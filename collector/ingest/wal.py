@@ -288,8 +288,8 @@ class WriteAheadLog:
         now = time.time_ns()
         stamp = struct.pack("<Q", now)
         offset = self._current_size
-        written = []
-        chunks = []
+        written: list[tuple[int, int, int, int]] = []
+        chunks: list[bytes] = []
         for payload in payloads:
             chunks.append(_HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(stamp)), now))
             chunks.append(payload)
@@ -360,7 +360,7 @@ class WriteAheadLog:
                     self._retire(segment)
                     segment = min(later)
                     self._cursor = (segment, 0)
-                chosen = []
+                chosen: list[tuple[int, int, int]] = []
                 total = 0
                 for record in self._index[segment]:
                     size = record[1] - record[0] - _HEADER.size

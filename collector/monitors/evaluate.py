@@ -53,7 +53,7 @@ def _eval_reading(store: Store, monitor: Monitor, start: datetime, end: datetime
     # The latest run of the dataset that started in the window: a nightly run is judged once a
     # night, and a missing run is "insufficient", not a pass or a failure.
     where = "Dataset = {dataset:String} AND StartedAt >= {start:DateTime64(6)} AND StartedAt < {end:DateTime64(6)}"
-    params: dict[str, Any] = {"dataset": monitor.dataset, "start": start, "end": end}
+    params: dict[str, object] = {"dataset": monitor.dataset, "start": start, "end": end}
     if monitor.agent:
         where += " AND Agent = {agent:String}"
         params["agent"] = monitor.agent

@@ -11,15 +11,20 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
 from tracereel.collector.monitors.definitions import Monitor, MonitorExists, MonitorState, Op, State
 from tracereel.collector.query import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import MONITOR_HISTORY_TABLE, MONITOR_STATE_TABLE, MONITORS_TABLE, Store
 from tracereel.monitors import Format
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "DeliveryView",
     "HistoryEntry",
+    "StateView",
     "add_history",
     "add_monitor",
     "find_monitor",
@@ -101,6 +106,43 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+class _EntryFields(TypedDict, total=False):
+    """What a :class:`HistoryEntry` may say besides its monitor, time and kind."""
+
+    state: str
+    value: float | None
+    tasks: int
+    action: str
+    dedup_key: str
+    attempt: int
+    status_code: int
+    outcome: str
+    error: str
+
+
+class StateView(TypedDict):
+    """A change of state as the API shows it (``GET /api/v1/monitors/{name}/history``)."""
+
+    time: str
+    kind: str
+    state: str
+    value: float | None
+    tasks: int
+
+
+class DeliveryView(TypedDict):
+    """A delivery attempt as the API shows it; ``status_code`` and ``error`` None when there were none."""
+
+    time: str
+    kind: str
+    action: str
+    dedup_key: str
+    attempt: int
+    status_code: int | None
+    outcome: str
+    error: str | None
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One line of a monitor's history: a change of state (kind ``state``) or a delivery attempt (``delivery``).
@@ -126,11 +168,11 @@ class HistoryEntry:
     error: str = ""
 
     @classmethod
-    def now(cls, monitor: Monitor, kind: str, **fields: Any) -> HistoryEntry:
+    def now(cls, monitor: Monitor, kind: str, **fields: Unpack[_EntryFields]) -> HistoryEntry:
         """An entry of ``monitor``'s history stamped now."""
         return cls(monitor.monitor_id, monitor.name, monitor.team, stamp(), kind, **fields)
 
-    def row(self) -> list[Any]:
+    def row(self) -> list[object]:
         """The values in the table's column order."""
         return [
             self.monitor_id,
@@ -149,24 +191,24 @@ class HistoryEntry:
             self.error,
         ]
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> StateView | DeliveryView:
         """The entry as the API shows it."""
-        out: dict[str, Any] = {"time": _utc(self.time).isoformat(), "kind": self.kind}
+        time = _utc(self.time).isoformat()
         if self.kind == "state":
-            out.update(state=self.state, value=self.value, tasks=self.tasks)
-        else:
-            out.update(
-                action=self.action,
-                dedup_key=self.dedup_key,
-                attempt=self.attempt,
-                status_code=self.status_code or None,
-                outcome=self.outcome,
-                error=self.error or None,
-            )
-        return out
+            return StateView(time=time, kind=self.kind, state=self.state, value=self.value, tasks=self.tasks)
+        return DeliveryView(
+            time=time,
+            kind=self.kind,
+            action=self.action,
+            dedup_key=self.dedup_key,
+            attempt=self.attempt,
+            status_code=self.status_code or None,
+            outcome=self.outcome,
+            error=self.error or None,
+        )
 
 
-def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[Any]:
+def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[object]:
     return [
         monitor.name,
         monitor.monitor_id,
@@ -189,7 +231,7 @@ def _monitor_row(monitor: Monitor, *, deleted: bool = False) -> list[Any]:
     ]
 
 
-def _monitor(row: dict[str, Any]) -> Monitor:
+def _monitor(row: dict[str, Any]) -> Monitor:  # a row of query_dicts: values typed by the SQL
     return Monitor(
         name=row["Name"],
         monitor_id=row["MonitorId"],

@@ -2,11 +2,12 @@
 
 One query computes every metric: it picks the tasks (traces whose root span starts in the
 window and matches the filters), folds each task's spans into one row of per-task facts,
-then aggregates the rows, either all together, per time bucket, or per root agent and version.
+then aggregates the rows, either all together, per time bucket, or per task agent and version.
 Rates are finished in Python so a zero denominator becomes ``None`` (JSON null).
 
-Filters (service, agent, version) select tasks by their root span; every span of a selected
-task counts, whichever agent or service produced it.
+Filters (service, agent, version) select tasks by their root span's service and the task's agent
+(tracereel/rules.py: the root's agent, else the first agent span's); every span of a selected task
+counts, whichever agent or service produced it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tracereel.collector.store import (
     looped_sql,
     retries_sql,
 )
+from tracereel.rules import task_agent_sql, task_success_sql
 
 __all__ = [
     "BREAKDOWNS",
@@ -90,7 +92,7 @@ def task_filter_sql(flt: TaskFilter, scope: Scope = EVERYTHING) -> tuple[str, di
     """The condition (over per-task rows) and parameters that select the tasks of ``flt`` in ``scope``.
 
     The scope's team is applied where the rollup is read (``_team_sql``); its globs here, on the
-    task's root agent and service.
+    task's agent (tracereel/rules.py) and root service.
     """
     # Compared with DateTime64 parameters: a DateTime bound on a DateTime64 column matched no rows in chDB 26.9.
     where = [
@@ -162,6 +164,9 @@ _ROOT_COLUMNS = (
     "llm_calls, tool_calls, tool_ok, tool_timeouts, scores, latest_score, plans, plan_length, explicit_cost, "
     "explicit_calls, u, violated, escalated"
 )
+# The task's agent (tracereel/rules.py): the root's, else the first agent span's. Its version goes with it.
+_AGENT = task_agent_sql("RootAgent", "RootVersion", "FirstAgent")
+_SPLIT_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAgent)")
 _TASK_ROWS = f"""
 rollup AS (
     SELECT * FROM {ROLLUP_TABLE}
@@ -181,7 +186,7 @@ split_calls AS (
 task_parts AS (
     SELECT TraceId, HasRoot AS has_root, RootStart AS root_start, RootError AS root_error,
            RootSuccess AS root_success, RootDuration AS root_duration, RootService AS root_service,
-           RootAgent AS root_agent, RootVersion AS root_version, LlmCalls AS llm_calls, ToolCalls AS tool_calls,
+           {_AGENT[0]} AS root_agent, {_AGENT[1]} AS root_version, LlmCalls AS llm_calls, ToolCalls AS tool_calls,
            ToolOk AS tool_ok, ToolTimeouts AS tool_timeouts, Scores AS scores, LatestScore.2 AS latest_score,
            Plans AS plans, FirstPlan.2 AS plan_length, ExplicitCost AS explicit_cost,
            ExplicitCostCalls AS explicit_calls, ModelUsage AS u, AnyViolation AS violated,
@@ -193,7 +198,8 @@ task_parts AS (
     FROM (
         SELECT TraceId, max(HasRoot) AS has_root, max(RootStart) AS root_start, max(RootError) AS root_error,
                max(RootSuccess) AS root_success, max(RootDuration) AS root_duration,
-               max(RootService) AS root_service, max(RootAgent) AS root_agent, max(RootVersion) AS root_version,
+               max(RootService) AS root_service, {_SPLIT_AGENT[0]} AS root_agent,
+               {_SPLIT_AGENT[1]} AS root_version,
                sum(LlmCalls) AS llm_calls, sum(ToolCalls) AS tool_calls, sum(ToolOk) AS tool_ok,
                sum(ToolTimeouts) AS tool_timeouts, sum(Scores) AS scores, max(LatestScore).2 AS latest_score,
                sum(Plans) AS plans, min(FirstPlan).2 AS plan_length, sum(ExplicitCost) AS explicit_cost,
@@ -212,7 +218,7 @@ killed AS (
 ),
 task_rows AS (
     SELECT *,
-           if(root_success >= 0, root_success = 1, root_error = 0) AS success,
+           {task_success_sql("root_success", "root_error")} AS success,
            TraceId IN killed AS was_killed,
            llm_calls + tool_calls AS steps,
            explicit_cost + {USAGE_COST_SQL.replace("{", "{{").replace("}", "}}")} AS cost,
@@ -287,8 +293,9 @@ def task_rows_query(
     """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
 
     A query appends its ``SELECT ... FROM task_rows``. The columns: success, steps, cost, priced,
-    root_* (start, duration in ns, service, agent, version), llm_calls, tool_calls, tool_ok,
-    tool_timeouts, retries, looped, scores, latest_score, violated, escalated.
+    root_* (start, duration in ns, service; agent and version are the task's, tracereel/rules.py),
+    llm_calls, tool_calls, tool_ok, tool_timeouts, retries, looped, scores, latest_score, violated,
+    escalated.
     """
     where, params = task_filter_sql(flt, scope)
     params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
@@ -354,8 +361,8 @@ def timeseries(
 def breakdown(
     store: Store, prices: PriceTable, flt: TaskFilter, by: str, scope: Scope = EVERYTHING
 ) -> list[dict[str, Any]]:
-    """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per root agent
-    and version or per service."""
+    """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per task agent
+    and version (the root's, else the first agent span's) or per service."""
     if by == "agent":
         rows = _run(store, prices, flt, group="(root_agent, root_version)", scope=scope)
         out = [{"agent": row["grp"][0], "version": row["grp"][1], **_metrics(row)} for row in rows]

@@ -6,9 +6,11 @@ answers it with 400.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Final
+
+from tracereel import traces
+from tracereel.durations import parse_duration
 
 __all__ = [
     "ParamError",
@@ -19,13 +21,10 @@ __all__ = [
     "parse_trace_list_window",
 ]
 
-_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_BUCKET: Final = re.compile(r"^(\d+)\s*([smhd]?)$")
 # Nice bucket sizes for an automatic choice, smallest first.
 _AUTO_BUCKETS: Final = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 _AUTO_BUCKET_COUNT: Final = 48
 _MAX_BUCKETS: Final = 2000
-_TRACE_ID: Final = re.compile(r"^[0-9a-f]{32}$")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -75,18 +74,21 @@ def parse_bucket(value: str | None, start: datetime, end: datetime) -> int:
             if span / size <= _AUTO_BUCKET_COUNT:
                 return size
         return _AUTO_BUCKETS[-1]
-    match = _BUCKET.match(value.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise ParamError(f"bucket={value!r} is not a duration such as 60, 30s, 5m, 1h or 1d")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+    try:
+        exact = parse_duration(value)
+    except ValueError:
+        exact = 0.0
+    seconds = int(exact)
+    if seconds != exact or seconds == 0:
+        raise ParamError(f"bucket={value!r} is not a whole number of seconds such as 60, 30s, 5m, 1h or 1d")
     if span / seconds > _MAX_BUCKETS:
         raise ParamError(f"bucket={value!r} makes more than {_MAX_BUCKETS} buckets for this window")
     return seconds
 
 
 def parse_trace_id(value: str) -> str:
-    """A trace id as the store keeps it: 32 lower-case hex digits (any case and surrounding space accepted)."""
-    normalised = value.strip().lower()
-    if not _TRACE_ID.match(normalised):
-        raise ParamError(f"trace id {value!r} is not 32 hex digits")
-    return normalised
+    """A trace id as the store keeps it (tracereel/traces.py ``parse_trace_id``); ParamError if it is not one."""
+    try:
+        return traces.parse_trace_id(value)
+    except ValueError as exc:
+        raise ParamError(str(exc)) from None

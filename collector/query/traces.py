@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from tracereel import semconv as sc
-from tracereel.collector.query.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
+from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE, SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
 from tracereel.collector.query.prices import PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.store import TRACE_ID_TS_TABLE, TRACES_TABLE, Store
+from tracereel.collector.store import ROLLUP_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, Store
+from tracereel.rules import flag, task_agent_sql
 from tracereel.traces import SpanJSON, Trace
 
 __all__ = ["get_trace", "list_traces"]
@@ -17,6 +18,7 @@ __all__ = ["get_trace", "list_traces"]
 # ok is "not ERROR": OpenTelemetry leaves a span that ended without error UNSET unless the
 # instrumentation says OK, and task success reads a root that is not ERROR as a success.
 _STATUSES = {"ok": "Status != 'ERROR'", "error": "Status = 'ERROR'", "unset": "Status = 'UNSET'"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _iso(ns: int) -> str:
@@ -47,21 +49,29 @@ def list_traces(
     ``cost_coverage`` is the share of its LLM spans that had a price (None without LLM spans).
     Runs whose process died before the root span ended (no root ever arrived) are listed too,
     found by the SDK's ``task_start`` marker, with ``complete: false`` and status UNSET.
-    Only traces in ``scope`` (their root's team, agent and service) are listed, and only the
-    scope's team's spans are counted.
+    A task's agent and version are the root's, else the first agent span's (tracereel/rules.py);
+    ``agent`` and ``version`` select by them. Tokens are summed over LLM spans only.
+    Only traces in ``scope`` (their root's team and service, the task's agent) are listed, and
+    only the scope's team's spans are counted.
     """
-    visible, scope_params = scope_sql(scope)
-    where = ["IsRoot = 1", "Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}", visible]
+    visible, scope_params = scope_sql(Scope(team=scope.team, services=scope.services))
+    window = ["Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
+    where = ["IsRoot = 1", *window, visible]
     params: dict[str, Any] = {"start": start, "end": end, "limit": limit, **scope_params}
+    # A run that never finished is found by its task-start marker, which names the agent it started.
+    marker_visible, marker_params = scope_sql(scope, name="marker_scope")
+    markers = [*window, marker_visible]
+    params.update(marker_params)
     if service:
         where.append("ServiceName = {service:String}")
+        markers.append("ServiceName = {service:String}")
         params["service"] = service
+    if agent or version or scope.agents:
+        where.append(_agent_condition(agent, version, scope, params))
     if agent:
-        where.append("AgentName = {agent:String}")
-        params["agent"] = agent
+        markers.append("AgentName = {agent:String}")
     if version:
-        where.append("AgentVersion = {version:String}")
-        params["version"] = version
+        markers.append("AgentVersion = {version:String}")
     if status:
         where.append(_STATUSES[status.lower()])
     # Not in ``where``: the task-start markers of unfinished runs carry neither mark.
@@ -84,7 +94,7 @@ LIMIT {{limit:UInt32}}""",
     for r in roots:
         r["complete"] = True
     if not status:
-        roots = _with_incomplete(store, roots, where[1:], params, limit)
+        roots = _with_incomplete(store, roots, markers, params, limit)
     if not roots:
         return []
     ids = [r["trace_id"] for r in roots]
@@ -96,7 +106,8 @@ LIMIT {{limit:UInt32}}""",
     params = price_params(store, prices or load_prices(None), lo_time, hi_time)
     team, team_params = scope_sql(Scope(team=scope.team))
     stats = store.query(
-        f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'), sum(InputTokens), sum(OutputTokens),
+        f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'),
+       sumIf(InputTokens, Kind = 'llm'), sumIf(OutputTokens, Kind = 'llm'),
        countIf(Kind IN ('llm', 'tool')), sumIf({SPAN_COST_SQL}, Kind = 'llm'), countIf(Kind = 'llm'),
        countIf(Kind = 'llm' AND {SPAN_PRICED_SQL}), max(toUnixTimestamp64Nano(Timestamp) + Duration)
 FROM {TRACES_TABLE}
@@ -106,7 +117,7 @@ GROUP BY TraceId""",
         {**params, **team_params, "ids": ids, "lo": lo_time, "hi": hi_time},
     )
     by_id = {row[0]: row[1:] for row in stats}
-    names = _first_agent_names(store, [r["trace_id"] for r in roots if not r.get("agent_name")], lo_time, hi_time)
+    agents = _task_agents(store, [r["trace_id"] for r in roots if r["complete"]])
     out = []
     for r in roots:
         spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end = by_id.get(
@@ -117,8 +128,8 @@ GROUP BY TraceId""",
         duration_ns = r.pop("duration_ns")
         if duration_ns < 0:  # incomplete: from the start to the last span that did arrive
             duration_ns = max(last_end - start_ns, 0)
-        if not r.get("agent_name") and r["trace_id"] in names:
-            r["agent_name"] = names[r["trace_id"]]
+        if r["trace_id"] in agents:
+            r["agent_name"], r["agent_version"] = agents[r["trace_id"]]
         out.append(
             {
                 **r,
@@ -132,34 +143,52 @@ GROUP BY TraceId""",
                 "output_tokens": tokens_out,
                 "cost_usd": float(cost),
                 "cost_coverage": priced / llm_calls if llm_calls else None,
-                "task_success": None if success == "" else success == "true",
+                "task_success": flag(success) if success != "" else None,
             }
         )
     return out
 
 
-# An agent span's name: gen_ai.agent.name (or agent.name), else its graph node, else the span name.
-_AGENT_LABEL = (
-    f"if(AgentName != '', toString(AgentName), if(SpanAttributes['{sc.GRAPH_NODE_ID}'] != '', "
-    f"SpanAttributes['{sc.GRAPH_NODE_ID}'], if(startsWith(SpanName, '{sc.OP_INVOKE_AGENT} '), "
-    f"substring(SpanName, {len(sc.OP_INVOKE_AGENT) + 2}), SpanName)))"
-)
+# The task's agent and version (tracereel/rules.py) over a trace's rollup rows.
+_TASK_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAgent)")
 
 
-def _first_agent_names(store: Store, trace_ids: list[str], lo: datetime, hi: datetime) -> dict[str, str]:
-    """For traces whose root names no agent (e.g. the Agents SDK's "Agent workflow" root, as other
-    instrumentations export it): the name of the first agent span below the root."""
+def _agent_condition(agent: str | None, version: str | None, scope: Scope, params: dict[str, Any]) -> str:
+    """A condition on root spans: the task's agent is ``agent``, its version ``version``, and in the scope's globs."""
+    having, globs = scope_sql(
+        Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
+    )
+    params.update(globs)
+    conditions = [having]
+    if agent:
+        conditions.append("agent = {agent:String}")
+        params["agent"] = agent
+    if version:
+        conditions.append("version = {version:String}")
+        params["version"] = version
+    # A task's rollup rows start with its first span: a little before its root, or up to hours after it.
+    params["agent_lo"] = max(params["start"] - SKEW_BEFORE, _EPOCH)
+    params["agent_hi"] = params["end"] + RUN_AFTER
+    return f"""TraceId IN (
+    SELECT TraceId FROM (
+        SELECT TraceId, {_TASK_AGENT[0]} AS agent, {_TASK_AGENT[1]} AS version FROM {ROLLUP_TABLE}
+        WHERE Start >= {{agent_lo:DateTime64(9)}} AND Start < {{agent_hi:DateTime64(9)}}
+        GROUP BY TraceId
+    ) WHERE {" AND ".join(conditions)}
+)"""
+
+
+def _task_agents(store: Store, trace_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The task's agent and version of each of ``trace_ids`` (tracereel/rules.py), from the rollup."""
     if not trace_ids:
         return {}
     rows = store.query(
-        f"""SELECT TraceId, argMin({_AGENT_LABEL}, Timestamp)
-FROM {TRACES_TABLE}
-WHERE TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp <= {{hi:DateTime64(9)}}
-  AND IsRoot = 0 AND Kind = 'agent' AND NOT startsWith(SpanName, 'handoff to ')
+        f"""SELECT TraceId, {_TASK_AGENT[0]}, {_TASK_AGENT[1]} FROM {ROLLUP_TABLE}
+WHERE TraceId IN {{ids:Array(String)}}
 GROUP BY TraceId""",
-        {"ids": trace_ids, "lo": lo, "hi": hi},
+        {"ids": trace_ids},
     )
-    return {str(row[0]): str(row[1]) for row in rows if row[1]}
+    return {str(row[0]): (str(row[1]), str(row[2])) for row in rows}
 
 
 def _with_incomplete(
@@ -247,12 +276,23 @@ def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None, sco
     hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
     window = {"id": trace_id, "lo": lo, "hi": hi}
     if not scope.unrestricted:
-        visible, visible_params = scope_sql(scope)
+        # The root in the scope's team and services, and the task's agent in its globs, as the list
+        # decides; or, for a run that never finished, its task-start marker.
+        root_visible, root_params = scope_sql(Scope(team=scope.team, services=scope.services))
+        agent_visible, agent_params = scope_sql(
+            Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
+        )
+        marker_visible, marker_params = scope_sql(scope, name="marker_scope")
         entry = store.query(
             f"""SELECT count() FROM {TRACES_TABLE}
 WHERE TraceId = {{id:String}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
-  AND (IsRoot = 1 OR SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%') AND {visible}""",
-            {**window, **visible_params},
+  AND ((IsRoot = 1 AND {root_visible} AND TraceId IN (
+          SELECT TraceId FROM (
+              SELECT TraceId, {_TASK_AGENT[0]} AS agent FROM {ROLLUP_TABLE}
+              WHERE TraceId = {{id:String}} GROUP BY TraceId
+          ) WHERE {agent_visible}))
+       OR (SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%' AND {marker_visible}))""",
+            {**window, **root_params, **agent_params, **marker_params},
         )
         if not entry[0][0]:
             return None

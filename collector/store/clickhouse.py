@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from tracereel.collector.store.columns import columns_to_arrow
@@ -14,6 +14,10 @@ from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, La
 from tracereel.collector.store.migrations import MIGRATIONS
 from tracereel.collector.store.retention import apply_retention
 from tracereel.collector.store.tables import MIGRATIONS_TABLE, TRACES_TABLE
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from clickhouse_connect.driver.client import Client
 
 __all__ = ["Store", "StoreError", "default_store_url"]
 
@@ -26,6 +30,33 @@ def default_store_url() -> str:
     """``chdb://`` URL of the default embedded store, under the user's data directory."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return f"chdb://{Path(base) / 'tracereel' / 'store'}"
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _Result(Protocol):
+    @property
+    def column_names(self) -> Sequence[str]: ...
+    @property
+    def result_rows(self) -> Sequence[Sequence[Any]]: ...
+
+
+class _Client(Protocol):
+    """The part of clickhouse-connect's ``Client`` the store uses, fully annotated.
+
+    The library's own annotations leave some parameters bare (``Sequence``, an untyped Arrow
+    table), which strict checking reports at every call; the store sees the client through this.
+    """
+
+    def command(
+        self, cmd: str, *, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> object: ...
+    def query(self, query: str, *, parameters: dict[str, Any] | None = None) -> _Result: ...
+    def insert(self, table: str, data: Sequence[Sequence[Any]], *, column_names: Sequence[str]) -> object: ...
+    def insert_arrow(self, table: str, arrow_table: pa.Table, *, settings: dict[str, Any] | None = None) -> object: ...
+    def close(self) -> None: ...
 
 
 _IN_USE = (
@@ -62,8 +93,8 @@ def _redact(url: str) -> str:
 class Store:
     """The span store. Thread-safe: chDB runs one query at a time, so calls are serialised."""
 
-    def __init__(self, client: Any, url: str, layout: Layout = SINGLE_NODE) -> None:
-        self._client = client
+    def __init__(self, client: Client, url: str, layout: Layout = SINGLE_NODE) -> None:
+        self._client: _Client = client
         self.url = url
         # Where the tables live (one node, or a cluster's local + Distributed tables); see layout.py.
         self.layout = layout
@@ -109,7 +140,8 @@ class Store:
         else:
             raise StoreError(f"store URL {_redact(url)!r} is not valid: use chdb:///path or http(s)://host:8123/db")
         try:
-            client = clickhouse_connect.get_client(dsn=dsn, settings=dict(layout.session_settings))
+            # get_client's **kwargs are unannotated, which makes the function "partially unknown".
+            client = clickhouse_connect.get_client(dsn=dsn, settings=dict(layout.session_settings))  # pyright: ignore[reportUnknownMemberType]
         except Exception as exc:
             message = str(exc)
             if "Cannot lock file" in message or "already running" in message:
@@ -118,7 +150,9 @@ class Store:
         store = cls(client, url, layout)
         try:
             store.migrate()
-            apply_retention(store, retention_days)
+            # The checker sees this file twice: as collector.store.clickhouse (its path) and as
+            # tracereel.collector.store.clickhouse (the name retention.py imports), two Store classes.
+            apply_retention(store, retention_days)  # pyright: ignore[reportArgumentType]
         except ValueError:  # a retention of less than a day: the caller's mistake, not the store's
             store.close()
             raise
@@ -130,7 +164,7 @@ class Store:
             raise StoreError(f"cannot migrate the store {_redact(url)}: {first}") from None
         return store
 
-    def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _run(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         if self._lock is None:
             return fn(*args, **kwargs)
         with self._lock:
@@ -149,7 +183,7 @@ class Store:
             # nodes before deciding what is left to apply.
             self._run(self._client.command, f"SYSTEM SYNC REPLICA {MIGRATIONS_TABLE}")
         done = {row[0] for row in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
-        applied = []
+        applied: list[str] = []
         for name, statements in self.layout.migrations(MIGRATIONS):
             if name in done:
                 continue
@@ -167,7 +201,7 @@ class Store:
         """Insert spans given as columns in ``INSERT_COLUMNS`` order, as one INSERT."""
         self.insert_arrow(columns_to_arrow(columns))
 
-    def insert_arrow(self, table: Any, *, dedup_token: str | None = None) -> None:
+    def insert_arrow(self, table: pa.Table, *, dedup_token: str | None = None) -> None:
         """Insert a ``pyarrow.Table`` of spans (see :func:`columns_to_arrow`) as one INSERT.
 
         Arrow because ClickHouse parses it natively: about 2x faster here than
@@ -175,7 +209,7 @@ class Store:
         insert with the same ``dedup_token`` stores it once, in the span table and in every
         table its materialized views feed (each keeps a deduplication window, migration 0011).
         """
-        settings = None
+        settings: dict[str, object] | None = None
         if dedup_token is not None:
             settings = {
                 "insert_deduplication_token": dedup_token,
@@ -183,26 +217,29 @@ class Store:
             }
         self._run(self._client.insert_arrow, TRACES_TABLE, table, settings=settings)
 
-    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]) -> None:
+    def insert_rows(self, table: str, rows: Sequence[Sequence[object]], column_names: Sequence[str]) -> None:
         """Insert ``rows`` (each in ``column_names`` order) into ``table`` as one INSERT."""
         self._run(self._client.insert, table, list(rows), column_names=list(column_names))
 
-    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a SELECT with server-side ``{name:Type}`` parameters; returns the rows."""
-        result = self._run(self._client.query, sql, parameters=parameters)
-        return list(result.result_rows)
+    def query(self, sql: str, parameters: Mapping[str, object] | None = None) -> list[tuple[Any, ...]]:
+        """Run a SELECT with server-side ``{name:Type}`` parameters; returns the rows.
 
-    def query_dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        A row's values are typed by the SQL (ClickHouse's column types), hence ``Any``.
+        """
+        result = self._run(self._client.query, sql, parameters=_params(parameters))
+        return [tuple(row) for row in result.result_rows]
+
+    def query_dicts(self, sql: str, parameters: Mapping[str, object] | None = None) -> list[dict[str, Any]]:
         """Run a SELECT; returns the rows as dicts keyed by column name."""
-        result = self._run(self._client.query, sql, parameters=parameters)
+        result = self._run(self._client.query, sql, parameters=_params(parameters))
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
     def command(
-        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
-    ) -> Any:
+        self, sql: str, parameters: Mapping[str, object] | None = None, settings: Mapping[str, object] | None = None
+    ) -> None:
         """Run a statement that returns no rows, with server-side ``{name:Type}`` parameters and query settings."""
-        return self._run(self._client.command, sql, parameters=parameters, settings=settings)
+        self._run(self._client.command, sql, parameters=_params(parameters), settings=_params(settings))
 
     def close(self) -> None:
         """Release the store (for chDB: the directory lock)."""
@@ -210,3 +247,8 @@ class Store:
             self._run(self._client.close)
         except Exception:
             pass
+
+
+def _params(values: Mapping[str, object] | None) -> dict[str, Any] | None:
+    # clickhouse-connect takes a dict; callers may hold any mapping.
+    return dict(values) if values is not None else None

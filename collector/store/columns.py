@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["INSERT_COLUMNS", "MapColumn", "columns_to_arrow"]
 
@@ -37,12 +40,12 @@ INSERT_COLUMNS: tuple[str, ...] = (
 
 
 @functools.cache  # pyarrow is imported on the first insert, not with the collector package
-def _arrow_types() -> dict[str, Any]:
+def _arrow_types() -> dict[str, pa.DataType]:
     import pyarrow as pa
 
     text = pa.string()
     attributes = pa.map_(pa.string(), pa.string())
-    special = {
+    special: dict[str, pa.DataType] = {
         "Timestamp": pa.timestamp("ns"),
         "Duration": pa.uint64(),
         "ResourceAttributes": attributes,
@@ -79,12 +82,16 @@ class MapColumn:
         self.offsets.append(len(self.keys))
 
 
-def _map_array(column: MapColumn | list[dict[str, str]], type_: Any) -> Any:
+def _map_array(column: MapColumn | list[dict[str, str]], type_: pa.DataType) -> pa.Array[Any]:
     import pyarrow as pa
 
     if isinstance(column, MapColumn):
         keys, values = pa.array(column.keys, pa.string()), pa.array(column.values, pa.string())
-        return pa.MapArray.from_arrays(pa.array(column.offsets, pa.int32()), keys, values)
+        offsets = pa.array(column.offsets, pa.int32())
+        # The stubs want Int64Array offsets, so no overload matches; MapArray.from_arrays takes
+        # (and documents) int32 ones, which a Map(String, String) column is.
+        mapped = pa.MapArray.from_arrays(offsets, keys, values)  # pyright: ignore[reportArgumentType, reportUnknownMemberType, reportUnknownVariableType]
+        return cast("pa.Array[Any]", mapped)
     # Spans of one resource share its dict: convert each distinct dict once and repeat it by index.
     positions: dict[int, int] = {}
     distinct: list[dict[str, str]] = []
@@ -100,7 +107,7 @@ def _map_array(column: MapColumn | list[dict[str, str]], type_: Any) -> Any:
     return pa.array(distinct, type=type_).take(pa.array(index, pa.int32()))
 
 
-def columns_to_arrow(columns: Sequence[list[Any] | MapColumn]) -> Any:
+def columns_to_arrow(columns: Sequence[list[Any] | MapColumn]) -> pa.Table:
     """A ``pyarrow.Table`` of spans from columns in ``INSERT_COLUMNS`` order (converted in C++).
 
     A map column may be a :class:`MapColumn` or a list of dicts.
@@ -108,10 +115,12 @@ def columns_to_arrow(columns: Sequence[list[Any] | MapColumn]) -> Any:
     import pyarrow as pa
 
     types = _arrow_types()
-    arrays = [
-        _map_array(column, types[name]) if name in _MAP_COLUMNS else pa.array(column, type=types[name])
-        for name, column in zip(INSERT_COLUMNS, columns, strict=True)
-    ]
+    arrays: list[pa.Array[Any]] = []
+    for name, column in zip(INSERT_COLUMNS, columns, strict=True):
+        if isinstance(column, MapColumn) or name in _MAP_COLUMNS:
+            arrays.append(_map_array(column, types[name]))
+        else:
+            arrays.append(pa.array(column, type=types[name]))
     return pa.Table.from_arrays(arrays, names=list(INSERT_COLUMNS))
 
 

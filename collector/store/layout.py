@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from tracereel.collector.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
 from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
@@ -146,7 +146,7 @@ class Layout:
         return f" ON CLUSTER {self.cluster}" if self.cluster else ""
 
     @property
-    def session_settings(self) -> dict[str, Any]:
+    def session_settings(self) -> dict[str, int | str]:
         """ClickHouse settings for every query of the store's session in this layout (none on one node)."""
         if self.cluster is None:
             return {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tracereel.collector.store.rollup import ROLLUP_STATEMENTS, ROLLUP_TEAM_STATEMENTS
+from tracereel.collector.store.rollup import ROLLUP_STATEMENTS, ROLLUP_TASK_AGENT_STATEMENTS, ROLLUP_TEAM_STATEMENTS
 from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     CALLS_TABLE,
@@ -29,6 +29,14 @@ from tracereel.collector.store.tables import (
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
+)
+from tracereel.rules import (
+    AGENT_NAME_SQL,
+    ESCALATED_SQL,
+    INPUT_TOKENS_SQL,
+    OUTPUT_TOKENS_SQL,
+    flag_sql,
+    is_true_sql,
 )
 
 __all__ = ["MIGRATIONS", "MIGRATIONS_TABLE_DDL", "Migration"]
@@ -87,11 +95,7 @@ _MATERIALIZED: Final = (
     ("Status", "LowCardinality(String)", _STATUS),
     ("Kind", "LowCardinality(String)", _KIND),
     ("Operation", "LowCardinality(String)", f"{_A}['gen_ai.operation.name']"),
-    (
-        "AgentName",
-        "LowCardinality(String)",
-        f"if({_A}['gen_ai.agent.name'] != '', {_A}['gen_ai.agent.name'], {_A}['agent.name'])",
-    ),
+    ("AgentName", "LowCardinality(String)", AGENT_NAME_SQL),
     ("AgentVersion", "LowCardinality(String)", f"{_A}['gen_ai.agent.version']"),
     (
         "ToolName",
@@ -104,18 +108,8 @@ _MATERIALIZED: Final = (
         f"multiIf({_A}['gen_ai.request.model'] != '', {_A}['gen_ai.request.model'], "
         f"{_A}['gen_ai.response.model'] != '', {_A}['gen_ai.response.model'], {_A}['llm.model_name'])",
     ),
-    (
-        "InputTokens",
-        "UInt64",
-        f"toUInt64OrZero(if({_A}['gen_ai.usage.input_tokens'] != '', {_A}['gen_ai.usage.input_tokens'], "
-        f"{_A}['llm.token_count.prompt']))",
-    ),
-    (
-        "OutputTokens",
-        "UInt64",
-        f"toUInt64OrZero(if({_A}['gen_ai.usage.output_tokens'] != '', {_A}['gen_ai.usage.output_tokens'], "
-        f"{_A}['llm.token_count.completion']))",
-    ),
+    ("InputTokens", "UInt64", INPUT_TOKENS_SQL),
+    ("OutputTokens", "UInt64", OUTPUT_TOKENS_SQL),
     ("ArgsHash", "String", f"{_A}['tracereel.args_hash']"),
     ("ErrorType", "LowCardinality(String)", f"{_A}['error.type']"),
     ("RetryAttempt", "Int32", f"toInt32OrZero({_A}['tracereel.retry.attempt'])"),
@@ -133,13 +127,8 @@ _CALL_ARGS = (
 _METRIC_COLUMNS: Final = (
     # Identity of a call's arguments (args hash, else the arguments or input messages); 0 = none recorded.
     ("CallKey", "UInt64", f"if({_CALL_ARGS} != '', cityHash64({_CALL_ARGS}), 0)"),
-    # -1 = not recorded, else 0/1.
-    (
-        "TaskSuccess",
-        "Int8",
-        f"multiIf(lower({_A}['tracereel.task.success']) IN ('true', '1'), 1, "
-        f"lower({_A}['tracereel.task.success']) IN ('false', '0'), 0, -1)",
-    ),
+    # -1 = not recorded, else 0/1 (tracereel/rules.py, task outcome).
+    ("TaskSuccess", "Int8", flag_sql(f"{_A}['tracereel.task.success']")),
     ("Groundedness", "Nullable(Float64)", f"toFloat64OrNull({_A}['tracereel.groundedness'])"),
     ("CostUsd", "Nullable(Float64)", f"toFloat64OrNull({_A}['tracereel.cost.usd'])"),
     (
@@ -153,12 +142,7 @@ _METRIC_COLUMNS: Final = (
         f"{_A}['tracereel.guardrail.verdict'] = 'violation' OR "
         f"({_A}['openinference.span.kind'] = 'GUARDRAIL' AND {_STATUS} = 'ERROR')",
     ),
-    (
-        "Escalated",
-        "UInt8",
-        f"lower({_A}['tracereel.escalation']) IN ('true', '1') OR {_A}['tracereel.handoff.target_type'] = 'human' "
-        "OR arrayExists(a -> lower(a['tracereel.escalation']) IN ('true', '1'), `Events.Attributes`)",
-    ),
+    ("Escalated", "UInt8", ESCALATED_SQL),
     # error.type, else the exception event's exception.type (instrumentations that only record the event).
     (
         "ErrorClass",
@@ -167,6 +151,8 @@ _METRIC_COLUMNS: Final = (
         "arrayFilter((a, n) -> n = 'exception', `Events.Attributes`, `Events.Name`)[1]['exception.type'])",
     ),
 )
+
+_KILLED = is_true_sql(f"{_A}['tracereel.killed']")
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     (
@@ -365,8 +351,7 @@ ORDER BY Time""",
     KeyId String CODEC(ZSTD(1))
 ) ENGINE = MergeTree()
 ORDER BY (AgentName, Team, AgentVersion, ServiceName, ChangedAt)""",
-            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsKilled UInt8 "
-            f"MATERIALIZED lower({_A}['tracereel.killed']) IN ('true', '1')",
+            f"ALTER TABLE {TRACES_TABLE} ADD COLUMN IF NOT EXISTS IsKilled UInt8 MATERIALIZED {_KILLED}",
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN IsKilled",
         ),
     ),
@@ -449,4 +434,8 @@ SETTINGS ttl_only_drop_parts = 1""",
             f"ALTER TABLE {TRACES_TABLE} MATERIALIZE COLUMN Kind",
         ),
     ),
+    # A task's agent is its root's agent, or else its first agent span (tracereel/rules.py): a
+    # LangGraph root is a chain. The rollup keeps each task's first agent span; it is rebuilt from
+    # the spans, so the tasks an existing store already holds are found under their agent too.
+    ("0015_task_agent", ROLLUP_TASK_AGENT_STATEMENTS),
 )

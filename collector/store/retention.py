@@ -105,7 +105,7 @@ def apply_retention(store: Store, days: int | None) -> list[str]:
     """
     if days is not None and days < 1:
         raise ValueError(f"retention must be at least 1 day, not {days}")
-    changed = []
+    changed: list[str] = []
     for table in TTL_COLUMNS:
         have = current_ttl(store, table)
         if days is None:

@@ -21,9 +21,11 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel.collector.store.tables import CALLS_TABLE, ROLLUP_TABLE, TRACES_TABLE
+from tracereel.rules import FIRST_AGENT_SQL, NO_AGENT_SQL
 
 __all__ = [
     "ROLLUP_STATEMENTS",
+    "ROLLUP_TASK_AGENT_STATEMENTS",
     "ROLLUP_TEAM_STATEMENTS",
     "USAGE_COST_SQL",
     "USAGE_PRICED_SQL",
@@ -97,13 +99,16 @@ _COLUMNS = """
 
 # Per trace within one INSERT block. Column aliases avoid the source's names (an alias that shadows
 # a column it aggregates is an error in ClickHouse). Duration is cast: a stock exporter's table has Int64.
-def _select(team: bool) -> str:
+def _select(team: bool, first_agent: bool = False) -> str:
     # ``team``: the rollups as of migration 0009, one row per trace and team (the ingest key's).
+    # ``first_agent``: as of migration 0015, the first agent span below the root (the task's agent when
+    # the root names none).
     team_column, team_group = ("Team,", ", Team") if team else ("", "")
+    first_agent_column = f"\n        {FIRST_AGENT_SQL} AS FirstAgent," if first_agent else ""
     return f"""SELECT *, {retries_sql("Calls")} AS PreRetries, {looped_sql("Calls")} AS PreLooped
 FROM (
     SELECT
-        TraceId,{team_column}
+        TraceId,{team_column}{first_agent_column}
         min(Timestamp) AS Start,
         toUInt64(1) AS Blocks,
         max(IsRoot) AS HasRoot,
@@ -186,4 +191,26 @@ ROLLUP_TEAM_STATEMENTS: Final = (
     f"SELECT * EXCEPT Calls FROM ({_TEAM_SELECT})",
     f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CALLS_TABLE}_mv TO {CALLS_TABLE} AS "
     f"SELECT TraceId, Team, Start, Calls FROM ({_TEAM_SELECT})",
+)
+
+# Migration 0015: the first agent span of each task (tracereel/rules.py, the task's agent). The view is
+# replaced by one that keeps it, and the rollup is rebuilt from the spans, so tasks stored before
+# get it too. A writer that does not know the column (none should) writes NO_AGENT, which loses
+# every min(). Spans that arrive while the rollup is rebuilt miss it, as in migration 0005.
+_AGENT_SELECT = _select(team=True, first_agent=True)
+_ROLLUP_COLUMNS = (
+    "TraceId, Team, FirstAgent, Start, Blocks, HasRoot, RootStart, RootError, RootSuccess, RootDuration, "
+    "RootService, RootAgent, RootVersion, LlmCalls, ToolCalls, ToolOk, ToolTimeouts, Scores, LatestScore, Plans, "
+    "FirstPlan, ExplicitCost, ExplicitCostCalls, ModelUsage, AnyViolation, AnyEscalation, PreRetries, PreLooped"
+)
+ROLLUP_TASK_AGENT_STATEMENTS: Final = (
+    f"ALTER TABLE {ROLLUP_TABLE} ADD COLUMN IF NOT EXISTS FirstAgent "
+    f"SimpleAggregateFunction(min, Tuple(UInt64, String, String)) DEFAULT {NO_AGENT_SQL}",
+    f"DROP VIEW IF EXISTS {ROLLUP_TABLE}_mv",
+    # A mutation touches only the parts that exist when it is made, so the rebuilt rows below stay;
+    # waited for, so no query counts a task twice (the old rows and the rebuilt ones).
+    f"ALTER TABLE {ROLLUP_TABLE} DELETE WHERE 1 SETTINGS mutations_sync = 2",
+    f"INSERT INTO {ROLLUP_TABLE} ({_ROLLUP_COLUMNS}) SELECT {_ROLLUP_COLUMNS} FROM ({_AGENT_SELECT})",
+    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {ROLLUP_TABLE}_mv TO {ROLLUP_TABLE} AS "
+    f"SELECT * EXCEPT Calls FROM ({_AGENT_SELECT})",
 )

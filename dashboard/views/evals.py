@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from tracereel.client import CollectorError, NotFound
+from tracereel.contracts.evals import CaseCounts
 from tracereel.dashboard import charts, ui
-from tracereel.dashboard.evalruns import case_rows, side_by_side, tag_breakdown
+from tracereel.dashboard.evalruns import case_rows, older_newer, side_by_side, tag_breakdown
 
 st.title("Evaluations")
 api = ui.client()
@@ -43,30 +44,35 @@ def _pick(label: str, options: list[str], key: str, param: str, default: str, **
 
 
 # --- History of a dataset -------------------------------------------------------------------
-datasets = list(dict.fromkeys(r["dataset"] for r in runs))  # the most recently run first
+datasets = list(dict.fromkeys(r.dataset for r in runs))  # the most recently run first
 dataset = _pick("Dataset", datasets, "eval_dataset", "dataset", datasets[0])
-mine = [r for r in runs if r["dataset"] == dataset]  # newest first
+mine = [r for r in runs if r.dataset == dataset]  # newest first: the collector's run order
 newest = mine[0]
 cols = st.columns(4)
 cols[0].metric("Runs", len(mine))
 cols[1].metric(
     "Latest pass rate",
-    f"{newest['pass_rate'] * 100:.1f}%",
-    delta=f"{(newest['pass_rate'] - mine[1]['pass_rate']) * 100:+.1f} pts" if len(mine) > 1 else None,
+    f"{newest.pass_rate * 100:.1f}%",
+    delta=f"{(newest.pass_rate - mine[1].pass_rate) * 100:+.1f} pts" if len(mine) > 1 else None,
 )
-cols[2].metric("Latest gate", "passed" if newest["gate_passed"] else "failed")
-cols[3].metric("Cases in the latest run", newest["case_count"])
-st.plotly_chart(charts.eval_history(mine, f"{dataset}: pass rate and mean scores per run"))
+cols[2].metric("Latest gate", "passed" if newest.gate_passed else "failed")
+cols[3].metric(
+    "Cases in the latest run",
+    newest.case_count,
+    help=f"{newest.skipped_count} skipped (not in the pass rate)" if newest.skipped_count else None,
+)
+st.plotly_chart(charts.eval_history(mine[::-1], f"{dataset}: pass rate and mean scores per run"))
 
 history = pd.DataFrame(
     {
-        "started": pd.to_datetime([r["started_at"] for r in mine], utc=True),
-        "run id": [r["run_id"] for r in mine],
-        "pass rate": [r["pass_rate"] * 100 for r in mine],
-        "passed": [f"{r['passed_count']}/{r['case_count']}" for r in mine],
-        "gate": ["passed" if r["gate_passed"] else "failed" for r in mine],
-        "regressions": [len(r["regressions"]) for r in mine],
-        "agent": [r["agent"] or "" for r in mine],
+        "started": pd.to_datetime([r.started_at for r in mine], utc=True, format="ISO8601"),
+        "run id": [r.run_id for r in mine],
+        "pass rate": [r.pass_rate * 100 for r in mine],
+        "passed": [f"{r.passed_count}/{r.case_count - r.skipped_count}" for r in mine],
+        "skipped": [r.skipped_count for r in mine],
+        "gate": ["passed" if r.gate_passed else "failed" for r in mine],
+        "regressions": [len(r.regressions) for r in mine],
+        "agent": [r.agent or "" for r in mine],
     }
 )
 st.dataframe(
@@ -80,8 +86,8 @@ st.dataframe(
 
 # --- One run --------------------------------------------------------------------------------
 st.subheader("A run's cases")
-run_ids = [r["run_id"] for r in mine]
-labels = {r["run_id"]: f"{r['run_id']} · {r['started_at'][:19].replace('T', ' ')} · {r['pass_rate']:.0%}" for r in mine}
+run_ids = [r.run_id for r in mine]
+labels = {r.run_id: f"{r.run_id} · {r.started_at[:19].replace('T', ' ')} · {r.pass_rate:.0%}" for r in mine}
 run_id = _pick("Run", run_ids, "eval_run", "run", run_ids[0], format_func=labels.__getitem__)
 try:
     report = api.eval_run(run_id)
@@ -90,18 +96,17 @@ except NotFound:
     st.stop()
 except CollectorError as exc:
     ui.fail(exc)
-cases: list[dict[str, Any]] = report.get("cases") or []
-gate = report.get("gate") or {}
-failed = sum(not c.get("passed") for c in cases)
+counts = report.counts or CaseCounts.of(report.cases)
+skipped = f", **{counts.skipped} skipped** (not in the pass rate)" if counts.skipped else ""
 st.markdown(
-    f"Run `{run_id}` of **{dataset}** · agent `{report.get('agent') or '—'}` · "
-    f"**{len(cases) - failed} passed**, **{failed} failed** · gate "
-    + (":green[passed]" if gate.get("passed", True) else ":red[failed]: " + "; ".join(gate.get("reasons") or []))
+    f"Run `{run_id}` of **{dataset}** · agent `{report.agent or '—'}` · "
+    f"**{counts.passed} passed**, **{counts.failed} failed**{skipped} · gate "
+    + (":green[passed]" if report.gate.passed else ":red[failed]: " + "; ".join(report.gate.reasons))
 )
-if report.get("regressions"):
+if report.regressions:
     st.error(
-        f"Regressions against baseline `{(report.get('baseline') or {}).get('run_id', '?')}`: "
-        + ", ".join(f"`{c}`" for c in report["regressions"]),
+        f"Regressions against baseline `{report.baseline.run_id if report.baseline else '?'}`: "
+        + ", ".join(f"`{c}`" for c in report.regressions),
         icon=":material/trending_down:",
     )
 rows = pd.DataFrame(case_rows(report))
@@ -117,7 +122,7 @@ st.dataframe(
 
 # --- Tags -----------------------------------------------------------------------------------
 st.subheader("Pass rate by tag")
-breakdown = tag_breakdown(cases)
+breakdown = tag_breakdown(report.cases)
 if not breakdown:
     st.caption("No case of this run has tags (`tags: {topic: ..., style: ..., persona: ...}` in the golden set).")
 else:
@@ -135,8 +140,8 @@ others = [r for r in run_ids if r != run_id]
 if not others:
     st.caption("This dataset has one run: run it again to compare.")
     st.stop()
-baseline_id = (report.get("baseline") or {}).get("run_id")
-older = [r for r in others if r in run_ids[run_ids.index(run_id) :]]
+baseline_id = report.baseline.run_id if report.baseline else None
+older = run_ids[run_ids.index(run_id) + 1 :]
 default = baseline_id if baseline_id in others else (older[0] if older else others[0])
 other_id = _pick("Compare with", others, "eval_other", "other", default, format_func=labels.__getitem__)
 try:
@@ -146,19 +151,20 @@ except NotFound:
     st.stop()
 except CollectorError as exc:
     ui.fail(exc)
-before, after = sorted([report, other], key=lambda r: str(r.get("started_at", "")))
+# Older -> newer by run order, whichever of the two was picked first.
+before, after = older_newer(report, other, run_ids)
 pairs = side_by_side(before, after)
 regressions = sum(p["change"] == "regression" for p in pairs)
 fixes = sum(p["change"] == "fix" for p in pairs)
 st.markdown(
-    f"From `{before['run_id']}` ({before['pass_rate']:.0%}) to `{after['run_id']}` ({after['pass_rate']:.0%}): "
+    f"From `{before.run_id}` ({before.pass_rate:.0%}) to `{after.run_id}` ({after.pass_rate:.0%}): "
     f"**{regressions} regressions**, **{fixes} fixes**."
 )
 _COLOURS = {"regression": "background-color: #fbd5d5", "fix": "background-color: #d4f4dd"}
 
 
 def _highlight(row: pd.Series) -> list[str]:
-    return [_COLOURS.get(row["change"], "")] * len(row)
+    return [_COLOURS.get(str(row["change"]), "")] * len(row)
 
 
 st.dataframe(
@@ -166,7 +172,7 @@ st.dataframe(
     hide_index=True,
     key="eval_side_by_side",
     column_config={
-        "before": st.column_config.CheckboxColumn(f"before ({before['run_id']})"),
-        "after": st.column_config.CheckboxColumn(f"after ({after['run_id']})"),
+        "before": st.column_config.TextColumn(f"before ({before.run_id})"),
+        "after": st.column_config.TextColumn(f"after ({after.run_id})"),
     },
 )

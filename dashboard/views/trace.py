@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,7 +11,8 @@ from tracereel import semconv as sc
 from tracereel.client import CollectorError, NotFound
 from tracereel.dashboard import charts, ui
 from tracereel.dashboard.format import parse_json, short_ms
-from tracereel.traces import SpanNode, build_tree, walk
+from tracereel.rules import escalation_reason, flag, payload, task_agent, task_success, task_tokens
+from tracereel.traces import SpanNode, build_tree, parse_trace_id, walk
 
 # Material icons ship with Streamlit, so they render even where no emoji font is installed.
 _ICONS = {
@@ -22,7 +22,6 @@ _ICONS = {
     "guardrail": ":material/shield:",
     "other": ":material/radio_button_unchecked:",
 }
-_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 # Payloads longer than this are shown collapsed.
 _LONG = 300
 
@@ -42,7 +41,9 @@ if trace_id != given:
 if not trace_id:
     st.info("Enter a trace id, or open one from the **Traces** page.", icon=":material/search:")
     st.stop()
-if not _TRACE_ID.match(trace_id):
+try:
+    parse_trace_id(trace_id)
+except ValueError:
     st.error(f"`{trace_id}` is not a trace id: a trace id is 32 hexadecimal digits.", icon=":material/warning:")
     st.stop()
 try:
@@ -66,14 +67,15 @@ def _attr(span: dict[str, Any], key: str) -> str:
 # --- Summary -------------------------------------------------------------------------
 t0 = min(s["start_time_unix_nano"] for s in spans)
 t1 = max(s["start_time_unix_nano"] + s["duration_ns"] for s in spans)
-success = _attr(root, sc.TASK_SUCCESS)
-outcome = {"true": ":green[:material/check_circle: succeeded]", "false": ":red[:material/cancel: failed]"}.get(
-    success
-) or (":red[:material/cancel: error]" if root["status_code"] == "ERROR" else ":green[:material/check_circle: ok]")
+# The task's outcome, tokens and agent by the rules the metrics use (tracereel/rules.py).
+said = flag(_attr(root, sc.TASK_SUCCESS))
+if said is None:
+    outcome = ":green[:material/check_circle: ok]" if task_success(root) else ":red[:material/cancel: error]"
+else:
+    outcome = ":green[:material/check_circle: succeeded]" if said else ":red[:material/cancel: failed]"
 costs = [s["cost_usd"] for s in spans if s.get("cost_usd") is not None]
-tokens = sum(int(_attr(s, sc.USAGE_INPUT_TOKENS) or 0) + int(_attr(s, sc.USAGE_OUTPUT_TOKENS) or 0) for s in spans)
-agent = _attr(root, sc.AGENT_NAME)
-version = _attr(root, sc.AGENT_VERSION)
+tokens = sum(task_tokens(spans))
+agent, version = task_agent(spans)
 st.markdown(
     f"### {root['name']}\n"
     f"{outcome} · agent **{agent or '—'}** {version} · service `{root['service_name']}` · "
@@ -122,16 +124,7 @@ st.code(f"tracereel dataset add golden.yaml {trace_id}", language="bash")
 # --- Signals: plan, guardrails, escalations, errors -----------------------------------------
 plans = [(n.span, parse_json(_attr(n.span, sc.PLAN_STEPS))) for n in nodes if _attr(n.span, sc.PLAN_STEPS)]
 guardrails = [n.span for n in nodes if n.span["kind"] == "guardrail" or _attr(n.span, sc.GUARDRAIL_VERDICT)]
-escalations = [
-    (n.span, _attr(n.span, sc.ESCALATION_REASON))
-    for n in nodes
-    if _attr(n.span, sc.ESCALATION) == "true" or _attr(n.span, sc.HANDOFF_TARGET_TYPE) == "human"
-] + [
-    (n.span, e["attributes"].get(sc.ESCALATION_REASON, ""))
-    for n in nodes
-    for e in n.span["events"]
-    if e["attributes"].get(sc.ESCALATION) == "true"
-]
+escalations = [(n.span, reason) for n in nodes if (reason := escalation_reason(n.span)) is not None]
 errors = [n.span for n in nodes if n.span["status_code"] == "ERROR"]
 left, right = st.columns(2)
 with left:
@@ -194,9 +187,10 @@ def _payload(label: str, value: str) -> None:
 def _details(node: SpanNode) -> None:
     span = node.span
     kind = span["kind"]
+    taken, given = payload(span)
     if kind == "agent":
-        _payload("input", _attr(span, sc.AGENT_INPUT))
-        _payload("output", _attr(span, sc.AGENT_OUTPUT))
+        _payload("input", taken or "")
+        _payload("output", given or "")
     elif kind == "llm":
         usage = f"{_attr(span, sc.USAGE_INPUT_TOKENS) or '?'} in / {_attr(span, sc.USAGE_OUTPUT_TOKENS) or '?'} out"
         cost = span.get("cost_usd")
@@ -204,11 +198,11 @@ def _details(node: SpanNode) -> None:
             f"model `{_attr(span, sc.REQUEST_MODEL) or span.get('model') or '?'}` · tokens {usage} · "
             + (f"cost ${cost:.5f}" if cost is not None else "unpriced")
         )
-        _payload("what the model saw", _attr(span, sc.INPUT_MESSAGES) or _attr(span, "input.value"))
-        _payload("what it answered", _attr(span, sc.OUTPUT_MESSAGES) or _attr(span, "output.value"))
+        _payload("what the model saw", taken or "")
+        _payload("what it answered", given or "")
     elif kind == "tool":
-        _payload("arguments", _attr(span, sc.TOOL_CALL_ARGUMENTS) or _attr(span, "input.value"))
-        _payload("result", _attr(span, sc.TOOL_CALL_RESULT) or _attr(span, "output.value"))
+        _payload("arguments", taken or "")
+        _payload("result", given or "")
     elif kind == "guardrail":
         _payload("verdict", _attr(span, sc.GUARDRAIL_VERDICT))
         _payload("reason", _attr(span, sc.GUARDRAIL_REASON))

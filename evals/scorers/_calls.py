@@ -8,12 +8,11 @@ from typing import Any
 
 from tracereel import semconv as sc
 from tracereel.evals.model import CaseRun
+from tracereel.rules import escalation_reasons
 from tracereel.sdk.hooks import to_json
 from tracereel.traces import span_kind
 
 __all__ = ["Call", "calls", "escalations", "json_value", "text_of"]
-
-_TRUE = ("true", "True", "1", True)
 
 
 @dataclass(frozen=True)
@@ -59,13 +58,9 @@ def calls(run: CaseRun) -> list[Call]:
 
 
 def escalations(run: CaseRun) -> list[str]:
-    """The reasons of every ``tracereel.escalate(...)`` the run made (empty: none)."""
-    found: list[str] = []
-    for span in run.spans:
-        attrs: dict[str, Any] = span.get("attributes") or {}
-        if attrs.get(sc.ESCALATION) in _TRUE:
-            found.append(str(attrs.get(sc.ESCALATION_REASON, "")))
-    return found
+    """The reasons of every escalation to a human the run made (empty: none), by the one rule of
+    tracereel/rules.py: ``tracereel.escalate(...)``, an escalation event, or a handoff to a human."""
+    return escalation_reasons(run.spans)
 
 
 def text_of(value: Any) -> str:

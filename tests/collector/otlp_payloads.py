@@ -108,3 +108,30 @@ def agent_task(
             "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool},
         },
     ]
+
+
+def langgraph_task(trace_id: str, agent: str, start: int) -> list[dict[str, Any]]:
+    """A LangGraph task as OpenInference exports it: the root a chain, the agent a graph node below it.
+
+    Span ids come from ``trace_id`` (root: its first half), so distinct traces need distinct ids.
+    """
+    root, node = trace_id[:16], trace_id[16:]
+    return [
+        {
+            "trace_id": trace_id,
+            "span_id": root,
+            "name": "LangGraph",
+            "start": start,
+            "end": start + 50_000_000,
+            "attributes": {"openinference.span.kind": "CHAIN"},
+        },
+        {
+            "trace_id": trace_id,
+            "span_id": node,
+            "parent": root,
+            "name": agent,
+            "start": start + 1_000_000,
+            "end": start + 40_000_000,
+            "attributes": {"openinference.span.kind": "AGENT", "graph.node.id": agent},
+        },
+    ]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.eval_reports import report
 from tracereel.collector.store import EVAL_RUNS_TABLE
+from tracereel.contracts.evals import EvalReport
 
 RUNS = "/api/v1/evals/runs"
 JSON_TYPE = {"content-type": "application/json"}
@@ -52,6 +53,7 @@ def test_a_posted_report_is_listed_newest_first_and_read_back_as_posted(asgi_col
         "scores": {"exact": 0.75, "llm_judge": pytest.approx(0.725)},
         "case_count": 4,
         "passed_count": 3,
+        "skipped_count": 0,
         "gate_passed": False,
         "regressions": ["cancel-order"],
         "baseline_run_id": "run-1",
@@ -63,12 +65,66 @@ def test_the_client_calls_match_the_endpoints(collector):
     from tracereel.client import CollectorClient, NotFound
 
     api = CollectorClient(collector.url)
-    body = report("client-run")
-    assert api.upload_eval_run(body) == {"run_id": "client-run"}
-    assert [r["run_id"] for r in api.eval_runs(dataset="support-golden", limit=5)] == ["client-run"]
+    body = EvalReport.model_validate(report("client-run"))
+    assert api.upload_eval_run(body).run_id == "client-run"
+    assert [r.run_id for r in api.eval_runs(dataset="support-golden", limit=5)] == ["client-run"]
     assert api.eval_run("client-run") == body
     with pytest.raises(NotFound, match="no eval run with id nope"):
         api.eval_run("nope")
+
+
+def test_a_report_stored_before_case_status_existed_loads_with_its_status_derived(asgi_collector):
+    from tracereel.collector.query.evals import StoredEvalRun, store_eval_run
+    from tracereel.contracts.evals import utc_time
+
+    # The JSON an older collector stored as it was posted: no case status, no counts, no fixes.
+    old = report("old-run", failing=("cancel-order",))
+    for case in old["cases"]:
+        del case["status"], case["skip_reason"]
+    del old["counts"], old["fixes"]
+    row = StoredEvalRun(
+        run_id="old-run",
+        dataset=old["dataset"],
+        started_at=utc_time(old["started_at"]),
+        agent=old["agent"],
+        pass_rate=old["pass_rate"],
+        scores=old["scores"],
+        case_count=4,
+        passed_count=3,
+        gate_passed=False,
+        regressions=[],
+        baseline_run_id="",
+        report_json=json.dumps(old),
+    )
+    assert store_eval_run(asgi_collector.store, row)
+    with asgi_collector.client() as http:
+        loaded = http.get(f"{RUNS}/old-run").json()
+        listed = http.get(RUNS).json()["runs"]
+    assert [c["status"] for c in loaded["cases"]] == ["passed", "passed", "passed", "failed"]
+    assert loaded["counts"] == {"total": 4, "passed": 3, "failed": 1, "skipped": 0}
+    assert listed[0]["run_id"] == "old-run" and listed[0]["skipped_count"] == 0
+
+
+def test_a_skipped_case_is_counted_apart_and_the_openapi_document_declares_the_report(asgi_collector):
+    body = report("with-skips")
+    body["cases"][3].update(status="skipped", passed=False, skip_reason="no tool result has text", scores={})
+    body["pass_rate"] = 1.0
+    del body["counts"]
+    with asgi_collector.client() as http:
+        assert _post(http, body).status_code == 201
+        listed = http.get(RUNS).json()["runs"][0]
+        stored = http.get(f"{RUNS}/with-skips").json()
+        document = http.get("/openapi.json").json()
+    assert (listed["case_count"], listed["passed_count"], listed["skipped_count"]) == (4, 3, 1)
+    assert stored["counts"] == {"total": 4, "passed": 3, "failed": 0, "skipped": 1}
+    assert stored["cases"][3]["skip_reason"] == "no tool result has text"
+    runs = document["paths"][RUNS]
+    body_schema = runs["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema["additionalProperties"] is False
+    assert body_schema["properties"]["cases"]["items"]["properties"]["status"]["enum"] == list(
+        ("passed", "failed", "skipped")
+    )
+    assert "$ref" in runs["get"]["responses"]["200"]["content"]["application/json"]["schema"]
 
 
 def test_posting_the_same_report_again_is_accepted_once_and_a_different_one_is_a_conflict(asgi_collector):
@@ -130,16 +186,20 @@ BAD_REPORTS = [
     (_with("scores", [1]), "scores:"),
     (_without("cases"), "cases:"),
     (_with("cases", {"id": "a"}), "cases:"),
-    (_with("cases", [1]), "cases[0]:"),
+    (_with("cases", [1]), "cases[0]: expected a JSON object"),
     (_with("cases.1.id", ""), "cases[1].id:"),
     (_with("cases.1.passed", "yes"), "cases[1].passed:"),
     (_with("cases.2.scores", {"exact": "no"}), "cases[2].scores.exact:"),
-    (_with("cases.2.tags", {"topic": 3}), "cases[2].tags:"),
+    (_with("cases.2.tags", {"topic": 3}), "cases[2].tags.topic:"),
     (_with("cases.0.trace_id", 5), "cases[0].trace_id:"),
     (_with("cases.3.id", "refund-lost-order"), "cases[3]: case 'refund-lost-order'"),
-    (_with("gate", {"passed": "no"}), "gate:"),
+    (_with("gate", {"passed": "no"}), "gate.passed:"),
     (_with("regressions", "cancel-order"), "regressions:"),
-    (_with("baseline", "run-0"), "baseline:"),
+    (_with("baseline", "run-0"), "baseline: expected a JSON object"),
+    (_with("unknown_field", 1), "unknown_field: Extra inputs are not permitted"),
+    (_with("cases.1.status", "maybe"), "cases[1].status:"),
+    (_with("cases.3.status", "failed"), "cases[3]: passed is true but status is failed"),
+    (_with("counts", {"total": 4, "passed": 3, "failed": 1, "skipped": 0}), "counts {'total': 4, 'passed': 3"),
 ]
 
 

@@ -97,3 +97,47 @@ def test_passwords_in_server_urls_are_masked_in_messages():
     with pytest.raises(StoreError) as caught:
         Store.open("ftp://tracereel:hunter2@clickhouse/db")
     assert "hunter2" not in str(caught.value)
+
+
+# A LangGraph task (the root a chain, the agent a graph node below it), stored in two INSERTs.
+LANGGRAPH_ROWS = (
+    """INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, ServiceName, SpanAttributes,
+    Duration, StatusCode) VALUES
+ ('2024-05-01 10:00:00.000000000', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', '1111111111111111', '', 'LangGraph', 'graph',
+  {'openinference.span.kind': 'CHAIN'}, 9000000, 'Ok')""",
+    """INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, ServiceName, SpanAttributes,
+    Duration, StatusCode) VALUES
+ ('2024-05-01 10:00:00.001000000', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', '2222222222222222', '1111111111111111', 'router',
+  'graph', {'openinference.span.kind': 'AGENT', 'graph.node.id': 'router'}, 5000000, 'Ok')""",
+)
+
+
+def test_a_store_from_before_the_task_agent_rule_finds_its_langgraph_tasks_by_agent(tmp_path: Path):
+    import clickhouse_connect
+
+    from tracereel.collector.query import TaskFilter, breakdown, load_prices
+    from tracereel.collector.store import MIGRATIONS_TABLE
+    from tracereel.collector.store.migrations import MIGRATIONS_TABLE_DDL
+
+    # The store as the collector left it before migration 0015, holding a LangGraph task.
+    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
+    raw.command(MIGRATIONS_TABLE_DDL)
+    before = [(name, statements) for name, statements in MIGRATIONS if name < "0015"]
+    for name, statements in before:
+        for statement in statements:
+            raw.command(statement)
+        raw.insert(MIGRATIONS_TABLE, [[name]], column_names=["name"])
+    for statement in LANGGRAPH_ROWS:
+        raw.command(statement)
+    raw.close()
+
+    store = Store.open(f"chdb://{tmp_path}")
+    try:
+        assert "0015_task_agent" in store.applied_migrations()
+        window = {"start": datetime(2024, 1, 1, tzinfo=timezone.utc), "end": datetime(2025, 1, 1, tzinfo=timezone.utc)}
+        (listed,) = list_traces(store, limit=10, agent="router", **window)
+        assert listed["trace_id"] == "b" * 32 and listed["agent_name"] == "router"
+        rows = breakdown(store, load_prices(None), TaskFilter(**window), "agent")
+        assert [(r["agent"], r["tasks"]) for r in rows] == [("router", 1)]
+    finally:
+        store.close()

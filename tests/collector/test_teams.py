@@ -17,7 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.collector.otlp_payloads import agent_task, protobuf_request
+from tests.collector.otlp_payloads import agent_task, langgraph_task, protobuf_request
 from tests.eval_reports import report
 from tests.support import wait_until
 from tracereel.collector.api import OPEN_ROUTERS, ROUTERS
@@ -300,6 +300,23 @@ def test_agent_and_service_globs_narrow_a_read_key(world: World):
     assert {r["agent"] for r in agents} == {"support-bot"}
     # Eval runs have no service: a key narrowed to services cannot be shown one belongs to them.
     assert http.get("/api/v1/evals/runs", headers=bearer(billing_service)).json()["runs"] == []
+
+
+def test_an_agent_glob_reads_a_langgraph_task_by_its_agent(world: World):
+    # The root of a LangGraph task is a chain: the task's agent is its first agent span.
+    http = world.http
+    trace_id = "c" * 16 + "00000000000000c1"
+    body = protobuf_request(langgraph_task(trace_id, "router-graph", NOW - HOUR), service="svc-alpha")
+    assert http.post("/v1/traces", content=body, headers={**PB, **bearer(world.alpha.ingest)}).status_code == 200
+    router = _create(http, team="alpha", role="read", agents=["router-*"])["key"]
+    support = _create(http, team="alpha", role="read", agents=["support-*"])["key"]
+    wait_until(lambda: http.get(f"/api/v1/traces/{trace_id}", headers=bearer(router)).status_code == 200, "the task")
+    rows = http.get("/api/v1/traces", params={"limit": 1000}, headers=bearer(router)).json()["traces"]
+    assert [(t["trace_id"], t["agent_name"]) for t in rows] == [(trace_id, "router-graph")]
+    assert http.get("/api/v1/metrics", headers=bearer(router)).json()["tasks"] == 1
+    assert http.get(f"/api/v1/traces/{trace_id}", headers=bearer(support)).status_code == 404
+    listed = http.get("/api/v1/traces", params={"limit": 1000}, headers=bearer(support)).json()["traces"]
+    assert trace_id not in {t["trace_id"] for t in listed}
 
 
 def test_the_ingest_key_stamps_its_team_whatever_the_client_sent(world: World):

@@ -1,17 +1,26 @@
-"""The Evaluations page under AppTest, over eval runs a real collector stores; the Trace page's commands."""
+"""The Evaluations page under AppTest and in headless Chromium, over eval runs a real collector stores;
+the Trace page's commands."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.collector.otlp_payloads import protobuf_request
 from tests.eval_reports import CASES, report
+from tests.support import DEADLINE, claim_port, clean_env, wait_http
 from tracereel.client import CollectorClient
 
 CASE_TRACE = "0e" * 16
+CHROMIUM = "/usr/bin/chromium"
+WAIT_MS = int(DEADLINE * 1000)
 
 
 @pytest.fixture
@@ -77,7 +86,7 @@ def test_the_history_a_runs_cases_its_tags_and_two_runs_side_by_side(two_runs, a
     assert "Regressions against baseline `run-1`: `cancel-order`" in _texts(at)
     assert list(pairs["case"][:2]) == ["cancel-order", "order-status"]
     assert list(pairs["change"][:2]) == ["regression", "fix"]
-    assert list(pairs["before"][:2]) == [True, False] and list(pairs["after"][:2]) == [False, True]
+    assert list(pairs["before"][:2]) == ["passed", "failed"] and list(pairs["after"][:2]) == ["failed", "passed"]
     assert pairs["Δ llm_judge"].iloc[0] == pytest.approx(-0.7)
     assert set(pairs["change"][2:]) == {"still passing"}
 
@@ -148,3 +157,93 @@ def test_the_trace_page_shows_the_dataset_command_and_names_an_eval_case_run(col
     note = at.info[0].value
     assert "case `refund-lost-order` (variant `fault:tool:lookup=timeout`) in eval run `run-7`" in note
     assert "dataset `support-golden`" in note
+
+
+@pytest.fixture
+def same_second(collector: Any) -> Any:
+    """Two runs started in the same second, stored in the order they ran: the newer breaks cancel-order."""
+    api = CollectorClient(collector.url)
+    api.upload_eval_run(report("older-run", started_at="2025-05-01T10:00:00.000100+00:00"))
+    api.upload_eval_run(report("newer-run", started_at="2025-05-01T10:00:00.000400+00:00", failing=("cancel-order",)))
+    return collector
+
+
+@pytest.mark.parametrize(("picked", "other"), [("older-run", "newer-run"), ("newer-run", "older-run")])
+def test_runs_of_the_same_second_compare_older_to_newer_whichever_is_picked_first(same_second, app_for, picked, other):
+    at = app_for(same_second.url)
+    at.run()
+    at.switch_page("views/evals.py")
+    at.query_params["run"] = picked
+    at.query_params["other"] = other
+    at.run()
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="eval_run").value, at.selectbox(key="eval_other").value) == (picked, other)
+    assert "From `older-run` (100%) to `newer-run` (75%): **1 regressions**, **0 fixes**." in _texts(at)
+    pairs = at.dataframe[-1].value
+    assert (pairs["case"].iloc[0], pairs["change"].iloc[0]) == ("cancel-order", "regression")
+    assert (pairs["before"].iloc[0], pairs["after"].iloc[0]) == ("passed", "failed")
+    # The history chart gives each run its own step (oldest first), not one vertical line in time.
+    history = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert history["layout"]["xaxis"]["type"] == "category"
+    assert [x.split(" · ")[0] for x in history["data"][0]["x"]] == ["#1", "#2"]
+    assert history["data"][0]["customdata"] == ["older-run", "newer-run"]
+
+
+def test_a_skipped_case_is_shown_as_skipped_and_left_out_of_the_counts(collector, app_for):
+    body = report("with-skip", failing=("cancel-order",))
+    body["cases"][0].update(status="skipped", passed=False, skip_reason="no tool result has text", scores={})
+    body["pass_rate"] = 2 / 3
+    del body["counts"]
+    CollectorClient(collector.url).upload_eval_run(body)
+    at = _open(app_for(collector.url))
+    assert "**2 passed**, **1 failed**, **1 skipped** (not in the pass rate)" in _texts(at)
+    cases = at.dataframe[1].value
+    assert list(cases["status"]) == ["skipped", "passed", "passed", "failed"]
+    assert cases["reasons"].iloc[0] == "skipped: no tool result has text"
+
+
+@pytest.fixture
+def dashboard(same_second: Any) -> Iterator[str]:
+    """``tracereel dashboard`` as a real process over the collector with the two same-second runs."""
+    port = claim_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracereel", "dashboard", "--collector", same_second.url, "--port", str(port)],
+        env=clean_env(),
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_stcore/health", process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.mark.browser
+def test_in_the_browser_a_regression_shows_as_a_regression_in_either_order(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1400})
+            page.set_default_timeout(WAIT_MS)
+            for picked, other in (("newer-run", "older-run"), ("older-run", "newer-run")):
+                page.goto(f"{dashboard}/evals?dataset=support-golden&run={picked}&other={other}")
+                page.get_by_text("Two runs side by side").wait_for()
+                summary = page.get_by_text("From older-run (100%) to newer-run (75%)")
+                expect(summary).to_have_count(1, timeout=WAIT_MS)
+                expect(summary).to_contain_text("1 regressions, 0 fixes")
+                expect(page.get_by_test_id("stException")).to_have_count(0)
+                assert "Traceback" not in page.inner_text("body")
+                # Each run has its own step on the history chart's axis.
+                ticks = page.locator(".xtick text")
+                expect(ticks.filter(has_text="#1 ·")).to_have_count(1, timeout=WAIT_MS)
+                expect(ticks.filter(has_text="#2 ·")).to_have_count(1, timeout=WAIT_MS)
+        finally:
+            browser.close()

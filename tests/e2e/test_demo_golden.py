@@ -87,6 +87,9 @@ def test_the_demo_writes_a_golden_set_and_stores_a_stable_and_a_canary_run(serve
     assert stable["pass_rate"] == 1.0 and stable["case_count"] == len(dataset.cases)
     assert canary["pass_rate"] < stable["pass_rate"]
     assert canary["baseline_run_id"] == stable["run_id"]
+    # Both evaluations start within a second: the canary, run second, is listed as the newer run,
+    # so the Evaluations page compares stable -> canary and shows its regressions as regressions.
+    assert [r["run_id"] for r in runs] == [canary["run_id"], stable["run_id"]]
     assert canary["regressions"] and set(canary["regressions"]) <= {c.id for c in dataset.cases}
     assert stable["run_id"] in stable_line and canary["run_id"] in canary_line
     assert f"{len(canary['regressions'])} regression(s) vs stable" in canary_line

@@ -78,3 +78,14 @@ def expected_echo(text: str) -> str:
 def starts_with_refund(run, prefix: str = "refunded") -> float:
     """A custom scorer: 1.0 when the output starts with ``prefix``."""
     return 1.0 if str(run.output).startswith(prefix) else 0.0
+
+
+@tracereel.tool
+def order_total(order_id: str) -> float:
+    return 40.0
+
+
+@tracereel.agent(name="totals", version="1.0")
+def totals(ticket: str, order_id: str = "B2") -> str:
+    """An agent whose only tool answers a number: no text in which to plant an injection."""
+    return f"total {order_total(order_id):g} EUR"

@@ -107,6 +107,6 @@ def test_the_run_is_stored_in_the_collector_and_served_back(tmp_path: Path, reco
     report = json.loads(result.stdout)
     client = CollectorClient(recorder.url)
     listed = client.eval_runs(dataset="golden-stored")
-    assert [r["run_id"] for r in listed] == [report["run_id"]]
-    assert listed[0]["pass_rate"] == report["pass_rate"] == 1.0
-    assert client.eval_run(report["run_id"])["cases"] == report["cases"]
+    assert [r.run_id for r in listed] == [report["run_id"]]
+    assert listed[0].pass_rate == report["pass_rate"] == 1.0
+    assert client.eval_run(report["run_id"]).model_dump(mode="json")["cases"] == report["cases"]

@@ -97,8 +97,15 @@ def test_repeat_reports_consistency(tmp_path: Path) -> None:
     report = run(golden, repeat=4)
     assert len(report.cases) == 4 and [c.repeat for c in report.cases] == [0, 1, 2, 3]
     (row,) = report.consistency
-    assert row == {"id": "flaky", "variant": None, "runs": 4, "passed": 4, "distinct_outputs": 2, "agreement": 0.5}
-    assert report.to_dict()["consistency"] == [row]
+    assert row.model_dump() == {
+        "id": "flaky",
+        "variant": None,
+        "runs": 4,
+        "passed": 4,
+        "distinct_outputs": 2,
+        "agreement": 0.5,
+    }
+    assert report.model_dump(mode="json")["consistency"] == [row.model_dump()]
 
 
 def test_concurrency_gives_the_same_results_as_sequential(tmp_path: Path, recorder, agents) -> None:
@@ -145,16 +152,20 @@ def test_gates_and_exit_codes(tmp_path: Path) -> None:
     assert failing.exit_code == 1 and "gate failed: mean exact 0.500 < 0.9" in failing.stdout
 
     report = run(golden, min_pass_rate=0.5)
-    baseline = {
-        "run_id": "r1",
-        "pass_rate": 1.0,
-        "cases": [{"id": "a", "variant": None, "passed": True}, {"id": "b", "variant": None, "passed": True}],
-    }
+    baseline = EvalReport.model_validate(
+        {
+            "run_id": "r1",
+            "dataset": "golden",
+            "started_at": "2025-05-01T10:00:00+00:00",
+            "pass_rate": 1.0,
+            "cases": [{"id": "a", "variant": None, "passed": True}, {"id": "b", "variant": None, "passed": True}],
+        }
+    )
     gate = apply_gates(report, min_pass_rate=0.5, baseline=baseline, max_regression=0.2)
     assert not gate.passed and report.regressions == ["b"]
     assert gate.reasons == ["pass rate fell 50.0% from baseline r1 (max 20.0%); regressions: b"]
     assert apply_gates(report, min_pass_rate=0.5, baseline=baseline, max_regression=0.5).passed
-    assert report.to_dict()["baseline"]["run_id"] == "r1"
+    assert report.model_dump(mode="json")["baseline"]["run_id"] == "r1"
 
     junit = tmp_path / "out" / "results.xml"
     assert cli("eval", str(golden), "--no-upload", "--junit", str(junit)).exit_code == 1

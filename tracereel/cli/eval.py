@@ -2,55 +2,74 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 import click
 
 from tracereel.cli._traces import CannotRun, collector_option
 
+if TYPE_CHECKING:
+    from tracereel.contracts.evals import EvalReport
+
 __all__ = ["command"]
+
+
+_RESULT: Final = {"passed": "[green]pass[/green]", "failed": "[red]FAIL[/red]", "skipped": "[yellow]skip[/yellow]"}
 
 
 def _warn(text: str) -> None:
     click.echo(f"warning: {text}", err=True)
 
 
-def _render(report: Any) -> None:
+def _render(report: EvalReport) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from tracereel.contracts.evals import CaseCounts
+    from tracereel.evals.compare import case_label
 
     console = Console(soft_wrap=True, highlight=False)
     table = Table("case", "variant", "result", "scores")
     for case in report.cases:
         name = case.id + (f" #{case.repeat + 1}" if case.repeat else "")
         scores = ", ".join(f"{k}={v if isinstance(v, bool) else round(v, 3)}" for k, v in case.scores.items())
-        result = "[green]pass[/green]" if case.passed else "[red]FAIL[/red]"
-        table.add_row(escape(name), escape(case.variant or ""), result, escape(scores))
+        table.add_row(escape(name), escape(case.variant or ""), _RESULT[case.status], escape(scores))
     console.print(table)
-    # Why each case failed, below the table and unwrapped: a divergence report is several lines.
+    # Why each case failed or was skipped, below the table and unwrapped: a divergence report is several lines.
     for case in report.cases:
-        if case.passed:
+        if case.status == "passed":
             continue
-        label = (
-            case.id + (f" [{case.variant}]" if case.variant else "") + (f" #{case.repeat + 1}" if case.repeat else "")
-        )
+        label = case_label(case.id, case.variant) + (f" #{case.repeat + 1}" if case.repeat else "")
+        if case.status == "skipped":
+            console.print(f"[yellow]SKIP[/yellow] {escape(label)}: {escape(case.skip_reason or '')}")
+            continue
         why = case.error or "; ".join(f"{n}: {case.reasons.get(n, '')}" for n in case.failed)
         console.print(f"[red]FAIL[/red] {escape(label)}: {escape(why)}")
+    counts = report.counts or CaseCounts.of(report.cases)
+    tested = counts.passed + counts.failed
     means = ", ".join(f"{k} {v:.3f}" for k, v in report.scores.items())
-    console.print(f"{report.dataset}: pass rate {report.pass_rate:.1%} over {len(report.cases)} run(s); {means}")
+    skipped = f", {counts.skipped} skipped (not in the pass rate)" if counts.skipped else ""
+    console.print(
+        f"{report.dataset}: pass rate {report.pass_rate:.1%} over {tested} tested run(s){skipped}"
+        + (f"; means over the same runs: {means}" if means else "")
+    )
     for row in report.consistency:
-        if row["distinct_outputs"] > 1 or row["passed"] not in (0, row["runs"]):
+        if row.distinct_outputs > 1 or row.passed not in (0, row.runs):
             console.print(
-                f"  {row['id']}{' [' + row['variant'] + ']' if row['variant'] else ''}: passed {row['passed']}/"
-                f"{row['runs']}, same output in {row['agreement']:.0%} of runs"
+                f"  {escape(case_label(row.id, row.variant))}: passed {row.passed}/{row.runs}, "
+                f"same output in {row.agreement:.0%} of runs"
             )
     if report.baseline is not None:
-        console.print(f"baseline {report.baseline.get('run_id')}: pass rate {report.baseline.get('pass_rate')}")
+        console.print(
+            f"baseline {report.baseline.run_id}: pass rate {report.baseline.pass_rate}; "
+            f"{len(report.regressions)} regression(s), {len(report.fixes)} fix(es)"
+        )
         if report.regressions:
             console.print(f"[red]regressions[/red]: {escape(', '.join(report.regressions))}")
+        if report.fixes:
+            console.print(f"[green]fixes[/green]: {escape(', '.join(report.fixes))}")
     if report.gate.passed:
         console.print("[green]gate passed[/green]")
     else:
@@ -106,68 +125,38 @@ def command(
 ) -> None:
     """Run the golden set FILE: every case replayed against its recorded tool results (or live),
     scored and gated. Exit 0 every gate passed, 1 a gate failed, 2 cannot run."""
-    import tracereel
-    from tracereel.client import CollectorClient, CollectorError
-    from tracereel.evals.dataset import DatasetError, load_dataset
-    from tracereel.evals.report import BaselineError, apply_gates, fetch_baseline, parse_min_scores, write_junit
-    from tracereel.evals.runner import RunOptions, evaluate
-    from tracereel.replay import DiscardExporter
+    from tracereel.evals.api import run
+    from tracereel.evals.dataset import DatasetError
+    from tracereel.evals.report import BaselineError, parse_min_scores
 
     try:
-        minimums = parse_min_scores(min_scores)
-        dataset = load_dataset(file)
-    except (ValueError, DatasetError) as exc:
+        report = run(
+            file,
+            min_pass_rate=min_pass_rate,
+            min_scores=parse_min_scores(min_scores),
+            baseline=baseline,
+            max_regression=max_regression,
+            junit=junit,
+            upload=not no_upload,
+            collector=collector,
+            configure_sdk=True,
+            warn=_warn,
+            agent=agent,
+            tools=tools,
+            llm=llm,
+            repeat=repeat,
+            concurrency=concurrency,
+            faults=faults,
+            perturb=perturb,
+            attack=attack,
+            attack_corpus=attack_corpus,
+            seed=seed,
+            progress=not as_json and sys.stderr.isatty(),
+        )
+    except (ValueError, DatasetError, BaselineError) as exc:
         raise CannotRun(str(exc)) from None
-    client = CollectorClient(collector)
-    upload = not no_upload
-    if upload:
-        try:
-            client.health()
-        except CollectorError as exc:
-            _warn(f"the run is not stored: {exc}")
-            upload = False
-    stored = None
-    if baseline is not None:
-        try:
-            stored = fetch_baseline(client, dataset.name, baseline)
-        except BaselineError as exc:
-            raise CannotRun(str(exc)) from None
-    # Case runs are traces: into the collector with the report, or nowhere.
-    if upload:
-        tracereel.configure(service_name="tracereel-eval", endpoint=collector, schedule_delay_millis=200)
-    else:
-        tracereel.configure(exporter=DiscardExporter())
-    options = RunOptions(
-        agent=agent,
-        tools=tools,
-        llm=llm,
-        repeat=repeat,
-        concurrency=concurrency,
-        faults=faults,
-        perturb=perturb,
-        attack=attack,
-        attack_corpus=attack_corpus,
-        seed=seed,
-        progress=not as_json and sys.stderr.isatty(),
-    )
-    try:
-        report = evaluate(dataset, options)
-    except DatasetError as exc:
-        raise CannotRun(str(exc)) from None
-    finally:
-        tracereel.flush()
-    apply_gates(
-        report, min_pass_rate=min_pass_rate, min_scores=minimums, baseline=stored, max_regression=max_regression
-    )
-    if junit:
-        write_junit(report, junit)
-    if upload:
-        try:
-            client.upload_eval_run(report.to_dict())
-        except CollectorError as exc:
-            _warn(f"the run is not stored: {exc}")
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+        click.echo(report.model_dump_json(indent=2))
     else:
         _render(report)
     sys.stdout.flush()

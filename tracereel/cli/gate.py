@@ -9,24 +9,21 @@ errors exit 2 elsewhere; here they exit 3, so a typo is never read as "inconclus
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any, Final
 
 import click
 
-from tracereel.catalog import CATALOG
+from tracereel.catalog import CATALOG, format_change, format_value
 from tracereel.cli._errors import collector_errors
 from tracereel.cli._traces import collector_option
 from tracereel.client import CollectorClient, CollectorError
+from tracereel.durations import parse_duration
 
 __all__ = ["CANNOT_RUN", "EXIT_CODES", "command"]
 
 EXIT_CODES: Final = {"promote": 0, "fail": 1, "inconclusive": 2}
 CANNOT_RUN: Final = 3
-
-_WINDOW: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_SECONDS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class _GateCommand(click.Command):
@@ -49,24 +46,15 @@ class _GateCommand(click.Command):
 
 
 def _window_seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    match = _WINDOW.match(value)
-    if not match or float(match.group(1)) <= 0:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30m, 2h or 1d")
-    return float(match.group(1)) * _SECONDS[match.group(2)]
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _format(key: str, value: float | None, *, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    unit = CATALOG[key].unit
-    sign = "+" if signed and value > 0 else ""
-    if unit == "rate":
-        return f"{sign}{value * 100:.1f}{' pts' if signed else '%'}"
-    if unit == "ms":
-        return f"{sign}{value:,.0f} ms"
-    if unit == "usd":
-        return f"{sign}${value:.4f}" if value >= 0 else f"-${-value:.4f}"
-    return f"{sign}{value:.4g}"
+    # The catalog's one rule, as the dashboard and monitors format metrics.
+    return format_change(CATALOG[key], value) if signed else format_value(CATALOG[key], value)
 
 
 def _p(value: float | None) -> str:

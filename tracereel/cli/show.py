@@ -12,17 +12,11 @@ from rich.tree import Tree
 
 from tracereel import semconv as sc
 from tracereel.cli._traces import collector_option, read_trace
+from tracereel.rules import call_addresses, payload
 from tracereel.traces import SpanJSON, SpanNode, Trace, build_tree, span_kind
 from tracereel.traces import status as span_status
 
 __all__ = ["command", "trace_tree"]
-
-_PAYLOADS = {
-    # kind -> (input attribute, output attribute), in order of preference
-    "agent": ((sc.AGENT_INPUT,), (sc.AGENT_OUTPUT,)),
-    "tool": ((sc.TOOL_CALL_ARGUMENTS,), (sc.TOOL_CALL_RESULT,)),
-    "llm": ((sc.LLM_ARGUMENTS, sc.INPUT_MESSAGES), (sc.OUTPUT_MESSAGES,)),
-}
 
 
 def _short(raw: Any, width: int) -> str:
@@ -41,9 +35,7 @@ def _label(span: SpanJSON, number: str, width: int) -> str:
         parts.append(f"[cyan]{escape(number)}[/]")
     parts += [duration, f"[{color}]{status}[/]"]
     line = "  ".join(parts)
-    inputs, outputs = _PAYLOADS.get(kind, ((), ()))
-    shown_in = next((attrs[k] for k in inputs if k in attrs), None)
-    shown_out = next((attrs[k] for k in outputs if k in attrs), None)
+    shown_in, shown_out = payload(span)
     if shown_in is not None:
         line += f"\n[dim]in [/] {escape(_short(shown_in, width))}"
     if status == "ERROR":
@@ -59,21 +51,9 @@ def _label(span: SpanJSON, number: str, width: int) -> str:
 
 
 def trace_tree(trace: Trace, width: int = 100) -> Tree:
-    """A ``rich.tree.Tree`` of the trace; tool and LLM calls carry their ``kind:name#N`` (for --override)."""
-    spans = sorted(trace.get("spans") or [], key=lambda s: (int(s.get("start_time_unix_nano") or 0), s["span_id"]))
-    numbers: dict[str, str] = {}
-    counters: dict[tuple[str, str], int] = {}
-    for s in spans:
-        attrs = s.get("attributes") or {}
-        operation = attrs.get(sc.OPERATION_NAME)
-        if operation == sc.OP_EXECUTE_TOOL and sc.TOOL_NAME in attrs:
-            key = ("tool", attrs[sc.TOOL_NAME])
-        elif operation == sc.OP_CHAT and sc.REQUEST_MODEL in attrs:
-            key = ("llm", attrs[sc.REQUEST_MODEL])
-        else:
-            continue
-        counters[key] = counters.get(key, 0) + 1
-        numbers[s["span_id"]] = f"{key[0]}:{key[1]}#{counters[key]}"
+    """A ``rich.tree.Tree`` of the trace; the calls replay serves carry their ``kind:name#N`` (for --override)."""
+    spans = trace.get("spans") or []
+    numbers = call_addresses(spans)
     roots = build_tree(spans)
     title = f"trace {trace.get('trace_id', '?')} ({len(spans)} spans)"
     if any(node.span.get("parent_span_id") for node in roots):

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tracereel.client import CollectorClient, CollectorError, NotFound
 from tracereel.demo.runner import DemoError, DemoResult
@@ -185,14 +185,13 @@ def run_golden(file: str | Path, endpoint: str, *, api_key: str | None = None) -
         stable = evaluate(dataset, RunOptions(llm="tape", tools="tape"))
         apply_gates(stable)
         canary = evaluate(dataset, RunOptions(agent=CANARY, llm="tape", tools="tape"))
-        stable_dict: dict[str, Any] = stable.to_dict()
-        apply_gates(canary, baseline=stable_dict)
+        apply_gates(canary, baseline=stable)
     finally:
         tracereel.flush()
         tracereel.shutdown()
     for label, report in (("stable", stable), ("canary", canary)):
         try:
-            client.upload_eval_run(report.to_dict())
+            client.upload_eval_run(report)
         except CollectorError as exc:
             raise DemoError(f"the collector did not store the {label} eval run: {exc}") from None
         runs.append(GoldenRun(label, report.run_id, report.pass_rate, len(report.cases), len(report.regressions)))
