@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tracereel.cli._errors import ask_collector
 from tracereel.cli._traces import collector_option
-from tracereel.monitors import parse_window
+from tracereel.durations import parse_duration
 from tracereel.traces import TraceSummary
 
 __all__ = ["command", "mark", "row_cells"]
@@ -57,7 +57,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
     if value is None:
         return None
     try:
-        return time.time() - parse_window(value)
+        return time.time() - parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
