@@ -58,9 +58,9 @@ class ReplayOptions:
     live: frozenset[tuple[str, str]] = frozenset()  # (kind, name); name "*" = every boundary of the kind
     stub_agents: frozenset[str] = frozenset()
     # (kind, name, number or None for every call) -> the value to serve instead of the recorded result
-    overrides: dict[tuple[str, str, int | None], Any] = field(default_factory=dict)
+    overrides: dict[tuple[str, str, int | None], Any] = field(default_factory=dict[tuple[str, str, int | None], Any])
     # (kind, name) -> "timeout" | "error": raise instead of serving the recorded result (a scenario)
-    faults: dict[tuple[str, str], str] = field(default_factory=dict)
+    faults: dict[tuple[str, str], str] = field(default_factory=dict[tuple[str, str], str])
     # Intercept only this context's calls, so several replays can run at once (threads the agent
     # starts without its context then run unintercepted).
     context_only: bool = False
@@ -115,6 +115,7 @@ class _Served(hooks.Recorder):
                 self.chunk += 1
                 self.offset = 0
             found = False
+            value: Any = None
             if self.chunk < len(self.chunks):
                 recorded = self.chunks[self.chunk][1][self.offset]
                 if recorded[0] == kind:
@@ -391,7 +392,7 @@ class Engine:
 
     def _candidates(self, call: BoundaryCall, limit: int = 3) -> list[dict[str, Any]]:
         """The recorded calls closest to ``call``: same kind first, then name, then argument similarity."""
-        scored = []
+        scored: list[tuple[float, float, RecordedCall]] = []
         for node in self.tape.calls[1:]:
             if node.kind != call.kind:
                 continue
@@ -591,14 +592,14 @@ def _run_coroutine(factory: Callable[[], Awaitable[Any]]) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(factory())  # type: ignore[arg-type]
+        return asyncio.run(_await(factory()))
     # asyncio.run cannot nest: use a fresh loop in a worker thread, in a copy of this context.
     context = contextvars.copy_context()
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = context.run(asyncio.run, factory())
+            outcome["value"] = context.run(asyncio.run, _await(factory()))
         except BaseException as exc:
             outcome["error"] = exc
 

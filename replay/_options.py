@@ -72,7 +72,7 @@ def parse_faults(faults: Mapping[str, str]) -> dict[tuple[str, str], str]:
 
 def parse_live(texts: Iterable[str]) -> frozenset[tuple[str, str]]:
     """Every ``--live`` option as (kind, name); ``llm:*`` (or ``tool:*``) makes every such boundary live."""
-    out = set()
+    out: set[tuple[str, str]] = set()
     for text in texts:
         kind, name, number = _target(text, "--live")
         if number is not None:

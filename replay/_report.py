@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 __all__ = [
     "DIVERGENCE_KINDS",
@@ -43,10 +43,10 @@ def redacted_fields(raw: str | None) -> list[str]:
             if REDACTED in node:
                 found.append(path or "$")
         elif isinstance(node, dict):
-            for key, item in node.items():
+            for key, item in cast(dict[Any, Any], node).items():
                 walk(item, f"{path}.{key}" if path else str(key))
         elif isinstance(node, list):
-            for i, item in enumerate(node):
+            for i, item in enumerate(cast(list[Any], node)):
                 walk(item, f"{path}[{i}]")
 
     walk(data, "")
@@ -61,10 +61,11 @@ def _same_but_redacted(recorded: Any, actual: Any) -> bool:
         pattern = ".*?".join(re.escape(part) for part in _MARKER.split(recorded))
         return re.fullmatch(pattern, str(actual), re.DOTALL) is not None
     if isinstance(recorded, dict) and isinstance(actual, dict):
-        return recorded.keys() == actual.keys() and all(_same_but_redacted(recorded[k], actual[k]) for k in recorded)
+        left, right = cast(dict[Any, Any], recorded), cast(dict[Any, Any], actual)
+        return left.keys() == right.keys() and all(_same_but_redacted(left[k], right[k]) for k in left)
     if isinstance(recorded, list) and isinstance(actual, list):
-        pairs = zip(recorded, actual, strict=True) if len(recorded) == len(actual) else None
-        return pairs is not None and all(_same_but_redacted(r, a) for r, a in pairs)
+        first, second = cast(list[Any], recorded), cast(list[Any], actual)
+        return len(first) == len(second) and all(_same_but_redacted(r, a) for r, a in zip(first, second, strict=True))
     return recorded == actual
 
 
@@ -142,10 +143,10 @@ class Divergence:
     expected: str | None = None  # recorded arguments / output (pretty JSON)
     actual: str | None = None  # the replay's arguments / output (pretty JSON)
     diff: str = ""
-    candidates: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     # Fields of the recorded arguments that the collector redacted before storage: a diff there
     # says nothing about the agent, so the report names them instead.
-    redacted: list[str] = field(default_factory=list)
+    redacted: list[str] = field(default_factory=list[str])
 
     def __post_init__(self) -> None:
         if not self.redacted:
@@ -171,12 +172,12 @@ class ReplayReport:
     served: int = 0
     live: int = 0
     stubbed: int = 0
-    overridden: list[str] = field(default_factory=list)
-    outcome: dict[str, Any] = field(default_factory=dict)  # {"recorded", "replayed", "changed"}
-    nondeterminism: dict[str, int] = field(default_factory=dict)  # {"recorded", "served", "live"}
+    overridden: list[str] = field(default_factory=list[str])
+    outcome: dict[str, Any] = field(default_factory=dict[str, Any])  # {"recorded", "replayed", "changed"}
+    nondeterminism: dict[str, int] = field(default_factory=dict[str, int])  # {"recorded", "served", "live"}
     truncated: bool = False
     replay_trace_id: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list[str])
     seconds: float = 0.0
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from tracereel.client import CollectorClient, CollectorError
 from tracereel.replay._tape import CannotReplay
@@ -50,7 +50,7 @@ def load_file(path: str | Path) -> TraceFile:
         raise CannotReplay(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise CannotReplay(f"{path} is not JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("spans"), list):
+    if not isinstance(data, dict) or not isinstance(cast(dict[str, Any], data).get("spans"), list):
         raise CannotReplay(f"{path} is not a tracereel trace file (no 'spans' list)")
     return cast(TraceFile, data)
 

@@ -13,7 +13,7 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tracereel import semconv as sc
 from tracereel.rules import boundary_kind, call_addresses, call_name, is_true
@@ -48,7 +48,7 @@ class RecordedCall:
     agent_path: tuple[str, ...] = ()
     ordinal: int = 1  # 1-based among the parent's children of the same kind and name
     number: int = 1  # 1-based among all calls of the same kind and name in the trace (override address)
-    children: list[RecordedCall] = field(default_factory=list)
+    children: list[RecordedCall] = field(default_factory=list["RecordedCall"])
     consumed: bool = False
     synthetic: bool = False  # a root rebuilt from a task-start marker (the real root was lost)
     killed: bool = False  # a kill switch stopped this agent call: its body never ran
@@ -75,7 +75,7 @@ class RecordedCall:
 
     def walk(self) -> list[RecordedCall]:
         """This call and every call below it."""
-        out = [self]
+        out: list[RecordedCall] = [self]
         for child in self.children:
             out.extend(child.walk())
         return out
@@ -112,6 +112,10 @@ def _int(value: Any, default: int = 0) -> int:
         return default
 
 
+def _attrs(span: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], span.get("attributes") or {})
+
+
 def _llm_arguments(attrs: dict[str, Any]) -> str | None:
     """The full arguments JSON of an LLM call, rebuilt from what the SDK records."""
     full = attrs.get(sc.LLM_ARGUMENTS)
@@ -129,10 +133,10 @@ def _llm_arguments(attrs: dict[str, Any]) -> str | None:
 def _error(span: dict[str, Any]) -> tuple[str, str, str] | None:
     if not is_error(span):
         return None
-    attrs = span.get("attributes") or {}
-    for event in span.get("events") or []:
+    attrs = _attrs(span)
+    for event in cast(list[dict[str, Any]], span.get("events") or []):
         if event.get("name") == sc.EXCEPTION_EVENT:
-            ev = event.get("attributes") or {}
+            ev = _attrs(event)
             return (
                 str(ev.get("exception.type", "Exception")),
                 str(ev.get("exception.message", "")),
@@ -144,7 +148,7 @@ def _error(span: dict[str, Any]) -> tuple[str, str, str] | None:
 
 
 def _to_call(span: dict[str, Any], kind: str) -> RecordedCall:
-    attrs = span.get("attributes") or {}
+    attrs = _attrs(span)
     start = _int(span.get("start_time_unix_nano"))
     call = RecordedCall(
         span_id=str(span.get("span_id", "")),
@@ -196,9 +200,10 @@ class Tape:
     """Everything replay needs from one trace, and which recorded calls have been used."""
 
     def __init__(self, trace: dict[str, Any]) -> None:
-        spans = trace.get("spans")
-        if not isinstance(spans, list) or not spans:
+        raw_spans = trace.get("spans")
+        if not isinstance(raw_spans, list) or not raw_spans:
             raise CannotReplay("the trace holds no spans")
+        spans = cast(list[dict[str, Any]], raw_spans)
         self.trace_id = str(trace.get("trace_id") or spans[0].get("trace_id") or "")
         self.lock = threading.RLock()
         by_id = {str(s.get("span_id")): s for s in spans}
@@ -207,14 +212,14 @@ class Tape:
         # (seq, values, span id, at): at = "start" (drawn by the caller before this call) or "end"
         chunks: list[tuple[int, list[Any], str, str]] = []
         for span in spans:
-            attrs = span.get("attributes") or {}
+            attrs = _attrs(span)
             if is_true(attrs.get(sc.TASK_START)):
                 marker = marker or span
             raw = attrs.get(sc.NONDETERMINISM)
             if raw:
                 try:
-                    parsed = json.loads(raw)
-                    for chunk in parsed if isinstance(parsed, list) else [parsed]:
+                    parsed: Any = json.loads(raw)
+                    for chunk in cast(list[Any], parsed if isinstance(parsed, list) else [parsed]):
                         at = str(chunk.get("at", "start"))
                         chunks.append((int(chunk["seq"]), list(chunk["values"]), str(span.get("span_id")), at))
                 except (ValueError, KeyError, TypeError, AttributeError):
@@ -228,11 +233,11 @@ class Tape:
 
         def tracked_parent(span_id: str) -> str:
             # The nearest ancestor that is a boundary call (other spans are looked through).
-            seen = set()
-            current = by_id.get(span_id, {}).get("parent_span_id") or ""
+            seen: set[str] = set()
+            current = str(by_id.get(span_id, {}).get("parent_span_id") or "")
             while current and current not in calls and current in by_id and current not in seen:
                 seen.add(current)
-                current = by_id[current].get("parent_span_id") or ""
+                current = str(by_id[current].get("parent_span_id") or "")
             return str(current)
 
         roots: list[RecordedCall] = []
@@ -251,7 +256,7 @@ class Tape:
         elif marker is not None:
             # The process died before the root span ended: rebuild the root from the marker.
             self.truncated = True
-            attrs = marker.get("attributes") or {}
+            attrs = _attrs(marker)
             root_id = str(marker.get("parent_span_id") or "")
             arguments = attrs.get(sc.AGENT_INPUT)
             self.root = RecordedCall(
@@ -267,7 +272,7 @@ class Tape:
                 entrypoint_file=attrs.get(sc.ENTRYPOINT_FILE),
                 synthetic=True,
             )
-            orphans = []
+            orphans: list[RecordedCall] = []
             for r in roots:
                 if r.parent_id == root_id:
                     r.parent_id = root_id
@@ -302,7 +307,7 @@ class Tape:
 
     def _check(self) -> None:
         root = self.root
-        missing = []
+        missing: list[str] = []
         if not root.entrypoint:
             missing.append(f"the root agent span has no {sc.ENTRYPOINT}")
         if root.arguments_json is None:

@@ -12,7 +12,7 @@ import json
 import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from tracereel.sdk.hooks import REPR_MARKER
 
@@ -37,34 +37,39 @@ def rebuild(value: Any, annotation: Any) -> Any:
                 return rebuilt
         return value
     if origin in (list, tuple) and isinstance(value, list):
+        values = cast(list[Any], value)
         args = typing.get_args(annotation)
         if origin is list and args:
-            items = [rebuild(v, args[0]) for v in value]
+            items = [rebuild(v, args[0]) for v in values]
         elif len(args) == 2 and args[1] is Ellipsis:
-            items = [rebuild(v, args[0]) for v in value]
-        elif args and len(args) == len(value):
-            items = [rebuild(v, a) for v, a in zip(value, args, strict=True)]
+            items = [rebuild(v, args[0]) for v in values]
+        elif args and len(args) == len(values):
+            items = [rebuild(v, a) for v, a in zip(values, args, strict=True)]
         else:
-            items = list(value)
+            items = list(values)
         return tuple(items) if origin is tuple else items
     if not isinstance(annotation, type):
         return value
-    if isinstance(value, dict) and REPR_MARKER not in value:
+    if isinstance(value, dict):
+        mapping = cast(dict[str, Any], value)
+        if REPR_MARKER in mapping:
+            return mapping  # the repr of an object that was not JSON: nothing to rebuild
         validate = getattr(annotation, "model_validate", None)
         if callable(validate):
             try:
-                return validate(value)
+                return validate(mapping)
             except Exception:
-                return value
+                return mapping
         if dataclasses.is_dataclass(annotation):
             field_hints = hints(annotation)
             fields = {f.name for f in dataclasses.fields(annotation) if f.init}
             try:
-                return annotation(**{k: rebuild(v, field_hints.get(k)) for k, v in value.items() if k in fields})
+                return annotation(**{k: rebuild(v, field_hints.get(k)) for k, v in mapping.items() if k in fields})
             except Exception:
-                return value
+                return mapping
+        return mapping
     if annotation is tuple and isinstance(value, list):
-        return tuple(value)
+        return tuple(cast(list[Any], value))
     return value
 
 
@@ -94,9 +99,10 @@ def decode_result(func: Callable[..., Any], result_json: str) -> Any:
 
 def call_arguments(func: Callable[..., Any], arguments_json: str) -> tuple[list[Any], dict[str, Any]]:
     """Positional and keyword arguments for calling ``func`` with recorded bound arguments."""
-    recorded = json.loads(arguments_json)
-    if not isinstance(recorded, dict):
+    decoded: Any = json.loads(arguments_json)
+    if not isinstance(decoded, dict):
         raise ValueError("the recorded input is not a JSON object of arguments")
+    recorded = cast(dict[str, Any], decoded)
     annotations = hints(func)
     try:
         params = inspect.signature(func).parameters

@@ -111,7 +111,8 @@ class TraceSummary(TypedDict, total=False):
     agent_version: str
     status_code: Status
     status_message: str
-    replay_of: str
+    replay_of: str  # a replay: the trace it replayed ("" otherwise)
+    eval_run_id: str  # an eval case's run: the eval run it belongs to ("" otherwise)
     complete: bool  # False: the run never finished (no root span arrived)
     start_time: str  # ISO 8601, UTC
     start_time_unix_nano: int

@@ -74,19 +74,32 @@ class OTLPGrpcServer:
             await context.abort(_code(exc), exc.message, trailing_metadata=trailing)
         return _OK
 
-    async def start(self) -> int:
-        """Bind and start serving; returns the port bound."""
-        self._server = grpc.aio.server(
-            options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)]
-        )
+    def bind(self) -> int:
+        """Create the server and bind its port, taking no calls yet; returns the port bound.
+
+        Call it on the event loop that will run the server. A port that cannot be bound is an
+        OSError naming the address, raised here rather than in the app's lifespan, so the caller
+        can report it in one line.
+        """
+        if self._server is not None:
+            return self.port
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)])
         handler = grpc.method_handlers_generic_handler(
             SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(self._export)}
         )
-        self._server.add_generic_rpc_handlers((handler,))
+        server.add_generic_rpc_handlers((handler,))
         try:
-            self.port = self._server.add_insecure_port(self._address)
+            port = server.add_insecure_port(self._address)
         except RuntimeError as exc:
             raise OSError(f"cannot listen for OTLP/gRPC on {self._address}: {exc}") from None
+        if not port:  # older grpc versions answer 0 instead of raising
+            raise OSError(f"cannot listen for OTLP/gRPC on {self._address}")
+        self._server, self.port = server, port
+        return port
+
+    async def start(self) -> int:
+        """Bind (unless :meth:`bind` already did) and start serving; returns the port bound."""
+        self.bind()
         await self._server.start()
         return self.port
 

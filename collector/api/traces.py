@@ -27,10 +27,16 @@ async def traces(
     service: str | None = None,
     agent: str | None = None,
     version: str | None = Query(None, description="only traces whose root agent has this version"),
-    status: str | None = Query(None, pattern="(?i)^(ok|error|unset)$"),
+    status: str | None = Query(
+        None, pattern="(?i)^(ok|error|unset)$", description="ok: the root is not ERROR (OK or UNSET); error; unset"
+    ),
+    include_replays: bool = Query(
+        False, description="also list replays and eval case runs (marked: replay_of, eval_run_id)"
+    ),
     principal: Principal = require_role("read"),
 ) -> dict[str, Any]:
-    """Traces whose root span starts in the window, with span counts, tokens and status."""
+    """Traces whose root span starts in the window, with span counts, tokens and status; replays and
+    eval case runs only with ``include_replays=true``."""
     start, end = parse_trace_list_window(from_, to)
     rows = await run_in_threadpool(
         list_traces,
@@ -42,6 +48,7 @@ async def traces(
         agent=agent,
         version=version,
         status=status,
+        include_replays=include_replays,
         prices=read_price_table(request),
         scope=read_scope(principal),
     )

@@ -15,7 +15,9 @@ from tracereel.traces import SpanJSON, Trace
 
 __all__ = ["get_trace", "list_traces"]
 
-_STATUSES = {"ok": "OK", "error": "ERROR", "unset": "UNSET"}
+# ok is "not ERROR": OpenTelemetry leaves a span that ended without error UNSET unless the
+# instrumentation says OK, and task success reads a root that is not ERROR as a success.
+_STATUSES = {"ok": "Status != 'ERROR'", "error": "Status = 'ERROR'", "unset": "Status = 'UNSET'"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -35,8 +37,13 @@ def list_traces(
     prices: PriceTable | None = None,
     version: str | None = None,
     scope: Scope = EVERYTHING,
+    include_replays: bool = False,
 ) -> list[dict[str, Any]]:
     """Traces whose root span starts in [start, end), newest first, with counts, tokens and cost.
+
+    ``status`` is ok (the root is not ERROR), error or unset. Replays (``replay_of``: the replayed
+    trace) and eval case runs (``eval_run_id``) are listed only with ``include_replays``: the list
+    is the agents' own traffic unless asked.
 
     ``cost_usd`` sums the trace's LLM spans like the metrics do (``prices``: default table if None);
     ``cost_coverage`` is the share of its LLM spans that had a price (None without LLM spans).
@@ -66,17 +73,19 @@ def list_traces(
     if version:
         markers.append("AgentVersion = {version:String}")
     if status:
-        where.append("Status = {status:String}")
-        params["status"] = _STATUSES[status.lower()]
+        where.append(_STATUSES[status.lower()])
+    # Not in ``where``: the task-start markers of unfinished runs carry neither mark.
+    own = [] if include_replays else [f"SpanAttributes['{k}'] = ''" for k in (sc.REPLAY_OF, sc.EVAL_RUN_ID)]
     roots = store.query_dicts(
         f"""SELECT TraceId AS trace_id, SpanName AS root_name, ServiceName AS service_name,
        AgentName AS agent_name, AgentVersion AS agent_version,
        toUnixTimestamp64Nano(Timestamp) AS start_ns, Duration AS duration_ns,
        Status AS status_code, StatusMessage AS status_message,
        SpanAttributes['tracereel.task.success'] AS task_success,
-       SpanAttributes['tracereel.replay.of'] AS replay_of
+       SpanAttributes['tracereel.replay.of'] AS replay_of,
+       SpanAttributes['{sc.EVAL_RUN_ID}'] AS eval_run_id
 FROM {TRACES_TABLE}
-WHERE {" AND ".join(where)}
+WHERE {" AND ".join(where + own)}
 ORDER BY Timestamp DESC
 LIMIT 1 BY TraceId
 LIMIT {{limit:UInt32}}""",
@@ -227,6 +236,7 @@ WHERE IsRoot = 1 AND TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:Date
                 "status_message": "no root span arrived: the run did not finish (crashed or still running)",
                 "task_success": "",
                 "replay_of": "",
+                "eval_run_id": "",
                 "complete": False,
             }
         )

@@ -34,13 +34,20 @@ if linked:
         st.query_params.clear()
         st.rerun()
 
-left, middle, right = st.columns([3, 1, 1])
+left, middle, right, last = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
 search = left.text_input("Search", placeholder="trace id, agent, root span or version", key="search")
 status = middle.selectbox("Status", ["any", "ok", "error", "unset"], key="status")
 limit = right.selectbox("Show", [50, 200, 1000], index=1, key="limit")
+# Replays and eval case runs are not the agents' traffic: listed (and marked) only when asked.
+include_replays = last.checkbox("Replays and eval runs", key="include_replays")
 
 try:
-    rows = api.traces(limit=limit, status=None if status == "any" else status, **flt)
+    rows = api.traces(
+        limit=limit,
+        status=None if status == "any" else status,
+        include_replays="true" if include_replays else None,
+        **flt,
+    )
 except CollectorError as exc:
     ui.fail(exc)
 
@@ -69,11 +76,16 @@ table = pd.DataFrame(
         "service": [r["service_name"] for r in rows],
         # Searching an original trace id finds its replays too.
         "replay of": [r.get("replay_of") or "" for r in rows],
+        "eval run": [r.get("eval_run_id") or "" for r in rows],
     }
 )
+if not include_replays:
+    table = table.drop(columns=["replay of", "eval run"])
 if search.strip():
     needle = search.strip().lower()
-    searched = ["trace id", "root span", "agent", "version", "service", "replay of"]
+    searched = [
+        c for c in ("trace id", "root span", "agent", "version", "service", "replay of", "eval run") if c in table
+    ]
     text = table[searched].astype(str).agg(" ".join, axis=1)
     table = table[text.str.lower().str.contains(needle, regex=False)].reset_index(drop=True)
 

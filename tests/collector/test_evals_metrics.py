@@ -1,4 +1,4 @@
-"""Eval case runs are traces like replays: listed and readable, but not counted in the production metrics."""
+"""Eval case runs are traces like replays: readable, listed when asked, not counted in the production metrics."""
 
 from __future__ import annotations
 
@@ -42,13 +42,16 @@ def test_an_eval_case_run_is_listed_and_readable_but_not_counted(asgi_collector)
         metrics = http.get("/api/v1/metrics", params=window).json()
         series = http.get("/api/v1/metrics/timeseries", params=window).json()
         agents = http.get("/api/v1/metrics/breakdown", params={**window, "by": "agent"}).json()["rows"]
-        listed = {t["trace_id"] for t in http.get("/api/v1/traces", params=window).json()["traces"]}
+        own = {t["trace_id"] for t in http.get("/api/v1/traces", params=window).json()["traces"]}
+        every = http.get("/api/v1/traces", params={**window, "include_replays": "true"}).json()["traces"]
         live = http.get(f"/api/v1/traces/{EVAL_LIVE}").json()
     assert metrics["tasks"] == 1
     assert metrics["task_success_rate"] == 1.0  # the failed eval runs do not count
     assert sum(point["tasks"] for point in series["points"]) == 1
     assert [(row["agent"], row["tasks"]) for row in agents] == [("support", 1)]
-    assert listed == {PRODUCTION, EVAL_REPLAY, EVAL_LIVE}
+    assert own == {PRODUCTION}
+    marks = {t["trace_id"]: (t["replay_of"], t["eval_run_id"]) for t in every}
+    assert marks == {PRODUCTION: ("", ""), EVAL_REPLAY: (PRODUCTION, "run-1"), EVAL_LIVE: ("", "run-1")}
     assert len(live["spans"]) == 2
     root = next(s for s in live["spans"] if not s["parent_span_id"])
     assert root["attributes"]["tracereel.eval.run_id"] == "run-1"

@@ -89,7 +89,7 @@ def test_serve_refuses_a_non_loopback_address_with_auth_off(tmp_path: Path):
     port = claim_port()
     process = _serve(tmp_path, "--host", "0.0.0.0", "--port", str(port))
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 1
+    assert process.returncode == 2  # cannot run
     assert "refusing to listen on 0.0.0.0 with auth off" in err
     assert "TRACEREEL_ADMIN_KEY" in err and "--insecure-no-auth" in err
     assert "Traceback" not in err

@@ -11,7 +11,7 @@ COLLECTOR = Path(tracereel.collector.__file__).parent
 PREFIX = "tracereel.collector"
 
 # What each part of the collector may import from the collector; its own part is always allowed.
-# Top-level modules: settings (reads the store's default URL), app (wires all). Literals shared
+# Top-level modules: settings (reads the store's default URL), app (wires all), server (runs the app). Literals shared
 # with the clients (paths, media types, versions) come from tracereel.constants, outside.
 # control is policy: redaction over plain values (ingest calls into it from the parse workers),
 # and the keys and the audit log, which keep their rows in the store (the key ring reloads them,
@@ -27,6 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"control", "ingest", "monitors", "query", "store", "settings"},
     "settings": {"store"},
     "app": {"api", "ingest", "monitors", "store", "settings", "control"},
+    # server runs the app as a process: opens the store and the log, binds both ports, serves.
+    "server": {"api", "app", "control", "ingest", "settings", "store"},
 }
 
 

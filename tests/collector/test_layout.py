@@ -228,13 +228,13 @@ def _invoke(*args: str, env: dict[str, Any] | None = None) -> Any:
 
 def test_serve_with_a_cluster_and_an_embedded_store_is_one_line(tmp_path: Path):
     result = _invoke("serve", "--cluster", "prod", "--store", f"chdb://{tmp_path}")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # cannot run
     assert result.output.strip().splitlines() == [
         f"Error: --cluster prod needs a ClickHouse server store (http(s)://host:8123/db), not 'chdb://{tmp_path}': "
         "an embedded chDB store is one node"
     ]
     bad = _invoke("schema", env={"TRACEREEL_CLUSTER": "a b"})
-    assert bad.exit_code == 1 and bad.output.startswith("Error: --cluster / TRACEREEL_CLUSTER: ")
+    assert bad.exit_code == 2 and bad.output.startswith("Error: --cluster / TRACEREEL_CLUSTER: ")
 
 
 def test_the_schema_command_prints_the_layout_in_order():

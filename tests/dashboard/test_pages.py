@@ -238,6 +238,10 @@ def test_a_replay_trace_names_its_original_and_is_found_by_the_originals_id(coll
     assert "diverged at `support/tool:lookup#0`" in note
 
     at.switch_page("views/traces.py").run()
+    # A replay is not the agent's traffic: listed only when the checkbox asks for it.
+    assert list(at.dataframe[0].value["trace id"]) == [original]
+    assert "replay of" not in at.dataframe[0].value.columns
+    at.checkbox(key="include_replays").check().run()
     assert len(at.dataframe[0].value) == 2
     at.text_input(key="search").input(original).run()
     assert not at.exception

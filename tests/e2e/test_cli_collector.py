@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -116,7 +117,7 @@ def test_a_second_collector_on_the_same_store_gets_one_clear_line(served):
     _, store, _ = served
     second = cli("serve", "--port", str(claim_port()), "--store", store)
     _, err = second.communicate(timeout=60)
-    assert second.returncode == 1
+    assert second.returncode == 2  # cannot run
     assert "is in use by another process" in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -136,6 +137,47 @@ def test_bad_options_are_one_line_errors(args, message):
     assert process.returncode != 0
     assert message in err
     assert "Traceback" not in err
+
+
+@contextlib.contextmanager
+def _taken(port: int):
+    """Another program listening on ``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        yield
+
+
+def test_serve_names_both_ports_it_listens_on(tmp_path: Path):
+    http, grpc = claim_port(), claim_port()
+    process = cli("serve", "--port", str(http), "--grpc-port", str(grpc), "--store", f"chdb://{tmp_path / 's'}")
+    try:
+        wait_healthy(f"http://127.0.0.1:{http}", process)
+    finally:
+        out, err = stop(process)
+    assert process.returncode == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith(f"tracereel collector on http://127.0.0.1:{http} (OTLP/HTTP and the API)"), out
+    assert f"OTLP/gRPC on 127.0.0.1:{grpc}" in first
+
+
+@pytest.mark.parametrize("taken", ["http", "grpc", "both"])
+def test_a_port_in_use_is_one_line_naming_the_port_and_its_option(tmp_path: Path, taken: str):
+    http, grpc = claim_port(), claim_port()
+    ports = {"http": [http], "grpc": [grpc], "both": [http, grpc]}[taken]
+    with contextlib.ExitStack() as held:
+        for port in ports:
+            held.enter_context(_taken(port))
+        process = cli("serve", "--port", str(http), "--grpc-port", str(grpc), "--store", f"chdb://{tmp_path / 's'}")
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 2, err
+    assert "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    # HTTP is bound first: with both taken, the line names the HTTP port.
+    port, option = (grpc, "--grpc-port") if taken == "grpc" else (http, "--port")
+    assert f"127.0.0.1:{port} (already in use)" in line
+    assert f"pass {option} N" in line
+    assert "tracereel collector on" not in out  # nothing was announced, nothing served
 
 
 def test_up_with_demo_fills_the_store_and_shuts_down_cleanly(tmp_path: Path):
@@ -162,8 +204,10 @@ def test_up_with_demo_fills_the_store_and_shuts_down_cleanly(tmp_path: Path):
             interval=0.5,
         )
     finally:
-        _, err = stop(process)
+        out, err = stop(process)
     assert process.returncode == 0, err
+    assert f"tracereel collector on {url}" in out
+    assert "OTLP/gRPC off (--grpc-port 0)" in out  # clean_env turns gRPC off; both ports are always named
     assert (tmp_path / "tracereel" / "store").is_dir()
     assert (tmp_path / "tracereel" / "demo-golden" / "golden.yaml").is_file()
 

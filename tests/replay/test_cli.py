@@ -6,7 +6,9 @@ import json
 
 from click.testing import CliRunner
 
+from tests.support import wait_until
 from tracereel.cli import main
+from tracereel.client import CollectorClient
 
 
 def _run(*args: str):
@@ -123,3 +125,70 @@ def test_replay_all_summarises_and_fails_the_gate_when_one_diverged(recorder, ag
     assert result.exit_code == 1, result.output
     assert "missing_call" in result.output
     assert "1 reproduced, 1 diverged, 0 could not run" in result.output
+
+
+def test_replay_of_a_file_records_only_with_record(recorder, agents, tmp_path):
+    recorded = recorder.record("support", agents.support, "Scratched lid", "fi@example.com")
+    target = tmp_path / "scratched.json"
+    assert _run("export", recorded.trace_id, "--collector", recorder.url, "-o", str(target)).exit_code == 0
+    client = CollectorClient(recorder.url)
+
+    def replays() -> list[str]:
+        rows = client.traces(agent="support", include_replays="true", limit=1000)
+        return [r["trace_id"] for r in rows if r.get("replay_of") == recorded.trace_id]
+
+    # TRACEREEL_ENDPOINT names a collector, yet a file replays offline unless --record.
+    runner = CliRunner(env={"TRACEREEL_ENDPOINT": recorder.url})
+    agents.reset()
+    agents.ARMED.set()
+    offline = runner.invoke(main, ["replay", "--file", str(target), "--json"], catch_exceptions=False)
+    assert offline.exit_code == 0, offline.output
+    assert json.loads(offline.output)["replay_trace_id"] is None
+    agents.reset()
+    agents.ARMED.set()
+    sent = runner.invoke(main, ["replay", "--file", str(target), "--record", "--json"], catch_exceptions=False)
+    assert sent.exit_code == 0, sent.output
+    replay_id = json.loads(sent.output)["replay_trace_id"]
+    assert replay_id
+    assert wait_until(replays, "the recorded replay to reach the collector") == [replay_id]  # only the --record one
+
+
+def test_traces_lists_the_newest_and_leaves_replays_out_unless_asked(recorder, agents):
+    recorded = recorder.record("support", agents.support, "Late delivery", "tr@example.com")
+    agents.reset()
+    agents.ARMED.set()
+    replayed = _run("replay", recorded.trace_id, "--collector", recorder.url, "--json")
+    assert replayed.exit_code == 0, replayed.output
+    replay_id = json.loads(replayed.output)["replay_trace_id"]
+
+    def listed(*options: str) -> list[dict[str, object]]:
+        result = _run("traces", "--agent", "support", "--since", "1h", "--collector", recorder.url, "--json", *options)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    every = wait_until(
+        lambda: [r for r in listed("--include-replays") if r["trace_id"] == replay_id],
+        "the replay's trace to be listed",
+    )
+    assert every[0]["replay_of"] == recorded.trace_id
+    own = [r["trace_id"] for r in listed()]
+    assert recorded.trace_id in own and replay_id not in own
+    assert recorded.trace_id in [r["trace_id"] for r in listed("--status", "ok")]
+    assert recorded.trace_id not in [r["trace_id"] for r in listed("--status", "error")]
+    assert len(listed("--limit", "1")) == 1
+
+    table = _run("traces", "--agent", "support", "--include-replays", "--collector", recorder.url)
+    assert table.exit_code == 0, table.output
+    header, *lines = table.output.splitlines()
+    assert header.split()[:3] == ["trace", "start", "(UTC)"] and header.split()[-1] == "run"
+    original = next(line for line in lines if line.startswith(recorded.trace_id))
+    assert " support " in original and " ok " in original
+    assert next(line for line in lines if line.startswith(replay_id)).endswith(f"replay of {recorded.trace_id}")
+
+
+def test_traces_bad_input_and_unreachable_collector_exit_2(recorder):
+    result = _run("traces", "--since", "yesterday", "--collector", recorder.url)
+    assert result.exit_code == 2 and "--since" in result.output and "not a duration" in result.output
+    result = _run("traces", "--collector", "http://127.0.0.1:1")
+    assert result.exit_code == 2 and "cannot reach the collector at http://127.0.0.1:1" in result.output.lower()
+    assert "Traceback" not in result.output

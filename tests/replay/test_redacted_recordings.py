@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from tracereel.replay._render import render_report
 from tracereel.replay._report import Divergence, ReplayReport, matches_redacted, redacted_fields
+from tracereel.replay.render import render_report
 
 
 def test_redacted_fields_are_named_by_path():

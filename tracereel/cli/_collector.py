@@ -1,19 +1,21 @@
-"""Starting a collector from the CLI: settings from options, one clear line on failure."""
+"""The options of ``serve`` and ``up``, the settings they make, and the collector's start as one line on failure.
+
+What running the collector means lives in :func:`tracereel.collector.serve`; this module parses and prints.
+"""
 
 from __future__ import annotations
 
-import logging
-import signal
 from typing import Any
 
 import click
+
+from tracereel.cli._errors import CannotRun
 
 __all__ = [
     "REDACT_HELP",
     "cluster_option",
     "ingest_options",
     "insecure_option",
-    "is_loopback",
     "load_settings",
     "monitor_interval_option",
     "retention_option",
@@ -66,21 +68,6 @@ def ingest_options(func: Any) -> Any:
     )(func)
 
 
-def _check_grpc_port(settings: Any) -> None:
-    import socket
-
-    if not settings.grpc_port:
-        return
-    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
-        try:
-            probe.bind((settings.host, settings.grpc_port))
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot listen for OTLP/gRPC on {settings.host}:{settings.grpc_port} ({exc.strerror}): "
-                "pass --grpc-port N, or --grpc-port 0 to turn gRPC off"
-            ) from None
-
-
 def cluster_option(func: Any) -> Any:
     """``--cluster NAME``, shared by ``serve`` and ``up``: the ClickHouse cluster the store's tables are laid out on."""
     return click.option(
@@ -101,18 +88,6 @@ def insecure_option(func: Any) -> Any:
     )(func)
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``."""
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
-
-
 def monitor_interval_option(func: Any) -> Any:
     """``--monitor-interval SECONDS``, shared by ``serve`` and ``up``."""
     return click.option(
@@ -130,7 +105,7 @@ def load_settings(**options: Any) -> Any:
 
         from tracereel.collector.settings import CollectorSettings
     except ImportError as exc:
-        raise click.ClickException(
+        raise CannotRun(
             f"the collector needs the server extra ({exc.name} is missing): pip install 'tracereel[server]'"
         ) from None
     try:
@@ -138,72 +113,16 @@ def load_settings(**options: Any) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first.get("loc") else "setting"
-        raise click.ClickException(f"--{field.replace('_', '-')} / TRACEREEL_{field.upper()}: {first['msg']}") from None
+        raise CannotRun(f"--{field.replace('_', '-')} / TRACEREEL_{field.upper()}: {first['msg']}") from None
 
 
-def _exit_cleanly(signum: int, frame: Any) -> None:
-    raise SystemExit(0)
+def run_collector(settings: Any, *, insecure_no_auth: bool = False) -> None:
+    """Serve the collector (:func:`tracereel.collector.serve`), printing where it listens; a failure to
+    start is one line and exit 2."""
+    from tracereel.collector import ServeError, serve  # the server extra: load_settings checked it is there
 
-
-def run_collector(settings: Any, *, on_started: Any = None, insecure_no_auth: bool = False) -> None:
-    """Open the store, serve the collector until interrupted, then drain and close the store.
-
-    With auth off (no key in the store, no admin key set), a non-loopback ``settings.host`` is
-    refused unless ``insecure_no_auth``.
-    """
-    import uvicorn
-
-    from tracereel.collector import RedactionError, Store, StoreError, create_app
-    from tracereel.collector.ingest import WriteAheadLog
-
-    _check_grpc_port(settings)
     try:
-        store = Store.open(settings.store, retention_days=settings.retention_days, cluster=settings.cluster)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        # Opened here, not in the app's lifespan, so "in use by another collector" is one line.
-        log = WriteAheadLog(settings.resolved_wal_dir(), max_bytes=settings.wal_max_bytes)
-        try:
-            log.open()
-        except OSError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            app = create_app(settings, store, log=log)
-        except RedactionError as exc:
-            log.close()
-            raise click.ClickException(str(exc)) from None
-        if not app.state.keys.auth_on and not is_loopback(settings.host) and not insecure_no_auth:
-            raise click.ClickException(
-                f"refusing to listen on {settings.host} with auth off: anyone who can reach it could read and "
-                "write every trace. Turn auth on by setting TRACEREEL_ADMIN_KEY (then create keys with "
-                "`tracereel keys create`), or pass --insecure-no-auth."
-            )
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
-        server = uvicorn.Server(config)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        kept = f"{settings.retention_days} days" if settings.retention_days else "forever"
-        grpc = f", OTLP/gRPC on {settings.host}:{settings.grpc_port}" if settings.grpc_port else ""
-        on = f", cluster {settings.cluster}" if settings.cluster else ""
-        click.echo(
-            f"tracereel collector on http://{settings.host}:{settings.port}{grpc} "
-            f"(store: {store.display_url}{on}, kept {kept}; write-ahead log: {log.directory})"
-        )
-        if on_started is not None:
-            on_started(server)
-        # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal: after a clean drain,
-        # Ctrl-C or a container stop is a normal exit, not "Aborted!" with status 1.
-        previous = signal.signal(signal.SIGTERM, _exit_cleanly)
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        click.echo("tracereel collector stopped")
-        if not server.started:
-            raise click.ClickException(
-                f"could not listen on {settings.host}:{settings.port} (is another collector running there?)"
-            )
-    finally:
-        store.close()
+        serve(settings, insecure_no_auth=insecure_no_auth, on_listening=lambda where: click.echo(where.describe()))
+    except ServeError as exc:
+        raise CannotRun(str(exc)) from None
+    click.echo("tracereel collector stopped")

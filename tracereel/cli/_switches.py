@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from tracereel.cli._traces import CannotRun
+from tracereel.cli._errors import collector_errors
 
 __all__ = ["describe", "selector_options", "switch_call"]
 
@@ -38,14 +38,6 @@ def describe(switch: dict[str, Any]) -> str:
 
 
 def switch_call(call: Callable[[], T]) -> T:
-    """Run a client call; its failure is one line (exit 1 for a refusal, 2 when it cannot run)."""
-    from tracereel.client import CollectorError, CollectorUnavailable, NotFound, Unauthorized
-
-    try:
+    """Run a client call; its failure is one line and exit 2 (a refusal names the key it needs)."""
+    with collector_errors(forbidden="flipping a switch needs an admin key in TRACEREEL_API_KEY"):
         return call()
-    except (CollectorUnavailable, Unauthorized, NotFound) as exc:
-        raise CannotRun(str(exc)) from None
-    except CollectorError as exc:
-        if exc.status == 403:
-            raise click.ClickException(f"{exc} (flipping a switch needs an admin key in TRACEREEL_API_KEY)") from None
-        raise click.ClickException(str(exc)) from None

@@ -1,41 +1,31 @@
-"""What the commands that read traces share: ``--collector``, ``--file`` and "cannot run" (exit 2)."""
+"""What the commands that read traces share: ``--collector``, ``--file`` and printing rows."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
+from tracereel.cli._errors import CannotRun, ask_collector
 from tracereel.constants import DEFAULT_ENDPOINT
-from tracereel.sdk.settings import ConfigError, collector_endpoint, resolve_with_source
+from tracereel.replay import CannotReplay, fetch_trace, load_file
+from tracereel.sdk.settings import ConfigError, collector_endpoint
 from tracereel.traces import Trace
 
-if TYPE_CHECKING:
-    from tracereel.client import CollectorClient
-
-_T = TypeVar("_T")
-
-__all__ = ["CannotRun", "ask_collector", "collector_option", "collector_was_given", "echo_rows", "read_trace"]
-
-
-class CannotRun(click.ClickException):
-    """An expected failure that means "cannot run" (unknown trace, unreachable collector, bad file): exit 2."""
-
-    exit_code = 2
+# CannotRun and ask_collector are re-exported: the commands that read traces take them from here.
+__all__ = ["CannotRun", "ask_collector", "collector_option", "echo_rows", "read_trace"]
 
 
 def _resolve_collector(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     # The address comes from the SDK's settings, like the key: one place decides for every command.
     try:
-        explicit = value is not None or resolve_with_source("endpoint")[1] is not None
         url = collector_endpoint(value)
     except ConfigError as exc:
         raise CannotRun(str(exc)) from None
     if not url.startswith(("http://", "https://")):
         raise CannotRun(f"--collector {value!r} is not an http(s):// URL")
-    ctx.meta["tracereel.collector_explicit"] = explicit
     return url
 
 
@@ -49,16 +39,6 @@ def collector_option(func: Any) -> Any:
     )(func)
 
 
-def ask_collector(collector: str, call: Callable[[CollectorClient], _T]) -> _T:
-    """``call`` on a client of ``collector``; a collector error becomes CannotRun (one line, exit 2)."""
-    from tracereel.client import CollectorClient, CollectorError
-
-    try:
-        return call(CollectorClient(collector))
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
-
-
 def echo_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> None:
     """Print ``rows`` as one JSON list, or one ``line`` each (``empty`` when there are none)."""
     if as_json:
@@ -70,15 +50,8 @@ def echo_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Calla
             click.echo(line(row))
 
 
-def collector_was_given(ctx: click.Context) -> bool:
-    """Whether ``--collector`` or an endpoint variable named the collector (rather than the default)."""
-    return bool(ctx.meta.get("tracereel.collector_explicit"))
-
-
 def read_trace(trace_id: str | None, collector: str, file: str | None) -> Trace:
     """The trace named by ``trace_id`` on ``collector``, or the trace file ``file``; CannotRun on failure."""
-    from tracereel.replay import CannotReplay, fetch_trace, load_file
-
     try:
         if file:
             trace = load_file(file)

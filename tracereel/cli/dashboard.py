@@ -26,12 +26,10 @@ __all__ = ["command"]
 )
 def command(collector: str, port: int, host: str) -> None:
     """Serve the dashboard (Overview, Traces, Trace, Compare) on http://HOST:PORT."""
-    try:
-        import streamlit  # noqa: F401  (only checking it is installed)
-    except ImportError as exc:
+    if importlib.util.find_spec("streamlit") is None:
         raise click.ClickException(
-            f"the dashboard needs the dashboard extra ({exc.name} is missing): pip install 'tracereel[dashboard]'"
-        ) from None
+            "the dashboard needs the dashboard extra (streamlit is missing): pip install 'tracereel[dashboard]'"
+        )
     # The app file, found without importing it (importing would run the Streamlit script here).
     spec = importlib.util.find_spec("tracereel.dashboard")
     assert spec is not None and spec.origin is not None

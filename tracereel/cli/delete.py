@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tracereel.cli._traces import CannotRun, collector_option
+from tracereel.cli._errors import ask_collector
+from tracereel.cli._traces import collector_option
 
 __all__ = ["command"]
 
@@ -18,10 +19,5 @@ def command(trace_id: str, collector: str) -> None:
     Needs the collector's API key (TRACEREEL_API_KEY) when it has one. An unknown or malformed id
     is one line and exit 2.
     """
-    from tracereel.client import CollectorClient, CollectorError
-
-    try:
-        answer = CollectorClient(collector).delete_trace(trace_id)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
+    answer = ask_collector(collector, lambda api: api.delete_trace(trace_id))
     click.echo(f"deleted trace {answer['trace_id']} ({answer['deleted_spans']} spans) from {collector}")

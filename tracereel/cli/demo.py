@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-if TYPE_CHECKING:
-    from tracereel.demo import DemoResult
+from tracereel.demo import DemoError, DemoResult, run_demo
+from tracereel.demo.golden import run_golden, write_golden
+from tracereel.sdk.settings import ConfigError, collector_endpoint
 
 __all__ = ["command"]
 
@@ -49,8 +48,6 @@ def command(
     golden: str | None,
 ) -> None:
     """Run the demo agent system (a supervisor and its specialists, offline) and send its traces."""
-    from tracereel.demo import DemoError, run_demo
-    from tracereel.sdk.settings import ConfigError, collector_endpoint
 
     try:
         result = run_demo(
@@ -71,7 +68,6 @@ def command(
 
 def _golden(result: DemoResult, directory: str, api_key: str | None) -> None:
     """Write and evaluate the demo's golden set; any failure is one warning line, never an error."""
-    from tracereel.demo.golden import run_golden, write_golden
 
     try:
         file = write_golden(result, directory, api_key=api_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tracereel.cli._traces import CannotRun, collector_option, read_trace
+from tracereel.replay import export_trace
 
 __all__ = ["command"]
 
@@ -15,8 +16,6 @@ __all__ = ["command"]
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write [default: TRACE_ID.json].")
 def command(trace_id: str, collector: str, output: str | None) -> None:
     """Export TRACE_ID from the collector as a JSON file to replay later or attach to a bug report."""
-    from tracereel.replay import export_trace
-
     trace = read_trace(trace_id, collector, None)
     target = output or f"{trace['trace_id']}.json"
     try:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Final
 import click
 
 from tracereel.catalog import CATALOG, format_change, format_value
+from tracereel.cli._errors import collector_errors
 from tracereel.cli._traces import collector_option
+from tracereel.client import CollectorClient, CollectorError
 from tracereel.durations import parse_duration
 
 if TYPE_CHECKING:
@@ -34,14 +36,15 @@ class _GateCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.ClickException as exc:
-            exc.exit_code = CANNOT_RUN
+            # click's stubs call exit_code a ClassVar; click itself sets it per instance too.
+            exc.exit_code = CANNOT_RUN  # pyright: ignore[reportAttributeAccessIssue]
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            exc.exit_code = CANNOT_RUN
+            exc.exit_code = CANNOT_RUN  # pyright: ignore[reportAttributeAccessIssue]
             raise
 
 
@@ -159,11 +162,9 @@ def command(
     its interval at the same level. Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run (also
     when --kill-on-fail could not flip the switch of a failed canary). See docs/gates.md.
     """
-    from tracereel.client import CollectorClient, CollectorError
-
     end = time.time()
     client = CollectorClient(collector)
-    try:
+    with collector_errors():
         answer = client.compare(
             agent,
             baseline,
@@ -175,8 +176,6 @@ def command(
             end=f"{end:.3f}",
             service=service,
         )
-    except CollectorError as exc:
-        raise click.ClickException(str(exc)) from None
     printed: dict[str, Any] = answer.model_dump(mode="json", by_alias=True)
     kill_error = None
     if kill_on_fail and answer.verdict == "fail":

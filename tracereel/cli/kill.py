@@ -6,6 +6,7 @@ import click
 
 from tracereel.cli._switches import describe, selector_options, switch_call
 from tracereel.cli._traces import collector_option
+from tracereel.client import CollectorClient
 
 __all__ = ["command"]
 
@@ -20,8 +21,6 @@ def command(agent: str, version: str, service: str, team: str, reason: str, coll
 
     Needs an admin key (TRACEREEL_API_KEY). Revive it with `tracereel revive` and the same options.
     """
-    from tracereel.client import CollectorClient
-
     if not reason.strip():
         raise click.BadParameter("must not be empty", param_hint="--reason")
     client = CollectorClient(collector)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import click
+from rich.console import Console
+from rich.table import Table
 
-from tracereel.cli._traces import CannotRun, collector_option
+from tracereel.cli._errors import collector_errors
+from tracereel.cli._traces import collector_option
+from tracereel.client import CollectorClient
 from tracereel.monitors import (
     FORMATS,
     condition_text,
@@ -22,12 +26,8 @@ __all__ = ["command"]
 
 def _call(collector: str, method: str, *args: Any, **kwargs: Any) -> Any:
     """``CollectorClient(collector).<method>(...)``; a collector error is one line and exit 2."""
-    from tracereel.client import CollectorClient, CollectorError
-
-    try:
+    with collector_errors():
         return getattr(CollectorClient(collector), method)(*args, **kwargs)
-    except CollectorError as exc:
-        raise CannotRun(str(exc)) from None
 
 
 @click.group("monitor")
@@ -130,9 +130,6 @@ def _filters(m: dict[str, Any]) -> str:
 @collector_option
 def list_(as_json: bool, collector: str) -> None:
     """List the monitors with their state and last value."""
-    from rich.console import Console
-    from rich.table import Table
-
     monitors = _call(collector, "monitors")
     if as_json:
         click.echo(json.dumps(monitors, indent=2))
@@ -144,7 +141,7 @@ def list_(as_json: bool, collector: str) -> None:
     for column in ("name", "state", "value", "fires when", "window", "filters", "min tasks", "notifies"):
         table.add_column(column)
     for m in monitors:
-        status = m.get("status") or {}
+        status = cast(dict[str, Any], m.get("status") or {})
         table.add_row(
             m["name"],
             status.get("state", "not evaluated yet"),

@@ -8,8 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
+from rich.console import Console
 
-from tracereel.cli._traces import CannotRun, collector_option, collector_was_given, read_trace
+import tracereel
+from tracereel.cli._errors import CannotRun
+from tracereel.cli._traces import collector_option, read_trace
+from tracereel.replay import CannotReplay, DiscardExporter, parse_live, parse_overrides, replay, replay_all
+from tracereel.replay.render import render_report, render_summary
+from tracereel.traces import Trace
 
 __all__ = ["command"]
 
@@ -17,51 +23,16 @@ __all__ = ["command"]
 def _record_to(collector: str | None, service: str | None = None) -> None:
     """Where the replay's own trace goes: the collector (under the original's service name), or
     nowhere (no export attempts, no noise)."""
-    import tracereel
-
     if collector:
         tracereel.configure(service_name=service or None, endpoint=collector, schedule_delay_millis=200)
         return
-    from tracereel.replay import DiscardExporter
-
     tracereel.configure(exporter=DiscardExporter())
 
 
-def _service(trace: dict[str, Any]) -> str | None:
+def _service(trace: Trace) -> str | None:
     spans = trace.get("spans") or []
     roots = [s for s in spans if not s.get("parent_span_id")] or spans
-    return next((str(s["service_name"]) for s in roots if s.get("service_name")), None)
-
-
-def _is_replay(trace: dict[str, Any]) -> bool:
-    from tracereel import semconv as sc
-
-    return any(
-        sc.REPLAY_OF in (s.get("attributes") or {}) and not s.get("parent_span_id") for s in trace.get("spans", [])
-    )
-
-
-def _replay_all(
-    collector: str, since: str | None, until: str | None, agent: str | None, limit: int, options: dict[str, Any]
-) -> list[Any]:
-    from tracereel.replay import CannotReplay, ReplayReport, fetch_trace, list_traces, replay
-
-    try:
-        summaries = list_traces(collector, since=since, until=until, agent=agent, limit=limit)
-    except CannotReplay as exc:
-        raise CannotRun(str(exc)) from None
-    reports = []
-    for summary in summaries:
-        trace_id = summary["trace_id"]
-        try:
-            trace = fetch_trace(trace_id, collector)
-        except CannotReplay as exc:
-            reports.append(ReplayReport(trace_id=trace_id, status="cannot_run", error=str(exc)))
-            continue
-        if _is_replay(trace):
-            continue  # a replay of another trace: replaying it again says nothing new
-        reports.append(replay(trace, **options))
-    return reports
+    return next((str(s.get("service_name")) for s in roots if s.get("service_name")), None)
 
 
 @click.command("replay")
@@ -89,9 +60,9 @@ def _replay_all(
 @click.option(
     "--record/--no-record",
     default=None,
-    help="Send the replay's own trace (linked to the original) to the collector [default: on unless --file].",
+    help="Send the replay's own trace (linked to the original) to the collector [default: on, off with --file].",
 )
-@click.option("--all", "replay_all", is_flag=True, help="Replay every trace from the collector (a CI gate).")
+@click.option("--all", "all_traces", is_flag=True, help="Replay every trace from the collector (a CI gate).")
 @click.option("--from", "since", metavar="TIME", help="With --all: traces since (ISO-8601 or unix seconds).")
 @click.option("--to", "until", metavar="TIME", help="With --all: traces until.")
 @click.option("--agent", metavar="NAME", help="With --all: only traces of this root agent.")
@@ -109,7 +80,7 @@ def command(
     stub_agents: Sequence[str],
     as_json: bool,
     record: bool | None,
-    replay_all: bool,
+    all_traces: bool,
     since: str | None,
     until: str | None,
     agent: str | None,
@@ -117,12 +88,6 @@ def command(
 ) -> None:
     """Replay TRACE_ID: call the recorded entry point with the recorded input, serving every tool and
     LLM call from the recording. Exit 0 reproduced, 1 diverged, 2 cannot run."""
-    from rich.console import Console
-
-    import tracereel
-    from tracereel.replay import CannotReplay, parse_live, parse_overrides, replay
-    from tracereel.replay._render import render_report, render_summary
-
     try:
         parse_overrides(overrides)
         parse_live(live)
@@ -135,28 +100,26 @@ def command(
         "stub_agents": stub_agents,
         "overrides": overrides,
     }
-    from_collector = file is None
     if record is None:
-        record = from_collector or collector_was_given(ctx)
+        # A file is replayed offline unless --record asks for the replay's trace to be sent.
+        record = file is None
     console = Console(soft_wrap=True, highlight=False)
     try:
-        if replay_all:
+        if all_traces:
             if trace_id or file:
                 raise CannotRun("--all replays the collector's traces: give no TRACE_ID or --file")
             _record_to(collector if record else None)
-            reports = _replay_all(collector, since, until, agent, limit, options)
+            try:
+                batch = replay_all(
+                    collector, since=since, until=until, agent=agent, limit=limit, replay_options=options
+                )
+            except CannotReplay as exc:
+                raise CannotRun(str(exc)) from None
             if as_json:
-                counts = {s: sum(1 for r in reports if r.status == s) for s in ("reproduced", "diverged", "cannot_run")}
-                document = {"summary": counts, "reports": [r.to_dict() for r in reports]}
-                click.echo(json.dumps(document, indent=2, default=str))
+                click.echo(json.dumps(batch.to_dict(), indent=2, default=str))
             else:
-                render_summary(reports, console)
-            if any(r.status == "diverged" for r in reports):
-                code = 1
-            elif any(r.status == "cannot_run" for r in reports):
-                code = 2
-            else:
-                code = 0
+                render_summary(batch.reports, console)
+            code = batch.exit_code
         else:
             trace = read_trace(trace_id, collector, file)
             _record_to(collector if record else None, _service(trace))

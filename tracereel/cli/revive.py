@@ -6,6 +6,7 @@ import click
 
 from tracereel.cli._switches import describe, selector_options, switch_call
 from tracereel.cli._traces import collector_option
+from tracereel.client import CollectorClient
 
 __all__ = ["command"]
 
@@ -19,8 +20,6 @@ def command(agent: str, version: str, service: str, team: str, collector: str) -
 
     A switch that is not in force is one line and exit 2 (`tracereel switches` lists them).
     """
-    from tracereel.client import CollectorClient
-
     client = CollectorClient(collector)
     switch = switch_call(lambda: client.revive(agent, version=version, service=service, team=team))
     click.echo(f"revived {describe(switch)}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tracereel.cli._collector import load_settings
+
 __all__ = ["command"]
 
 
@@ -27,9 +29,8 @@ def command(cluster: str | None, retention_days: int | None) -> None:
     store, including the rows recording each migration, so a collector started afterwards finds
     the schema applied. Apply it with e.g. `clickhouse-client --multiquery < schema.sql`.
     """
-    from tracereel.cli._collector import load_settings
-
     settings = load_settings(cluster=cluster, retention_days=retention_days)
+    # After load_settings, which says in one line when the server extra is missing.
     from tracereel.collector.store import ClusterLayoutError, Layout, schema_script
 
     try:

@@ -31,9 +31,10 @@ __all__ = ["command"]
 @ingest_options
 @insecure_option
 def command(host: str | None, port: int | None, store: str | None, insecure_no_auth: bool, **options: Any) -> None:
-    """Run the collector: OTLP/HTTP on /v1/traces and the read API on /api/v1, OTLP/gRPC on :4317.
+    """Run the collector: OTLP/HTTP on :4318 (and the read API), OTLP/gRPC on :4317.
 
-    Auth is on once a key exists or TRACEREEL_ADMIN_KEY is set (docs/security.md); with auth
-    off, only a loopback address is allowed unless --insecure-no-auth.
+    OTLP/HTTP takes spans on /v1/traces and the read API answers on /api/v1 (both on --port);
+    OTLP/gRPC listens on --grpc-port. Auth is on once a key exists or TRACEREEL_ADMIN_KEY is set
+    (docs/security.md); with auth off, only a loopback address is allowed unless --insecure-no-auth.
     """
     run_collector(load_settings(host=host, port=port, store=store, **options), insecure_no_auth=insecure_no_auth)

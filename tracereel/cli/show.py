@@ -6,6 +6,9 @@ import json
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
 
 from tracereel import semconv as sc
 from tracereel.cli._traces import collector_option, read_trace
@@ -21,9 +24,7 @@ def _short(raw: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _label(span: SpanJSON, number: str, width: int) -> Any:
-    from rich.markup import escape
-
+def _label(span: SpanJSON, number: str, width: int) -> str:
     attrs = span.get("attributes") or {}
     kind = span_kind(span)
     status = span_status(span)
@@ -49,10 +50,8 @@ def _label(span: SpanJSON, number: str, width: int) -> Any:
     return line
 
 
-def trace_tree(trace: Trace, width: int = 100) -> Any:
+def trace_tree(trace: Trace, width: int = 100) -> Tree:
     """A ``rich.tree.Tree`` of the trace; the calls replay serves carry their ``kind:name#N`` (for --override)."""
-    from rich.tree import Tree
-
     spans = trace.get("spans") or []
     numbers = call_addresses(spans)
     roots = build_tree(spans)
@@ -61,7 +60,7 @@ def trace_tree(trace: Trace, width: int = 100) -> Any:
         title += " [yellow]- half-finished: some parent spans never arrived (crashed?)[/]"
     tree = Tree(title)
 
-    def add(branch: Any, node: SpanNode) -> None:
+    def add(branch: Tree, node: SpanNode) -> None:
         child = branch.add(_label(node.span, numbers.get(node.span["span_id"], ""), width))
         for grandchild in node.children:
             add(child, grandchild)
@@ -79,8 +78,6 @@ def trace_tree(trace: Trace, width: int = 100) -> Any:
 @click.option("--width", type=int, default=100, show_default=True, help="Characters of payload to show.")
 def command(trace_id: str | None, collector: str, file: str | None, as_json: bool, width: int) -> None:
     """Print TRACE_ID as a tree: spans with durations, statuses and short inputs/outputs."""
-    from rich.console import Console
-
     trace = read_trace(trace_id, collector, file)
     if as_json:
         click.echo(json.dumps(trace, indent=2, ensure_ascii=False, default=str))

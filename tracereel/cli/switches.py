@@ -8,6 +8,7 @@ import click
 
 from tracereel.cli._switches import describe, switch_call
 from tracereel.cli._traces import collector_option
+from tracereel.client import CollectorClient
 
 __all__ = ["command"]
 
@@ -17,8 +18,6 @@ __all__ = ["command"]
 @collector_option
 def command(as_json: bool, collector: str) -> None:
     """List the killed agents this key can see (its team's and every team's switches)."""
-    from tracereel.client import CollectorClient
-
     client = CollectorClient(collector)
     answer = switch_call(client.switches)
     if as_json:

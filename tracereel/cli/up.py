@@ -36,12 +36,6 @@ def golden_dir(store: str) -> Path:
     return Path(base) / "tracereel" / "demo-golden"
 
 
-def _has_command(name: str) -> bool:
-    from tracereel.cli import main
-
-    return name in main.commands
-
-
 @click.command("up")
 @click.option("--port", type=int, help="Collector port [env: TRACEREEL_PORT; default: 4318].")
 @click.option("--store", help="Store URL [env: TRACEREEL_STORE; default: embedded chDB under your data dir].")
@@ -72,7 +66,7 @@ def command(
         if not CollectorClient(url, timeout=2).wait_healthy(timeout=60):
             click.echo("tracereel up: the collector did not become healthy; not starting the rest", err=True)
             return
-        if not no_dashboard and _has_command("dashboard"):
+        if not no_dashboard:
             argv = [sys.executable, "-m", "tracereel", "dashboard", "--collector", url, "--port", str(dashboard_port)]
             children.append(subprocess.Popen(argv))
             click.echo(f"tracereel dashboard on http://127.0.0.1:{dashboard_port}")
