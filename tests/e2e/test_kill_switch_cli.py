@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,21 +137,24 @@ def test_kill_reaches_a_running_agent_process_and_revive_lets_it_run_again(serve
     assert cli(served, "switches").stdout.strip() == "no agent is killed"
 
     # The killed calls are in the store: spans marked tracereel.killed, counted by the metrics.
+    # The agent keeps running ~50 tasks a second: the list ends at the revive, or the killed tasks
+    # would scroll out of the newest 200 while the test reads them.
+    revived_at = time.time()
     client = CollectorClient(served)
 
     def killed_spans() -> list[dict]:
         found = []
-        for summary in client.traces(agent="triage", limit=200):
+        for summary in client.traces(agent="triage", limit=200, end=f"{revived_at:.3f}"):
             trace = client.trace(summary["trace_id"])
             found += [s for s in trace["spans"] if s["attributes"].get("tracereel.killed") == "true"]
         return found
 
-    spans = wait_until(
-        lambda: {s["name"] for s in killed_spans()} >= {"invoke_agent refunds", "invoke_agent triage"},
-        "killed spans to be stored",
-    )
-    assert spans
-    reasons = {s["attributes"]["tracereel.killed.reason"] for s in killed_spans()}
+    def both_killed() -> list[dict]:
+        found = killed_spans()
+        return found if {s["name"] for s in found} >= {"invoke_agent refunds", "invoke_agent triage"} else []
+
+    spans = wait_until(both_killed, "killed spans to be stored")
+    reasons = {s["attributes"]["tracereel.killed.reason"] for s in spans}
     assert reasons == {"double charges", "stop everything"}
     wait_until(lambda: client.metrics()["killed_rate"], "the metrics to count the killed tasks")
 
