@@ -6,13 +6,13 @@ Served by a router rather than by FastAPI itself so that, like every other endpo
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-__all__ = ["DOCS_PATH", "OAUTH2_REDIRECT_PATH", "OPENAPI_PATH", "REDOC_PATH", "router"]
+__all__ = ["DOCS_PATH", "OAUTH2_REDIRECT_PATH", "OPENAPI_PATH", "REDOC_PATH", "exact_document", "router"]
 
 OPENAPI_PATH: Final = "/openapi.json"
 DOCS_PATH: Final = "/docs"
@@ -22,6 +22,28 @@ REDOC_PATH: Final = "/redoc"
 _METHODS: Final = ["GET", "HEAD"]
 
 router = APIRouter(include_in_schema=False)
+
+# FastAPI documents a 422 with its own body ({"detail": [errors]}) on every route with parameters.
+# The collector answers a bad parameter with a 400 and a bad body with a 422, both {"detail": text}
+# (errors.py), and each route declares those itself.
+_FASTAPI_ERROR_SCHEMAS: Final = ("HTTPValidationError", "ValidationError")
+
+
+def exact_document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document without FastAPI's generic 422, which the collector never answers."""
+    schema = app.openapi()
+    components = schema.get("components", {}).get("schemas", {})
+    if not any(name in components for name in _FASTAPI_ERROR_SCHEMAS):
+        return schema
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422", {})
+            refs = {c.get("schema", {}).get("$ref", "") for c in answer.get("content", {}).values()}
+            if any(ref.endswith("/HTTPValidationError") for ref in refs):
+                del operation["responses"]["422"]
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        components.pop(name, None)
+    return schema
 
 
 def _root_path(request: Request) -> str:
@@ -33,7 +55,7 @@ async def openapi(request: Request) -> JSONResponse:
     """The OpenAPI document; behind a proxy's root path, that path is its first server."""
     app: FastAPI = request.app
     root_path = _root_path(request)
-    schema = app.openapi()
+    schema = exact_document(app)
     if root_path and app.root_path_in_servers:
         server_urls = {s.get("url") for s in schema.get("servers", [])}
         if root_path not in server_urls:

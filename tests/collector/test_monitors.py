@@ -19,6 +19,7 @@ from tests.eval_reports import report
 from tests.monitor_support import Receiver, receiver, send_tasks
 from tests.support import wait_until
 from tracereel.client import CollectorClient
+from tracereel.contracts.monitors import MonitorDefinition, MonitorView
 
 FAST = {"monitor_interval": 0.1, "monitor_backoff": 0.05}
 
@@ -55,10 +56,11 @@ def _received(hooks: Receiver, count: int, path: str | None = None) -> list[Any]
 
 
 def _status(api: CollectorClient, name: str) -> dict[str, Any]:
-    return next(m for m in api.monitors() if m["name"] == name)["status"] or {}
+    status = next(m for m in api.monitors() if m.name == name).status
+    return status.model_dump() if status else {}
 
 
-def _add(api: CollectorClient, hooks: Receiver, name: str = "success", **extra: Any) -> dict[str, Any]:
+def _add(api: CollectorClient, hooks: Receiver, name: str = "success", **extra: Any) -> MonitorView:
     definition = {
         "name": name,
         "metric": "task_success_rate",
@@ -70,7 +72,7 @@ def _add(api: CollectorClient, hooks: Receiver, name: str = "success", **extra: 
         "format": "webhook",
         **extra,
     }
-    return api.add_monitor(definition)
+    return api.add_monitor(MonitorDefinition.model_validate(definition))
 
 
 def _timeless(body: dict[str, Any]) -> dict[str, Any]:
@@ -138,16 +140,14 @@ def test_a_monitor_fires_once_while_firing_and_resolves_once(monitored, hooks):
     assert (status["state"], status["value"], status["tasks"], status["notified"]) == ("ok", 0.75, 16, "resolve")
 
     history = api.monitor_history("success")
-    compact = [
-        (e["kind"], e.get("state"), e.get("action"), e.get("attempt"), e.get("outcome")) for e in reversed(history)
-    ]
+    compact = [(e.kind, e.state, e.action, e.attempt, e.outcome) for e in reversed(history)]
     assert compact == [
         ("state", "firing", None, None, None),
         ("delivery", None, "trigger", 1, "delivered"),
         ("state", "ok", None, None, None),
         ("delivery", None, "resolve", 1, "delivered"),
     ]
-    assert history[0]["status_code"] == 202
+    assert history[0].status_code == 202
 
 
 def test_min_tasks_judges_nothing_below_it(monitored, hooks):
@@ -226,8 +226,8 @@ def test_a_trigger_never_delivered_is_not_resolved_and_a_new_incident_is_not_del
         send_tasks(running.url, 12, success=True)
         wait_until(lambda: _status(api, "success").get("state") == "ok", "the monitor to resolve")
         skipped = api.monitor_history("success")[0]
-        assert (skipped["action"], skipped["outcome"]) == ("resolve", "skipped")
-        assert skipped["error"] == "the trigger was never delivered, so there is nothing to resolve"
+        assert (skipped.action, skipped.outcome) == ("resolve", "skipped")
+        assert skipped.error == "the trigger was never delivered, so there is nothing to resolve"
         assert _status(api, "success")["pending"] is None
         # A new incident is delivered at once: the job waiting out its backoff was woken.
         send_tasks(running.url, 20, success=False)
@@ -242,7 +242,7 @@ def test_pagerduty_and_slack_bodies(monitored, hooks):
     api = CollectorClient(monitored.url)
     key = "R0UTINGKEY0123456789abcdef012345"
     shown = _add(api, hooks, name="pd", notify=hooks.url("/pd"), format="pagerduty", routing_key=key)
-    assert shown["routing_key"] == "****2345" and shown["notify"] == f"{hooks.base}/…"
+    assert shown.routing_key == "****2345" and shown.notify == f"{hooks.base}/…"
     _add(api, hooks, name="slack", notify=hooks.url("/slack"), format="slack")
     send_tasks(monitored.url, 4, success=False)
     [trigger] = _received(hooks, 1, "/pd")
@@ -293,8 +293,8 @@ def test_pagerduty_and_slack_bodies(monitored, hooks):
         }
     )
     # The key and the URL are secrets: the API shows them masked, and so does the history.
-    listed = {m["name"]: m for m in api.monitors()}
-    assert listed["pd"]["routing_key"] == "****2345" and key not in str(api.monitors())
+    listed = {m.name: m for m in api.monitors()}
+    assert listed["pd"].routing_key == "****2345" and key not in str(api.monitors())
     assert hooks.base + "/pd" not in str(api.monitor_history("pd"))
 
 

@@ -47,7 +47,7 @@ def test_a_kill_without_a_reason_is_refused_on_the_page(collector, app_for):
     at.text_input(key="kill_agent").input("refunds")
     next(b for b in at.button if b.label == "Kill").click().run()
     assert "Name the agent and give a reason." in _texts(at)
-    assert CollectorClient(collector.url).switches()["switches"] == []
+    assert CollectorClient(collector.url).switches().switches == []
 
 
 def test_a_wrong_key_is_one_message(store, app_for, monkeypatch):

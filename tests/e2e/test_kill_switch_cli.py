@@ -152,7 +152,7 @@ def test_kill_reaches_a_running_agent_process_and_revive_lets_it_run_again(serve
     assert spans
     reasons = {s["attributes"]["tracereel.killed.reason"] for s in killed_spans()}
     assert reasons == {"double charges", "stop everything"}
-    wait_until(lambda: client.metrics()["killed_rate"], "the metrics to count the killed tasks")
+    wait_until(lambda: client.metrics().killed_rate, "the metrics to count the killed tasks")
 
 
 def test_cli_errors_are_one_line(served):

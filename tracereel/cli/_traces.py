@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tracereel.client import CollectorClient
 
 _T = TypeVar("_T")
+_Row = TypeVar("_Row")
 
 __all__ = ["CannotRun", "ask_collector", "collector_option", "collector_was_given", "echo_rows", "read_trace"]
 
@@ -59,10 +60,13 @@ def ask_collector(collector: str, call: Callable[[CollectorClient], _T]) -> _T:
         raise CannotRun(str(exc)) from None
 
 
-def echo_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> None:
-    """Print ``rows`` as one JSON list, or one ``line`` each (``empty`` when there are none)."""
+def echo_rows(rows: Sequence[_Row], as_json: bool, empty: str, line: Callable[[_Row], str]) -> None:
+    """Print ``rows`` (the client's typed answers, or mappings) as one JSON list, or one ``line`` each
+    (``empty`` when there are none)."""
     if as_json:
-        click.echo(json.dumps(rows))
+        from pydantic_core import to_jsonable_python
+
+        click.echo(json.dumps(to_jsonable_python(rows)))
     elif not rows:
         click.echo(empty)
     else:

@@ -24,4 +24,4 @@ def command(trace_id: str, collector: str) -> None:
         answer = CollectorClient(collector).delete_trace(trace_id)
     except CollectorError as exc:
         raise CannotRun(str(exc)) from None
-    click.echo(f"deleted trace {answer['trace_id']} ({answer['deleted_spans']} spans) from {collector}")
+    click.echo(f"deleted trace {answer.trace_id} ({answer.deleted_spans} spans) from {collector}")
