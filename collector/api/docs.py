@@ -29,20 +29,37 @@ router = APIRouter(include_in_schema=False)
 _FASTAPI_ERROR_SCHEMAS: Final = ("HTTPValidationError", "ValidationError")
 
 
+_BEARER: Final = "bearer"
+
+
 def exact_document(app: FastAPI) -> dict[str, Any]:
-    """The app's OpenAPI document without FastAPI's generic 422, which the collector never answers."""
+    """The app's OpenAPI document as the collector behaves: without FastAPI's generic 422, which it
+    never answers, and with the API key (``Authorization: Bearer``) every path but the open ones needs.
+
+    The key is a dependency each router gets when it is included (app.py), which FastAPI does not
+    document; it is declared here, once for every route.
+    """
+    from tracereel.collector.api import OPEN_PATHS  # the package imports this module
+
     schema = app.openapi()
-    components = schema.get("components", {}).get("schemas", {})
-    if not any(name in components for name in _FASTAPI_ERROR_SCHEMAS):
-        return schema
-    for operations in schema.get("paths", {}).values():
+    components = schema.setdefault("components", {})
+    if _BEARER in components.get("securitySchemes", {}):
+        return schema  # app.openapi() caches the document; it was made exact already
+    components.setdefault("securitySchemes", {})[_BEARER] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (tracereel keys create), when the collector has keys",
+    }
+    for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             answer = operation.get("responses", {}).get("422", {})
             refs = {c.get("schema", {}).get("$ref", "") for c in answer.get("content", {}).values()}
             if any(ref.endswith("/HTTPValidationError") for ref in refs):
                 del operation["responses"]["422"]
+            if path not in OPEN_PATHS:
+                operation["security"] = [{_BEARER: []}]
     for name in _FASTAPI_ERROR_SCHEMAS:
-        components.pop(name, None)
+        components.get("schemas", {}).pop(name, None)
     return schema
 
 

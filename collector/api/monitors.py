@@ -7,8 +7,6 @@ key in full: they are secrets, shown masked.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +31,7 @@ from tracereel.contracts.monitors import (
     MonitorHistory,
     MonitorList,
     MonitorView,
+    MonitorWithState,
     RemovedMonitor,
 )
 from tracereel.monitors import NAME_PATTERN
@@ -45,12 +44,12 @@ router = APIRouter(prefix=API_PREFIX, responses=errors(401))
 _NAME = Path(description="The monitor's name", json_schema_extra={"pattern": NAME_PATTERN.pattern})
 
 
-def _with_states(store: Store, monitors: list[Monitor]) -> list[dict[str, Any]]:
+def _with_states(store: Store, monitors: list[Monitor]) -> list[MonitorWithState]:
     states = load_states(store, [m.monitor_id for m in monitors])
-    out = []
+    out: list[MonitorWithState] = []
     for monitor in monitors:
         state = states.get(monitor.monitor_id)
-        out.append({**monitor.public(), "status": state.public() if state else None})
+        out.append(MonitorWithState(**dict(monitor.public()), status=state.public() if state else None))
     return out
 
 
@@ -79,7 +78,7 @@ async def add(
         detail=f"{monitor.metric} {monitor.op} {monitor.threshold:g}, {monitor.format}",
         store=request.app.state.store,
     )
-    return MonitorView.model_validate(monitor.public())
+    return monitor.public()
 
 
 @router.get("/monitors", summary="List monitors with their state", response_model=MonitorList)
@@ -89,7 +88,7 @@ async def monitors(request: Request, principal: Principal = Depends(current_prin
     found = await run_in_threadpool(list_monitors, store, read_scope(principal))
     rows = await run_in_threadpool(_with_states, store, found)
     settings = request.app.state.settings
-    return MonitorList.model_validate({"monitor_interval": settings.monitor_interval, "monitors": rows})
+    return MonitorList(monitor_interval=settings.monitor_interval, monitors=rows)
 
 
 @router.delete(

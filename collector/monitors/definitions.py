@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from tracereel.contracts.monitors import MonitorDefinition
+from tracereel.contracts.monitors import MonitorDefinition, MonitorView
+from tracereel.contracts.monitors import MonitorState as StateView
 from tracereel.monitors import Format, mask_secret, mask_url
 
 __all__ = [
@@ -74,25 +75,25 @@ class Monitor:
         """Whether ``value`` is on the firing side of the threshold."""
         return value > self.threshold if self.op == "above" else value < self.threshold
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> MonitorView:
         """The definition as the API shows it: the URL and routing key masked, never whole."""
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "condition": self.op,
-            "threshold": self.threshold,
-            "window_seconds": self.window_seconds,
-            "agent": self.agent or None,
-            "version": self.version or None,
-            "service": self.service or None,
-            "dataset": self.dataset or None,
-            "min_tasks": self.min_tasks,
-            "format": self.format,
-            "notify": mask_url(self.notify_url),
-            "routing_key": mask_secret(self.routing_key) or None,
-            "team": self.team,
-            "created_at": self.created_at.isoformat(),
-        }
+        return MonitorView(
+            name=self.name,
+            metric=self.metric,
+            condition=self.op,
+            threshold=self.threshold,
+            window_seconds=self.window_seconds,
+            agent=self.agent or None,
+            version=self.version or None,
+            service=self.service or None,
+            dataset=self.dataset or None,
+            min_tasks=self.min_tasks,
+            format=self.format,
+            notify=mask_url(self.notify_url),
+            routing_key=mask_secret(self.routing_key) or None,
+            team=self.team,
+            created_at=self.created_at.isoformat(),
+        )
 
 
 @dataclass
@@ -117,18 +118,18 @@ class MonitorState:
     notified: str = ""
     pending: str = ""
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> StateView:
         """The state as the API shows it."""
-        return {
-            "state": self.state,
-            "since": self.since.isoformat(),
-            "value": self.value,
-            "tasks": self.tasks,
-            "evaluated_at": self.evaluated_at.isoformat() if self.evaluated_at else None,
-            "dedup_key": self.dedup_key or None,
-            "notified": self.notified or None,
-            "pending": self.pending or None,
-        }
+        return StateView(
+            state=self.state,
+            since=self.since.isoformat(),
+            value=self.value,
+            tasks=self.tasks,
+            evaluated_at=self.evaluated_at.isoformat() if self.evaluated_at else None,
+            dedup_key=self.dedup_key or None,
+            notified=self.notified or None,
+            pending=self.pending or None,
+        )
 
 
 def monitor_from(definition: MonitorDefinition, *, team: str = "") -> Monitor:

@@ -28,7 +28,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"window": "forever"}, "window: window 'forever' is not a duration such as 30m, 1h or 1d"),
     ({"window": "31d"}, "longer than 30 days"),
     ({"name": "no spaces"}, "name: expected 1-64 letters, digits or . _ -"),
-    ({"notify": None}, "notify: Input should be a valid string"),
+    ({"notify": None}, "notify: Field required"),
     ({"notify": "ftp://example.com/x"}, "notify: expected the http(s):// URL"),
     ({"format": "teams"}, "format: Input should be 'pagerduty', 'slack' or 'webhook'"),
     ({"format": "pagerduty"}, "routing_key: the pagerduty format needs the integration's routing key"),

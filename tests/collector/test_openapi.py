@@ -20,6 +20,7 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tracereel.collector import CollectorSettings, Store, create_app
+from tracereel.collector.ingest import ParsePool
 
 ADMIN_KEY: Final = "trk_schemathesis_admin_key_0123456789"
 AUTH: Final = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -52,7 +53,8 @@ NOT_FULLY_DESCRIBED: Final = frozenset(
 @pytest.fixture
 def schema(store: Store, tmp_path: Path) -> Iterator[Any]:
     config = CollectorSettings(store=store.url, grpc_port=0, wal_dir=str(tmp_path / "wal"), admin_key=ADMIN_KEY)
-    app = create_app(config, store)
+    # Parsing in a thread, as in the other in-process collector tests.
+    app = create_app(config, store, parser=ParsePool(0))
     try:
         loaded = schemathesis.openapi.from_asgi("/openapi.json", app, headers=AUTH)
         yield loaded.exclude(path_regex=EXCLUDED)
@@ -97,3 +99,22 @@ def test_every_operation_conforms_to_the_openapi_document(schema: Any) -> None:
     assert not any(label.startswith(("GET /api/v1/compare", "GET /api/v1/evals")) for label in labels)
     failures = [f for operation in operations for mode in GenerationMode if (f := _failure(operation, mode))]
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_document_declares_the_key_and_the_collectors_own_errors(schema: Any) -> None:
+    document = schema.raw_schema
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (tracereel keys create), when the collector has keys",
+    }
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path == "/healthz":
+                assert "security" not in operation and "401" not in operation["responses"]
+                continue
+            assert operation["security"] == [{"bearer": []}], (method, path)
+            if not path.startswith(("/api/v1/compare", "/api/v1/evals")):
+                error = operation["responses"]["401"]["content"]["application/json"]["schema"]
+                assert error == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
