@@ -285,9 +285,9 @@ class CollectorClient:
     ) -> CreatedKey:
         """Create an API key (admin key needed): its id, text (shown this once), team, role and globs.
 
-        The request is checked here first (pydantic's ValidationError names the field), as the collector would.
+        The request is checked here first, as the collector would: a :class:`CollectorError` (422) naming the field.
         """
-        body = KeyRequest(team=team, role=role, agents=agents or [], services=services or [])
+        body = _body(KeyRequest, team=team, role=role, agents=agents or [], services=services or [])
         path = f"{API_PREFIX}/keys"
         return self._parsed(CreatedKey, self.post(path, body.model_dump()), path)
 
@@ -318,13 +318,13 @@ class CollectorClient:
 
     def kill(self, agent: str, *, reason: str, version: str = "", service: str = "", team: str = "") -> Switch:
         """Kill ``agent`` (every version and service unless narrowed); needs an admin key. Returns the switch."""
-        body = Kill(agent=agent, version=version, service=service, team=team, reason=reason)
+        body = _body(Kill, agent=agent, version=version, service=service, team=team, reason=reason)
         path = f"{API_PREFIX}/switches"
         return self._parsed(SwitchAnswer, self.post(path, body.model_dump()), path).switch
 
     def revive(self, agent: str, *, version: str = "", service: str = "", team: str = "") -> Switch:
         """Revive the switch killed with exactly this selector; :class:`NotFound` if it is not killed."""
-        body = Selector(agent=agent, version=version, service=service, team=team)
+        body = _body(Selector, agent=agent, version=version, service=service, team=team)
         path = f"{API_PREFIX}/switches/revive"
         return self._parsed(SwitchAnswer, self.post(path, body.model_dump()), path).switch
 
@@ -352,6 +352,15 @@ class CollectorClient:
         """Rows per model, tool, agent (and version) or service: ``.rows`` of the type ``by`` names."""
         path = f"{API_PREFIX}/metrics/breakdown"
         return self._adapted(_BREAKDOWN, self.get(path, by=by, **_window(filters)), path)
+
+
+def _body(model: type[_Model], **fields: Any) -> _Model:
+    """A request body checked before it is sent: what the collector would refuse is a 422 here too."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise CollectorError(f"invalid request: {problems}", 422) from None
 
 
 def _window(filters: dict[str, Any]) -> dict[str, Any]:
