@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -328,8 +329,13 @@ class CollectorClient:
         path = f"{API_PREFIX}/switches/revive"
         return self._parsed(SwitchAnswer, self.post(path, body.model_dump()), path).switch
 
-    def add_monitor(self, definition: MonitorDefinition) -> MonitorView:
-        """Add a monitor (``POST /api/v1/monitors``, an admin key); answers the stored definition, secrets masked."""
+    def add_monitor(self, definition: MonitorDefinition | Mapping[str, Any]) -> MonitorView:
+        """Add a monitor (``POST /api/v1/monitors``, an admin key); answers the stored definition, secrets masked.
+
+        A mapping is checked as a :class:`MonitorDefinition` first (a :class:`CollectorError`, 422, naming the field).
+        """
+        if not isinstance(definition, MonitorDefinition):
+            definition = _body(MonitorDefinition, **definition)
         path = f"{API_PREFIX}/monitors"
         return self._parsed(MonitorView, self.post(path, definition.model_dump(exclude_none=True)), path)
 
