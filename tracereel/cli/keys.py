@@ -41,7 +41,8 @@ def create(team: str, role: str, agents: str | None, services: str | None, as_js
         collector, lambda api: api.create_key(team=team, role=role, agents=_globs(agents), services=_globs(services))
     )
     if as_json:
-        click.echo(json.dumps(made.model_dump(include={"id", "key", "team", "role", "agents", "services"})))
+        shown = made.model_dump()
+        click.echo(json.dumps({k: shown[k] for k in ("id", "key", "team", "role", "agents", "services")}))
         return
     click.echo(f"created key {made.id} (team {made.team}, role {made.role})")
     click.echo(made.key)
