@@ -96,7 +96,9 @@ def _filter_options(
     # saves two metric queries on every rerun. Errors are not cached, so a collector coming back is seen.
     # The cache is shared by every session: it is keyed by the key's digest too, so one key's
     # lists are never shown to another (``_api`` itself is not part of the cache key).
-    return _api.breakdown("agent", start=start, end=end), _api.breakdown("service", start=start, end=end)
+    agents = _api.breakdown("agent", start=start, end=end).rows
+    services = _api.breakdown("service", start=start, end=end).rows
+    return [row.model_dump() for row in agents], [row.model_dump() for row in services]
 
 
 def filters(*, with_version: bool = True, default_window: str = "Last 24 hours") -> dict[str, Any]:

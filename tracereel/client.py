@@ -16,21 +16,31 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON, VERSION
+from tracereel.contracts.audit import AuditEntry, AuditLog
 from tracereel.contracts.compare import Comparison
+from tracereel.contracts.deletions import DeletedTrace
+from tracereel.contracts.evals import EvalReport, EvalRunList, EvalRunStored, EvalRunSummary
+from tracereel.contracts.health import Health
+from tracereel.contracts.keys import CreatedKey, KeyList, KeyRequest, KeyView, Role
+from tracereel.contracts.metrics import Breakdown, BreakdownBy, Metrics, Timeseries
+from tracereel.contracts.monitors import (
+    HistoryEntry,
+    MonitorDefinition,
+    MonitorHistory,
+    MonitorList,
+    MonitorView,
+    MonitorWithState,
+    RemovedMonitor,
+)
+from tracereel.contracts.switches import Kill, Selector, Switch, SwitchAnswer, Switches
+from tracereel.contracts.traces import TRACE, Trace, TraceList, TraceSummary
 from tracereel.sdk import settings
-from tracereel.traces import Trace, TraceSummary, parse_trace_id
-
-if TYPE_CHECKING:
-    # Types only: the contracts (pydantic) load when a method that returns one is called, so the
-    # SDK, which polls through this client, stays free of them.
-    from pydantic import BaseModel
-
-    from tracereel.contracts.evals import EvalReport, EvalRunStored, EvalRunSummary
-
-    _Model = TypeVar("_Model", bound=BaseModel)
+from tracereel.traces import parse_trace_id
 
 __all__ = [
     "CollectorClient",
@@ -41,14 +51,9 @@ __all__ = [
 ]
 
 
-def _parsed(model: type[_Model], answer: Any) -> _Model:
-    """``answer`` as ``model``; a :class:`CollectorError` if the collector answered another shape."""
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(answer)
-    except ValidationError as exc:
-        raise CollectorError(f"the collector's answer is not a {model.__name__}: {exc}") from None
+_Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+_BREAKDOWN: TypeAdapter[Breakdown] = TypeAdapter(Breakdown)
 
 
 class CollectorError(RuntimeError):
@@ -155,9 +160,31 @@ class CollectorClient:
 
     # --- the API ---------------------------------------------------------------------------
 
-    def health(self) -> dict[str, Any]:
+    def _parsed(self, model: type[_Model], answer: Any, what: str) -> _Model:
+        """``answer`` as ``model``; a :class:`CollectorError` naming ``what`` if it is not that shape."""
+        try:
+            return model.model_validate(answer)
+        except ValidationError as exc:
+            raise self._unknown_shape(what, exc) from None
+
+    def _adapted(self, adapter: TypeAdapter[_T], answer: Any, what: str) -> _T:
+        """Like :meth:`_parsed`, for shapes that are not models (TypedDicts, unions)."""
+        try:
+            return adapter.validate_python(answer)
+        except ValidationError as exc:
+            raise self._unknown_shape(what, exc) from None
+
+    def _unknown_shape(self, what: str, exc: ValidationError) -> CollectorError:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the top"
+        return CollectorError(
+            f"The collector at {self.base_url} answered {what} in a shape this client does not know: "
+            f"{first['msg']} at {where}"
+        )
+
+    def health(self) -> Health:
         """The collector's ``/healthz`` answer (needs no key)."""
-        return cast(dict[str, Any], self.get(HEALTH_PATH))
+        return self._parsed(Health, self.get(HEALTH_PATH), HEALTH_PATH)
 
     def wait_healthy(self, timeout: float = 60.0, poll: float = 0.1) -> bool:
         """Wait until the collector answers ``/healthz``; False if it did not within ``timeout`` seconds."""
@@ -173,7 +200,8 @@ class CollectorClient:
 
     def traces(self, **filters: Any) -> list[TraceSummary]:
         """Trace summaries newest first (``limit``, ``start``/``end``, ``service``, ``agent``, ``status``, ...)."""
-        return cast(list[TraceSummary], self.get(f"{API_PREFIX}/traces", **_window(filters))["traces"])
+        path = f"{API_PREFIX}/traces"
+        return self._parsed(TraceList, self.get(path, **_window(filters)), path).traces
 
     def trace(self, trace_id: str) -> Trace:
         """One trace with all its spans; :class:`NotFound` if the collector has none with this id, a
@@ -186,11 +214,9 @@ class CollectorClient:
             trace = self.get(f"{API_PREFIX}/traces/{urllib.parse.quote(wanted)}")
         except NotFound as exc:
             raise NotFound(f"trace {wanted}: not found ({exc})", 404) from None
-        if not isinstance(trace, dict) or not isinstance(cast(dict[str, Any], trace).get("spans"), list):
-            raise CollectorError(f"trace {wanted}: the collector's answer has no spans")
-        return cast(Trace, trace)
+        return self._adapted(TRACE, trace, f"trace {wanted}")
 
-    def delete_trace(self, trace_id: str) -> dict[str, Any]:
+    def delete_trace(self, trace_id: str) -> DeletedTrace:
         """Delete a trace everywhere (``DELETE /api/v1/traces/{id}``): ``{"trace_id", "deleted_spans"}``.
 
         :class:`NotFound` if the collector has no such trace; a malformed id is a :class:`CollectorError`
@@ -202,21 +228,22 @@ class CollectorClient:
             wanted = parse_trace_id(trace_id)
         except ValueError as exc:
             raise CollectorError(str(exc), 400) from None
+        path = f"{API_PREFIX}/traces/{wanted}"
         try:
-            return cast(dict[str, Any], self.request("DELETE", f"{API_PREFIX}/traces/{wanted}"))
+            answer = self.request("DELETE", path)
         except NotFound as exc:
             raise NotFound(f"trace {wanted}: not found ({exc})", 404) from None
+        return self._parsed(DeletedTrace, answer, path)
 
-    def metrics(self, **filters: Any) -> dict[str, Any]:
+    def metrics(self, **filters: Any) -> Metrics:
         """Every metric over a window (``start``, ``end``, ``service``, ``agent``, ``version``)."""
-        return cast(dict[str, Any], self.get(f"{API_PREFIX}/metrics", **_window(filters)))
+        path = f"{API_PREFIX}/metrics"
+        return self._parsed(Metrics, self.get(path, **_window(filters)), path)
 
-    def timeseries(self, *, metric: str | None = None, bucket: str | None = None, **filters: Any) -> dict[str, Any]:
-        """The metrics per time bucket."""
-        return cast(
-            dict[str, Any],
-            self.get(f"{API_PREFIX}/metrics/timeseries", metric=metric, bucket=bucket, **_window(filters)),
-        )
+    def timeseries(self, *, metric: str | None = None, bucket: str | None = None, **filters: Any) -> Timeseries:
+        """The metrics per time bucket (only ``metric`` in each point when it is given)."""
+        path = f"{API_PREFIX}/metrics/timeseries"
+        return self._parsed(Timeseries, self.get(path, metric=metric, bucket=bucket, **_window(filters)), path)
 
     def compare(
         self,
@@ -244,94 +271,111 @@ class CollectorClient:
             min_samples=min_samples,
             **_window(filters),
         )
-        try:
-            return Comparison.model_validate(answer)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise CollectorError(f"The collector's answer to /compare is not a verdict: {exc}") from None
+        return self._parsed(Comparison, answer, f"{API_PREFIX}/compare")
 
     def upload_eval_run(self, report: EvalReport | Mapping[str, Any]) -> EvalRunStored:
         """Store an eval report (``POST /api/v1/evals/runs``), a model or its JSON (checked against
         the model first: ValidationError names what is wrong); the collector answers its run id."""
-        from tracereel.contracts.evals import EvalReport, EvalRunStored
-
         checked = report if isinstance(report, EvalReport) else EvalReport.model_validate(report)
-        answer = self.post(f"{API_PREFIX}/evals/runs", checked.model_dump(mode="json"))
-        return _parsed(EvalRunStored, answer)
+        path = f"{API_PREFIX}/evals/runs"
+        return self._parsed(EvalRunStored, self.post(path, checked.model_dump(mode="json")), path)
 
     def eval_runs(self, *, dataset: str | None = None, limit: int | None = None) -> list[EvalRunSummary]:
         """Stored eval runs newest first (``GET /api/v1/evals/runs``): summaries without their cases."""
-        from tracereel.contracts.evals import EvalRunList
-
-        return _parsed(EvalRunList, self.get(f"{API_PREFIX}/evals/runs", dataset=dataset, limit=limit)).runs
+        path = f"{API_PREFIX}/evals/runs"
+        return self._parsed(EvalRunList, self.get(path, dataset=dataset, limit=limit), path).runs
 
     def eval_run(self, run_id: str) -> EvalReport:
         """One stored eval report (``GET /api/v1/evals/runs/{run_id}``); :class:`NotFound` if unknown."""
-        from tracereel.contracts.evals import EvalReport
-
-        return _parsed(EvalReport, self.get(f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"))
+        path = f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"
+        return self._parsed(EvalReport, self.get(path), path)
 
     def create_key(
-        self, *, team: str, role: str, agents: list[str] | None = None, services: list[str] | None = None
-    ) -> dict[str, Any]:
-        """Create an API key (admin key needed): its id, text (shown this once), team, role and globs."""
-        body = {"team": team, "role": role, "agents": agents or [], "services": services or []}
-        return cast(dict[str, Any], self.post(f"{API_PREFIX}/keys", body))
+        self, *, team: str, role: Role, agents: list[str] | None = None, services: list[str] | None = None
+    ) -> CreatedKey:
+        """Create an API key (admin key needed): its id, text (shown this once), team, role and globs.
 
-    def keys(self) -> list[dict[str, Any]]:
+        The request is checked here first, as the collector would: a :class:`CollectorError` (422) naming the field.
+        """
+        body = _body(KeyRequest, team=team, role=role, agents=agents or [], services=services or [])
+        path = f"{API_PREFIX}/keys"
+        return self._parsed(CreatedKey, self.post(path, body.model_dump()), path)
+
+    def keys(self) -> list[KeyView]:
         """Every API key, revoked ones too (admin key needed); never their text."""
-        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/keys")["keys"])
+        path = f"{API_PREFIX}/keys"
+        return self._parsed(KeyList, self.get(path), path).keys
 
-    def revoke_key(self, key_id: str) -> dict[str, Any]:
+    def revoke_key(self, key_id: str) -> KeyView:
         """Revoke an API key by id (admin key needed); :class:`NotFound` if unknown."""
-        return cast(dict[str, Any], self.request("DELETE", f"{API_PREFIX}/keys/{urllib.parse.quote(key_id, safe='')}"))
+        path = f"{API_PREFIX}/keys/{urllib.parse.quote(key_id, safe='')}"
+        return self._parsed(KeyView, self.request("DELETE", path), path)
 
-    def audit(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def audit(self, *, limit: int | None = None) -> list[AuditEntry]:
         """The audit log of admin actions, newest first (admin key needed)."""
-        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/audit", limit=limit)["entries"])
+        path = f"{API_PREFIX}/audit"
+        return self._parsed(AuditLog, self.get(path, limit=limit), path).entries
 
-    def switches(self, *, since: str | None = None, wait: float | None = None) -> dict[str, Any]:
+    def switches(self, *, since: str | None = None, wait: float | None = None) -> Switches:
         """The kill switches in force for this key: ``{"version", "switches": [...]}`` (``GET /api/v1/switches``).
 
         With ``since`` (a version from an earlier answer) and ``wait`` (seconds, at most 30), the
         collector answers as soon as the switches differ from ``since``, else after ``wait``:
         give the client a ``timeout`` longer than ``wait``.
         """
-        return cast(dict[str, Any], self.get(f"{API_PREFIX}/switches", since=since, wait=wait))
+        path = f"{API_PREFIX}/switches"
+        return self._parsed(Switches, self.get(path, since=since, wait=wait), path)
 
-    def kill(self, agent: str, *, reason: str, version: str = "", service: str = "", team: str = "") -> dict[str, Any]:
+    def kill(self, agent: str, *, reason: str, version: str = "", service: str = "", team: str = "") -> Switch:
         """Kill ``agent`` (every version and service unless narrowed); needs an admin key. Returns the switch."""
-        body = {"agent": agent, "version": version, "service": service, "team": team, "reason": reason}
-        return cast(dict[str, Any], self.post(f"{API_PREFIX}/switches", body)["switch"])
+        body = _body(Kill, agent=agent, version=version, service=service, team=team, reason=reason)
+        path = f"{API_PREFIX}/switches"
+        return self._parsed(SwitchAnswer, self.post(path, body.model_dump()), path).switch
 
-    def revive(self, agent: str, *, version: str = "", service: str = "", team: str = "") -> dict[str, Any]:
+    def revive(self, agent: str, *, version: str = "", service: str = "", team: str = "") -> Switch:
         """Revive the switch killed with exactly this selector; :class:`NotFound` if it is not killed."""
-        body = {"agent": agent, "version": version, "service": service, "team": team}
-        return cast(dict[str, Any], self.post(f"{API_PREFIX}/switches/revive", body)["switch"])
+        body = _body(Selector, agent=agent, version=version, service=service, team=team)
+        path = f"{API_PREFIX}/switches/revive"
+        return self._parsed(SwitchAnswer, self.post(path, body.model_dump()), path).switch
 
-    def add_monitor(self, definition: dict[str, Any]) -> dict[str, Any]:
-        """Add a monitor (``POST /api/v1/monitors``, an admin key); answers the stored definition, secrets masked."""
-        return cast(dict[str, Any], self.post(f"{API_PREFIX}/monitors", definition))
+    def add_monitor(self, definition: MonitorDefinition | Mapping[str, Any]) -> MonitorView:
+        """Add a monitor (``POST /api/v1/monitors``, an admin key); answers the stored definition, secrets masked.
 
-    def monitors(self) -> list[dict[str, Any]]:
+        A mapping is checked as a :class:`MonitorDefinition` first (a :class:`CollectorError`, 422, naming the field).
+        """
+        if not isinstance(definition, MonitorDefinition):
+            definition = _body(MonitorDefinition, **definition)
+        path = f"{API_PREFIX}/monitors"
+        return self._parsed(MonitorView, self.post(path, definition.model_dump(exclude_none=True)), path)
+
+    def monitors(self) -> list[MonitorWithState]:
         """Every monitor the key may see, each with its ``status`` (``GET /api/v1/monitors``)."""
-        return cast(list[dict[str, Any]], self.get(f"{API_PREFIX}/monitors")["monitors"])
+        path = f"{API_PREFIX}/monitors"
+        return self._parsed(MonitorList, self.get(path), path).monitors
 
-    def remove_monitor(self, name: str) -> dict[str, Any]:
+    def remove_monitor(self, name: str) -> RemovedMonitor:
         """Remove a monitor (``DELETE /api/v1/monitors/{name}``); :class:`NotFound` if there is none."""
-        return cast(
-            dict[str, Any], self.request("DELETE", f"{API_PREFIX}/monitors/{urllib.parse.quote(name, safe='')}")
-        )
+        path = f"{API_PREFIX}/monitors/{urllib.parse.quote(name, safe='')}"
+        return self._parsed(RemovedMonitor, self.request("DELETE", path), path)
 
-    def monitor_history(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def monitor_history(self, name: str, *, limit: int | None = None) -> list[HistoryEntry]:
         """A monitor's changes of state and delivery attempts, newest first; :class:`NotFound` if unknown."""
         path = f"{API_PREFIX}/monitors/{urllib.parse.quote(name, safe='')}/history"
-        return cast(list[dict[str, Any]], self.get(path, limit=limit)["history"])
+        return self._parsed(MonitorHistory, self.get(path, limit=limit), path).history
 
-    def breakdown(self, by: str, **filters: Any) -> list[dict[str, Any]]:
-        """Rows per model, tool, agent (and version) or service."""
-        return cast(
-            list[dict[str, Any]], self.get(f"{API_PREFIX}/metrics/breakdown", by=by, **_window(filters))["rows"]
-        )
+    def breakdown(self, by: BreakdownBy, **filters: Any) -> Breakdown:
+        """Rows per model, tool, agent (and version) or service: ``.rows`` of the type ``by`` names."""
+        path = f"{API_PREFIX}/metrics/breakdown"
+        return self._adapted(_BREAKDOWN, self.get(path, by=by, **_window(filters)), path)
+
+
+def _body(model: type[_Model], **fields: Any) -> _Model:
+    """A request body checked before it is sent: what the collector would refuse is a 422 here too."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise CollectorError(f"invalid request: {problems}", 422) from None
 
 
 def _window(filters: dict[str, Any]) -> dict[str, Any]:

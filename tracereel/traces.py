@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal
+
+# pydantic validates these shapes (tracereel/contracts/traces.py); before Python 3.12 it needs this TypedDict.
+from typing_extensions import TypedDict
 
 from tracereel import semconv as sc
 

@@ -1,16 +1,22 @@
-"""What the routers take from the request: the collector's price table, read from its settings."""
+"""What the routers take from the request: the collector's price table (from its settings), a trace id."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any, Final
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 
 from tracereel.collector.query import PriceError, PriceTable, load_prices
+from tracereel.contracts.traces import TRACE_ID_PATTERN
 
-__all__ = ["price_table", "read_price_table"]
+__all__ = ["TRACE_ID", "price_table", "read_price_table"]
 
 logger = logging.getLogger("tracereel.collector")
+
+# A trace id path parameter. parse_trace_id checks it (a 400 naming the id); the pattern is
+# declared only in the OpenAPI document, so that check and its message stay the one rule.
+TRACE_ID: Final[Any] = Path(description="32 hex digits", json_schema_extra={"pattern": TRACE_ID_PATTERN})
 
 
 def price_table(request: Request) -> PriceTable:

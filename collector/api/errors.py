@@ -1,8 +1,12 @@
-"""The API's error bodies: ``{"detail": message}``, and 400 (not 422) naming each bad parameter (ParamError too)."""
+"""The API's error bodies: ``{"detail": message}`` (:class:`tracereel.contracts.errors.ErrorBody`).
+
+A bad query or path parameter is a 400 naming it (ParamError too); a posted body that is not
+JSON is a 400; a body that does not match its model is a 422 naming each field at fault.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
@@ -17,12 +21,26 @@ __all__ = ["exception_handlers"]
 
 Handler = Callable[[Request, Any], Awaitable[JSONResponse]]
 
+# pydantic's prefix on a validator's own message, which already says what is wrong.
+_VALUE_ERROR = "Value error, "
 
-async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'query')}: {err.get('msg')}" for err in exc.errors()
-    )
-    return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
+
+def _problem(error: Mapping[str, Any], skip: str) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != skip)
+    message = str(error.get("msg", "")).removeprefix(_VALUE_ERROR)
+    return f"{where}: {message}" if where else message
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors: Sequence[Mapping[str, Any]] = exc.errors()
+    in_body = [e for e in errors if tuple(e.get("loc", ()))[:1] == ("body",)]
+    if not in_body:
+        problems = "; ".join(_problem(e, "query") for e in errors)
+        return JSONResponse({"detail": f"invalid parameters: {problems}"}, status_code=400)
+    if any(e.get("type") == "json_invalid" for e in in_body):
+        return JSONResponse({"detail": "invalid request body: the body is not JSON"}, status_code=400)
+    problems = "; ".join(_problem(e, "body") for e in in_body)
+    return JSONResponse({"detail": f"invalid request body: {problems}"}, status_code=422)
 
 
 async def _bad_parameter(request: Request, exc: ParamError) -> JSONResponse:
@@ -39,4 +57,4 @@ def exception_handlers(open_paths: Collection[str]) -> dict[Any, Handler]:
             return unauthorized_response()
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    return {RequestValidationError: _bad_parameters, ParamError: _bad_parameter, StarletteHTTPException: http_error}
+    return {RequestValidationError: _invalid_request, ParamError: _bad_parameter, StarletteHTTPException: http_error}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from tracereel.collector.ingest import ParsePool
@@ -12,14 +10,15 @@ from tracereel.collector.ingest.drain import Drainer
 from tracereel.collector.ingest.wal import WriteAheadLog
 from tracereel.collector.store import Store
 from tracereel.constants import HEALTH_PATH
+from tracereel.contracts.health import Health
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 
-@router.get(HEALTH_PATH, summary="Liveness and store status")
-async def healthz(request: Request) -> dict[str, Any]:
+@router.get(HEALTH_PATH, summary="Liveness and store status", response_model=Health)
+async def healthz(request: Request) -> Health:
     """Say the collector is up, which store it writes to, how much it has stored and redacted.
 
     ``log`` is the write-ahead log: ``depth_bytes``/``depth_records`` acknowledged but not yet
@@ -34,20 +33,22 @@ async def healthz(request: Request) -> dict[str, Any]:
     ingest: IngestPath = request.app.state.ingest
     store: Store = request.app.state.store
     parser: ParsePool = request.app.state.parser
-    return {
-        "status": "ok",
-        "store": "chdb" if store.embedded else "clickhouse",
-        "stored_spans": drainer.stored_spans,
-        "inserts": drainer.inserts,
-        "store_error": drainer.last_error,
-        "duplicate_spans_dropped": ingest.recent.dropped,
-        "log": {
-            "depth_bytes": log.undrained_bytes,
-            "depth_records": log.undrained_records,
-            "lag_seconds": round(log.lag_seconds(), 3),
-            "max_bytes": log.max_bytes,
-            "drain_interval_seconds": drainer.interval,
-            "stored_lag_seconds": drainer.stored_lag(),
-        },
-        "redactions": None if parser.redactor is None else dict(sorted(parser.redactions.items())),
-    }
+    return Health.model_validate(
+        {
+            "status": "ok",
+            "store": "chdb" if store.embedded else "clickhouse",
+            "stored_spans": drainer.stored_spans,
+            "inserts": drainer.inserts,
+            "store_error": drainer.last_error,
+            "duplicate_spans_dropped": ingest.recent.dropped,
+            "log": {
+                "depth_bytes": log.undrained_bytes,
+                "depth_records": log.undrained_records,
+                "lag_seconds": round(log.lag_seconds(), 3),
+                "max_bytes": log.max_bytes,
+                "drain_interval_seconds": drainer.interval,
+                "stored_lag_seconds": drainer.stored_lag(),
+            },
+            "redactions": None if parser.redactor is None else dict(sorted(parser.redactions.items())),
+        }
+    )

@@ -7,33 +7,22 @@ written to the audit log.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.auth import require_role
 from tracereel.collector.control import KeyRequestError, KeyRing, Principal, record_admin_action
 from tracereel.collector.store import KeyRow
 from tracereel.constants import API_PREFIX
+from tracereel.contracts.errors import errors
+from tracereel.contracts.keys import CreatedKey, KeyList, KeyRequest, KeyView
 
-__all__ = ["KeyRequest", "router"]
+__all__ = ["router"]
 
-router = APIRouter(prefix=API_PREFIX, dependencies=[require_role("admin")])
-
-
-class KeyRequest(BaseModel):
-    """The body of ``POST /api/v1/keys``."""
-
-    team: str = Field(description="The team the key belongs to")
-    role: str = Field(description="ingest, read or admin")
-    agents: list[str] = Field(default_factory=list, description="Agent name globs a read key may see; empty: all")
-    services: list[str] = Field(default_factory=list, description="Service name globs a read key may see; empty: all")
+router = APIRouter(prefix=API_PREFIX, dependencies=[require_role("admin")], responses=errors(401, 403))
 
 
-def _listed(row: KeyRow) -> dict[str, Any]:
+def _listed(row: KeyRow) -> dict[str, object]:
     return {
         "id": row.id,
         "team": row.team,
@@ -50,8 +39,14 @@ def _who(principal: Principal) -> str:
     return principal.key_id or "(auth off)"
 
 
-@router.post("/keys", summary="Create an API key (shown once)", status_code=201)
-async def create_key(request: Request, body: KeyRequest, principal: Principal = require_role("admin")) -> JSONResponse:
+@router.post(
+    "/keys",
+    summary="Create an API key (shown once)",
+    status_code=201,
+    response_model=CreatedKey,
+    responses=errors(400, 422),
+)
+async def create_key(request: Request, body: KeyRequest, principal: Principal = require_role("admin")) -> CreatedKey:
     """A new key for ``team`` with ``role``; the answer holds its text, which is not stored and not shown again."""
     ring: KeyRing = request.app.state.keys
     try:
@@ -74,18 +69,23 @@ async def create_key(request: Request, body: KeyRequest, principal: Principal = 
         detail=detail,
         store=request.app.state.store,
     )
-    return JSONResponse({**_listed(row), "key": text}, status_code=201)
+    return CreatedKey.model_validate({**_listed(row), "key": text})
 
 
-@router.get("/keys", summary="List API keys (never their text)")
-async def list_keys(request: Request) -> dict[str, Any]:
+@router.get("/keys", summary="List API keys (never their text)", response_model=KeyList)
+async def list_keys(request: Request) -> KeyList:
     """Every key, revoked ones too, oldest first: id, team, role, globs, who created it and when."""
     ring: KeyRing = request.app.state.keys
-    return {"keys": [_listed(row) for row in ring.rows()]}
+    return KeyList.model_validate({"keys": [_listed(row) for row in ring.rows()]})
 
 
-@router.delete("/keys/{key_id}", summary="Revoke an API key")
-async def revoke_key(request: Request, key_id: str, principal: Principal = require_role("admin")) -> dict[str, Any]:
+@router.delete("/keys/{key_id}", summary="Revoke an API key", response_model=KeyView, responses=errors(404))
+async def revoke_key(
+    request: Request,
+    # Not checked here: an id of another shape is unknown, a 404 like any other.
+    key_id: str = Path(json_schema_extra={"examples": ["trk_0123456789ab"]}),
+    principal: Principal = require_role("admin"),
+) -> KeyView:
     """Revoke the key at once on this collector (within the key refresh interval on others); 404 if unknown."""
     ring: KeyRing = request.app.state.keys
     try:
@@ -95,4 +95,4 @@ async def revoke_key(request: Request, key_id: str, principal: Principal = requi
     await run_in_threadpool(
         record_admin_action, "key_revoked", row.id, key_id=principal.key_id, store=request.app.state.store
     )
-    return _listed(row)
+    return KeyView.model_validate(_listed(row))

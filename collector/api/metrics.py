@@ -11,7 +11,6 @@ from tracereel.collector.api.auth import read_scope, require_role
 from tracereel.collector.api.deps import price_table
 from tracereel.collector.control import Principal
 from tracereel.collector.query import (
-    BREAKDOWNS,
     METRIC_KEYS,
     TaskFilter,
     breakdown,
@@ -21,6 +20,9 @@ from tracereel.collector.query import (
     timeseries,
 )
 from tracereel.constants import API_PREFIX
+from tracereel.contracts.errors import errors
+from tracereel.contracts.metrics import Breakdown, BreakdownBy, Metrics, Timeseries
+from tracereel.contracts.prices import PriceList
 
 __all__ = ["router"]
 
@@ -41,7 +43,11 @@ _AGENT = Query(None, description="Only tasks whose root agent has this gen_ai.ag
 _VERSION = Query(None, description="Only tasks whose root agent has this gen_ai.agent.version")
 
 
-@router.get("/metrics", summary="Every agent metric over a window")
+# Every metric route: a bad parameter, the key, and a broken TRACEREEL_PRICES file (500 naming it).
+_ERRORS = errors(400, 401, 403, 500)
+
+
+@router.get("/metrics", summary="Every agent metric over a window", response_model=Metrics, responses=_ERRORS)
 async def metrics(
     request: Request,
     from_: str | None = _FROM,
@@ -50,17 +56,27 @@ async def metrics(
     agent: str | None = _AGENT,
     version: str | None = _VERSION,
     principal: Principal = require_role("read"),
-) -> dict[str, Any]:
+) -> Metrics:
     """The metrics of DESIGN.md for tasks whose root span starts in [from, to)."""
     flt = _filter(from_, to, service, agent, version)
     prices = price_table(request)
-    return await run_in_threadpool(summary, request.app.state.store, prices, flt, read_scope(principal))
+    values = await run_in_threadpool(summary, request.app.state.store, prices, flt, read_scope(principal))
+    return Metrics.model_validate(values)
 
 
-@router.get("/metrics/timeseries", summary="Metrics per time bucket")
+@router.get(
+    "/metrics/timeseries",
+    summary="Metrics per time bucket",
+    response_model=Timeseries,
+    # A point holds only the metrics asked for.
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+)
 async def metrics_timeseries(
     request: Request,
-    metric: str | None = Query(None, description="One metric key; default: all of them"),
+    metric: str | None = Query(
+        None, description="One metric key; default: all of them", json_schema_extra={"enum": list(METRIC_KEYS)}
+    ),
     bucket: str | None = Query(None, description="Bucket size: seconds or 30s/5m/1h/1d; default: about 48 buckets"),
     from_: str | None = _FROM,
     to: str | None = _TO,
@@ -68,7 +84,7 @@ async def metrics_timeseries(
     agent: str | None = _AGENT,
     version: str | None = _VERSION,
     principal: Principal = require_role("read"),
-) -> dict[str, Any]:
+) -> Timeseries:
     """``{"bucket_seconds", "points": [{"start", <metrics>}]}``, every bucket of the window, oldest first."""
     if metric is not None and metric not in METRIC_KEYS:
         raise HTTPException(400, f"metric={metric!r} is not a metric; expected one of {', '.join(METRIC_KEYS)}")
@@ -79,30 +95,38 @@ async def metrics_timeseries(
     points = await run_in_threadpool(
         timeseries, request.app.state.store, prices, flt, seconds, wanted, read_scope(principal)
     )
-    return {"bucket_seconds": seconds, "points": points}
+    return Timeseries.model_validate({"bucket_seconds": seconds, "points": points})
 
 
-@router.get("/metrics/breakdown", summary="Metrics by model, tool or agent")
+@router.get(
+    "/metrics/breakdown", summary="Metrics by model, tool or agent", response_model=Breakdown, responses=_ERRORS
+)
 async def metrics_breakdown(
     request: Request,
-    by: str = Query(..., description="model (cost, tokens), tool (outcome rates) or agent (all metrics by version)"),
+    by: BreakdownBy = Query(
+        ..., description="model (cost, tokens), tool (outcome rates), agent (all metrics by version) or service"
+    ),
     from_: str | None = _FROM,
     to: str | None = _TO,
     service: str | None = _SERVICE,
     agent: str | None = _AGENT,
     version: str | None = _VERSION,
     principal: Principal = require_role("read"),
-) -> dict[str, Any]:
+) -> Any:
     """Rows of ``{<by>: name, ...metrics}``: cost by model, error rates by tool, latency (and all) by agent."""
-    if by not in BREAKDOWNS:
-        raise HTTPException(400, f"by={by!r}: expected one of {', '.join(BREAKDOWNS)}")
     flt = _filter(from_, to, service, agent, version)
     prices = price_table(request)
     rows = await run_in_threadpool(breakdown, request.app.state.store, prices, flt, by, read_scope(principal))
-    return {"by": by, "rows": rows}
+    return {"by": by, "rows": rows}  # validated as the Breakdown its `by` names
 
 
-@router.get("/prices", summary="The price table in use", dependencies=[require_role("read")])
-async def prices(request: Request) -> dict[str, Any]:
+@router.get(
+    "/prices",
+    summary="The price table in use",
+    dependencies=[require_role("read")],
+    response_model=PriceList,
+    responses=errors(401, 403, 500),
+)
+async def prices(request: Request) -> PriceList:
     """USD per million tokens by model: the built-in defaults merged with ``TRACEREEL_PRICES``."""
-    return {"prices": price_table(request).as_dict()}
+    return PriceList.model_validate({"prices": price_table(request).as_dict()})

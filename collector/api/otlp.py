@@ -7,6 +7,8 @@ spans would be lost). 200 once the spans are in the write-ahead log, on disk.
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from fastapi import APIRouter, Request, Response
 
 from tracereel.collector.api.auth import require_role
@@ -15,6 +17,7 @@ from tracereel.collector.ingest import BodyError, error_response, read_capped, s
 from tracereel.collector.ingest.accept import IngestError, IngestPath
 from tracereel.collector.settings import CollectorSettings
 from tracereel.constants import JSON, OTLP_TRACES_PATH, PROTOBUF
+from tracereel.contracts.errors import ErrorBody
 
 __all__ = ["router"]
 
@@ -24,8 +27,57 @@ router = APIRouter()
 _DISCARD_FACTOR = 4
 _DISCARD_AT_LEAST = 64 * 1024 * 1024
 
+# The body and answers are OTLP's (opentelemetry-proto), not ours: declared for the OpenAPI
+# document as the protocol specifies them, protobuf or its JSON mapping.
+_BINARY: Final = {"type": "string", "format": "binary"}
+_OTLP_STATUS: Final = {
+    JSON: {
+        "schema": {
+            "type": "object",
+            "description": "google.rpc.Status",
+            "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+            "required": ["code", "message"],
+        }
+    },
+    PROTOBUF: {"schema": _BINARY},
+}
+_REFUSALS: Final = {
+    400: "Malformed: not protobuf or OTLP/JSON, bad ids, bad gzip",
+    413: "Larger than the limit (after decompression)",
+    415: f"Neither {PROTOBUF} nor {JSON}",
+    429: "Too many requests; retry after Retry-After seconds",
+    503: "The write-ahead log is full (the store is behind or down); retry after Retry-After seconds",
+}
+_DOCUMENTED: Final[dict[str, Any]] = {
+    "requestBody": {
+        "required": True,
+        "description": "An ExportTraceServiceRequest, optionally gzip-compressed (Content-Encoding: gzip)",
+        "content": {
+            PROTOBUF: {"schema": _BINARY},
+            JSON: {"schema": {"type": "object", "properties": {"resourceSpans": {"type": "array"}}}},
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "The spans are durable (in the write-ahead log): an ExportTraceServiceResponse",
+            "content": {JSON: {"schema": {"type": "object"}}, PROTOBUF: {"schema": _BINARY}},
+        },
+        **{str(status): {"description": text, "content": _OTLP_STATUS} for status, text in _REFUSALS.items()},
+    },
+}
+_KEY_REFUSALS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "Missing or wrong API key"},
+    403: {"model": ErrorBody, "description": "The key may not send spans"},
+}
 
-@router.post(OTLP_TRACES_PATH, summary="OTLP/HTTP trace export")
+
+@router.post(
+    OTLP_TRACES_PATH,
+    summary="OTLP/HTTP trace export",
+    response_class=Response,
+    responses=_KEY_REFUSALS,
+    openapi_extra=_DOCUMENTED,
+)
 async def export_traces(request: Request, principal: Principal = require_role("ingest")) -> Response:
     """Accept the spans of one OTLP ExportTraceServiceRequest; 200 means they are durable.
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.auth import current_principal, read_scope, require_role
@@ -29,9 +28,10 @@ from tracereel.collector.query import (
     switch_state,
     switches_version,
 )
-from tracereel.collector.query.switches import MAX_NAME, MAX_REASON
 from tracereel.collector.store import Store
 from tracereel.constants import API_PREFIX
+from tracereel.contracts.errors import errors
+from tracereel.contracts.switches import Kill, Selector, SwitchAnswer, Switches
 
 __all__ = ["MAX_WAIT", "SwitchBoard", "router"]
 
@@ -41,23 +41,6 @@ MAX_WAIT: Final = 30.0
 # How often a waiting long poll looks at the store for flips another collector made (one query
 # per collector per interval, however many agents wait).
 STORE_CHECK_SECONDS: Final = 1.0
-
-_Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NAME)]
-_Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
-_Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON)]
-
-
-class _Selector(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    agent: _Agent
-    version: _Name = ""
-    service: _Name = ""
-    team: _Name = ""
-
-
-class _Kill(_Selector):
-    reason: _Reason
 
 
 class SwitchBoard:
@@ -109,10 +92,17 @@ def _board(request: Request) -> SwitchBoard:
 
 
 def _answer(switches: list[dict[str, Any]], version: str) -> JSONResponse:
-    return JSONResponse({"version": version, "switches": switches}, headers={"ETag": f'"{version}"'})
+    answer = Switches.model_validate({"version": version, "switches": switches})
+    return JSONResponse(answer.model_dump(mode="json"), headers={"ETag": f'"{version}"'})
 
 
-@router.get("/switches", summary="The kill switches in force (a long poll with since and wait)")
+@router.get(
+    "/switches",
+    summary="The kill switches in force (a long poll with since and wait)",
+    response_model=Switches,
+    responses={200: {"headers": {"ETag": {"description": "The version, quoted", "schema": {"type": "string"}}}}}
+    | errors(400, 401),
+)
 async def list_switches(
     request: Request,
     since: str | None = Query(None, max_length=64, description="the version the caller has; wait for another"),
@@ -158,7 +148,7 @@ async def _until_disconnected(request: Request) -> None:
         pass
 
 
-def _key(selector: _Selector, principal: Principal) -> SwitchKey:
+def _key(selector: Selector, principal: Principal) -> SwitchKey:
     team = selector.team
     # An admin bound to a team flips that team's switches only.
     if principal.team is not None:
@@ -168,8 +158,15 @@ def _key(selector: _Selector, principal: Principal) -> SwitchKey:
     return SwitchKey(agent=selector.agent, version=selector.version, service=selector.service, team=team)
 
 
-@router.post("/switches", summary="Kill an agent (every version, or one; every service, or one)")
-async def kill(request: Request, body: _Kill, principal: Principal = require_role("admin")) -> JSONResponse:
+@router.post(
+    "/switches",
+    summary="Kill an agent (every version, or one; every service, or one)",
+    status_code=201,
+    response_model=SwitchAnswer,
+    responses={200: {"model": SwitchAnswer, "description": "It was killed already; the reason is the new one"}}
+    | errors(400, 401, 403, 422),
+)
+async def kill(request: Request, body: Kill, principal: Principal = require_role("admin")) -> JSONResponse:
     """Kill the switch ``body`` names (201; 200 if it was killed already, with the new reason)."""
     store: Store = request.app.state.store
     key = _key(body, principal)
@@ -180,11 +177,17 @@ async def kill(request: Request, body: _Kill, principal: Principal = require_rol
     )
     _board(request).changed()
     was_killed = before is not None and before["state"] == "killed"
-    return JSONResponse({"switch": switch}, status_code=200 if was_killed else 201)
+    answer = SwitchAnswer.model_validate({"switch": switch})
+    return JSONResponse(answer.model_dump(mode="json"), status_code=200 if was_killed else 201)
 
 
-@router.post("/switches/revive", summary="Revive a killed agent (the same selector it was killed with)")
-async def revive(request: Request, body: _Selector, principal: Principal = require_role("admin")) -> dict[str, Any]:
+@router.post(
+    "/switches/revive",
+    summary="Revive a killed agent (the same selector it was killed with)",
+    response_model=SwitchAnswer,
+    responses=errors(400, 401, 403, 404, 422),
+)
+async def revive(request: Request, body: Selector, principal: Principal = require_role("admin")) -> SwitchAnswer:
     """Revive the switch ``body`` names; 404 if that exact switch is not killed."""
     store: Store = request.app.state.store
     key = _key(body, principal)
@@ -206,4 +209,4 @@ async def revive(request: Request, body: _Selector, principal: Principal = requi
         store=request.app.state.store,
     )
     _board(request).changed()
-    return {"switch": switch}
+    return SwitchAnswer.model_validate({"switch": switch})

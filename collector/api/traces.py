@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.auth import read_scope, require_role
-from tracereel.collector.api.deps import read_price_table
+from tracereel.collector.api.deps import TRACE_ID, read_price_table
 from tracereel.collector.control import Principal
 from tracereel.collector.query import get_trace, list_traces, parse_trace_id, parse_trace_list_window
 from tracereel.constants import API_PREFIX
+from tracereel.contracts.errors import errors
+from tracereel.contracts.traces import Trace, TraceList
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX)
 
 
-@router.get("/traces", summary="List traces, newest first")
+@router.get("/traces", summary="List traces, newest first", response_model=TraceList, responses=errors(400, 401, 403))
 async def traces(
     request: Request,
     limit: int = Query(50, ge=1, le=1000),
@@ -34,7 +34,7 @@ async def traces(
         False, description="also list replays and eval case runs (marked: replay_of, eval_run_id)"
     ),
     principal: Principal = require_role("read"),
-) -> dict[str, Any]:
+) -> TraceList:
     """Traces whose root span starts in the window, with span counts, tokens and status; replays and
     eval case runs only with ``include_replays=true``."""
     start, end = parse_trace_list_window(from_, to)
@@ -52,11 +52,17 @@ async def traces(
         prices=read_price_table(request),
         scope=read_scope(principal),
     )
-    return {"traces": rows}
+    # Built unchecked: FastAPI validates the answer against response_model on its way out.
+    return TraceList.model_construct(traces=rows)
 
 
-@router.get("/traces/{trace_id}", summary="One trace with all its spans")
-async def trace(request: Request, trace_id: str, principal: Principal = require_role("read")) -> dict[str, Any]:
+@router.get(
+    "/traces/{trace_id}",
+    summary="One trace with all its spans",
+    response_model=Trace,
+    responses=errors(400, 401, 403, 404),
+)
+async def trace(request: Request, trace_id: str = TRACE_ID, principal: Principal = require_role("read")) -> Trace:
     """Every span of the trace, oldest first; 404 if the store has none (or none the key may see: the same 404)."""
     normalised = parse_trace_id(trace_id)
     found = await run_in_threadpool(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 import threading
 from dataclasses import replace
@@ -27,6 +26,7 @@ from typing import Final
 
 from tracereel.collector.control.access import ROLES, Principal
 from tracereel.collector.store import KeyRow, Store, insert_key, read_keys
+from tracereel.contracts.keys import GLOB_PATTERN, KEY_ID_PATTERN, TEAM_PATTERN
 
 __all__ = ["ADMIN_KEY_ID", "API_KEY_ID", "REFRESH_SECONDS", "KeyRequestError", "KeyRing", "hash_key", "new_key"]
 
@@ -36,8 +36,6 @@ REFRESH_SECONDS: Final = 5.0
 # The key ids the audit log shows for the two keys that come from settings, not from the store.
 ADMIN_KEY_ID: Final = "TRACEREEL_ADMIN_KEY"
 API_KEY_ID: Final = "TRACEREEL_API_KEY"
-_ID_PATTERN: Final = re.compile(r"^trk_[0-9a-f]{12}$")
-_TEAM_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class KeyRequestError(ValueError):
@@ -57,7 +55,7 @@ def new_key() -> tuple[str, str]:
 
 def _check_globs(globs: tuple[str, ...], what: str) -> tuple[str, ...]:
     for glob in globs:
-        if not glob or len(glob) > 200 or any(ch in glob for ch in ",\n\r\t"):
+        if not GLOB_PATTERN.fullmatch(glob):
             raise KeyRequestError(f"{what} glob {glob!r} is not valid: non-empty, at most 200 characters, no commas")
     return globs
 
@@ -126,7 +124,7 @@ class KeyRing:
         """Store a new key; returns its row and its text (the only time the text exists)."""
         if role not in ROLES:
             raise KeyRequestError(f"role {role!r} is not valid: expected one of {', '.join(ROLES)}")
-        if not _TEAM_PATTERN.match(team):
+        if not TEAM_PATTERN.fullmatch(team):
             raise KeyRequestError(
                 f"team {team!r} is not valid: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
@@ -149,7 +147,7 @@ class KeyRing:
     def revoke(self, key_id: str) -> KeyRow:
         """Revoke ``key_id`` (at once on this collector); :class:`KeyRequestError` if there is no such key."""
         with self._lock:
-            row = self._rows.get(key_id) if _ID_PATTERN.match(key_id) else None
+            row = self._rows.get(key_id) if KEY_ID_PATTERN.fullmatch(key_id) else None
         if row is None:
             # Another collector may have created it moments ago.
             self.refresh()

@@ -11,12 +11,11 @@ from tracereel.collector.monitors.definitions import (
     STATES,
     Action,
     Monitor,
-    MonitorError,
     MonitorExists,
     MonitorState,
     Op,
     State,
-    parse_monitor,
+    monitor_from,
 )
 from tracereel.collector.monitors.evaluate import Reading, read_metric
 from tracereel.collector.monitors.notify import DeliveryResult, notification_body, send, summary_text
@@ -41,7 +40,6 @@ __all__ = [
     "DeliveryResult",
     "HistoryEntry",
     "Monitor",
-    "MonitorError",
     "MonitorExists",
     "MonitorRunner",
     "MonitorState",
@@ -55,8 +53,8 @@ __all__ = [
     "list_history",
     "list_monitors",
     "load_states",
+    "monitor_from",
     "notification_body",
-    "parse_monitor",
     "read_metric",
     "remove_monitor",
     "save_states",

@@ -1,40 +1,32 @@
-"""A monitor's definition and state as values, and the checks a posted definition passes.
+"""A monitor's definition and state as values.
 
-No I/O here: :func:`parse_monitor` turns a posted JSON object into a :class:`Monitor` or raises
-:class:`MonitorError` naming the field; the repository stores it and the runner evaluates it.
+No I/O here. A posted definition is checked by its model
+(:class:`tracereel.contracts.monitors.MonitorDefinition`, the same one the CLI checks before
+sending); :func:`monitor_from` makes the :class:`Monitor` the repository stores and the runner
+evaluates.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final, Literal, cast
+from typing import Final, Literal
 
-from tracereel.monitors import (
-    FORMATS,
-    NAME_PATTERN,
-    Format,
-    infer_format,
-    is_eval_metric,
-    mask_secret,
-    mask_url,
-    metric_problem,
-    parse_window,
-)
+from tracereel.contracts.monitors import MonitorDefinition, MonitorView
+from tracereel.contracts.monitors import MonitorState as StateView
+from tracereel.monitors import Format, mask_secret, mask_url
 
 __all__ = [
     "ACTIONS",
     "STATES",
     "Action",
     "Monitor",
-    "MonitorError",
     "MonitorExists",
     "MonitorState",
     "Op",
     "State",
-    "parse_monitor",
+    "monitor_from",
 ]
 
 Op = Literal["above", "below"]
@@ -44,30 +36,6 @@ STATES: Final[tuple[State, ...]] = ("ok", "firing", "insufficient")
 # What a receiver is told: an incident opened, or closed.
 Action = Literal["trigger", "resolve"]
 ACTIONS: Final[tuple[Action, ...]] = ("trigger", "resolve")
-
-_MAX_TEXT: Final = 200
-_MAX_URL: Final = 2000
-_FIELDS: Final = frozenset(
-    {
-        "name",
-        "metric",
-        "above",
-        "below",
-        "window",
-        "agent",
-        "version",
-        "service",
-        "dataset",
-        "min_tasks",
-        "notify",
-        "format",
-        "routing_key",
-    }
-)
-
-
-class MonitorError(ValueError):
-    """A posted monitor cannot be stored; the message names the field (answered with 400)."""
 
 
 class MonitorExists(Exception):
@@ -107,25 +75,25 @@ class Monitor:
         """Whether ``value`` is on the firing side of the threshold."""
         return value > self.threshold if self.op == "above" else value < self.threshold
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> MonitorView:
         """The definition as the API shows it: the URL and routing key masked, never whole."""
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "condition": self.op,
-            "threshold": self.threshold,
-            "window_seconds": self.window_seconds,
-            "agent": self.agent or None,
-            "version": self.version or None,
-            "service": self.service or None,
-            "dataset": self.dataset or None,
-            "min_tasks": self.min_tasks,
-            "format": self.format,
-            "notify": mask_url(self.notify_url),
-            "routing_key": mask_secret(self.routing_key) or None,
-            "team": self.team,
-            "created_at": self.created_at.isoformat(),
-        }
+        return MonitorView(
+            name=self.name,
+            metric=self.metric,
+            condition=self.op,
+            threshold=self.threshold,
+            window_seconds=self.window_seconds,
+            agent=self.agent or None,
+            version=self.version or None,
+            service=self.service or None,
+            dataset=self.dataset or None,
+            min_tasks=self.min_tasks,
+            format=self.format,
+            notify=mask_url(self.notify_url),
+            routing_key=mask_secret(self.routing_key) or None,
+            team=self.team,
+            created_at=self.created_at.isoformat(),
+        )
 
 
 @dataclass
@@ -150,97 +118,35 @@ class MonitorState:
     notified: str = ""
     pending: str = ""
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> StateView:
         """The state as the API shows it."""
-        return {
-            "state": self.state,
-            "since": self.since.isoformat(),
-            "value": self.value,
-            "tasks": self.tasks,
-            "evaluated_at": self.evaluated_at.isoformat() if self.evaluated_at else None,
-            "dedup_key": self.dedup_key or None,
-            "notified": self.notified or None,
-            "pending": self.pending or None,
-        }
-
-
-def _text(data: dict[str, Any], key: str, *, limit: int = _MAX_TEXT) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MonitorError(f"{key}: expected a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise MonitorError(f"{key}: longer than {limit} characters")
-    return value.strip()
-
-
-def _number(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise MonitorError(f"{key}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def parse_monitor(data: Any, *, team: str = "") -> Monitor:
-    """Check a posted definition (a JSON object) and make the :class:`Monitor`; :class:`MonitorError` if wrong."""
-    if not isinstance(data, dict):
-        raise MonitorError("expected a JSON object describing the monitor")
-    body = cast(dict[str, Any], data)
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise MonitorError(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(_FIELDS))}")
-    name = _text(body, "name")
-    if not NAME_PATTERN.match(name):
-        raise MonitorError(
-            f"name: expected 1-64 letters, digits or . _ - (starting with a letter or digit), got {name!r}"
+        return StateView(
+            state=self.state,
+            since=self.since.isoformat(),
+            value=self.value,
+            tasks=self.tasks,
+            evaluated_at=self.evaluated_at.isoformat() if self.evaluated_at else None,
+            dedup_key=self.dedup_key or None,
+            notified=self.notified or None,
+            pending=self.pending or None,
         )
-    metric = _text(body, "metric")
-    dataset = _text(body, "dataset")
-    problem = metric_problem(metric, dataset or None)
-    if problem:
-        raise MonitorError(f"metric: {problem}")
-    has_above, has_below = body.get("above") is not None, body.get("below") is not None
-    if has_above == has_below:
-        raise MonitorError("give exactly one of above or below (the threshold the metric must not cross)")
-    op: Op = "above" if has_above else "below"
-    threshold = _number(body[op], op)
-    window = body.get("window", "1h")
-    try:
-        window_seconds = parse_window(window)
-    except ValueError as exc:
-        raise MonitorError(f"window: {exc}") from None
-    min_tasks = body.get("min_tasks", 1)
-    if isinstance(min_tasks, bool) or not isinstance(min_tasks, int) or not 1 <= min_tasks <= 1_000_000:
-        raise MonitorError(f"min_tasks: expected a whole number from 1 to 1000000, got {min_tasks!r}")
-    url = _text(body, "notify", limit=_MAX_URL)
-    if not url.startswith(("http://", "https://")) or len(url) < 10:
-        raise MonitorError("notify: expected the http(s):// URL to send notifications to")
-    fmt = _text(body, "format") or infer_format(url)
-    if fmt not in FORMATS:
-        raise MonitorError(f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
-    routing_key = _text(body, "routing_key")
-    if fmt == "pagerduty" and not routing_key:
-        raise MonitorError("routing_key: the pagerduty format needs the integration's routing key")
-    if fmt != "pagerduty" and routing_key:
-        raise MonitorError(f"routing_key: only the pagerduty format takes one, not {fmt}")
-    agent, version, service = _text(body, "agent"), _text(body, "version"), _text(body, "service")
-    if version and not agent:
-        raise MonitorError("version: give the agent too (a version is one agent's)")
-    if is_eval_metric(metric) and (version or service):
-        raise MonitorError("version, service: eval metrics are filtered by dataset and agent only")
+
+
+def monitor_from(definition: MonitorDefinition, *, team: str = "") -> Monitor:
+    """The :class:`Monitor` a checked definition describes, for ``team`` ('' for every team)."""
     return Monitor(
-        name=name,
-        metric=metric,
-        op=op,
-        threshold=threshold,
-        window_seconds=window_seconds,
-        notify_url=url,
-        format=cast(Format, fmt),
-        routing_key=routing_key,
-        agent=agent,
-        version=version,
-        service=service,
-        dataset=dataset,
-        min_tasks=min_tasks,
+        name=definition.name,
+        metric=definition.metric,
+        op=definition.op,
+        threshold=definition.threshold,
+        window_seconds=definition.window_seconds,
+        notify_url=definition.notify,
+        format=definition.resolved_format,
+        routing_key=definition.routing_key or "",
+        agent=definition.agent or "",
+        version=definition.version or "",
+        service=definition.service or "",
+        dataset=definition.dataset or "",
+        min_tasks=definition.min_tasks,
         team=team,
     )

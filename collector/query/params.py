@@ -26,6 +26,9 @@ _AUTO_BUCKETS: Final = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600,
 _AUTO_BUCKET_COUNT: Final = 48
 _MAX_BUCKETS: Final = 2000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# What ClickHouse's DateTime64(9) holds; a time outside would fail the query (a 500).
+_EARLIEST: Final = datetime(1900, 1, 1, tzinfo=timezone.utc)
+_LATEST: Final = datetime(2262, 4, 11, tzinfo=timezone.utc)
 
 
 class ParamError(ValueError):
@@ -38,16 +41,24 @@ def parse_time(value: str | None, name: str, default: datetime) -> datetime:
         return default
     text = value.strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=timezone.utc)
+        seconds = datetime.fromtimestamp(float(text), tz=timezone.utc)
     except (ValueError, OverflowError, OSError):
         pass
+    else:
+        return _in_range(seconds, name, value)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ParamError(f"{name}={value!r} is not an ISO-8601 time or unix seconds") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    return _in_range(parsed.astimezone(timezone.utc), name, value)
+
+
+def _in_range(moment: datetime, name: str, value: str) -> datetime:
+    if not _EARLIEST <= moment < _LATEST:
+        raise ParamError(f"{name}={value!r} is outside the times the store holds (1900 to 2262)")
+    return moment
 
 
 def parse_metrics_window(from_: str | None, to: str | None) -> tuple[datetime, datetime]:

@@ -12,10 +12,11 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from tracereel.collector.query.scope import Scope, scope_sql
 from tracereel.collector.store import SWITCHES_TABLE, Store
+from tracereel.contracts.switches import MAX_NAME, MAX_REASON
 
 __all__ = [
     "MAX_NAME",
@@ -28,8 +29,6 @@ __all__ = [
     "switches_version",
 ]
 
-MAX_NAME: Final = 200
-MAX_REASON: Final = 1000
 
 State = Literal["killed", "revived"]
 

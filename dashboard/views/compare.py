@@ -25,7 +25,8 @@ st.title("Compare versions")
 flt = ui.filters(with_version=False)
 api = ui.client()
 try:
-    rows = api.breakdown("agent", **{k: v for k, v in flt.items() if k != "agent"})
+    # The table below reads rows as mappings.
+    rows = [row.model_dump() for row in api.breakdown("agent", **{k: v for k, v in flt.items() if k != "agent"}).rows]
 except CollectorError as exc:
     ui.fail(exc)
 

@@ -71,7 +71,8 @@ firing_first = next((m["name"] for m in monitors if (m.get("status") or {}).get(
 name = st.selectbox("Monitor", names, index=names.index(firing_first), key="monitor_history")
 chosen = next(m for m in monitors if m["name"] == name)
 try:
-    history = api.monitor_history(name)
+    # The table helpers (dashboard/monitors.py) take rows as mappings.
+    history = [entry.model_dump() for entry in api.monitor_history(name)]
 except CollectorError as exc:
     ui.fail(exc)
 if not history:

@@ -14,11 +14,11 @@ flt = ui.filters()
 api = ui.client()
 try:
     metrics = api.metrics(**flt)
-    series = api.timeseries(**flt)["points"]
+    points = api.timeseries(**flt).points
 except CollectorError as exc:
     ui.fail(exc)
 
-if metrics["tasks"] == 0:
+if metrics.tasks == 0:
     st.info(
         "No tasks in this window. Instrument an agent with the tracereel SDK "
         "(`tracereel.configure(endpoint=...)`) or fill the store with `tracereel demo`, "
@@ -27,23 +27,25 @@ if metrics["tasks"] == 0:
     )
     st.stop()
 
-st.caption(f"{metrics['tasks']:,} tasks · the line under each number is its trend over the window")
+st.caption(f"{metrics.tasks:,} tasks · the line under each number is its trend over the window")
 by_key = CATALOG
 columns = st.columns(4)
 for i, metric in enumerate(METRICS):
-    trend = [p[metric.key] for p in series if p["tasks"]]
+    trend: list[float | None] = [getattr(p, metric.key) for p in points if p.tasks]
     if metric.unit == "rate":
         trend = [None if v is None else round(v * 100, 2) for v in trend]
     with columns[i % 4]:
         st.metric(
             metric.label,
-            format_value(metric, metrics[metric.key]),
+            format_value(metric, getattr(metrics, metric.key)),
             help=metric.help,
             border=True,
             chart_data=[v for v in trend if v is not None] or None,
             chart_type="bar" if metric.unit == "count" else "line",
         )
 
+# The charts take rows as mappings (plotly over pandas).
+series = [p.model_dump() for p in points]
 st.subheader("Trends")
 left, right = st.columns(2)
 with left:
@@ -57,9 +59,9 @@ with right:
 
 st.subheader("Breakdowns")
 try:
-    models = api.breakdown("model", **flt)
-    tools = api.breakdown("tool", **flt)
-    agents = api.breakdown("agent", **flt)
+    models = [row.model_dump() for row in api.breakdown("model", **flt).rows]
+    tools = [row.model_dump() for row in api.breakdown("tool", **flt).rows]
+    agents = [row.model_dump() for row in api.breakdown("agent", **flt).rows]
 except CollectorError as exc:
     ui.fail(exc)
 left, middle, right = st.columns(3)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from tracereel.client import CollectorError
+from tracereel.contracts.switches import Switch
 from tracereel.dashboard import ui
 
 st.title("Kill switches")
@@ -19,10 +18,10 @@ api = ui.client()
 _EVERY = "every"
 
 
-def _describe(switch: dict[str, Any]) -> str:
-    out = switch["agent"] + (f"@{switch['version']}" if switch["version"] else "")
-    out += f" on {switch['service']}" if switch["service"] else ""
-    return out + (f" (team {switch['team']})" if switch["team"] else "")
+def _describe(switch: Switch) -> str:
+    out = switch.agent + (f"@{switch.version}" if switch.version else "")
+    out += f" on {switch.service}" if switch.service else ""
+    return out + (f" (team {switch.team})" if switch.team else "")
 
 
 def _refused(exc: CollectorError) -> None:
@@ -42,7 +41,7 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
 
 try:
-    switches = api.switches()["switches"]
+    switches = api.switches().switches
 except CollectorError as exc:
     ui.fail(exc)
 
@@ -51,13 +50,13 @@ if switches:
     st.dataframe(
         pd.DataFrame(
             {
-                "agent": [s["agent"] for s in switches],
-                "version": [s["version"] or _EVERY for s in switches],
-                "service": [s["service"] or _EVERY for s in switches],
-                "team": [s["team"] or _EVERY for s in switches],
-                "reason": [s["reason"] for s in switches],
-                "killed at": pd.to_datetime([s["changed_at"] for s in switches], utc=True),
-                "by key": [s.get("key_id") or "the collector's key" for s in switches],
+                "agent": [s.agent for s in switches],
+                "version": [s.version or _EVERY for s in switches],
+                "service": [s.service or _EVERY for s in switches],
+                "team": [s.team or _EVERY for s in switches],
+                "reason": [s.reason for s in switches],
+                "killed at": pd.to_datetime([s.changed_at for s in switches], utc=True),
+                "by key": [s.key_id or "the collector's key" for s in switches],
             }
         ),
         hide_index=True,
@@ -86,7 +85,7 @@ with left, st.form("kill_form", clear_on_submit=True):
             except CollectorError as exc:
                 _refused(exc)
             else:
-                st.session_state["switches_flash"] = f"Killed {_describe(killed)}: {killed['reason']}"
+                st.session_state["switches_flash"] = f"Killed {_describe(killed)}: {killed.reason}"
                 st.rerun()
 
 with right:
@@ -99,7 +98,7 @@ with right:
         if st.button("Revive", icon=":material/play_arrow:", key="revive_button"):
             switch = switches[labels.index(picked)]
             try:
-                api.revive(switch["agent"], version=switch["version"], service=switch["service"], team=switch["team"])
+                api.revive(switch.agent, version=switch.version, service=switch.service, team=switch.team)
             except CollectorError as exc:
                 _refused(exc)
             else:

@@ -106,16 +106,18 @@ def test_the_bootstrap_admin_key_and_the_older_api_key_are_admin_keys(asgi_colle
     assert ids == {"TRACEREEL_ADMIN_KEY", "TRACEREEL_API_KEY"}
 
 
-def test_bad_key_requests_are_400_and_change_nothing(asgi_collector_factory: Any):
+def test_bad_key_requests_are_422_naming_the_field_and_change_nothing(asgi_collector_factory: Any):
     http = asgi_collector_factory(admin_key=ADMIN).http
     for body, problem in [
-        ({"team": "t", "role": "owner"}, "role 'owner' is not valid"),
-        ({"team": "", "role": "read"}, "team '' is not valid"),
-        ({"team": "t", "role": "read", "agents": [""]}, "agent glob '' is not valid"),
-        ({"role": "read"}, "team"),
+        ({"team": "t", "role": "owner"}, "role: Input should be 'ingest', 'read' or 'admin'"),
+        ({"team": "", "role": "read"}, "team: String should match pattern"),
+        ({"team": "t", "role": "read", "agents": [""]}, "agents.0: String should match pattern"),
+        ({"team": "t", "role": "read", "agents": ["a,b"]}, "agents.0: String should match pattern"),
+        ({"role": "read"}, "team: Field required"),
+        ({"team": "t", "role": "read", "teams": ["x"]}, "teams: Extra inputs are not permitted"),
     ]:
         response = http.post("/api/v1/keys", json=body, headers=bearer(ADMIN))
-        assert response.status_code == 400 and problem in response.json()["detail"], response.text
+        assert response.status_code == 422 and problem in response.json()["detail"], response.text
     assert http.get("/api/v1/keys", headers=bearer(ADMIN)).json() == {"keys": []}
 
 

@@ -71,7 +71,7 @@ def test_keys_and_audit_failures_are_one_line(keyed: RunningCollector):
         (("keys", "list"), "wrong", "refused the request"),
         (("audit",), reader, "this needs the admin role"),
         (("keys", "revoke", "trk_000000000000"), ADMIN, "no key with id trk_000000000000"),
-        (("keys", "create", "--team", "bad team", "--role", "read"), ADMIN, "team 'bad team' is not valid"),
+        (("keys", "create", "--team", "bad team", "--role", "read"), ADMIN, "team: String should match pattern"),
     ]:
         result = run(keyed, *args, key=key)
         assert result.exit_code == 2, result.output

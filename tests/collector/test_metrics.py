@@ -418,7 +418,8 @@ def test_breakdowns(asgi_collector, otel):
         ("/api/v1/metrics/timeseries", {"metric": "happiness"}, "metric="),
         ("/api/v1/metrics/timeseries", {"bucket": "fortnight"}, "bucket="),
         ("/api/v1/metrics/timeseries", {"bucket": "1s", "from": "0"}, "bucket="),
-        ("/api/v1/metrics/breakdown", {"by": "mood"}, "by="),
+        ("/api/v1/metrics/breakdown", {"by": "mood"}, "by: Input should be 'model', 'tool', 'agent' or 'service'"),
+        ("/api/v1/metrics", {"to": "9999-01-01"}, "to='9999-01-01' is outside the times the store holds"),
         ("/api/v1/metrics/breakdown", {}, "by"),
     ],
 )

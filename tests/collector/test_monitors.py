@@ -19,6 +19,7 @@ from tests.eval_reports import report
 from tests.monitor_support import Receiver, receiver, send_tasks
 from tests.support import wait_until
 from tracereel.client import CollectorClient
+from tracereel.contracts.monitors import MonitorDefinition, MonitorView
 
 FAST = {"monitor_interval": 0.1, "monitor_backoff": 0.05}
 
@@ -55,10 +56,16 @@ def _received(hooks: Receiver, count: int, path: str | None = None) -> list[Any]
 
 
 def _status(api: CollectorClient, name: str) -> dict[str, Any]:
-    return next(m for m in api.monitors() if m["name"] == name)["status"] or {}
+    status = next(m for m in api.monitors() if m.name == name).status
+    return status.model_dump() if status else {}
 
 
-def _add(api: CollectorClient, hooks: Receiver, name: str = "success", **extra: Any) -> dict[str, Any]:
+def _history(api: CollectorClient, name: str) -> list[dict[str, Any]]:
+    # As the API shows each entry: only the fields of its kind.
+    return [entry.model_dump(exclude_unset=True) for entry in api.monitor_history(name)]
+
+
+def _add(api: CollectorClient, hooks: Receiver, name: str = "success", **extra: Any) -> MonitorView:
     definition = {
         "name": name,
         "metric": "task_success_rate",
@@ -70,7 +77,7 @@ def _add(api: CollectorClient, hooks: Receiver, name: str = "success", **extra: 
         "format": "webhook",
         **extra,
     }
-    return api.add_monitor(definition)
+    return api.add_monitor(MonitorDefinition.model_validate(definition))
 
 
 def _timeless(body: dict[str, Any]) -> dict[str, Any]:
@@ -138,16 +145,14 @@ def test_a_monitor_fires_once_while_firing_and_resolves_once(monitored, hooks):
     assert (status["state"], status["value"], status["tasks"], status["notified"]) == ("ok", 0.75, 16, "resolve")
 
     history = api.monitor_history("success")
-    compact = [
-        (e["kind"], e.get("state"), e.get("action"), e.get("attempt"), e.get("outcome")) for e in reversed(history)
-    ]
+    compact = [(e.kind, e.state, e.action, e.attempt, e.outcome) for e in reversed(history)]
     assert compact == [
         ("state", "firing", None, None, None),
         ("delivery", None, "trigger", 1, "delivered"),
         ("state", "ok", None, None, None),
         ("delivery", None, "resolve", 1, "delivered"),
     ]
-    assert history[0]["status_code"] == 202
+    assert history[0].status_code == 202
 
 
 def test_min_tasks_judges_nothing_below_it(monitored, hooks):
@@ -226,8 +231,8 @@ def test_a_trigger_never_delivered_is_not_resolved_and_a_new_incident_is_not_del
         send_tasks(running.url, 12, success=True)
         wait_until(lambda: _status(api, "success").get("state") == "ok", "the monitor to resolve")
         skipped = api.monitor_history("success")[0]
-        assert (skipped["action"], skipped["outcome"]) == ("resolve", "skipped")
-        assert skipped["error"] == "the trigger was never delivered, so there is nothing to resolve"
+        assert (skipped.action, skipped.outcome) == ("resolve", "skipped")
+        assert skipped.error == "the trigger was never delivered, so there is nothing to resolve"
         assert _status(api, "success")["pending"] is None
         # A new incident is delivered at once: the job waiting out its backoff was woken.
         send_tasks(running.url, 20, success=False)
@@ -242,7 +247,7 @@ def test_pagerduty_and_slack_bodies(monitored, hooks):
     api = CollectorClient(monitored.url)
     key = "R0UTINGKEY0123456789abcdef012345"
     shown = _add(api, hooks, name="pd", notify=hooks.url("/pd"), format="pagerduty", routing_key=key)
-    assert shown["routing_key"] == "****2345" and shown["notify"] == f"{hooks.base}/…"
+    assert shown.routing_key == "****2345" and shown.notify == f"{hooks.base}/…"
     _add(api, hooks, name="slack", notify=hooks.url("/slack"), format="slack")
     send_tasks(monitored.url, 4, success=False)
     [trigger] = _received(hooks, 1, "/pd")
@@ -293,8 +298,8 @@ def test_pagerduty_and_slack_bodies(monitored, hooks):
         }
     )
     # The key and the URL are secrets: the API shows them masked, and so does the history.
-    listed = {m["name"]: m for m in api.monitors()}
-    assert listed["pd"]["routing_key"] == "****2345" and key not in str(api.monitors())
+    listed = {m.name: m for m in api.monitors()}
+    assert listed["pd"].routing_key == "****2345" and key not in str(api.monitors())
     assert hooks.base + "/pd" not in str(api.monitor_history("pd"))
 
 
@@ -312,7 +317,7 @@ def test_failed_deliveries_are_retried_with_backoff_and_recorded(monitored, hook
     assert arrivals[2] - arrivals[1] >= 0.1
     assert arrivals[3] - arrivals[2] >= 1.0
     wait_until(lambda: _status(api, "success").get("notified") == "trigger", "the delivery to be recorded")
-    deliveries = [e for e in reversed(api.monitor_history("success")) if e["kind"] == "delivery"]
+    deliveries = [e for e in reversed(_history(api, "success")) if e["kind"] == "delivery"]
     assert [(e["attempt"], e["outcome"], e["status_code"]) for e in deliveries] == [
         (1, "retrying", 500),
         (2, "retrying", 503),
@@ -332,10 +337,10 @@ def test_a_4xx_is_a_permanent_failure_and_attempts_are_bounded(store, hooks):
         _add(api, hooks, name="bad-request", notify=hooks.url("/a"))
         send_tasks(running.url, 4, success=False)
         _received(hooks, 1, "/a")
-        wait_until(lambda: api.monitor_history("bad-request")[0]["kind"] == "delivery", "the attempt in history")
+        wait_until(lambda: _history(api, "bad-request")[0]["kind"] == "delivery", "the attempt in history")
         _cycles(running)
         assert hooks.count("/a") == 1  # not retried
-        [attempt] = [e for e in api.monitor_history("bad-request") if e["kind"] == "delivery"]
+        [attempt] = [e for e in _history(api, "bad-request") if e["kind"] == "delivery"]
         assert (attempt["outcome"], attempt["status_code"]) == ("failed", 400)
 
         hooks.answer(503, 503, 503, 503)
@@ -344,7 +349,7 @@ def test_a_4xx_is_a_permanent_failure_and_attempts_are_bounded(store, hooks):
         wait_until(lambda: _status(api, "down").get("pending") is None, "the runner to give up")
         _cycles(running)
         assert hooks.count("/b") == 3
-        outcomes = [e["outcome"] for e in reversed(api.monitor_history("down")) if e["kind"] == "delivery"]
+        outcomes = [e["outcome"] for e in reversed(_history(api, "down")) if e["kind"] == "delivery"]
         assert outcomes == ["retrying", "retrying", "gave_up"]
         assert _status(api, "down")["state"] == "firing"
     finally:
@@ -384,7 +389,7 @@ def test_a_page_not_yet_delivered_is_delivered_after_a_restart(store, hooks):
     _add(api, hooks)
     send_tasks(first.url, 4, success=False)
     _received(hooks, 1)
-    wait_until(lambda: api.monitor_history("success")[0]["kind"] == "delivery", "the failed attempt in history")
+    wait_until(lambda: _history(api, "success")[0]["kind"] == "delivery", "the failed attempt in history")
     assert _status(api, "success")["pending"] == "trigger"
     first.stop()
 

@@ -67,13 +67,11 @@ def test_mistakes_are_one_line_and_change_nothing(collector):
         assert message in result.output, result.output
     unknown = _run("add", "slow", "--metric", "nope", "--below", "1", "--notify", HOOK, "--collector", collector.url)
     assert "task_success_rate" in unknown.output and "eval.pass_rate, eval.score.<scorer>" in unknown.output
-    # Refused by the collector (a routing key on a slack URL): its message, exit 2.
+    # A routing key on a slack URL: the definition's own model refuses it before anything is sent
+    # (the collector checks the same model), exit 1.
     refused = _add(collector.url, "--above", "1", "--notify", HOOK, "--routing-key", "abcdef0123456789")
-    assert refused.exit_code == 2
-    assert refused.output == (
-        "Error: The collector answered HTTP 400: invalid monitor: routing_key: only the pagerduty format takes one, "
-        "not slack\n"
-    )
+    assert refused.exit_code == 1
+    assert refused.output == "Error: routing_key: only the pagerduty format takes one, not slack\n"
     assert "abcdef0123456789" not in refused.output
     assert _run("list", "--collector", collector.url).output.startswith("no monitors;")
 

@@ -78,18 +78,21 @@ def test_reviving_what_is_not_killed_is_a_404_that_says_so(http):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"agent": "a"}, "body.reason: Field required"),
-        ({"agent": "a", "reason": "   "}, "body.reason: String should have at least 1 character"),
-        ({"agent": "", "reason": "r"}, "body.agent: String should have at least 1 character"),
-        ({"reason": "r"}, "body.agent: Field required"),
-        ({"agent": "a" * 201, "reason": "r"}, "body.agent: String should have at most 200 characters"),
-        ({"agent": "a", "reason": "r", "verison": "1"}, "body.verison: Extra inputs are not permitted"),
-        ({"agent": "a", "reason": "r", "version": 2}, "body.version: Input should be a valid string"),
+        ({"agent": "a"}, "body: reason: Field required"),
+        ({"agent": "a", "reason": "   "}, "body: reason: String should have at least 1 character"),
+        ({"agent": "", "reason": "r"}, "body: agent: String should have at least 1 character"),
+        ({"reason": "r"}, "body: agent: Field required"),
+        ({"agent": "a" * 201, "reason": "r"}, "body: agent: String should have at most 200 characters"),
+        (
+            {"agent": "a", "reason": "r", "verison": "1"},
+            "invalid request body: verison: Extra inputs are not permitted",
+        ),
+        ({"agent": "a", "reason": "r", "version": 2}, "body: version: Input should be a valid string"),
     ],
 )
-def test_bad_kill_requests_are_400_naming_the_field_and_change_nothing(http, body, field):
+def test_bad_kill_requests_are_422_naming_the_field_and_change_nothing(http, body, field):
     response = http.post("/api/v1/switches", headers=AUTH, json=body)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert field in response.json()["detail"]
     assert _switches(http)["switches"] == []
 

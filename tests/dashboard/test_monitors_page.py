@@ -38,7 +38,7 @@ def watched(store: Any) -> Iterator[RunningCollector]:
             send_tasks(running.url, 2, success=True, version="1.0")
             send_tasks(running.url, 4, success=True, agent="other")
             wait_until(lambda: hooks.count() == 1, "the canary monitor to page")
-            states = lambda: {m["name"]: (m["status"] or {}).get("state") for m in api.monitors()}  # noqa: E731
+            states = lambda: {m.name: m.status and m.status.state for m in api.monitors()}  # noqa: E731
             wait_until(lambda: states()["stable-success"] == "ok", "the stable monitor to be judged", state=states)
             yield running
         finally:

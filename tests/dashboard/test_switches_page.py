@@ -29,9 +29,7 @@ def test_kill_from_the_form_then_revive(collector, app_for):
     next(b for b in at.button if b.label == "Kill").click().run()
     assert not at.exception, at.exception
     assert "Killed refunds@2.0: double charges" in _texts(at)
-    assert [(s["agent"], s["version"], s["reason"]) for s in api.switches()["switches"]] == [
-        ("refunds", "2.0", "double charges")
-    ]
+    assert [(s.agent, s.version, s.reason) for s in api.switches().switches] == [("refunds", "2.0", "double charges")]
     table = at.dataframe[0].value
     assert list(table["agent"]) == ["refunds"] and list(table["service"]) == ["every"]
     assert list(table["by key"]) == ["the collector's key"]
@@ -39,7 +37,7 @@ def test_kill_from_the_form_then_revive(collector, app_for):
     assert at.selectbox(key="revive_switch").value == "refunds@2.0"
     at.button(key="revive_button").click().run()
     assert "Revived refunds@2.0" in _texts(at)
-    assert api.switches()["switches"] == []
+    assert api.switches().switches == []
 
 
 def test_a_kill_without_a_reason_is_refused_on_the_page(collector, app_for):
@@ -47,7 +45,7 @@ def test_a_kill_without_a_reason_is_refused_on_the_page(collector, app_for):
     at.text_input(key="kill_agent").input("refunds")
     next(b for b in at.button if b.label == "Kill").click().run()
     assert "Name the agent and give a reason." in _texts(at)
-    assert CollectorClient(collector.url).switches()["switches"] == []
+    assert CollectorClient(collector.url).switches().switches == []
 
 
 def test_a_wrong_key_is_one_message(store, app_for, monkeypatch):

@@ -249,13 +249,11 @@ def test_the_kill_switches_page_kills_and_revives_in_a_real_browser(stack, brows
     expect(page.get_by_role("button", name="Revive", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
     _no_traceback(page)
-    assert [(s["agent"], s["version"], s["reason"]) for s in api.switches()["switches"]] == [
-        ("billing", "1.4", "refunds twice")
-    ]
+    assert [(s.agent, s.version, s.reason) for s in api.switches().switches] == [("billing", "1.4", "refunds twice")]
     page.screenshot(path=str(shots / "dashboard-switches.png"))
 
     page.get_by_role("button", name="Revive", exact=True).click()
     expect(page.get_by_text("Revived billing@1.4")).to_have_count(1, timeout=WAIT_MS)
     expect(page.get_by_text("No agent is killed")).to_have_count(1, timeout=WAIT_MS)
-    assert api.switches()["switches"] == []
+    assert api.switches().switches == []
     page.close()

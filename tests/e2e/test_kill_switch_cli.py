@@ -156,7 +156,7 @@ def test_kill_reaches_a_running_agent_process_and_revive_lets_it_run_again(serve
     spans = wait_until(both_killed, "killed spans to be stored")
     reasons = {s["attributes"]["tracereel.killed.reason"] for s in spans}
     assert reasons == {"double charges", "stop everything"}
-    wait_until(lambda: client.metrics()["killed_rate"], "the metrics to count the killed tasks")
+    wait_until(lambda: client.metrics().killed_rate, "the metrics to count the killed tasks")
 
 
 def test_cli_errors_are_one_line(served):

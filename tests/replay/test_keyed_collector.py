@@ -96,4 +96,4 @@ def test_the_client_names_a_wrong_key_without_echoing_it(keyed: RunningCollector
         CollectorClient(keyed.url, api_key="wrong-key-123").traces()
     assert "wrong-key-123" not in str(caught.value)
     assert "wrong-key-123" not in repr(CollectorClient(keyed.url, api_key="wrong-key-123"))
-    assert CollectorClient(keyed.url).health()["status"] == "ok"  # /healthz needs no key
+    assert CollectorClient(keyed.url).health().status == "ok"  # /healthz needs no key

@@ -6,12 +6,20 @@ from typing import Any
 
 from tracereel.catalog import CATALOG, METRIC_KEYS
 from tracereel.client import CollectorClient
+from tracereel.contracts.metrics import AgentRow, Metrics, Point, ServiceRow
 
 
 def test_the_api_computes_exactly_the_catalog(collector: Any) -> None:
     answer = CollectorClient(collector.url).metrics()
-    computed = set(answer) - {"window", "from", "to", "filters"}
-    assert computed == set(METRIC_KEYS)
+    assert set(answer.model_dump()) == set(METRIC_KEYS)
+
+
+def test_the_metrics_contract_declares_exactly_the_catalog() -> None:
+    # The wire types and the catalog's meanings are declared apart; they name the same keys.
+    assert tuple(Metrics.model_fields) == METRIC_KEYS
+    assert tuple(Point.model_fields) == ("start", *METRIC_KEYS)
+    assert set(AgentRow.model_fields) == {"agent", "version", *METRIC_KEYS}
+    assert set(ServiceRow.model_fields) == {"service", *METRIC_KEYS}
 
 
 def test_rates_and_latencies_have_a_direction_and_counts_do_not() -> None:

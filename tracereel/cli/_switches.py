@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tracereel.cli._errors import collector_errors
+
+if TYPE_CHECKING:
+    from tracereel.contracts.switches import Switch
 
 __all__ = ["describe", "selector_options", "switch_call"]
 
@@ -27,13 +30,13 @@ def selector_options(func: Any) -> Any:
     return func
 
 
-def describe(switch: dict[str, Any]) -> str:
+def describe(switch: Switch) -> str:
     """``agent@version on service (team T)``, leaving out what the switch does not narrow."""
-    out = str(switch.get("agent", ""))
-    if switch.get("version"):
-        out += f"@{switch['version']}"
-    out += f" on {switch['service']}" if switch.get("service") else ""
-    out += f" (team {switch['team']})" if switch.get("team") else ""
+    out = switch.agent
+    if switch.version:
+        out += f"@{switch.version}"
+    out += f" on {switch.service}" if switch.service else ""
+    out += f" (team {switch.team})" if switch.team else ""
     return out
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
+from pydantic_core import to_jsonable_python
 
 from tracereel.cli._errors import CannotRun, ask_collector
 from tracereel.constants import DEFAULT_ENDPOINT
@@ -16,6 +17,8 @@ from tracereel.traces import Trace
 
 # CannotRun and ask_collector are re-exported: the commands that read traces take them from here.
 __all__ = ["CannotRun", "ask_collector", "collector_option", "echo_rows", "read_trace"]
+
+_Row = TypeVar("_Row")
 
 
 def _resolve_collector(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
@@ -39,10 +42,11 @@ def collector_option(func: Any) -> Any:
     )(func)
 
 
-def echo_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> None:
-    """Print ``rows`` as one JSON list, or one ``line`` each (``empty`` when there are none)."""
+def echo_rows(rows: Sequence[_Row], as_json: bool, empty: str, line: Callable[[_Row], str]) -> None:
+    """Print ``rows`` (the client's typed answers, or mappings) as one JSON list, or one ``line`` each
+    (``empty`` when there are none)."""
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps(to_jsonable_python(rows)))
     elif not rows:
         click.echo(empty)
     else:

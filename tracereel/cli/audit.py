@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from tracereel.cli._traces import ask_collector, collector_option, echo_rows
+
+if TYPE_CHECKING:
+    from tracereel.contracts.audit import AuditEntry
 
 __all__ = ["command"]
 
@@ -21,6 +24,6 @@ def command(limit: int, as_json: bool, collector: str) -> None:
     echo_rows(entries, as_json, "no admin actions recorded", _line)
 
 
-def _line(e: dict[str, Any]) -> str:
-    detail = f"  ({e['detail']})" if e["detail"] else ""
-    return f"{e['time']}  {e['key_id'] or '(auth off)'}  {e['action']}  {e['target']}{detail}"
+def _line(e: AuditEntry) -> str:
+    detail = f"  ({e.detail})" if e.detail else ""
+    return f"{e.time}  {e.key_id or '(auth off)'}  {e.action}  {e.target}{detail}"

@@ -20,4 +20,4 @@ def command(trace_id: str, collector: str) -> None:
     is one line and exit 2.
     """
     answer = ask_collector(collector, lambda api: api.delete_trace(trace_id))
-    click.echo(f"deleted trace {answer['trace_id']} ({answer['deleted_spans']} spans) from {collector}")
+    click.echo(f"deleted trace {answer.trace_id} ({answer.deleted_spans} spans) from {collector}")

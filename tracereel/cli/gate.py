@@ -181,7 +181,8 @@ def command(
     if kill_on_fail and answer.verdict == "fail":
         try:
             reason = f"tracereel gate: {answer.message}"
-            printed["killed"] = client.kill(agent, version=canary, service=service or "", reason=reason[:500])
+            killed = client.kill(agent, version=canary, service=service or "", reason=reason[:500])
+            printed["killed"] = killed.model_dump(mode="json")
         except CollectorError as exc:
             kill_error = f"the gate failed, but the canary's kill switch could not be flipped: {exc}"
     if as_json:

@@ -7,11 +7,15 @@ or a key created with ``--role admin``). A key's text is printed once, by ``crea
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, get_args
 
 import click
 
 from tracereel.cli._traces import ask_collector, collector_option, echo_rows
+from tracereel.contracts.keys import Role
+
+if TYPE_CHECKING:
+    from tracereel.contracts.keys import KeyView
 
 __all__ = ["command"]
 
@@ -27,21 +31,22 @@ def command() -> None:
 
 @command.command("create")
 @click.option("--team", required=True, help="The team the key belongs to.")
-@click.option("--role", required=True, type=click.Choice(["ingest", "read", "admin"]), help="What the key may do.")
+@click.option("--role", required=True, type=click.Choice(get_args(Role)), help="What the key may do.")
 @click.option("--agents", metavar="GLOB,...", help="Read keys: only these agents (globs, comma-separated).")
 @click.option("--services", metavar="GLOB,...", help="Read keys: only these services (globs, comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"id", "key", "team", "role", "agents", "services"}.')
 @collector_option
-def create(team: str, role: str, agents: str | None, services: str | None, as_json: bool, collector: str) -> None:
+def create(team: str, role: Role, agents: str | None, services: str | None, as_json: bool, collector: str) -> None:
     """Create a key; its text is shown once and cannot be shown again."""
     made = ask_collector(
         collector, lambda api: api.create_key(team=team, role=role, agents=_globs(agents), services=_globs(services))
     )
     if as_json:
-        click.echo(json.dumps({k: made[k] for k in ("id", "key", "team", "role", "agents", "services")}))
+        shown = made.model_dump()
+        click.echo(json.dumps({k: shown[k] for k in ("id", "key", "team", "role", "agents", "services")}))
         return
-    click.echo(f"created key {made['id']} (team {made['team']}, role {made['role']})")
-    click.echo(made["key"])
+    click.echo(f"created key {made.id} (team {made.team}, role {made.role})")
+    click.echo(made.key)
     click.echo("Store it now: it is not shown again.", err=True)
 
 
@@ -53,10 +58,12 @@ def list_(as_json: bool, collector: str) -> None:
     echo_rows(ask_collector(collector, lambda api: api.keys()), as_json, "no keys", _line)
 
 
-def _line(key: dict[str, Any]) -> str:
-    scope = " ".join(f"{name}={','.join(key[name])}" for name in ("agents", "services") if key[name])
-    state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
-    return f"{key['id']}  {key['team']:<16} {key['role']:<6}  {state}  {scope}".rstrip()
+def _line(key: KeyView) -> str:
+    scope = " ".join(
+        f"{name}={','.join(globs)}" for name, globs in (("agents", key.agents), ("services", key.services)) if globs
+    )
+    state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+    return f"{key.id}  {key.team:<16} {key.role:<6}  {state}  {scope}".rstrip()
 
 
 @command.command("revoke")

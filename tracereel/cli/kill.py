@@ -25,4 +25,4 @@ def command(agent: str, version: str, service: str, team: str, reason: str, coll
         raise click.BadParameter("must not be empty", param_hint="--reason")
     client = CollectorClient(collector)
     switch = switch_call(lambda: client.kill(agent, reason=reason, version=version, service=service, team=team))
-    click.echo(f"killed {describe(switch)}: {switch['reason']}")
+    click.echo(f"killed {describe(switch)}: {switch.reason}")

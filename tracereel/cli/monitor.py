@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from tracereel.cli._errors import collector_errors
 from tracereel.cli._traces import collector_option
 from tracereel.client import CollectorClient
+from tracereel.contracts.monitors import HistoryEntry, MonitorDefinition, MonitorView, MonitorWithState
 from tracereel.monitors import (
     FORMATS,
     condition_text,
@@ -92,37 +94,48 @@ def add(
         parse_window(window)
     except ValueError as exc:
         raise click.ClickException(f"--window: {exc}") from None
-    definition: dict[str, Any] = {
-        "name": name,
-        "metric": metric,
-        "window": window,
-        "min_tasks": min_tasks,
-        "notify": notify,
-        **({"above": above} if above is not None else {"below": below}),
-        **{
-            k: v
-            for k, v in {
-                "agent": agent,
-                "version": version,
-                "service": service,
-                "dataset": dataset,
-                "format": fmt,
-                "routing_key": routing_key,
-            }.items()
-            if v
-        },
-    }
+    try:
+        # The collector checks the same model again; checked here, a mistake costs no round trip.
+        definition = MonitorDefinition.model_validate(
+            {
+                "name": name,
+                "metric": metric,
+                "above": above,
+                "below": below,
+                "window": window,
+                "min_tasks": min_tasks,
+                "notify": notify,
+                "agent": agent or None,
+                "version": version or None,
+                "service": service or None,
+                "dataset": dataset or None,
+                "format": fmt or None,
+                "routing_key": routing_key or None,
+            }
+        )
+    except ValidationError as exc:
+        raise click.ClickException(_problems(exc)) from None
     stored = _call(collector, "add_monitor", definition)
-    fires = condition_text(stored["metric"], stored["condition"], stored["threshold"])
+    fires = condition_text(stored.metric, stored.condition, stored.threshold)
     click.echo(
-        f"added monitor {stored['name']}: fires when {fires} over the last "
-        f"{format_window(stored['window_seconds'])}; notifies {stored['notify']} ({stored['format']})"
+        f"added monitor {stored.name}: fires when {fires} over the last "
+        f"{format_window(stored.window_seconds)}; notifies {stored.notify} ({stored.format})"
     )
 
 
-def _filters(m: dict[str, Any]) -> str:
-    parts = [f"{k}={m[k]}" for k in ("agent", "version", "service", "dataset") if m.get(k)]
-    return " ".join(parts) or "all"
+def _problems(exc: ValidationError) -> str:
+    """A definition's problems in one line, each naming its option."""
+    out: list[str] = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        out.append(f"--{where.replace('_', '-')}: {message}" if where else message)
+    return "; ".join(out)
+
+
+def _filters(m: MonitorView) -> str:
+    named = (("agent", m.agent), ("version", m.version), ("service", m.service), ("dataset", m.dataset))
+    return " ".join(f"{k}={v}" for k, v in named if v) or "all"
 
 
 @command.command("list")
@@ -130,9 +143,9 @@ def _filters(m: dict[str, Any]) -> str:
 @collector_option
 def list_(as_json: bool, collector: str) -> None:
     """List the monitors with their state and last value."""
-    monitors = _call(collector, "monitors")
+    monitors: list[MonitorWithState] = _call(collector, "monitors")
     if as_json:
-        click.echo(json.dumps(monitors, indent=2))
+        click.echo(json.dumps([m.model_dump(mode="json") for m in monitors], indent=2))
         return
     if not monitors:
         click.echo("no monitors; add one with `tracereel monitor add NAME --metric M --below X --notify URL`")
@@ -141,16 +154,16 @@ def list_(as_json: bool, collector: str) -> None:
     for column in ("name", "state", "value", "fires when", "window", "filters", "min tasks", "notifies"):
         table.add_column(column)
     for m in monitors:
-        status = cast(dict[str, Any], m.get("status") or {})
+        status = m.status
         table.add_row(
-            m["name"],
-            status.get("state", "not evaluated yet"),
-            f"{format_metric_value(m['metric'], status.get('value'))} ({status.get('tasks', 0)} tasks)",
-            condition_text(m["metric"], m["condition"], m["threshold"]),
-            format_window(m["window_seconds"]),
+            m.name,
+            status.state if status else "not evaluated yet",
+            f"{format_metric_value(m.metric, status and status.value)} ({status.tasks if status else 0} tasks)",
+            condition_text(m.metric, m.condition, m.threshold),
+            format_window(m.window_seconds),
             _filters(m),
-            str(m["min_tasks"]),
-            f"{m['format']} {m['notify']}",
+            str(m.min_tasks),
+            f"{m.format} {m.notify}",
         )
     Console(width=200).print(table)
 
@@ -171,17 +184,17 @@ def remove(name: str, collector: str) -> None:
 @collector_option
 def history(name: str, limit: int, as_json: bool, collector: str) -> None:
     """Show the monitor NAME's changes of state and notification attempts, newest first."""
-    entries = _call(collector, "monitor_history", name, limit=limit)
+    entries: list[HistoryEntry] = _call(collector, "monitor_history", name, limit=limit)
     if as_json:
-        click.echo(json.dumps(entries, indent=2))
+        click.echo(json.dumps([e.model_dump(mode="json", exclude_unset=True) for e in entries], indent=2))
         return
     if not entries:
         click.echo(f"monitor {name} has no history yet (it is evaluated every --monitor-interval seconds)")
         return
     for e in entries:
-        if e["kind"] == "state":
-            click.echo(f"{e['time']}  state    {e['state']} (value {e['value']}, {e['tasks']} tasks)")
+        if e.kind == "state":
+            click.echo(f"{e.time}  state    {e.state} (value {e.value}, {e.tasks} tasks)")
         else:
-            status = f" HTTP {e['status_code']}" if e.get("status_code") else ""
-            error = f": {e['error']}" if e.get("error") else ""
-            click.echo(f"{e['time']}  delivery {e['action']} attempt {e['attempt']} {e['outcome']}{status}{error}")
+            status = f" HTTP {e.status_code}" if e.status_code else ""
+            error = f": {e.error}" if e.error else ""
+            click.echo(f"{e.time}  delivery {e.action} attempt {e.attempt} {e.outcome}{status}{error}")

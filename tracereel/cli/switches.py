@@ -21,12 +21,12 @@ def command(as_json: bool, collector: str) -> None:
     client = CollectorClient(collector)
     answer = switch_call(client.switches)
     if as_json:
-        click.echo(json.dumps(answer, indent=2))
+        click.echo(json.dumps(answer.model_dump(mode="json"), indent=2))
         return
-    switches = answer["switches"]
+    switches = answer.switches
     if not switches:
         click.echo("no agent is killed")
         return
     for switch in switches:
-        by = switch.get("key_id") or "the collector's key"
-        click.echo(f"{describe(switch)}  killed {switch['changed_at']} by {by}: {switch['reason']}")
+        by = switch.key_id or "the collector's key"
+        click.echo(f"{describe(switch)}  killed {switch.changed_at} by {by}: {switch.reason}")

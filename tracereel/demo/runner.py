@@ -81,7 +81,7 @@ def check_collector(endpoint: str, timeout: float = 5.0) -> None:
         ) from None
     except CollectorError as exc:
         raise DemoError(f"{client.base_url}/healthz answered, but not like a tracereel collector: {exc}") from None
-    if not isinstance(body, dict) or body.get("status") != "ok":
+    if body.status != "ok":
         raise DemoError(f"{client.base_url}/healthz answered, but not like a tracereel collector: {body!r}")
 
 

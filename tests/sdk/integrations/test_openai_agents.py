@@ -121,7 +121,7 @@ def test_metrics_count_one_tool_call_per_real_tool_call(recorder: Recorder, fake
 
 
 def _metrics(url: str) -> dict[str, Any]:
-    return CollectorClient(url).metrics(service="desk-metrics", start=str(int(time.time()) - 600))
+    return CollectorClient(url).metrics(service="desk-metrics", start=str(int(time.time()) - 600)).model_dump()
 
 
 def test_a_golden_set_of_one_recorded_run_evaluates_offline(
