@@ -7,15 +7,13 @@ dict and nothing else: no I/O, no lock. When the collector cannot be reached the
 with backoff and the last known state stays in force (fail-open); with a fail-closed limit, calls
 are blocked once no answer has come for longer than the limit.
 
-The poller speaks HTTP with ``http.client`` (standard library, like :mod:`tracereel.client`) so
-that :func:`stop` can close its connection: a stopped SDK does not leave a long poll waiting on
-the collector, which would hold up the collector's own shutdown.
+The poller speaks HTTP with ``requests`` (:mod:`tracereel.transport`, like :mod:`tracereel.client`),
+through an adapter that keeps the socket it opens, so that :func:`stop` can hang up: a stopped SDK
+does not leave a long poll waiting on the collector, which would hold up the collector's own shutdown.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import os
 import random
@@ -23,12 +21,17 @@ import re
 import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
-from tracereel.constants import API_PREFIX, JSON, VERSION
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from tracereel.constants import API_PREFIX, JSON
 from tracereel.sdk import settings
+from tracereel.transport import network_reason, session
 
 __all__ = ["POLL_WAIT", "AgentDisabled", "blocked", "configure", "ensure_started", "state", "stop"]
 
@@ -93,7 +96,7 @@ class _State:
         self.api_key: str | None = None
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.connection: http.client.HTTPConnection | None = None
+        self.socket: socket.socket | None = None  # the poller's connection, for stop() to hang up
 
 
 state = _State()
@@ -166,14 +169,7 @@ def stop() -> None:
         state.running = False
         state.generation += 1
         state.stopping.set()
-        connection = state.connection
-        state.connection = None
-    if connection is not None:
-        _hang_up(connection)
-
-
-def _hang_up(connection: http.client.HTTPConnection) -> None:
-    sock = connection.sock
+        sock, state.socket = state.socket, None
     if sock is not None:
         try:
             # Wakes the poller's blocked read, and the collector sees the poll end.
@@ -182,10 +178,45 @@ def _hang_up(connection: http.client.HTTPConnection) -> None:
             pass
 
 
+class _KeptHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        with state.lock:
+            state.socket = self.sock
+
+
+class _KeptHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        with state.lock:
+            state.socket = self.sock
+
+
+# urllib3 declares ConnectionCls as a protocol its own connection classes do not match statically.
+class _KeptHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _KeptHTTPConnection  # pyright: ignore[reportAssignmentType]
+
+
+class _KeptHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _KeptHTTPSConnection  # pyright: ignore[reportAssignmentType]
+
+
+class _KeepSocketAdapter(HTTPAdapter):
+    """Opens connections that note their socket in :data:`state`, so :func:`stop` can hang up a poll in flight.
+
+    ``requests`` gives no handle on a request in progress; urllib3's connection class is its
+    documented point of extension.
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _KeptHTTPPool, "https": _KeptHTTPSPool}
+
+
 def _after_fork() -> None:
     # The poller thread does not survive a fork: the child starts its own on its next call.
     state.running = False
-    state.connection = None
+    state.socket = None
     state.lock = threading.Lock()
 
 
@@ -204,25 +235,16 @@ class _PollError(Exception):
         self.unreachable = unreachable
 
 
-def _connect(base: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
-    parts = urllib.parse.urlsplit(base)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    return cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout), parts.path.rstrip("/")
-
-
-def _get(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> dict[str, Any]:
+def _get(http: requests.Session, url: str, params: dict[str, str], timeout: float) -> dict[str, Any]:
     try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-    except (OSError, http.client.HTTPException) as exc:
-        connection.close()
-        raise _PollError(f"cannot reach the collector ({exc})", unreachable=True) from None
-    if response.status != 200:
-        detail = raw[:200].decode("utf-8", "replace")
-        raise _PollError(f"the collector answered HTTP {response.status} to {API_PREFIX}/switches: {detail}")
+        response = http.get(url, params=params, timeout=timeout)
+    except requests.RequestException as exc:
+        raise _PollError(f"cannot reach the collector ({network_reason(exc)})", unreachable=True) from None
+    if response.status_code != 200:
+        detail = response.content[:200].decode("utf-8", "replace")
+        raise _PollError(f"the collector answered HTTP {response.status_code} to {API_PREFIX}/switches: {detail}")
     try:
-        answer = json.loads(raw)
+        answer = response.json()
     except ValueError:
         raise _PollError(f"the collector's answer to {API_PREFIX}/switches is not JSON") from None
     if not isinstance(answer, dict):
@@ -252,8 +274,18 @@ def _table(answer: dict[str, Any]) -> tuple[Table, str]:
 def _poll(generation: int, stopping: threading.Event) -> None:
     """The poller thread: long-poll, apply each answer, back off while the collector is away."""
     base = settings.collector_endpoint(state.endpoint)
-    headers = {"accept": JSON, "user-agent": f"tracereel/{VERSION}", **settings.headers(state.api_key)}
-    connection, prefix = _connect(base, POLL_WAIT + 10)
+    url = f"{base}{API_PREFIX}/switches"
+    http = session()
+    http.headers.update({"accept": JSON, **settings.headers(state.api_key)})
+    http.mount("http://", _KeepSocketAdapter(max_retries=0))
+    http.mount("https://", _KeepSocketAdapter(max_retries=0))
+    try:
+        _poll_with(http, base, url, generation, stopping)
+    finally:
+        http.close()
+
+
+def _poll_with(http: requests.Session, base: str, url: str, generation: int, stopping: threading.Event) -> None:
     delay = _MIN_BACKOFF
     trouble: str | None = None
     # Answers must come more often than the fail-closed limit, or an unchanged state would block calls.
@@ -264,11 +296,9 @@ def _poll(generation: int, stopping: threading.Event) -> None:
         with state.lock:
             if state.generation != generation:
                 return
-            state.connection = connection
         query = {"since": state.version, "wait": f"{wait:g}"} if state.version else {}
-        path = f"{prefix}{API_PREFIX}/switches" + (f"?{urllib.parse.urlencode(query)}" if query else "")
         try:
-            table, version = _table(_get(connection, path, headers))
+            table, version = _table(_get(http, url, query, POLL_WAIT + 10))
         except _PollError as exc:
             if stopping.is_set():
                 return
