@@ -35,7 +35,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import cast
+from typing import Final, cast
 
 import requests
 from urllib3.exceptions import MaxRetryError
@@ -60,7 +60,7 @@ __all__ = ["MonitorRunner", "judge"]
 
 logger = logging.getLogger("tracereel.collector.monitors")
 
-_DELIVERY_THREADS = 4
+_DELIVERY_THREADS: Final = 4
 
 
 def _dedup_key(monitor: Monitor, incident: int) -> str:
