@@ -12,7 +12,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -27,6 +27,9 @@ from tracereel.sdk._nondeterminism import set_recording
 from tracereel.sdk._redact import Redact, RedactingExporter
 from tracereel.sdk.settings import ConfigError, resolve, traces_url
 from tracereel.sdk.settings import headers as settings_headers
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "add_span_listener",
@@ -121,6 +124,9 @@ class _MuteExportLogs(logging.Filter):
         return False
 
 
+# What a collector answers when it refuses the key: no key, a wrong one, or one without the right.
+_REFUSED: frozenset[int | None] = frozenset({401, 403})
+
 _mute = _MuteExportLogs()
 for _name in _EXPORTER_LOGGERS:
     logging.getLogger(_name).addFilter(_mute)
@@ -140,29 +146,50 @@ class _TrackingExporter(SpanExporter):
         self.quiet = False
         self.failed = 0  # batches
         self.failed_spans = 0
+        self.refused: int | None = None  # 401 or 403 while the collector keeps refusing the key, else None
         self._failing = False
+        self._answer = threading.local()  # the HTTP status of this thread's last export request
+
+    def saw_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """A hook on the exporter's ``requests`` session: notes the status of each answer."""
+        self._answer.status = response.status_code
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         self.handed += len(spans)
         me = threading.get_ident()
         _MuteExportLogs.exporting.add(me)
+        self._answer.status = None
         try:
             result = self.inner.export(spans)
         except Exception:
             result = SpanExportResult.FAILURE
         finally:
             _MuteExportLogs.exporting.discard(me)
-        if result is not SpanExportResult.SUCCESS:
-            self.failed += 1
-            self.failed_spans += len(spans)
         if result is SpanExportResult.SUCCESS:
+            self.refused = None
             if self._failing:
                 self._failing = False
                 logger.warning("tracereel: exporting spans to %s again", self.target)
-        elif not self._failing:
-            self._failing = True
-            if self.quiet:
-                return result  # the exit flush says what was lost, in one line
+            return result
+        self.failed += 1
+        self.failed_spans += len(spans)
+        status: int | None = getattr(self._answer, "status", None)
+        refused = status if status in _REFUSED else None
+        # Said again when the reason changes: a collector that was down may come back refusing the key.
+        if self._failing and refused == self.refused:
+            return result
+        self._failing, self.refused = True, refused
+        if self.quiet:
+            return result  # the exit flush says what was lost, in one line
+        if refused is not None:
+            logger.warning(
+                "tracereel: the collector at %s refused the key (HTTP %d); these spans are dropped. "
+                "Set TRACEREEL_API_KEY (or the Authorization header in TRACEREEL_HEADERS) to a key it accepts. "
+                "Your agent keeps running.",
+                self.target,
+                refused,
+            )
+        else:
             logger.warning(
                 "tracereel: cannot export spans to %s (is the collector running?); "
                 "spans are retried, then dropped. Your agent keeps running.",
@@ -287,11 +314,17 @@ class _State:
 _state = _State()
 
 
-def _otlp_exporter(url: str, headers: dict[str, str], timeout: float) -> SpanExporter:
+def _otlp_exporter(url: str, headers: dict[str, str], timeout: float) -> tuple[SpanExporter, requests.Session]:
+    """The stock OTLP/HTTP exporter, and the ``requests`` session it sends with."""
+    import requests
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(endpoint=url, headers=headers or None, timeout=timeout, compression=Compression.Gzip)
+    session = requests.Session()
+    exporter = OTLPSpanExporter(
+        endpoint=url, headers=headers or None, timeout=timeout, compression=Compression.Gzip, session=session
+    )
+    return exporter, session
 
 
 def configure(
@@ -338,14 +371,19 @@ def configure(
     set_recording(bool(resolve("record_nondeterminism", record_nondeterminism)))
     switches_on = bool(resolve("kill_switch", kill_switch))
     fail_closed_after = resolve("kill_switch_fail_closed_after", kill_switch_fail_closed_after)
+    session: requests.Session | None = None
     if exporter is None:
         target = traces_url(endpoint)
-        exporter = _otlp_exporter(target, settings_headers(api_key), timeout)
+        exporter, session = _otlp_exporter(target, settings_headers(api_key), timeout)
     else:
         target = type(exporter).__name__
     if redact is not None:
         exporter = RedactingExporter(exporter, redact, _redact_failed)
     tracking = _TrackingExporter(exporter, target)
+    if session is not None:
+        # The stock exporter returns only FAILURE: what the collector answered tells a refused key
+        # apart from a collector that is down.
+        session.hooks["response"].append(tracking.saw_response)
     attributes: dict[str, str] = {
         "service.name": service,
         "telemetry.sdk.language": "python",
@@ -403,14 +441,27 @@ def _flush_at_exit() -> None:
     if waiting <= 0:
         return
     processor.tracking.quiet = True
-    if not _bounded_flush(provider, processor, _state.exit_flush_seconds, give_up_on_failure=True):
+    if _bounded_flush(provider, processor, _state.exit_flush_seconds, give_up_on_failure=True):
+        return
+    lost = max(processor.queued(), processor.tracking.failed_spans) or waiting
+    refused = processor.tracking.refused
+    if refused is not None:
         logger.warning(
-            "tracereel: %d span(s) not exported to %s at exit (waited at most %.1f s, TRACEREEL_EXIT_FLUSH_TIMEOUT); "
-            "they are lost. Is the collector running?",
-            max(processor.queued(), processor.tracking.failed_spans) or waiting,
+            "tracereel: %d span(s) not exported to %s at exit: the collector refused them (HTTP %d), "
+            "they are lost. Set TRACEREEL_API_KEY (or the Authorization header in TRACEREEL_HEADERS) "
+            "to a key it accepts.",
+            lost,
             _state.target,
-            _state.exit_flush_seconds,
+            refused,
         )
+        return
+    logger.warning(
+        "tracereel: %d span(s) not exported to %s at exit (waited at most %.1f s, TRACEREEL_EXIT_FLUSH_TIMEOUT); "
+        "they are lost. Is the collector running?",
+        lost,
+        _state.target,
+        _state.exit_flush_seconds,
+    )
 
 
 class _Clock:

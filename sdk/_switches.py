@@ -7,28 +7,21 @@ dict and nothing else: no I/O, no lock. When the collector cannot be reached the
 with backoff and the last known state stays in force (fail-open); with a fail-closed limit, calls
 are blocked once no answer has come for longer than the limit.
 
-The poller speaks HTTP with ``http.client`` (standard library, like :mod:`tracereel.client`) so
-that :func:`stop` can close its connection: a stopped SDK does not leave a long poll waiting on
-the collector, which would hold up the collector's own shutdown.
+The poller's loop and its HTTP are in :mod:`tracereel.sdk._poller`, loaded by the poller's thread.
+It notes its connection's socket here, so that :func:`stop` can hang up: a stopped SDK does not
+leave a long poll waiting on the collector, which would hold up the collector's own shutdown.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import os
-import random
 import re
 import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Mapping
-from typing import Any, Final, cast
-
-from tracereel.constants import API_PREFIX, JSON, VERSION
-from tracereel.sdk import settings
+from typing import Final
 
 __all__ = ["POLL_WAIT", "AgentDisabled", "blocked", "configure", "ensure_started", "state", "stop"]
 
@@ -39,8 +32,6 @@ logger = logging.getLogger("tracereel")
 # does not wait for it (the collector answers a waiting poll at once); idle, it costs one small
 # request per 5 s per process.
 POLL_WAIT: Final = 5.0
-_MIN_BACKOFF: Final = 0.5
-_MAX_BACKOFF: Final = 10.0
 
 # agent name -> ((version, service, reason), ...); '' version or service matches every one.
 Table = Mapping[str, tuple[tuple[str, str, str], ...]]
@@ -93,7 +84,7 @@ class _State:
         self.api_key: str | None = None
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.connection: http.client.HTTPConnection | None = None
+        self.socket: socket.socket | None = None  # the poller's connection, for stop() to hang up
 
 
 state = _State()
@@ -153,7 +144,7 @@ def ensure_started() -> None:
         state.last_known = time.monotonic()
         state.version = None  # the first poll answers at once; the last known table stays until then
         thread = threading.Thread(
-            target=_poll, args=(state.generation, state.stopping), name="tracereel-kill-switch", daemon=True
+            target=_run, args=(state.generation, state.stopping), name="tracereel-kill-switch", daemon=True
         )
     thread.start()
 
@@ -166,14 +157,7 @@ def stop() -> None:
         state.running = False
         state.generation += 1
         state.stopping.set()
-        connection = state.connection
-        state.connection = None
-    if connection is not None:
-        _hang_up(connection)
-
-
-def _hang_up(connection: http.client.HTTPConnection) -> None:
-    sock = connection.sock
+        sock, state.socket = state.socket, None
     if sock is not None:
         try:
             # Wakes the poller's blocked read, and the collector sees the poll end.
@@ -185,118 +169,15 @@ def _hang_up(connection: http.client.HTTPConnection) -> None:
 def _after_fork() -> None:
     # The poller thread does not survive a fork: the child starts its own on its next call.
     state.running = False
-    state.connection = None
+    state.socket = None
     state.lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class _PollError(Exception):
-    """A poll failed in an expected way (collector down, refused the key, answered nonsense).
+def _run(generation: int, stopping: threading.Event) -> None:
+    # Imported on the poller's thread: `import tracereel` does not pay for requests and urllib3.
+    from tracereel.sdk._poller import poll
 
-    ``unreachable``: no answer at all. Fail-open, that is only worth an INFO line: the exporter
-    already warns that the collector is down, and nothing changes for the agent.
-    """
-
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.unreachable = unreachable
-
-
-def _connect(base: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
-    parts = urllib.parse.urlsplit(base)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    return cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout), parts.path.rstrip("/")
-
-
-def _get(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> dict[str, Any]:
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-    except (OSError, http.client.HTTPException) as exc:
-        connection.close()
-        raise _PollError(f"cannot reach the collector ({exc})", unreachable=True) from None
-    if response.status != 200:
-        detail = raw[:200].decode("utf-8", "replace")
-        raise _PollError(f"the collector answered HTTP {response.status} to {API_PREFIX}/switches: {detail}")
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        raise _PollError(f"the collector's answer to {API_PREFIX}/switches is not JSON") from None
-    if not isinstance(answer, dict):
-        raise _PollError(f"the collector's answer to {API_PREFIX}/switches is not a JSON object")
-    return cast(dict[str, Any], answer)
-
-
-def _table(answer: dict[str, Any]) -> tuple[Table, str]:
-    """The lookup table and the version from an answer; _PollError if it is not what the API sends."""
-    version = answer.get("version")
-    switches = answer.get("switches")
-    if not isinstance(version, str) or not isinstance(switches, list):
-        raise _PollError("the collector's answer has no version and switches")
-    table: dict[str, list[tuple[str, str, str]]] = {}
-    for item in cast(list[Any], switches):
-        if not isinstance(item, dict):
-            raise _PollError("a switch in the collector's answer is not an object")
-        switch = cast(dict[str, Any], item)
-        agent = switch.get("agent")
-        if not isinstance(agent, str) or not agent:
-            raise _PollError("a switch in the collector's answer names no agent")
-        entry = (str(switch.get("version") or ""), str(switch.get("service") or ""), str(switch.get("reason") or ""))
-        table.setdefault(agent, []).append(entry)
-    return {name: tuple(entries) for name, entries in table.items()}, version
-
-
-def _poll(generation: int, stopping: threading.Event) -> None:
-    """The poller thread: long-poll, apply each answer, back off while the collector is away."""
-    base = settings.collector_endpoint(state.endpoint)
-    headers = {"accept": JSON, "user-agent": f"tracereel/{VERSION}", **settings.headers(state.api_key)}
-    connection, prefix = _connect(base, POLL_WAIT + 10)
-    delay = _MIN_BACKOFF
-    trouble: str | None = None
-    # Answers must come more often than the fail-closed limit, or an unchanged state would block calls.
-    limit = state.fail_closed_after
-    wait = POLL_WAIT if limit is None else max(0.1, min(POLL_WAIT, limit / 3))
-    retry_now = True
-    while not stopping.is_set():
-        with state.lock:
-            if state.generation != generation:
-                return
-            state.connection = connection
-        query = {"since": state.version, "wait": f"{wait:g}"} if state.version else {}
-        path = f"{prefix}{API_PREFIX}/switches" + (f"?{urllib.parse.urlencode(query)}" if query else "")
-        try:
-            table, version = _table(_get(connection, path, headers))
-        except _PollError as exc:
-            if stopping.is_set():
-                return
-            if retry_now and trouble is None:
-                retry_now = False  # the collector may have closed an idle kept-alive connection: once, at once
-                continue
-            if trouble is None:
-                # Once per outage; the agent keeps running on the last known switches.
-                level = logging.INFO if exc.unreachable and limit is None else logging.WARNING
-                logger.log(level, "tracereel: kill switches not updated from %s: %s; retrying", base, exc)
-            trouble = str(exc)
-            stopping.wait(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, _MAX_BACKOFF)
-            continue
-        except Exception:
-            from tracereel.sdk._runtime import internal_error
-
-            internal_error("polling the kill switches")
-            stopping.wait(_MAX_BACKOFF)
-            continue
-        with state.lock:
-            if state.generation != generation:
-                return
-            state.table, state.version = table, version
-            state.last_known = time.monotonic()
-            state.answers += 1
-        if trouble is not None:
-            logger.info("tracereel: kill switches updated from %s again", base)
-            trouble = None
-        delay = _MIN_BACKOFF
-        retry_now = True
+    poll(generation, stopping)

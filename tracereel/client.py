@@ -5,22 +5,22 @@ eval upload all read the collector through :class:`CollectorClient`. Its address
 from the SDK's settings (:mod:`tracereel.sdk.settings`: ``TRACEREEL_ENDPOINT``, else the
 standard ``OTEL_EXPORTER_OTLP_*`` variables, else http://127.0.0.1:4318; ``TRACEREEL_API_KEY``
 as ``Authorization: Bearer``), so a part that works against a local collector also works
-against a remote one that requires a key. Standard library only: the base install stays light.
+against a remote one that requires a key. It sends with ``requests`` (:mod:`tracereel.transport`),
+already in the SDK's light install.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON, VERSION
+from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON
 from tracereel.contracts.audit import AuditEntry, AuditLog
 from tracereel.contracts.compare import Comparison
 from tracereel.contracts.deletions import DeletedTrace
@@ -41,6 +41,7 @@ from tracereel.contracts.switches import Kill, Selector, Switch, SwitchAnswer, S
 from tracereel.contracts.traces import TRACE, Trace, TraceList, TraceSummary
 from tracereel.sdk import settings
 from tracereel.traces import parse_trace_id
+from tracereel.transport import network_reason, session
 
 __all__ = [
     "CollectorClient",
@@ -92,7 +93,8 @@ class CollectorClient:
     def __init__(self, endpoint: str | None = None, *, api_key: str | None = None, timeout: float = 30.0) -> None:
         self.base_url = settings.collector_endpoint(endpoint)
         self.timeout = timeout
-        self._headers = {"accept": JSON, "user-agent": f"tracereel/{VERSION}", **settings.headers(api_key)}
+        self._headers = {"accept": JSON, **settings.headers(api_key)}
+        self._http = session()  # kept: one connection serves a client's many requests
 
     def __repr__(self) -> str:  # never shows the key
         return f"CollectorClient({self.base_url!r})"
@@ -108,24 +110,23 @@ class CollectorClient:
         if body is not None:
             data = json.dumps(body, default=str).encode("utf-8")
             headers["content-type"] = JSON
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._error(exc) from None
-        except TimeoutError:
+            response = self._http.request(method, url, data=data, headers=headers, timeout=self.timeout)
+        except requests.Timeout:
             raise CollectorUnavailable(
                 f"The collector at {self.base_url} did not answer within {self.timeout:g} s; it may be busy.",
                 f"no answer within {self.timeout:g} s",
             ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc
+        except requests.RequestException as exc:
+            reason = network_reason(exc)
             raise CollectorUnavailable(
                 f"Cannot reach the collector at {self.base_url} ({reason}). Start one with `tracereel serve` "
                 "(or `tracereel up`), or point at it with --collector URL or TRACEREEL_ENDPOINT.",
-                str(reason),
+                reason,
             ) from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        raw = response.content
         if not raw:
             return None
         try:
@@ -141,22 +142,23 @@ class CollectorClient:
         """``POST path`` with a JSON body."""
         return self.request("POST", path, body=body)
 
-    def _error(self, exc: urllib.error.HTTPError) -> CollectorError:
+    def _error(self, response: requests.Response) -> CollectorError:
         detail = ""
         try:
-            answer = json.loads(exc.read() or b"{}")
+            answer = json.loads(response.content or b"{}")
             detail = str(answer.get("detail") or answer.get("message") or "")
-        except (ValueError, AttributeError, OSError):
+        except (ValueError, AttributeError):
             pass
-        if exc.code == 401:
+        status = response.status_code
+        if status == 401:
             return Unauthorized(
                 f"The collector at {self.base_url} refused the request: {detail or 'HTTP 401'}. "
                 "Set TRACEREEL_API_KEY to a key it accepts.",
                 401,
             )
-        if exc.code == 404:
-            return NotFound(detail or f"not found: {exc.url}", 404)
-        return CollectorError(f"The collector answered HTTP {exc.code}: {detail or exc.reason}", exc.code)
+        if status == 404:
+            return NotFound(detail or f"not found: {response.url}", 404)
+        return CollectorError(f"The collector answered HTTP {status}: {detail or response.reason}", status)
 
     # --- the API ---------------------------------------------------------------------------
 

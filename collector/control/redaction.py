@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import tomllib
+from tracereel import toml
 
 __all__ = ["KINDS", "REDACTED_PREFIX", "RedactionError", "Redactor", "Rule", "load_redactor"]
 
@@ -316,10 +316,10 @@ def _toml_list(value: object) -> list[object] | None:
 
 def _custom_rules(path: Path) -> tuple[list[Rule], set[str]]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RedactionError(f"redaction rules {path}: cannot read ({exc.strerror or exc})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (toml.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RedactionError(f"redaction rules {path}: not valid TOML ({exc})") from None
     unknown = set(data) - {"rules", "disable"}
     if unknown:

@@ -14,25 +14,31 @@ Formats (``Monitor.format``):
 
 An attempt answers "delivered" (2xx), "retry" (a connection error or timeout, 5xx, 429) or
 "failed" (any other status: the request itself is wrong and sending it again will not help).
-Error texts never hold the URL or the routing key, which are secrets.
+Which statuses are worth a retry, how long to back off and how to read Retry-After is urllib3's
+``Retry`` policy (:func:`retry_policy`); the runner applies it attempt by attempt, so each attempt
+is recorded and a backoff can be cut short. Error texts never hold the URL or the routing key,
+which are secrets.
 """
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final, Literal
 
-import httpx
+import requests
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from tracereel.collector.monitors.definitions import Action, Monitor, MonitorState
-from tracereel.constants import VERSION
 from tracereel.monitors import format_metric_value, format_window, is_eval_metric, mask_secret, mask_url
+from tracereel.transport import network_reason
 
-__all__ = ["DeliveryResult", "notification_body", "send", "summary_text"]
+__all__ = ["MAX_BACKOFF", "DeliveryResult", "notification_body", "retry_policy", "send", "summary_text"]
 
-_MAX_RETRY_AFTER: Final = 300.0
+MAX_BACKOFF: Final = 300.0  # seconds: the longest wait between attempts, Retry-After included
+# What a receiver answers when it is busy or broken for now: worth sending again.
+_RETRY_STATUSES: Final = frozenset({429, *range(500, 600)})
 _MAX_ERROR: Final = 300
 
 Outcome = Literal["delivered", "retry", "failed"]
@@ -132,21 +138,26 @@ def notification_body(monitor: Monitor, action: Action, state: MonitorState, now
     }
 
 
-def _retry_after(header: str | None) -> float | None:
+def retry_policy(max_attempts: int, backoff: float) -> Retry:
+    """At most ``max_attempts`` attempts, on 429 and 5xx, ``backoff`` seconds doubling (capped at 5 minutes)."""
+    return Retry(
+        total=max_attempts - 1,
+        allowed_methods=None,  # every method, POST included: a notification is folded by its dedup key
+        status_forcelist=_RETRY_STATUSES,
+        backoff_factor=backoff,
+        backoff_max=MAX_BACKOFF,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def _retry_after(policy: Retry, header: str | None) -> float | None:
     if not header:
         return None
-    text = header.strip()
     try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+        return min(policy.parse_retry_after(header.strip()), MAX_BACKOFF)
+    except InvalidHeader:
+        return None
 
 
 def _clean(text: str, monitor: Monitor) -> str:
@@ -158,21 +169,22 @@ def _clean(text: str, monitor: Monitor) -> str:
     return cleaned if len(cleaned) <= _MAX_ERROR else cleaned[: _MAX_ERROR - 3] + "..."
 
 
-def send(client: httpx.Client, monitor: Monitor, body: dict[str, Any]) -> DeliveryResult:
-    """POST ``body`` to ``monitor``'s URL once; never raises."""
+def send(
+    http: requests.Session, policy: Retry, monitor: Monitor, body: dict[str, Any], timeout: float
+) -> DeliveryResult:
+    """POST ``body`` to ``monitor``'s URL once; ``policy`` says which answers are worth a retry. Never raises."""
     try:
-        response = client.post(
-            monitor.notify_url, json=body, headers={"user-agent": f"tracereel/{VERSION}"}, follow_redirects=False
-        )
-    except httpx.TimeoutException:
+        response = http.post(monitor.notify_url, json=body, timeout=timeout, allow_redirects=False)
+    except requests.Timeout:
         return DeliveryResult("retry", error="no answer before the timeout")
-    except httpx.HTTPError as exc:
-        return DeliveryResult("retry", error=_clean(f"{type(exc).__name__}: {exc}", monitor))
+    except requests.RequestException as exc:
+        return DeliveryResult("retry", error=_clean(f"{type(exc).__name__}: {network_reason(exc)}", monitor))
     status = response.status_code
     if 200 <= status < 300:
         return DeliveryResult("delivered", status)
     # The receiver's own explanation (PagerDuty names the bad field); the status is recorded beside it.
     detail = _clean(response.text, monitor)
-    if status == 429 or status >= 500:
-        return DeliveryResult("retry", status, detail, _retry_after(response.headers.get("retry-after")))
+    header = response.headers.get("retry-after")
+    if policy.is_retry("POST", status, has_retry_after=bool(header)):
+        return DeliveryResult("retry", status, detail, _retry_after(policy, header))
     return DeliveryResult("failed", status, detail)

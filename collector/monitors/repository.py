@@ -32,8 +32,10 @@ __all__ = [
     "list_monitors",
     "load_states",
     "remove_monitor",
+    "save_state_rows",
     "save_states",
     "stamp",
+    "state_rows",
 ]
 
 _MONITOR_COLUMNS: Final = (
@@ -320,12 +322,14 @@ def load_states(store: Store, monitor_ids: Iterable[str]) -> dict[str, MonitorSt
     }
 
 
-def save_states(store: Store, states: Sequence[MonitorState]) -> None:
-    """Store the current state of each monitor, in one INSERT."""
-    if not states:
-        return
+def state_rows(states: Sequence[MonitorState]) -> list[list[Any]]:
+    """The rows that store ``states`` as they are now, each stamped now.
+
+    Taken under the lock that guards the states and written after it (:func:`save_state_rows`):
+    the newest stamp wins whatever order two writers' inserts land in, so no lock is held across I/O.
+    """
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    rows = [
+    return [
         [
             s.monitor_id,
             s.name,
@@ -343,7 +347,17 @@ def save_states(store: Store, states: Sequence[MonitorState]) -> None:
         ]
         for s in states
     ]
-    store.insert_rows(MONITOR_STATE_TABLE, rows, _STATE_COLUMNS)
+
+
+def save_state_rows(store: Store, rows: Sequence[list[Any]]) -> None:
+    """Store rows from :func:`state_rows`, in one INSERT."""
+    if rows:
+        store.insert_rows(MONITOR_STATE_TABLE, rows, _STATE_COLUMNS)
+
+
+def save_states(store: Store, states: Sequence[MonitorState]) -> None:
+    """Store the current state of each monitor, in one INSERT."""
+    save_state_rows(store, state_rows(states))
 
 
 def add_history(store: Store, entries: Sequence[HistoryEntry]) -> None:

@@ -16,10 +16,16 @@ What fires and what is sent:
 
 Every change of state and every delivery attempt is written to the monitor's history, and the
 state (including which action the receiver has accepted and which is still pending) is written
-before anything is sent and again after each attempt, under one lock. A restart therefore
-resumes: a delivered page is not sent again, an undelivered one is retried. A crash between a
-receiver accepting a notification and the write that records it sends it once more on restart;
-the dedup key lets PagerDuty (and any receiver that wants to) fold the repeat.
+before anything is sent and again after each attempt. One lock guards the states in memory; rows
+are taken (and stamped) under it and written after it, so no thread waits on another's store
+write, and the newest stamp wins whichever insert lands first. A restart therefore resumes: a
+delivered page is not sent again, an undelivered one is retried. A crash between a receiver
+accepting a notification and the write that records it sends it once more on restart; the dedup
+key lets PagerDuty (and any receiver that wants to) fold the repeat.
+
+Retries follow urllib3's ``Retry`` policy (:func:`~tracereel.collector.monitors.notify.retry_policy`),
+applied here attempt by attempt rather than inside one ``requests`` call: each attempt is
+recorded as it happens, and a wait is cut short when the pending action changes or the runner stops.
 """
 
 from __future__ import annotations
@@ -31,26 +37,29 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Final, cast
 
-import httpx
+import requests
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from tracereel.collector.monitors.definitions import Action, Monitor, MonitorState, State
 from tracereel.collector.monitors.evaluate import Reading, read_metric
-from tracereel.collector.monitors.notify import notification_body, send
+from tracereel.collector.monitors.notify import MAX_BACKOFF, notification_body, retry_policy, send
 from tracereel.collector.monitors.repository import (
     HistoryEntry,
     add_history,
     list_monitors,
     load_states,
-    save_states,
+    save_state_rows,
+    state_rows,
 )
 from tracereel.collector.query import PriceError, load_prices
 from tracereel.collector.store import Store
+from tracereel.transport import session
 
 __all__ = ["MonitorRunner", "judge"]
 
 logger = logging.getLogger("tracereel.collector.monitors")
 
-_MAX_BACKOFF: Final = 300.0
 _DELIVERY_THREADS: Final = 4
 
 
@@ -112,14 +121,14 @@ class MonitorRunner:
         self._store = store
         self._interval = interval
         self._prices = prices
-        self._max_attempts = max_attempts
+        self._policy = retry_policy(max_attempts, backoff)
         self._backoff = backoff
         self._timeout = timeout
-        self._lock = threading.Lock()  # guards the states and every write of them
+        self._lock = threading.Lock()  # guards the states in memory; never held across I/O
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._http: httpx.Client | None = None
+        self._http: requests.Session | None = None
         self._monitors: dict[str, Monitor] = {}
         self._states: dict[str, MonitorState] = {}
         self._delivering: set[str] = set()
@@ -130,7 +139,7 @@ class MonitorRunner:
     def start(self) -> None:
         """Start evaluating (the first evaluation runs at once)."""
         self._stop.clear()
-        self._http = httpx.Client(timeout=self._timeout)
+        self._http = session()
         self._pool = ThreadPoolExecutor(_DELIVERY_THREADS, thread_name_prefix="tracereel-notify")
         self._thread = threading.Thread(target=self._loop, name="tracereel-monitors", daemon=True)
         self._thread.start()
@@ -180,6 +189,7 @@ class MonitorRunner:
         with self._lock:
             self._monitors = monitors
             entries: list[HistoryEntry] = []
+            changed: list[str] = []
             for mid in unseen:
                 monitor = monitors[mid]
                 self._states[mid] = stored.get(mid) or MonitorState(mid, monitor.name, monitor.team, since=now)
@@ -187,11 +197,16 @@ class MonitorRunner:
                 state = self._states[mid]
                 before = (state.pending, state.dedup_key)
                 entries += judge(monitors[mid], state, reading, now)
-                if (state.pending, state.dedup_key) != before and mid in self._wakes:
+                if (state.pending, state.dedup_key) != before:
+                    changed.append(mid)
+            rows = state_rows([self._states[mid] for mid in readings])
+        # Written before anything is sent: a trigger decided here survives a restart.
+        save_state_rows(self._store, rows)
+        add_history(self._store, entries)
+        with self._lock:
+            for mid in changed:
+                if mid in self._wakes:
                     self._wakes[mid].set()  # a job waiting to retry what is no longer wanted
-            # Written before anything is sent: a trigger decided here survives a restart.
-            save_states(self._store, [self._states[mid] for mid in readings])
-            add_history(self._store, entries)
             for mid, state in self._states.items():
                 if state.pending and mid in monitors:
                     self._dispatch(mid)
@@ -205,15 +220,16 @@ class MonitorRunner:
         self._wakes[monitor_id] = threading.Event()
         self._pool.submit(self._deliver, monitor_id, self._wakes[monitor_id])
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = min(self._backoff * 2 ** (attempt - 1), _MAX_BACKOFF)
+    def _delay(self, retry: Retry, retry_after: float | None) -> float:
+        # urllib3 retries the first time at once; a receiver that just failed gets ``backoff`` seconds first.
+        delay = min(max(self._backoff, retry.get_backoff_time()), MAX_BACKOFF)
         return max(delay, retry_after or 0.0)
 
     def _deliver(self, monitor_id: str, wake: threading.Event) -> None:
         """Deliver ``monitor_id``'s pending action, with retries, until nothing is pending (or the runner stops)."""
         try:
             current: tuple[str, str] | None = None
-            attempt = 0
+            retry = self._policy
             while not self._stop.is_set():
                 with self._lock:
                     state = self._states[monitor_id]
@@ -222,12 +238,19 @@ class MonitorRunner:
                         self._delivering.discard(monitor_id)
                         return
                     if (state.pending, state.dedup_key) != current:
-                        current, attempt = (state.pending, state.dedup_key), 0
-                    attempt += 1
+                        current, retry = (state.pending, state.dedup_key), self._policy
+                    attempt = len(retry.history) + 1
                     action, dedup_key = cast(Action, state.pending), state.dedup_key
                     body = notification_body(monitor, action, replace(state), datetime.now(timezone.utc))
                 assert self._http is not None
-                result = send(self._http, monitor, body)
+                result = send(self._http, self._policy, monitor, body, self._timeout)
+                delay, exhausted = 0.0, False
+                if result.outcome == "retry":
+                    try:
+                        retry = retry.increment("POST", None)  # counts the attempt; raises after the last
+                        delay = self._delay(retry, result.retry_after)
+                    except MaxRetryError:
+                        exhausted = True
                 with self._lock:
                     state = self._states[monitor_id]
                     still_wanted = (state.pending, state.dedup_key) == current
@@ -240,8 +263,8 @@ class MonitorRunner:
                             if action == "trigger" and state.state != "firing" and not state.pending:
                                 # Delivered after the monitor resolved (which dropped it as undelivered).
                                 state.pending = "resolve"
-                    elif result.outcome == "failed" or attempt >= self._max_attempts:
-                        outcome = "failed" if result.outcome == "failed" else "gave_up"
+                    elif result.outcome == "failed" or exhausted:
+                        outcome = "gave_up" if exhausted else "failed"
                         if still_wanted:
                             state.pending = ""
                     else:
@@ -249,25 +272,22 @@ class MonitorRunner:
                         if not self._stop.is_set():
                             # Under the lock: a change decided from now on (or stop()) wakes the wait below.
                             wake.clear()
-                    add_history(
-                        self._store,
-                        [
-                            HistoryEntry.now(
-                                monitor,
-                                "delivery",
-                                state=state.state,
-                                value=state.value,
-                                tasks=state.tasks,
-                                action=action,
-                                dedup_key=dedup_key,
-                                attempt=attempt,
-                                status_code=result.status_code,
-                                outcome=outcome,
-                                error=result.error,
-                            )
-                        ],
+                    entry = HistoryEntry.now(
+                        monitor,
+                        "delivery",
+                        state=state.state,
+                        value=state.value,
+                        tasks=state.tasks,
+                        action=action,
+                        dedup_key=dedup_key,
+                        attempt=attempt,
+                        status_code=result.status_code,
+                        outcome=outcome,
+                        error=result.error,
                     )
-                    save_states(self._store, [state])
+                    rows = state_rows([state])
+                add_history(self._store, [entry])
+                save_state_rows(self._store, rows)
                 if outcome != "delivered" and outcome != "retrying":
                     logger.warning(
                         "monitor %s: %s notification not delivered (%s) after %d attempt(s)",
@@ -277,7 +297,7 @@ class MonitorRunner:
                         attempt,
                     )
                 if outcome == "retrying" and still_wanted:
-                    wake.wait(self._delay(attempt, result.retry_after))
+                    wake.wait(delay)
         except Exception:
             logger.exception("monitor delivery failed")
         finally:

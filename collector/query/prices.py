@@ -11,17 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
-    import tomli as tomllib
+from tracereel import toml
 
 __all__ = ["DEFAULT_PRICES", "ENV_VAR", "Price", "PriceError", "PriceTable", "load_prices"]
 
@@ -158,8 +154,8 @@ def _read_file(path_text: str) -> dict[str, Price]:
     else:
         # TOML unless the file says .json: a TOML table of tables is the friendlier format to write by hand.
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = toml.loads(raw.decode("utf-8"))
+        except (toml.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PriceError(f"{ENV_VAR}={path_text}: not valid TOML ({exc})") from None
     return _parse(data, path_text)
 

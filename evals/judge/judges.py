@@ -1,8 +1,8 @@
 """Judges: anything that turns a :class:`JudgePrompt` into a :class:`Verdict`.
 
 - :class:`OpenAIJudge` asks any OpenAI-compatible ``/chat/completions`` endpoint (OpenAI, Azure
-  OpenAI behind a compatible proxy, vLLM, Ollama, LiteLLM, ...) over plain ``urllib``: no
-  provider package is needed.
+  OpenAI behind a compatible proxy, vLLM, Ollama, LiteLLM, ...) over ``requests``
+  (:mod:`tracereel.transport`): no provider package is needed.
 - :class:`CallableJudge` wraps a Python callable (another provider's client, a local model, a
   heuristic).
 - :func:`judge_from_settings` builds the judge the settings describe, or None when none is.
@@ -19,16 +19,17 @@ import contextvars
 import json
 import math
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, cast
+
+import requests
 
 from tracereel.evals.judge.cache import JudgeCache, cache_key
 from tracereel.evals.judge.prompt import JudgePrompt, Verdict
 from tracereel.sdk import hooks
 from tracereel.sdk.settings import resolve, resolve_with_source
+from tracereel.transport import network_reason, session
 
 __all__ = ["CallableJudge", "Judge", "JudgeError", "OpenAIJudge", "judge_from_settings", "parse_verdict"]
 
@@ -161,6 +162,7 @@ class OpenAIJudge:
         self.timeout = timeout
         self.cache = cache
         self._api_key = api_key  # kept out of repr and spans: the traced call never takes it as an argument
+        self._http = session()
         host = urllib.parse.urlsplit(self.base_url).hostname or ""
         self._chat = hooks.boundary(
             "llm", self._post, model=model, provider="openai" if host.endswith("openai.com") else None
@@ -183,20 +185,15 @@ class OpenAIJudge:
         headers = {"content-type": "application/json", "accept": "application/json"}
         if self._api_key:
             headers["authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise JudgeError(f"HTTP {exc.code} from {self.url}: {_error_message(exc)}") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise self._timed_out() from None
-            raise JudgeError(f"cannot reach {self.url}: {exc.reason}") from None
-        except TimeoutError:
+            response = self._http.post(self.url, data=data, headers=headers, timeout=self.timeout)
+        except requests.Timeout:
             raise self._timed_out() from None
-        except OSError as exc:
-            raise JudgeError(f"cannot reach {self.url}: {exc}") from None
+        except requests.RequestException as exc:
+            raise JudgeError(f"cannot reach {self.url}: {network_reason(exc)}") from None
+        if response.status_code >= 400:
+            raise JudgeError(f"HTTP {response.status_code} from {self.url}: {_error_message(response)}")
+        raw = response.content
         try:
             answer = json.loads(raw)
         except ValueError:
@@ -213,23 +210,20 @@ class OpenAIJudge:
         return JudgeError(f"no answer from {self.url} within {self.timeout:g} s (TRACEREEL_JUDGE_TIMEOUT)")
 
 
-def _error_message(exc: urllib.error.HTTPError) -> str:
+def _error_message(response: requests.Response) -> str:
     """The provider's own message (OpenAI: ``{"error": {"message": ...}}``), else the body, else the reason."""
-    try:
-        raw = exc.read().decode(errors="replace")
-    except OSError:
-        raw = ""
+    raw = response.content.decode(errors="replace")
     try:
         data: object = json.loads(raw)
     except ValueError:
-        return _clip(raw.strip()) or str(exc.reason)
+        return _clip(raw.strip()) or str(response.reason)
     if isinstance(data, dict):
         error = cast(dict[str, Any], data).get("error")
         if isinstance(error, dict) and "message" in error:
             return _clip(str(cast(dict[str, Any], error)["message"]))
         if isinstance(error, str):
             return _clip(error)
-    return _clip(raw.strip()) or str(exc.reason)
+    return _clip(raw.strip()) or str(response.reason)
 
 
 def _content(body: Mapping[str, Any]) -> str:
