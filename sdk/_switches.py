@@ -135,6 +135,11 @@ def ensure_started() -> None:
     """Start the poller if it is enabled and not running (after a fork, the child starts its own)."""
     if state.running or not state.enabled:
         return
+    # Imported here, on the calling thread, and never on the poller's: a fork while the poller's
+    # thread held an import lock would leave the child's own poller blocked on that lock forever.
+    # (Not at `import tracereel`: by the time a poller starts, the OTLP exporter has loaded requests.)
+    from tracereel.sdk._poller import poll
+
     with state.lock:
         if state.running or not state.enabled:
             return
@@ -144,7 +149,7 @@ def ensure_started() -> None:
         state.last_known = time.monotonic()
         state.version = None  # the first poll answers at once; the last known table stays until then
         thread = threading.Thread(
-            target=_run, args=(state.generation, state.stopping), name="tracereel-kill-switch", daemon=True
+            target=poll, args=(state.generation, state.stopping), name="tracereel-kill-switch", daemon=True
         )
     thread.start()
 
@@ -174,10 +179,3 @@ def _after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork)
-
-
-def _run(generation: int, stopping: threading.Event) -> None:
-    # Imported on the poller's thread: `import tracereel` does not pay for requests and urllib3.
-    from tracereel.sdk._poller import poll
-
-    poll(generation, stopping)

@@ -157,7 +157,7 @@ def test_the_collector_command_runs_and_reaches_for_the_cluster_store(unused_por
     done = subprocess.run(
         [sys.executable, "-m", "tracereel", *argv[1:]], env=env, capture_output=True, text=True, timeout=60
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # cannot run (tracereel/cli/_errors.py)
     assert (
         done.stderr.strip()
         .splitlines()[-1]
