@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from tracereel.collector.api import OPEN_PATHS, OPEN_ROUTERS, READ_AFTER_WRITE_ROUTERS, ROUTERS
 from tracereel.collector.api.auth import REQUIRE_API_KEY
 from tracereel.collector.api.consistency import READ_AFTER_WRITE
+from tracereel.collector.api.deps import KNOWN_QUERY_PARAMETERS
 from tracereel.collector.api.errors import exception_handlers
 from tracereel.collector.api.otlp_grpc import OTLPGrpcServer
 from tracereel.collector.control import KeyRing, load_redactor
@@ -131,6 +132,7 @@ def create_app(
     for router in ROUTERS:
         # The key first: a request without one gets its 401 before anything else happens.
         dependencies = [] if router in OPEN_ROUTERS else [REQUIRE_API_KEY]
+        dependencies.append(KNOWN_QUERY_PARAMETERS)
         if router in READ_AFTER_WRITE_ROUTERS:
             dependencies.append(READ_AFTER_WRITE)
         app.include_router(router, dependencies=dependencies)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -19,22 +21,27 @@ from tracereel.collector.query import (
 )
 from tracereel.constants import API_PREFIX
 from tracereel.contracts.compare import Comparison
+from tracereel.contracts.errors import errors
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX)
 
+# Blank names are refused below with a message; the document says so, for clients that generate requests.
+_NOT_BLANK: Final[dict[str, Any]] = {"json_schema_extra": {"pattern": r"\S"}}
+
 
 @router.get(
     "/compare",
     response_model=Comparison,
+    responses=errors(400, 401, 403),
     summary="Canary verdict: one version of an agent against another, with statistics",
 )
 async def compare(
     request: Request,
-    agent: str = Query(..., description="The agent (root gen_ai.agent.name)"),
-    baseline: str = Query(..., description="The stable version (gen_ai.agent.version)"),
-    canary: str = Query(..., description="The version under test"),
+    agent: str = Query(..., description="The task's agent (tracereel/rules.py)", **_NOT_BLANK),
+    baseline: str = Query(..., description="The stable version (gen_ai.agent.version)", **_NOT_BLANK),
+    canary: str = Query(..., description="The version under test", **_NOT_BLANK),
     from_: str | None = Query(None, alias="from", description="ISO-8601 or unix seconds; default: 24 h before `to`"),
     to: str | None = Query(None, description="ISO-8601 or unix seconds; default: now"),
     service: str | None = Query(None, description="Only tasks whose root span has this service.name"),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from fastapi import HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
-from tracereel.collector.query import PriceError, PriceTable, load_prices
+from tracereel.collector.query import ParamError, PriceError, PriceTable, load_prices
 from tracereel.contracts.traces import TRACE_ID_PATTERN
 
-__all__ = ["TRACE_ID", "price_table", "read_price_table"]
+__all__ = ["KNOWN_QUERY_PARAMETERS", "TRACE_ID", "known_query_parameters", "price_table", "read_price_table"]
 
 logger = logging.getLogger("tracereel.collector")
 
@@ -37,3 +39,41 @@ def read_price_table(request: Request) -> PriceTable:
     except PriceError as exc:
         logger.error("%s; trace costs use the built-in prices until it is fixed", exc)
         return load_prices(None)
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _query_parameters(dependant: Dependant) -> set[str]:
+    # The route's own query parameters and those of every dependency it has (the key, the scope...).
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_parameters(sub)
+    return names
+
+
+def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
+    names = _DECLARED.get(id(route))
+    if names is None:
+        names = _DECLARED[id(route)] = frozenset(_query_parameters(route.dependant))
+    return names
+
+
+def known_query_parameters(request: Request) -> None:
+    """A 400 naming any query parameter the route does not take.
+
+    Ignoring it would widen the answer silently: ``?agnet=support`` would list every agent's
+    traces, and the user would act on numbers that are not the ones asked for.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    declared = _declared_query_parameters(route)
+    unknown = sorted(set(request.query_params.keys()) - declared)
+    if unknown:
+        takes = ", ".join(sorted(declared)) or "none"
+        raise ParamError(f"unknown query parameter {', '.join(map(repr, unknown))}; this route takes: {takes}")
+
+
+# For include_router(..., dependencies=[..., KNOWN_QUERY_PARAMETERS]).
+KNOWN_QUERY_PARAMETERS: Final[Any] = Depends(known_query_parameters)

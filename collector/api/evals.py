@@ -31,6 +31,7 @@ from tracereel.collector.query import (
 )
 from tracereel.collector.settings import CollectorSettings
 from tracereel.constants import API_PREFIX, JSON
+from tracereel.contracts.errors import errors
 from tracereel.contracts.evals import EvalReport, EvalReportUpload, EvalRunList, EvalRunStored
 
 __all__ = ["router"]
@@ -66,7 +67,10 @@ _UPLOAD_BODY = {
     summary="Store an eval run's report",
     status_code=201,
     response_model=EvalRunStored,
-    responses={200: {"model": EvalRunStored, "description": "This report was stored before"}},
+    responses={
+        200: {"model": EvalRunStored, "description": "This report was stored before"},
+        **errors(400, 401, 403, 409, 413, 415),
+    },
     openapi_extra=_UPLOAD_BODY,
 )
 async def upload_eval_run(request: Request, principal: Principal = require_role("ingest")) -> JSONResponse:
@@ -98,7 +102,9 @@ async def upload_eval_run(request: Request, principal: Principal = require_role(
     return JSONResponse(stored.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("/evals/runs", summary="List eval runs, newest first", response_model=EvalRunList)
+@router.get(
+    "/evals/runs", summary="List eval runs, newest first", response_model=EvalRunList, responses=errors(400, 401, 403)
+)
 async def eval_runs(
     request: Request,
     dataset: str | None = Query(None, description="only the runs of this dataset"),
@@ -112,7 +118,9 @@ async def eval_runs(
     return EvalRunList(runs=rows)
 
 
-@router.get("/evals/runs/{run_id}", summary="One eval run's report", response_model=EvalReport)
+@router.get(
+    "/evals/runs/{run_id}", summary="One eval run's report", response_model=EvalReport, responses=errors(401, 403, 404)
+)
 async def eval_run(request: Request, run_id: str, principal: Principal = require_role("read")) -> EvalReport:
     """The report as it was posted (status and counts derived for an older client's); 404 if no run
     has this id (or none the key may see: the same 404)."""

@@ -92,6 +92,19 @@ def test_bad_parameters_are_400_naming_the_parameter(asgi_collector):
         assert "status" in bad_status.json()["detail"]
 
 
+def test_a_parameter_the_route_does_not_take_is_400_naming_it(asgi_collector):
+    with asgi_collector.client() as http:
+        # A typo must not widen the answer to every agent's traces.
+        typo = http.get("/api/v1/traces", params={"agnet": "billing"})
+        assert typo.status_code == 400
+        assert typo.json()["detail"].startswith("unknown query parameter 'agnet'; this route takes: ")
+        assert "agent" in typo.json()["detail"]
+        metrics = http.get("/api/v1/metrics", params={"agent": "support", "verison": "2"})
+        assert metrics.status_code == 400 and "'verison'" in metrics.json()["detail"]
+        # The parameters a route's dependencies read count as its own.
+        assert http.get("/api/v1/traces", params={"agent": "support", "limit": 5}).status_code == 200
+
+
 def test_trace_detail_and_its_errors(asgi_collector):
     seed(asgi_collector)
     with asgi_collector.client() as http:

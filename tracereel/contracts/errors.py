@@ -24,6 +24,7 @@ _MEANINGS: Final = {
     404: "No such resource (or none the key may see)",
     409: "It exists already",
     413: "The body is larger than the limit",
+    415: "The body's Content-Type is not one the route reads",
     422: "The body does not match the route's model; the message names each field at fault",
     500: "The collector's configuration is broken (e.g. the price table file); the message names it",
 }

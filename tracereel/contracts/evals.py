@@ -43,6 +43,9 @@ CASE_STATUSES: Final = ("passed", "failed", "skipped")
 CaseStatus = Literal["passed", "failed", "skipped"]
 
 _STRICT: Final = ConfigDict(strict=True)
+# Checked by the validators below (whose messages say what is expected), and stated in the
+# OpenAPI document, so a client generating requests from it makes ones the collector accepts.
+_NOT_BLANK: Final = re.compile(r"\S")
 
 
 def _run_id(value: str) -> str:
@@ -67,7 +70,7 @@ def _iso_time(value: str) -> str:
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not _NOT_BLANK.search(value):
         raise ValueError("expected a non-empty string")
     return value
 
@@ -79,9 +82,13 @@ def _score_value(value: Any) -> Any:
     raise ValueError(f"expected a number or true/false, got {value!r}")
 
 
-RunId = Annotated[str, AfterValidator(_run_id)]
-IsoTime = Annotated[str, AfterValidator(_iso_time)]
-Name = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
+RunId = Annotated[str, AfterValidator(_run_id), Field(json_schema_extra={"pattern": RUN_ID_PATTERN.pattern})]
+IsoTime = Annotated[str, AfterValidator(_iso_time), Field(json_schema_extra={"format": "date-time"})]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=10_000, json_schema_extra={"pattern": _NOT_BLANK.pattern}),
+    AfterValidator(_not_blank),
+]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Mean = Annotated[float, Field(allow_inf_nan=False)]
 ScoreValue = Annotated[bool | Mean, BeforeValidator(_score_value)]
