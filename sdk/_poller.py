@@ -8,13 +8,8 @@ starts: ``import tracereel`` does not import ``requests``.
 
 from __future__ import annotations
 
-# Imported now, on the thread that starts the poller (sdk/_switches.py ensure_started): requests
-# imports netrc inside each request, and the socket module the idna codec for the host. Imported
-# on the poller's thread instead, a fork during its first request would leave the child holding
-# an import lock no thread of it will release, and the child's poller would hang on it forever.
-import encodings.idna  # noqa: F401
+import importlib
 import logging
-import netrc  # noqa: F401
 import random
 import threading
 import time
@@ -31,6 +26,13 @@ from tracereel.sdk._switches import POLL_WAIT, Table, state
 from tracereel.transport import network_reason, session
 
 __all__ = ["poll"]
+
+# Imported now, on the thread that starts the poller (sdk/_switches.py ensure_started): requests
+# imports netrc inside each request, and the socket module the idna codec for the host. Imported
+# on the poller's thread instead, a fork during its first request would leave the child holding
+# an import lock no thread of it will release, and the child's poller would hang on it forever.
+for _module in ("netrc", "encodings.idna"):
+    importlib.import_module(_module)
 
 logger = logging.getLogger("tracereel")
 
