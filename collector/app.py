@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -78,7 +79,7 @@ def create_app(
         )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
         if not log.is_open:
             log.open()
         # Spans acknowledged before a restart and not yet stored are recent: a client's retry
@@ -114,7 +115,8 @@ def create_app(
         title="tracereel collector",
         version=API_VERSION,
         lifespan=lifespan,
-        exception_handlers=exception_handlers(OPEN_PATHS),
+        # Starlette types a handler as taking any Exception; each of ours takes the one it is registered for.
+        exception_handlers=cast(Any, exception_handlers(OPEN_PATHS)),
         # Served by api/docs.py instead, behind the API key.
         openapi_url=None,
         docs_url=None,

@@ -1,6 +1,7 @@
 """The HTTP API: one router module per resource, over ``ingest`` and ``query``."""
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from tracereel.collector.api import (
     audit,
@@ -40,4 +41,6 @@ OPEN_ROUTERS: list[APIRouter] = [health.router]
 # Reads (and deletes) of stored spans: each first waits for the spans acknowledged before it
 # to be stored (consistency.py), so a client reads what it wrote.
 READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [traces.router, deletions.router, metrics.router, evals.router]
-OPEN_PATHS: frozenset[str] = frozenset(route.path for router in OPEN_ROUTERS for route in router.routes)
+OPEN_PATHS: frozenset[str] = frozenset(
+    route.path for router in OPEN_ROUTERS for route in router.routes if isinstance(route, APIRoute)
+)

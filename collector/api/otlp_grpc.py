@@ -13,7 +13,9 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+# googleapis-common-protos ships no stubs; the three messages used here are plain protobuf classes.
+from google.rpc import code_pb2, error_details_pb2, status_pb2  # pyright: ignore[reportMissingTypeStubs]
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracereel.collector.api.auth import UNAUTHORIZED, principal_for

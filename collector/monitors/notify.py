@@ -55,7 +55,7 @@ class DeliveryResult:
 
 
 def _scope_text(monitor: Monitor) -> str:
-    parts = []
+    parts: list[str] = []
     if monitor.dataset:
         parts.append(f"dataset {monitor.dataset}")
     if monitor.agent:

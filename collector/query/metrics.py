@@ -351,7 +351,7 @@ def timeseries(
     # A bucket without tasks: every count 0, so every rate None.
     empty = _metrics(defaultdict(int))
     first = int(flt.start.timestamp()) // bucket_seconds * bucket_seconds
-    points = []
+    points: list[dict[str, Any]] = []
     for t in range(first, int(flt.end.timestamp()), bucket_seconds):
         values = by_start.get(t, empty)
         points.append({"start": t, **{k: values[k] for k in wanted}})

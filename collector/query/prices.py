@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from tracereel import toml
 
@@ -122,11 +122,12 @@ def _number(value: Any, where: str) -> float:
 def _parse(data: Any, source: str) -> dict[str, Price]:
     if not isinstance(data, dict):
         raise PriceError(f"{ENV_VAR}={source}: expected a table of models, got {type(data).__name__}")
-    prices = {}
-    for model, entry in data.items():
+    prices: dict[str, Price] = {}
+    for model, entry in cast(dict[object, object], data).items():
         where = f"{ENV_VAR}={source}: model {model!r}"
         if not isinstance(entry, dict):
             raise PriceError(f"{where}: expected {{input_per_million, output_per_million}}, got {entry!r}")
+        entry = cast(dict[str, object], entry)
         missing = [k for k in ("input_per_million", "output_per_million") if k not in entry]
         if missing:
             raise PriceError(f"{where}: missing {', '.join(missing)}")

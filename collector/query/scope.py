@@ -31,7 +31,7 @@ EVERYTHING: Final = Scope()
 
 def glob_to_like(glob: str) -> str:
     """A shell glob (``*``, ``?``) as a SQL LIKE pattern, with LIKE's own ``%``, ``_`` and ``\\`` escaped."""
-    out = []
+    out: list[str] = []
     for char in glob:
         if char == "*":
             out.append("%")
@@ -69,7 +69,7 @@ def scope_sql(
             continue
         if column is None:
             raise ValueError(f"a read scoped by {kind} globs needs a {kind} column")
-        likes = []
+        likes: list[str] = []
         for i, glob in enumerate(globs):
             key = f"{name}_{kind}_{i}"
             likes.append(f"{column} LIKE {{{key}:String}}")

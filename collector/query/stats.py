@@ -237,7 +237,8 @@ def _unit_variance(dist: NDArray[Any], n_baseline: int, n_canary: int) -> float:
     """The per-unit variance the resampled differences imply, if both versions' units vary alike."""
     if len(dist) < 2:
         return math.inf
-    return float(np.var(dist, ddof=1) / (1 / n_baseline + 1 / n_canary))
+    variance: float = float(dist.var(ddof=1))
+    return variance / (1 / n_baseline + 1 / n_canary)
 
 
 def compare_percentiles(
@@ -281,7 +282,8 @@ def bootstrap_ratio_difference(
     variances: list[float] = []
     for num, den in (baseline, canary):
         r = num.sum() / den.sum()
-        variances.append(float(np.var(num - r * den, ddof=1) / np.mean(den) ** 2))
+        spread: float = float((num - r * den).var(ddof=1))
+        variances.append(spread / float(den.mean()) ** 2)
     return _bootstrap_result("bootstrap", effect, dist, alpha, (variances[0], variances[1]))
 
 

@@ -118,7 +118,7 @@ GROUP BY TraceId""",
     )
     by_id = {row[0]: row[1:] for row in stats}
     agents = _task_agents(store, [r["trace_id"] for r in roots if r["complete"]])
-    out = []
+    out: list[dict[str, Any]] = []
     for r in roots:
         spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end = by_id.get(
             r["trace_id"], (1, 0, 0, 0, 0, 0.0, 0, 0, 0)
@@ -319,7 +319,7 @@ LIMIT 1 BY SpanId""",
     if not rows:
         return None
     table = prices or load_prices(None)
-    spans = []
+    spans: list[dict[str, Any]] = []
     for row in rows:
         row["cost_usd"] = _span_cost(row, table)
         ev_ts, ev_name, ev_attrs = row.pop("ev_ts"), row.pop("ev_name"), row.pop("ev_attrs")
