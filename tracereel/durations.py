@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["UNIT_SECONDS", "parse_duration"]
+__all__ = ["UNIT_SECONDS", "parse_duration", "whole_seconds"]
 
 UNIT_SECONDS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
@@ -25,3 +25,13 @@ def parse_duration(text: str | float) -> float:
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"{str(text)!r} is not a duration such as 90s, 30m, 2h or 7d")
     return float(match.group(1)) * UNIT_SECONDS[match.group(2).lower()]
+
+
+def whole_seconds(text: str | float) -> int | None:
+    """:func:`parse_duration` for callers that count in whole seconds: None unless it is a whole, positive number."""
+    try:
+        exact = parse_duration(text)
+    except ValueError:
+        return None
+    seconds = int(exact)
+    return seconds if seconds == exact and seconds > 0 else None

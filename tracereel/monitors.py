@@ -14,7 +14,7 @@ from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from tracereel.catalog import CATALOG, METRIC_KEYS, format_value
-from tracereel.durations import parse_duration
+from tracereel.durations import whole_seconds
 
 __all__ = [
     "EVAL_PASS_RATE",
@@ -74,12 +74,8 @@ def metric_problem(metric: str, dataset: str | None) -> str | None:
 
 def parse_window(text: str | int) -> int:
     """A window in seconds from ``90``, ``90s``, ``30m``, ``1h`` or ``7d`` (at most 30 days); ValueError if not."""
-    try:
-        exact = parse_duration(text)
-    except ValueError:
-        exact = 0.0
-    seconds = int(exact)
-    if seconds != exact or seconds == 0:
+    seconds = whole_seconds(text)
+    if seconds is None:
         raise ValueError(f"window {text!r} is not a duration such as 30m, 1h or 1d")
     if seconds > _MAX_WINDOW:
         raise ValueError(f"window {text!r} is longer than 30 days")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Final
 
 from tracereel import traces
-from tracereel.durations import parse_duration
+from tracereel.durations import whole_seconds
 
 __all__ = [
     "ParamError",
@@ -85,12 +85,8 @@ def parse_bucket(value: str | None, start: datetime, end: datetime) -> int:
             if span / size <= _AUTO_BUCKET_COUNT:
                 return size
         return _AUTO_BUCKETS[-1]
-    try:
-        exact = parse_duration(value)
-    except ValueError:
-        exact = 0.0
-    seconds = int(exact)
-    if seconds != exact or seconds == 0:
+    seconds = whole_seconds(value)
+    if seconds is None:
         raise ParamError(f"bucket={value!r} is not a whole number of seconds such as 60, 30s, 5m, 1h or 1d")
     if span / seconds > _MAX_BUCKETS:
         raise ParamError(f"bucket={value!r} makes more than {_MAX_BUCKETS} buckets for this window")

@@ -11,7 +11,7 @@ from tracereel.catalog import CATALOG, format_change, format_value
 from tracereel.client import CollectorClient, CollectorError, CollectorUnavailable
 from tracereel.collector.query.params import ParamError, parse_bucket
 from tracereel.collector.query.params import parse_trace_id as parse_param
-from tracereel.durations import parse_duration
+from tracereel.durations import parse_duration, whole_seconds
 from tracereel.monitors import format_metric_value, parse_window
 from tracereel.traces import parse_trace_id
 
@@ -75,6 +75,8 @@ def test_a_duration_is_read_alike_by_buckets_monitor_windows_and_the_rule(text: 
     else:
         assert parse_duration(text) == seconds
     # Buckets and monitor windows are whole seconds of the same syntax.
+    whole = seconds is not None and seconds == int(seconds)
+    assert whole_seconds(text) == (int(seconds) if whole and seconds else None)
     if seconds is not None and seconds == int(seconds):
         assert parse_bucket(str(text), start, end) == parse_window(text) == seconds
     else:
