@@ -73,7 +73,7 @@ def test_a_handoff_is_not_a_tool_call_in_the_metrics(asgi_collector, otel):
 def test_the_handoff_spans_are_agent_spans_and_the_list_names_the_first_agent(asgi_collector, otel):
     _openinference_run(otel)
     with asgi_collector.client() as http:
-        (listed,) = http.get("/api/v1/traces", params={"since": str(T0 - 60), "limit": 5}).json()["traces"]
+        (listed,) = http.get("/api/v1/traces", params={"from": str(T0 - 60), "limit": 5}).json()["traces"]
         spans = http.get(f"/api/v1/traces/{listed['trace_id']}").json()["spans"]
     assert listed["agent_name"] == "triage"  # the root names no agent: its first agent child does
     assert listed["root_name"] == "Agent workflow"
