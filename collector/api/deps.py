@@ -41,21 +41,11 @@ def read_price_table(request: Request) -> PriceTable:
         return load_prices(None)
 
 
-_DECLARED: dict[int, frozenset[str]] = {}
-
-
 def _query_parameters(dependant: Dependant) -> set[str]:
     # The route's own query parameters and those of every dependency it has (the key, the scope...).
     names = {param.alias for param in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_parameters(sub)
-    return names
-
-
-def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
-    names = _DECLARED.get(id(route))
-    if names is None:
-        names = _DECLARED[id(route)] = frozenset(_query_parameters(route.dependant))
     return names
 
 
@@ -68,7 +58,8 @@ def known_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
-    declared = _declared_query_parameters(route)
+    # Walked each time, not cached by id(route): an id is reused once a route (of a test's app) is gone.
+    declared = _query_parameters(route.dependant)
     unknown = sorted(set(request.query_params.keys()) - declared)
     if unknown:
         takes = ", ".join(sorted(declared)) or "none"
