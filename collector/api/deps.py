@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+import types
+from collections.abc import Sequence
+from typing import Any, Final, Union, get_args, get_origin
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.dependencies.models import Dependant
@@ -41,29 +43,44 @@ def read_price_table(request: Request) -> PriceTable:
         return load_prices(None)
 
 
-def _query_parameters(dependant: Dependant) -> set[str]:
-    # The route's own query parameters and those of every dependency it has (the key, the scope...).
-    names = {param.alias for param in dependant.query_params}
+def _takes_many(annotation: Any) -> bool:
+    # list[str], tuple[...], or either of them optional: the parameter may be given more than once.
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_takes_many(arg) for arg in get_args(annotation))
+    return isinstance(origin, type) and issubclass(origin, Sequence) and not issubclass(origin, str | bytes)
+
+
+def _query_parameters(dependant: Dependant) -> dict[str, bool]:
+    # The route's own query parameters and those of every dependency it has (the key, the scope...),
+    # each with whether it may be repeated.
+    names = {param.alias: _takes_many(param.field_info.annotation) for param in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_parameters(sub)
     return names
 
 
 def known_query_parameters(request: Request) -> None:
-    """A 400 naming any query parameter the route does not take.
+    """A 400 naming any query parameter the route does not take, or one given twice that takes one value.
 
     Ignoring it would widen the answer silently: ``?agnet=support`` would list every agent's
-    traces, and the user would act on numbers that are not the ones asked for.
+    traces, and ``?version=1&version=2`` would answer for version 2 alone; the user would act on
+    numbers that are not the ones asked for.
     """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
     # Walked each time, not cached by id(route): an id is reused once a route (of a test's app) is gone.
     declared = _query_parameters(route.dependant)
-    unknown = sorted(set(request.query_params.keys()) - declared)
+    unknown = sorted(set(request.query_params.keys()) - declared.keys())
     if unknown:
         takes = ", ".join(sorted(declared)) or "none"
         raise ParamError(f"unknown query parameter {', '.join(map(repr, unknown))}; this route takes: {takes}")
+    repeated = sorted(
+        name for name, many in declared.items() if not many and len(request.query_params.getlist(name)) > 1
+    )
+    if repeated:
+        raise ParamError(f"query parameter {', '.join(map(repr, repeated))} given more than once; it takes one value")
 
 
 # For include_router(..., dependencies=[..., KNOWN_QUERY_PARAMETERS]).

@@ -105,6 +105,26 @@ def test_a_parameter_the_route_does_not_take_is_400_naming_it(asgi_collector):
         assert http.get("/api/v1/traces", params={"agent": "support", "limit": 5}).status_code == 200
 
 
+def test_a_single_value_parameter_given_twice_is_400_naming_it(asgi_collector):
+    with asgi_collector.client() as http:
+        # Taking the last value would answer for version 2 alone while the user asked for both.
+        twice = http.get("/api/v1/metrics", params=[("version", "1"), ("version", "2")])
+        assert twice.status_code == 400
+        assert twice.json()["detail"] == "query parameter 'version' given more than once; it takes one value"
+        # A parameter that takes a list may repeat.
+        compare = http.get(
+            "/api/v1/compare",
+            params=[
+                ("agent", "a"),
+                ("baseline", "1"),
+                ("canary", "2"),
+                ("tolerance", "p95_latency_ms=5"),
+                ("tolerance", "loop_rate=1%"),
+            ],
+        )
+        assert compare.status_code == 200, compare.text
+
+
 def test_trace_detail_and_its_errors(asgi_collector):
     seed(asgi_collector)
     with asgi_collector.client() as http:
