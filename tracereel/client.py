@@ -37,6 +37,7 @@ from tracereel.contracts.monitors import (
     MonitorWithState,
     RemovedMonitor,
 )
+from tracereel.contracts.scores import Score, ScoreBatch, ScoreIn, ScoresStored
 from tracereel.contracts.switches import Kill, Selector, Switch, SwitchAnswer, Switches
 from tracereel.contracts.traces import TRACE, Trace, TraceList, TraceSummary
 from tracereel.sdk import settings
@@ -291,6 +292,22 @@ class CollectorClient:
         """One stored eval report (``GET /api/v1/evals/runs/{run_id}``); :class:`NotFound` if unknown."""
         path = f"{API_PREFIX}/evals/runs/{urllib.parse.quote(run_id)}"
         return self._parsed(EvalReport, self.get(path), path)
+
+    def score(self, trace_id: str, name: str, value: float, **fields: Any) -> Score:
+        """Score a trace (``POST /api/v1/scores``): ``label``, ``comment``, ``source``, ``author``, ``time``
+        and ``id`` are optional (``id`` makes a retry replace the first post). :class:`NotFound` if the
+        trace is unknown or another team's."""
+        body = _body(ScoreIn, trace_id=trace_id, name=name, value=value, **fields)
+        path = f"{API_PREFIX}/scores"
+        return self._parsed(
+            ScoresStored, self.post(path, body.model_dump(mode="json", exclude_none=True)), path
+        ).scores[0]
+
+    def post_scores(self, scores: list[ScoreIn]) -> list[Score]:
+        """Store up to 1000 scores at once, all or none (``POST /api/v1/scores/batch``)."""
+        path = f"{API_PREFIX}/scores/batch"
+        body = ScoreBatch(scores=scores).model_dump(mode="json", exclude_none=True)
+        return self._parsed(ScoresStored, self.post(path, body), path).scores
 
     def create_key(
         self, *, team: str, role: Role, agents: list[str] | None = None, services: list[str] | None = None

@@ -23,6 +23,7 @@ __all__ = [
     "FILE_FORMAT",
     "TRACE_ID_PATTERN",
     "Kind",
+    "ScoreJSON",
     "SpanEvent",
     "SpanJSON",
     "SpanLink",
@@ -90,11 +91,32 @@ class SpanJSON(_SpanId, total=False):
     cost_usd: float | None  # LLM spans: explicit or from the price table; None if unpriced or not an LLM span
 
 
-class Trace(TypedDict):
-    """``GET /api/v1/traces/{trace_id}``: every span of one trace, oldest first."""
+class ScoreJSON(TypedDict):
+    """One judgement of a trace (DESIGN.md "Production loop"): SDK, feedback, online rule, review or API."""
 
+    id: str  # the score's key: posting the same id again replaces it, so a retry is never counted twice
+    trace_id: str
+    name: str
+    value: float
+    label: str | None
+    comment: str | None
+    source: str  # sdk | feedback | online:RULE | review:QUEUE | api
+    author: str | None
+    time: str  # ISO 8601, UTC
+
+
+class _TraceBase(TypedDict):
     trace_id: str
     spans: list[SpanJSON]
+
+
+class Trace(_TraceBase, total=False):
+    """``GET /api/v1/traces/{trace_id}``: every span of one trace, oldest first, and its scores, oldest first.
+
+    ``scores`` is absent from files other tools wrote; the collector always sends it.
+    """
+
+    scores: list[ScoreJSON]
 
 
 class TraceFile(Trace, total=False):

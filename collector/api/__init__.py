@@ -14,6 +14,7 @@ from tracereel.collector.api import (
     metrics,
     monitors,
     otlp,
+    scores,
     switches,
     traces,
 )
@@ -30,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     compare.router,
     evals.router,
+    scores.router,
     keys.router,
     audit.router,
     switches.router,
@@ -38,9 +40,15 @@ ROUTERS: list[APIRouter] = [
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.
 OPEN_ROUTERS: list[APIRouter] = [health.router]
-# Reads (and deletes) of stored spans: each first waits for the spans acknowledged before it
+# Reads (and deletes) of stored spans, and scores of them: each first waits for the spans acknowledged before it
 # to be stored (consistency.py), so a client reads what it wrote.
-READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [traces.router, deletions.router, metrics.router, evals.router]
+READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [
+    traces.router,
+    deletions.router,
+    metrics.router,
+    evals.router,
+    scores.router,
+]
 OPEN_PATHS: frozenset[str] = frozenset(
     route.path for router in OPEN_ROUTERS for route in router.routes if isinstance(route, APIRoute)
 )

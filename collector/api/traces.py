@@ -8,7 +8,14 @@ from starlette.concurrency import run_in_threadpool
 from tracereel.collector.api.auth import read_scope, require_role
 from tracereel.collector.api.deps import TRACE_ID, read_price_table
 from tracereel.collector.control import Principal
-from tracereel.collector.query import get_trace, list_traces, parse_trace_id, parse_trace_list_window
+from tracereel.collector.query import (
+    Scope,
+    get_trace,
+    list_traces,
+    parse_trace_id,
+    parse_trace_list_window,
+    trace_scores,
+)
 from tracereel.constants import API_PREFIX
 from tracereel.contracts.errors import errors
 from tracereel.contracts.traces import Trace, TraceList
@@ -63,11 +70,13 @@ async def traces(
     responses=errors(400, 401, 403, 404),
 )
 async def trace(request: Request, trace_id: str = TRACE_ID, principal: Principal = require_role("read")) -> Trace:
-    """Every span of the trace, oldest first; 404 if the store has none (or none the key may see: the same 404)."""
+    """Every span of the trace, oldest first, and its scores; 404 if the store has none (or none the key
+    may see: the same 404)."""
     normalised = parse_trace_id(trace_id)
-    found = await run_in_threadpool(
-        get_trace, request.app.state.store, normalised, read_price_table(request), read_scope(principal)
-    )
+    scope = read_scope(principal)
+    store = request.app.state.store
+    found = await run_in_threadpool(get_trace, store, normalised, read_price_table(request), scope)
     if found is None:
         raise HTTPException(404, f"no trace with id {normalised} in the store")
+    found["scores"] = await run_in_threadpool(trace_scores, store, normalised, Scope(team=scope.team))
     return found

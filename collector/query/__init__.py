@@ -47,6 +47,7 @@ from tracereel.collector.query.params import (
 )
 from tracereel.collector.query.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, glob_to_like, scope_sql
+from tracereel.collector.query.scores import SCORES_FINAL, UnknownTrace, store_scores, trace_scores
 from tracereel.collector.query.switches import (
     SwitchKey,
     current_switches,
@@ -55,7 +56,7 @@ from tracereel.collector.query.switches import (
     switch_state,
     switches_version,
 )
-from tracereel.collector.query.traces import get_trace, list_traces
+from tracereel.collector.query.traces import get_trace, list_traces, trace_team
 
 __all__ = [
     "BREAKDOWNS",
@@ -67,6 +68,7 @@ __all__ = [
     "METRIC_KEYS",
     "MIN_SAMPLES",
     "RUN_ID_PATTERN",
+    "SCORES_FINAL",
     "SPAN_COST_SQL",
     "SPAN_PRICED_SQL",
     "EvalReportError",
@@ -80,6 +82,7 @@ __all__ = [
     "SwitchKey",
     "TaskFilter",
     "Tolerance",
+    "UnknownTrace",
     "breakdown",
     "compare_versions",
     "current_switches",
@@ -103,10 +106,13 @@ __all__ = [
     "price_params",
     "scope_sql",
     "store_eval_run",
+    "store_scores",
     "summary",
     "switch_state",
     "switches_version",
     "task_filter_sql",
     "task_samples",
     "timeseries",
+    "trace_scores",
+    "trace_team",
 ]

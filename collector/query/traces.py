@@ -13,7 +13,7 @@ from tracereel.collector.store import ROLLUP_TABLE, TRACE_ID_TS_TABLE, TRACES_TA
 from tracereel.rules import flag, task_agent_sql
 from tracereel.traces import SpanJSON, Trace
 
-__all__ = ["get_trace", "list_traces"]
+__all__ = ["get_trace", "list_traces", "trace_team"]
 
 # ok is "not ERROR": OpenTelemetry leaves a span that ended without error UNSET unless the
 # instrumentation says OK, and task success reads a root that is not ERROR as a success.
@@ -257,14 +257,8 @@ def _span_cost(row: dict[str, Any], prices: PriceTable) -> float | None:
     return (row["input_tokens"] * price.input_per_million + row["output_tokens"] * price.output_per_million) / 1e6
 
 
-def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None, scope: Scope = EVERYTHING) -> Trace | None:
-    """Every span of one trace, oldest first, as ``tracereel.traces.Trace``; None if the store has no such trace.
-
-    LLM spans carry ``cost_usd`` (explicit, else from ``prices``; None if unpriced), others None.
-    With a restricted ``scope``, the trace is found only if its root (or, for a run that never
-    finished, its task-start marker) is in the scope, and only the scope's team's spans are
-    returned: another team's trace is None, exactly like an unknown one.
-    """
+def _trace_window(store: Store, trace_id: str) -> dict[str, Any] | None:
+    """The trace's id and whole-second time bounds (``id``, ``lo``, ``hi``) from the lookup table; None if unknown."""
     bounds = store.query(
         f"SELECT min(Start), max(End), count() FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{id:String}}",
         {"id": trace_id},
@@ -274,17 +268,22 @@ def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None, sco
     start, end, _ = bounds[0]
     lo = datetime.fromtimestamp(int(start.replace(tzinfo=timezone.utc).timestamp()), tz=timezone.utc)
     hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
-    window = {"id": trace_id, "lo": lo, "hi": hi}
-    if not scope.unrestricted:
-        # The root in the scope's team and services, and the task's agent in its globs, as the list
-        # decides; or, for a run that never finished, its task-start marker.
-        root_visible, root_params = scope_sql(Scope(team=scope.team, services=scope.services))
-        agent_visible, agent_params = scope_sql(
-            Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
-        )
-        marker_visible, marker_params = scope_sql(scope, name="marker_scope")
-        entry = store.query(
-            f"""SELECT count() FROM {TRACES_TABLE}
+    return {"id": trace_id, "lo": lo, "hi": hi}
+
+
+def _visible(store: Store, window: dict[str, Any], scope: Scope) -> bool:
+    """Whether ``scope`` may see the trace of ``window``: its root in the scope's team and services
+    and its task's agent in the scope's globs, as the list decides; or, for a run that never
+    finished, its task-start marker in the scope."""
+    if scope.unrestricted:
+        return True
+    root_visible, root_params = scope_sql(Scope(team=scope.team, services=scope.services))
+    agent_visible, agent_params = scope_sql(
+        Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
+    )
+    marker_visible, marker_params = scope_sql(scope, name="marker_scope")
+    entry = store.query(
+        f"""SELECT count() FROM {TRACES_TABLE}
 WHERE TraceId = {{id:String}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
   AND ((IsRoot = 1 AND {root_visible} AND TraceId IN (
           SELECT TraceId FROM (
@@ -292,10 +291,41 @@ WHERE TraceId = {{id:String}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestam
               WHERE TraceId = {{id:String}} GROUP BY TraceId
           ) WHERE {agent_visible}))
        OR (SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%' AND {marker_visible}))""",
-            {**window, **root_params, **agent_params, **marker_params},
-        )
-        if not entry[0][0]:
-            return None
+        {**window, **root_params, **agent_params, **marker_params},
+    )
+    return bool(entry[0][0])
+
+
+def trace_team(store: Store, trace_id: str, scope: Scope = EVERYTHING) -> str | None:
+    """The team whose trace ``trace_id`` is ('' for none), if ``scope`` may see it; None otherwise.
+
+    Another team's trace is None, exactly like an unknown one.
+    """
+    window = _trace_window(store, trace_id)
+    if window is None or not _visible(store, window, scope):
+        return None
+    team, team_params = scope_sql(Scope(team=scope.team))
+    rows = store.query(
+        f"""SELECT Team FROM {TRACES_TABLE}
+WHERE TraceId = {{id:String}} AND {team} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
+ORDER BY IsRoot DESC LIMIT 1""",
+        {**window, **team_params},
+    )
+    return str(rows[0][0]) if rows else None
+
+
+def get_trace(store: Store, trace_id: str, prices: PriceTable | None = None, scope: Scope = EVERYTHING) -> Trace | None:
+    """Every span of one trace, oldest first, as ``tracereel.traces.Trace``; None if the store has no such trace.
+
+    LLM spans carry ``cost_usd`` (explicit, else from ``prices``; None if unpriced), others None.
+    With a restricted ``scope``, the trace is found only if its root (or, for a run that never
+    finished, its task-start marker) is in the scope, and only the scope's team's spans are
+    returned: another team's trace is None, exactly like an unknown one. (Its scores are
+    :func:`tracereel.collector.query.scores.trace_scores`.)
+    """
+    window = _trace_window(store, trace_id)
+    if window is None or not _visible(store, window, scope):
+        return None
     team, team_params = scope_sql(Scope(team=scope.team))
     rows = store.query_dicts(
         f"""SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, SpanName AS name, Kind AS kind,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from tracereel import semconv as sc
 from tracereel.collector.store.rollup import ROLLUP_STATEMENTS, ROLLUP_TASK_AGENT_STATEMENTS, ROLLUP_TEAM_STATEMENTS
 from tracereel.collector.store.tables import (
     AUDIT_TABLE,
@@ -26,6 +27,7 @@ from tracereel.collector.store.tables import (
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
     ROLLUP_TABLE,
+    SCORES_TABLE,
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
@@ -151,6 +153,24 @@ _METRIC_COLUMNS: Final = (
         "arrayFilter((a, n) -> n = 'exception', `Events.Attributes`, `Events.Name`)[1]['exception.type'])",
     ),
 )
+
+# The SDK's scores (tracereel.score(): tracereel.groundedness and tracereel.score.NAME on a span) as
+# rows of the scores table, source 'sdk', timed at the span's end. The id is the span's and the
+# name's, so a span stored twice is one score.
+_SDK_SCORE_KEY = (
+    f"arrayJoin(arrayFilter(k -> k = '{sc.GROUNDEDNESS}' OR startsWith(k, '{sc.SCORE_PREFIX}'), mapKeys({_A})))"
+)
+_SDK_SCORES_SELECT = f"""SELECT concat('sdk:', SpanId, ':', Name) AS ScoreId, Team, TraceId, Name,
+       assumeNotNull(toFloat64OrNull({_A}[key])) AS Value, CAST(NULL, 'Nullable(String)') AS Label, '' AS Comment,
+       'sdk' AS Source, '' AS Author,
+       toDateTime64(fromUnixTimestamp64Nano(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)), 6, 'UTC') AS Time
+FROM (
+    SELECT *, {_SDK_SCORE_KEY} AS key,
+           if(key = '{sc.GROUNDEDNESS}', 'groundedness', substring(key, {len(sc.SCORE_PREFIX) + 1})) AS Name
+    FROM {TRACES_TABLE}
+    WHERE mapContains({_A}, '{sc.GROUNDEDNESS}') OR arrayExists(k -> startsWith(k, '{sc.SCORE_PREFIX}'), mapKeys({_A}))
+)
+WHERE toFloat64OrNull({_A}[key]) IS NOT NULL AND Name != ''"""
 
 _KILLED = is_true_sql(f"{_A}['tracereel.killed']")
 
@@ -438,4 +458,29 @@ SETTINGS ttl_only_drop_parts = 1""",
     # LangGraph root is a chain. The rollup keeps each task's first agent span; it is rebuilt from
     # the spans, so the tasks an existing store already holds are found under their agent too.
     ("0015_task_agent", ROLLUP_TASK_AGENT_STATEMENTS),
+    # Scores (DESIGN.md "Production loop"): every judgement of a trace in one table. The latest row
+    # per (Team, TraceId, ScoreId) is the score (read with FINAL), so a retried post replaces
+    # itself. The SDK's scores are copied from their spans, those stored before this migration too.
+    (
+        "0016_scores",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {SCORES_TABLE} (
+    ScoreId String CODEC(ZSTD(1)),
+    Team LowCardinality(String),
+    TraceId String CODEC(ZSTD(1)),
+    Name LowCardinality(String),
+    Value Float64,
+    Label Nullable(String) CODEC(ZSTD(1)),
+    Comment String CODEC(ZSTD(1)),
+    Source LowCardinality(String),
+    Author String CODEC(ZSTD(1)),
+    Time DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1))
+) ENGINE = ReplacingMergeTree(Time)
+PARTITION BY toYYYYMM(Time)
+ORDER BY (Team, TraceId, ScoreId)
+SETTINGS ttl_only_drop_parts = 1""",
+            f"INSERT INTO {SCORES_TABLE} {_SDK_SCORES_SELECT}",
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {SCORES_TABLE}_sdk_mv TO {SCORES_TABLE} AS {_SDK_SCORES_SELECT}",
+        ),
+    ),
 )

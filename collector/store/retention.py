@@ -34,6 +34,7 @@ from tracereel.collector.store.tables import (
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
     ROLLUP_TABLE,
+    SCORES_TABLE,
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
@@ -62,6 +63,7 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     CALLS_TABLE: "Start",
     EVAL_RUNS_TABLE: "StartedAt",
     MONITOR_HISTORY_TABLE: "Time",
+    SCORES_TABLE: "Time",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log

@@ -18,6 +18,7 @@ __all__ = [
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
     "ROLLUP_TABLE",
+    "SCORES_TABLE",
     "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
@@ -36,3 +37,6 @@ SWITCHES_TABLE: Final = "tracereel_switches"
 MONITORS_TABLE: Final = "tracereel_monitors"
 MONITOR_STATE_TABLE: Final = "tracereel_monitor_state"
 MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"
+# Every judgement of a trace (DESIGN.md "Production loop"): the SDK's (copied from its spans by a
+# view), feedback, online rules, reviews and the API. A score's id is its key: the latest row per id wins.
+SCORES_TABLE: Final = "tracereel_scores"

@@ -14,6 +14,7 @@ from tracereel.collector import CollectorSettings, Store
 from tracereel.collector.store import (
     EVAL_RUNS_TABLE,
     MONITOR_HISTORY_TABLE,
+    SCORES_TABLE,
     TRACES_TABLE,
     TTL_COLUMNS,
     UNEXPIRED_TABLES,
@@ -71,6 +72,10 @@ def _monitor_history(store: Store, key: str, time: datetime) -> None:
     store.insert_rows(MONITOR_HISTORY_TABLE, [[key, "m", time, "state"]], ["MonitorId", "Name", "Time", "Kind"])
 
 
+def _score(store: Store, trace_id: str, time: datetime) -> None:
+    store.insert_rows(SCORES_TABLE, [[trace_id, "s", 1.0, time]], ["TraceId", "Name", "Value", "Time"])
+
+
 # The rows of the tables not keyed by trace: their own key, named after the trace they stand beside.
 _KEYS = {EVAL_RUNS_TABLE: "RunId", MONITOR_HISTORY_TABLE: "MonitorId"}
 
@@ -124,6 +129,8 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
     _eval_run(store, "recent-run", now - timedelta(hours=1))
     _monitor_history(store, "old-run", now - timedelta(days=40))
     _monitor_history(store, "recent-run", now - timedelta(hours=1))
+    _score(store, OLD, now - timedelta(days=40))
+    _score(store, RECENT, now - timedelta(hours=1))
     before = {table: _counts(store, table) for table in TTL_COLUMNS}
     assert all(len(counts) == 2 for counts in before.values()), before
 

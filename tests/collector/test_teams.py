@@ -89,6 +89,10 @@ def world(asgi_collector_factory: Any) -> World:
         team.run_id = f"run-{team.name}"
         posted = http.post("/api/v1/evals/runs", json=report(team.run_id), headers=bearer(team.ingest))
         assert posted.status_code == 201, posted.text
+        # Each team judges its own traces (scores belong to the trace's team).
+        scores = [{"trace_id": trace_id, "name": f"{team.name}-judge", "value": 1} for trace_id in team.traces]
+        scored = http.post("/api/v1/scores/batch", json={"scores": scores}, headers=bearer(team.ingest))
+        assert scored.status_code == 201, scored.text
     return World(http, alpha, beta, collector.store)
 
 
@@ -114,7 +118,9 @@ def _not_found_like_unknown(w: World, get: Callable[..., Any], path: str, foreig
 
 def _check_trace_by_id(w: World, get: Callable[..., Any]) -> None:
     mine = next(iter(w.alpha.traces))
-    assert get(f"/api/v1/traces/{mine}", w.alpha.read).status_code == 200
+    found = get(f"/api/v1/traces/{mine}", w.alpha.read)
+    assert found.status_code == 200
+    assert [s["name"] for s in found.json()["scores"]] == ["alpha-judge"]
     for foreign in w.beta.traces:
         _not_found_like_unknown(w, get, "/api/v1/traces/{}", foreign, "9" * 32)
 
@@ -357,3 +363,17 @@ def test_roles_ingest_cannot_read_and_read_cannot_write(world: World):
         assert http.delete(f"/api/v1/traces/{first}", headers=key).status_code == 403
         assert http.post("/api/v1/keys", json={"team": "alpha", "role": "admin"}, headers=key).status_code == 403
     assert http.get(f"/api/v1/traces/{first}", headers=read).status_code == 200
+
+
+def test_a_key_scores_only_its_own_teams_traces(world: World):
+    http = world.http
+    foreign = next(iter(world.beta.traces))
+    body = {"trace_id": foreign, "name": "sneaky", "value": -1}
+    unknown = http.post("/api/v1/scores", json={**body, "trace_id": "9" * 32}, headers=bearer(world.alpha.ingest))
+    refused = http.post("/api/v1/scores", json=body, headers=bearer(world.alpha.ingest))
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.json() == {"detail": unknown.json()["detail"].replace("9" * 32, foreign)}
+    # An admin's score of beta's trace is beta's: beta reads it, alpha never sees the trace.
+    assert http.post("/api/v1/scores", json=body, headers=bearer(ADMIN)).status_code == 201
+    names = [s["name"] for s in http.get(f"/api/v1/traces/{foreign}", headers=bearer(world.beta.read)).json()["scores"]]
+    assert names == ["beta-judge", "sneaky"]

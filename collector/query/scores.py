@@ -1,0 +1,125 @@
+"""Scores: storing the judgements posted about traces, and reading a trace's back (DESIGN.md "Production loop").
+
+Every judgement is a row of ``tracereel_scores``: the SDK's (copied from its spans by the store's
+view), feedback, online rules, reviews and the API. A score's id is its key, and the latest row
+per id is the score, so a retried post replaces itself. A score belongs to its trace's team:
+a key may score only traces it may see, and another team's trace is "not found", like an unknown one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, Final
+
+from tracereel.collector.query.scope import Scope, scope_sql
+from tracereel.collector.query.traces import trace_team
+from tracereel.collector.store import SCORES_TABLE, Store
+from tracereel.contracts.scores import Score, ScoreIn
+
+__all__ = ["SCORES_FINAL", "UnknownTrace", "store_scores", "trace_scores"]
+
+# The scores as they stand: one row per id, the latest (ReplacingMergeTree, merged at read time).
+SCORES_FINAL: Final = f"{SCORES_TABLE} FINAL"
+_COLUMNS: Final = ("ScoreId", "Team", "TraceId", "Name", "Value", "Label", "Comment", "Source", "Author", "Time")
+
+
+class UnknownTrace(LookupError):
+    """A score names a trace the store does not hold, or one the key may not see (answered with 404)."""
+
+    def __init__(self, trace_id: str) -> None:
+        super().__init__(f"no trace with id {trace_id} in the store")
+        self.trace_id = trace_id
+
+
+def _iso(time: datetime) -> str:
+    return time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _default_id(score: ScoreIn, source: str) -> str:
+    # Feedback and SDK scores without an id get a fresh one: each is a separate judgement.
+    # An online rule's score is keyed by what it judges, so a rescored trace replaces its score.
+    if source.startswith("online:"):
+        digest = hashlib.sha256(f"{source}\0{score.trace_id}\0{score.name}".encode()).hexdigest()[:32]
+        return f"{source}:{digest}"
+    return uuid.uuid4().hex
+
+
+def store_scores(store: Store, scores: Sequence[ScoreIn], scope: Scope, *, source: str | None = None) -> list[Score]:
+    """Store ``scores`` (all or none) and answer them as stored.
+
+    Each must name a trace ``scope`` may see, else :class:`UnknownTrace` and nothing is stored.
+    ``source`` overrides what each score says (the review route writes ``review:QUEUE``).
+    """
+    teams: dict[str, str] = {}
+    for score in scores:
+        if score.trace_id not in teams:
+            team = trace_team(store, score.trace_id, scope)
+            if team is None:
+                raise UnknownTrace(score.trace_id)
+            teams[score.trace_id] = team
+    now = datetime.now(timezone.utc)
+    rows: list[list[Any]] = []
+    answer: list[Score] = []
+    for score in scores:
+        origin = source or score.source
+        score_id = score.id or _default_id(score, origin)
+        time = (score.time or now).astimezone(timezone.utc)
+        value = float(score.value)
+        rows.append(
+            [
+                score_id,
+                teams[score.trace_id],
+                score.trace_id,
+                score.name,
+                value,
+                score.label,
+                score.comment or "",
+                origin,
+                score.author or "",
+                time,
+            ]
+        )
+        answer.append(
+            {
+                "id": score_id,
+                "trace_id": score.trace_id,
+                "name": score.name,
+                "value": value,
+                "label": score.label,
+                "comment": score.comment,
+                "source": origin,
+                "author": score.author,
+                "time": _iso(time),
+            }
+        )
+    if rows:
+        store.insert_rows(SCORES_TABLE, rows, _COLUMNS)
+    return answer
+
+
+def trace_scores(store: Store, trace_id: str, scope: Scope) -> list[Score]:
+    """The scores of one trace in ``scope``'s team, oldest first (the caller has checked the trace is visible)."""
+    team, params = scope_sql(Scope(team=scope.team))
+    rows = store.query(
+        f"""SELECT ScoreId, Name, Value, Label, Comment, Source, Author, Time FROM {SCORES_FINAL}
+WHERE TraceId = {{id:String}} AND {team}
+ORDER BY Time, ScoreId""",
+        {"id": trace_id, **params},
+    )
+    return [
+        {
+            "id": str(score_id),
+            "trace_id": trace_id,
+            "name": str(name),
+            "value": float(value),
+            "label": label,
+            "comment": comment or None,
+            "source": str(source),
+            "author": author or None,
+            "time": _iso(time if time.tzinfo else time.replace(tzinfo=timezone.utc)),
+        }
+        for score_id, name, value, label, comment, source, author, time in rows
+    ]
