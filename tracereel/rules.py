@@ -14,6 +14,10 @@ and tests/shared/test_rules.py runs the SQL in chDB and the Python over one tabl
   spans only (pydantic-ai repeats its model calls' usage on its agent span);
 - **the task's agent**: the root span's agent name, else the first agent span below it;
 - **payloads** (Python only): what each kind of span took and gave, in order of preference;
+- **scores** (DESIGN.md "Production loop"): a score passes when its value is at least 0.5
+  (``groundedness_rate`` counts a task grounded when its latest groundedness passes; a failing
+  online score is one below it); feedback is negative below 0 (thumbs-down is -1); a task's
+  score of a name is its latest, whatever its source;
 - **call addresses** ``kind:name#N`` (Python only): how ``replay --override`` and ``tracereel show``
   name a call.
 
@@ -38,6 +42,7 @@ __all__ = [
     "INPUT_TOKENS_SQL",
     "NO_AGENT_SQL",
     "OUTPUT_TOKENS_SQL",
+    "PASSING_SCORE",
     "TRUE_SPELLINGS",
     "agent_label",
     "agent_name",
@@ -50,7 +55,11 @@ __all__ = [
     "flag_sql",
     "is_true",
     "is_true_sql",
+    "negative_feedback",
+    "negative_feedback_sql",
     "payload",
+    "score_passes",
+    "score_passes_sql",
     "span_tokens",
     "task_agent",
     "task_agent_sql",
@@ -380,3 +389,28 @@ def call_addresses(spans: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         addresses[span_id] = f"{key[0]}:{key[1]}#{counters[key]}"
         stack.extend(sorted(children.get(span_id, []), key=start, reverse=True))
     return addresses
+
+
+# --- scores ---------------------------------------------------------------------------------------
+
+PASSING_SCORE: Final = 0.5
+
+
+def score_passes(value: float) -> bool:
+    """Whether a score of ``value`` passes: at least :data:`PASSING_SCORE` (1 pass / 0 fail, 0..1 judges)."""
+    return value >= PASSING_SCORE
+
+
+def score_passes_sql(value: str) -> str:
+    """SQL: :func:`score_passes` of the Float64 expression ``value``."""
+    return f"({value} >= {PASSING_SCORE})"
+
+
+def negative_feedback(value: float) -> bool:
+    """Whether a feedback score of ``value`` is negative: below 0 (a thumbs-down is -1, a thumbs-up +1)."""
+    return value < 0
+
+
+def negative_feedback_sql(value: str) -> str:
+    """SQL: :func:`negative_feedback` of the Float64 expression ``value``."""
+    return f"({value} < 0)"

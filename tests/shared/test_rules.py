@@ -22,7 +22,17 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from tracereel import semconv as sc
-from tracereel.rules import escalation_reasons, flag, task_agent, task_success, task_tokens
+from tracereel.rules import (
+    escalation_reasons,
+    flag,
+    negative_feedback,
+    negative_feedback_sql,
+    score_passes,
+    score_passes_sql,
+    task_agent,
+    task_success,
+    task_tokens,
+)
 
 OI = sc.OPENINFERENCE_SPAN_KIND
 
@@ -283,3 +293,20 @@ def _by_agent_rows(http: httpx.Client) -> list[dict[str, Any]]:
 )
 def test_a_flag_reads_true_and_false_in_every_spelling(value: Any, expected: bool | None) -> None:
     assert flag(value) is expected
+
+
+SCORE_VALUES = [-1.0, -0.01, 0.0, 0.25, 0.4999, 0.5, 0.75, 1.0, 5.0]
+
+
+def test_a_passing_score_and_negative_feedback_agree_in_sql_and_python(store: Any) -> None:
+    rows = store.query(
+        f"SELECT x, {score_passes_sql('x')}, {negative_feedback_sql('x')} "
+        "FROM (SELECT arrayJoin({values:Array(Float64)}) AS x) ORDER BY x",
+        {"values": SCORE_VALUES},
+    )
+    in_sql = {float(x): (bool(passes), bool(negative)) for x, passes, negative in rows}
+    in_python = {x: (score_passes(x), negative_feedback(x)) for x in SCORE_VALUES}
+    assert in_sql == in_python
+    # What the rules say is right: 0.5 passes, a thumbs-down (-1) is negative, 0 is neither.
+    assert in_python[0.5] == (True, False) and in_python[0.4999] == (False, False)
+    assert in_python[-1.0] == (False, True) and in_python[0.0] == (False, False)
