@@ -10,7 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["CATALOG", "METRICS", "METRIC_KEYS", "Metric", "Unit", "format_change", "format_value"]
+from tracereel.traces import SCORE_NAME_PATTERN
+
+__all__ = [
+    "CATALOG",
+    "METRICS",
+    "METRIC_KEYS",
+    "SCORE_METRIC_PREFIX",
+    "Metric",
+    "Unit",
+    "format_change",
+    "format_value",
+    "metric_info",
+    "score_metric",
+]
 
 Unit = Literal["count", "rate", "ms", "usd", "number"]
 
@@ -29,7 +42,13 @@ class Metric:
 METRICS: Final[tuple[Metric, ...]] = (
     Metric("tasks", "Tasks", "count", None, "Traces whose root span starts in the window."),
     Metric("task_success_rate", "Task success", "rate", True, "tracereel.task.success if set, else root not ERROR."),
-    Metric("groundedness_rate", "Groundedness", "rate", True, "Scored tasks whose latest groundedness is >= 0.5."),
+    Metric(
+        "groundedness_rate",
+        "Groundedness",
+        "rate",
+        True,
+        "Tasks with a groundedness score (any source) whose latest one passes (>= 0.5) / tasks with one.",
+    ),
     Metric("tool_calls", "Tool calls", "count", None, "Tool spans in the tasks."),
     Metric("tool_success_rate", "Tool success", "rate", True, "Tool spans not in ERROR."),
     Metric("tool_timeout_rate", "Tool timeouts", "rate", False, "Tool spans in ERROR whose error.type says timeout."),
@@ -54,6 +73,32 @@ METRICS: Final[tuple[Metric, ...]] = (
 
 METRIC_KEYS: Final[tuple[str, ...]] = tuple(m.key for m in METRICS)
 CATALOG: Final[dict[str, Metric]] = {m.key: m for m in METRICS}
+
+# ``score.NAME``: the mean of each task's latest NAME score (any source) over the tasks that have
+# one, the metrics answer's ``scores[NAME]["mean"]``. Monitors and the gate accept it beside the
+# catalog's keys; a score is higher-is-better (a judge's 0..1, feedback's +1/-1, review's 1 pass / 0 fail).
+SCORE_METRIC_PREFIX: Final = "score."
+
+
+def score_metric(key: str) -> str | None:
+    """The score name of a ``score.NAME`` metric key (a valid score name), else None."""
+    if not key.startswith(SCORE_METRIC_PREFIX):
+        return None
+    name = key[len(SCORE_METRIC_PREFIX) :]
+    return name if SCORE_NAME_PATTERN.match(name) else None
+
+
+def metric_info(key: str) -> Metric | None:
+    """The catalog's :class:`Metric` for ``key``, including ``score.NAME`` keys; None for an unknown key."""
+    known = CATALOG.get(key)
+    if known is not None:
+        return known
+    name = score_metric(key)
+    if name is None:
+        return None
+    return Metric(
+        key, f"Score {name}", "number", True, f"Mean of each task's latest {name} score, over tasks with one."
+    )
 
 
 def format_value(metric: Metric | Unit, value: float | None) -> str:

@@ -21,6 +21,7 @@ from tracereel import semconv as sc
 
 __all__ = [
     "FILE_FORMAT",
+    "SCORE_NAME_PATTERN",
     "TRACE_ID_PATTERN",
     "Kind",
     "ScoreJSON",
@@ -33,6 +34,7 @@ __all__ = [
     "TraceFile",
     "TraceSummary",
     "build_tree",
+    "check_score_name",
     "is_error",
     "parse_trace_id",
     "span_kind",
@@ -89,6 +91,18 @@ class SpanJSON(_SpanId, total=False):
     input_tokens: int
     output_tokens: int
     cost_usd: float | None  # LLM spans: explicit or from the price table; None if unpriced or not an LLM span
+
+
+# A score's name is read back in expressions (``score.groundedness < 0.5``, a monitor's or the gate's
+# ``score.NAME``), so it is an identifier: letters, digits, _ . - and starting with a letter.
+SCORE_NAME_PATTERN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+def check_score_name(value: str) -> str:
+    """``value`` if it is a valid score name; ValueError saying what one is otherwise."""
+    if not SCORE_NAME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a score name: a letter, then up to 99 letters, digits or _ . -")
+    return value
 
 
 class ScoreJSON(TypedDict):

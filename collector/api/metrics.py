@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from tracereel.catalog import SCORE_METRIC_PREFIX, score_metric
 from tracereel.collector.api.auth import read_scope, require_role
 from tracereel.collector.api.deps import price_table
 from tracereel.collector.control import Principal
@@ -75,7 +77,8 @@ async def metrics(
 async def metrics_timeseries(
     request: Request,
     metric: str | None = Query(
-        None, description="One metric key; default: all of them", json_schema_extra={"enum": list(METRIC_KEYS)}
+        None,
+        description="One metric key, or score.NAME (a score's mean per bucket); default: all of them and every score",
     ),
     bucket: str | None = Query(None, description="Bucket size: seconds or 30s/5m/1h/1d; default: about 48 buckets"),
     from_: str | None = _FROM,
@@ -86,14 +89,24 @@ async def metrics_timeseries(
     principal: Principal = require_role("read"),
 ) -> Timeseries:
     """``{"bucket_seconds", "points": [{"start", <metrics>}]}``, every bucket of the window, oldest first."""
-    if metric is not None and metric not in METRIC_KEYS:
-        raise HTTPException(400, f"metric={metric!r} is not a metric; expected one of {', '.join(METRIC_KEYS)}")
+    if metric is not None and metric not in METRIC_KEYS and score_metric(metric) is None:
+        raise HTTPException(
+            400,
+            f"metric={metric!r} is not a metric; expected one of {', '.join(METRIC_KEYS)}"
+            f" or {SCORE_METRIC_PREFIX}NAME (a score name: a letter, then letters, digits or _ . -)",
+        )
     flt = _filter(from_, to, service, agent, version)
     seconds = parse_bucket(bucket, flt.start, flt.end)
     prices = price_table(request)
     wanted = (metric,) if metric else METRIC_KEYS
     points = await run_in_threadpool(
-        timeseries, request.app.state.store, prices, flt, seconds, wanted, read_scope(principal)
+        partial(timeseries, with_scores=metric is None),
+        request.app.state.store,
+        prices,
+        flt,
+        seconds,
+        wanted,
+        read_scope(principal),
     )
     return Timeseries.model_validate({"bucket_seconds": seconds, "points": points})
 

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from tracereel.catalog import score_metric
 from tracereel.collector.query.prices import PriceTable
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import (
     CALLS_TABLE,
     ROLLUP_TABLE,
+    SCORES_FINAL,
     TRACES_TABLE,
     USAGE_COST_SQL,
     USAGE_PRICED_SQL,
@@ -30,7 +32,7 @@ from tracereel.collector.store import (
     looped_sql,
     retries_sql,
 )
-from tracereel.rules import task_agent_sql, task_success_sql
+from tracereel.rules import score_passes_sql, task_agent_sql, task_success_sql
 
 __all__ = [
     "BREAKDOWNS",
@@ -216,7 +218,7 @@ killed AS (
     SELECT DISTINCT TraceId FROM {TRACES_TABLE}
     WHERE IsKilled = 1 AND Timestamp >= {{{{lo:DateTime64(9)}}}} AND Timestamp < {{{{hi:DateTime64(9)}}}}
 ),
-task_rows AS (
+task_facts AS (
     SELECT *,
            {task_success_sql("root_success", "root_error")} AS success,
            TraceId IN killed AS was_killed,
@@ -225,13 +227,27 @@ task_rows AS (
            explicit_calls + {USAGE_PRICED_SQL.replace("{", "{{").replace("}", "}}")} AS priced
     FROM task_parts
     WHERE {{where}}
+),
+task_scores AS (
+    -- Each selected task's latest score of each name, whatever its source (tracereel/rules.py); only
+    -- the window's traces are read, by the table's (Team, TraceId) key.
+    SELECT TraceId, Name AS name, argMax(Value, (Time, ScoreId)) AS value
+    FROM {SCORES_FINAL}
+    WHERE {{team}} AND TraceId IN (SELECT TraceId FROM task_facts)
+    GROUP BY TraceId, Name
+),
+task_rows AS (
+    SELECT f.*, g.scored AS scored, g.scored AND {score_passes_sql("g.value")} AS grounded
+    FROM task_facts AS f
+    LEFT JOIN (SELECT TraceId, value, toUInt8(1) AS scored FROM task_scores WHERE name = 'groundedness') AS g
+        ON f.TraceId = g.TraceId
 )"""
 
 _AGGREGATES = """
     count() AS tasks,
     sum(success) AS successes,
-    countIf(scores > 0) AS scored_tasks,
-    countIf(scores > 0 AND latest_score >= 0.5) AS grounded_tasks,
+    sum(scored) AS scored_tasks,
+    sum(grounded) AS grounded_tasks,
     sum(tool_calls) AS total_tool_calls,
     sum(tool_ok) AS total_tool_ok,
     sum(tool_timeouts) AS total_tool_timeouts,
@@ -294,8 +310,9 @@ def task_rows_query(
 
     A query appends its ``SELECT ... FROM task_rows``. The columns: success, steps, cost, priced,
     root_* (start, duration in ns, service; agent and version are the task's, tracereel/rules.py),
-    llm_calls, tool_calls, tool_ok, tool_timeouts, retries, looped, scores, latest_score, violated,
-    escalated.
+    llm_calls, tool_calls, tool_ok, tool_timeouts, retries, looped, violated, escalated, and scored /
+    grounded (the task has a groundedness score of any source / its latest one passes). ``task_scores``
+    holds each task's latest ``value`` of each score ``name`` (join it on TraceId).
     """
     where, params = task_filter_sql(flt, scope)
     params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
@@ -319,10 +336,49 @@ def _run(
     return store.query_dicts(sql, params)
 
 
+def _score_stats(
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    *,
+    group: str = "",
+    extra_params: dict[str, Any] | None = None,
+    names: Iterable[str] | None = None,
+    scope: Scope = EVERYTHING,
+) -> dict[Any, dict[str, dict[str, float | int]]]:
+    """Per group (``None`` without one): ``{NAME: {"mean", "count"}}`` of the tasks' latest scores.
+
+    ``count`` is the tasks that have a NAME score and ``mean`` the mean of their latest one;
+    ``names`` narrows the names read (default: every name present).
+    """
+    with_tasks, params = task_rows_query(store, prices, flt, scope)
+    params.update(extra_params or {})
+    where = ""
+    if names is not None:
+        where = "WHERE s.name IN {score_names:Array(String)}"
+        params["score_names"] = list(names)
+    rows = store.query(
+        f"""{with_tasks}SELECT {group or "NULL"} AS grp, s.name, avg(s.value), count()
+FROM task_scores AS s INNER JOIN task_rows AS t ON s.TraceId = t.TraceId
+{where}
+GROUP BY grp, s.name ORDER BY grp, s.name""",
+        params,
+    )
+    out: dict[Any, dict[str, dict[str, float | int]]] = defaultdict(dict)
+    for grp, name, mean, count in rows:
+        out[grp][str(name)] = {"mean": float(mean), "count": int(count)}
+    return out
+
+
 def summary(store: Store, prices: PriceTable, flt: TaskFilter, scope: Scope = EVERYTHING) -> dict[str, Any]:
-    """Every metric of DESIGN.md over the tasks ``flt`` selects, among those ``scope`` may see."""
+    """Every metric of DESIGN.md over the tasks ``flt`` selects, among those ``scope`` may see.
+
+    Beside the catalog's keys, ``scores``: per score name, the mean of each task's latest score of
+    that name over the tasks that have one, and how many tasks those are.
+    """
     rows = _run(store, prices, flt, scope=scope)
-    return _metrics(rows[0])
+    scores = _score_stats(store, prices, flt, scope=scope).get(None, {})
+    return {**_metrics(rows[0]), "scores": scores}
 
 
 def timeseries(
@@ -332,29 +388,43 @@ def timeseries(
     bucket_seconds: int,
     metrics: Iterable[str] = METRIC_KEYS,
     scope: Scope = EVERYTHING,
+    *,
+    with_scores: bool = False,
 ) -> list[dict[str, Any]]:
     """The metrics per time bucket (by root start), every bucket of the window present, oldest first.
 
     Each point is ``{"start": unix seconds, **metrics}``; a bucket without tasks has ``tasks=0``
-    and null rates.
+    and null rates. A ``score.NAME`` among ``metrics`` (or ``with_scores``: every name) adds
+    ``"scores": {NAME: {"mean", "count"}}`` to each point, the names without a score in a bucket absent.
     """
-    wanted = list(metrics)
-    rows = _run(
-        store,
-        prices,
-        flt,
-        group="toUnixTimestamp(toStartOfInterval(root_start, toIntervalSecond({bucket:UInt32})))",
-        extra_params={"bucket": bucket_seconds},
-        scope=scope,
-    )
-    by_start = {int(row["grp"]): _metrics(row) for row in rows}
+    wanted = [k for k in metrics if score_metric(k) is None]
+    score_names = [name for k in metrics if (name := score_metric(k)) is not None]
+    bucket = "toUnixTimestamp(toStartOfInterval(root_start, toIntervalSecond({bucket:UInt32})))"
+    by_start: dict[int, dict[str, Any]] = {}
+    if wanted:
+        rows = _run(store, prices, flt, group=bucket, extra_params={"bucket": bucket_seconds}, scope=scope)
+        by_start = {int(row["grp"]): _metrics(row) for row in rows}
     # A bucket without tasks: every count 0, so every rate None.
     empty = _metrics(defaultdict(int))
+    scores: dict[Any, dict[str, dict[str, float | int]]] = {}
+    if score_names or with_scores:
+        scores = _score_stats(
+            store,
+            prices,
+            flt,
+            group=bucket,
+            extra_params={"bucket": bucket_seconds},
+            names=None if with_scores else score_names,
+            scope=scope,
+        )
     first = int(flt.start.timestamp()) // bucket_seconds * bucket_seconds
     points: list[dict[str, Any]] = []
     for t in range(first, int(flt.end.timestamp()), bucket_seconds):
         values = by_start.get(t, empty)
-        points.append({"start": t, **{k: values[k] for k in wanted}})
+        point: dict[str, Any] = {"start": t, **{k: values[k] for k in wanted}}
+        if score_names or with_scores:
+            point["scores"] = scores.get(t, {})
+        points.append(point)
     return points
 
 
@@ -364,13 +434,20 @@ def breakdown(
     """Rows per model (cost, tokens), per tool (calls, outcome rates), or with every metric per task agent
     and version (the root's, else the first agent span's) or per service."""
     if by == "agent":
-        rows = _run(store, prices, flt, group="(root_agent, root_version)", scope=scope)
-        out = [{"agent": row["grp"][0], "version": row["grp"][1], **_metrics(row)} for row in rows]
+        group = "(root_agent, root_version)"
+        rows = _run(store, prices, flt, group=group, scope=scope)
+        scores = _score_stats(store, prices, flt, group=group, scope=scope)
+        out = [
+            {"agent": row["grp"][0], "version": row["grp"][1], **_metrics(row), "scores": scores.get(row["grp"], {})}
+            for row in rows
+        ]
         return sorted(out, key=lambda r: (-r["tasks"], r["agent"], r["version"]))
     if by == "service":
         rows = _run(store, prices, flt, group="root_service", scope=scope)
+        scores = _score_stats(store, prices, flt, group="root_service", scope=scope)
         return sorted(
-            ({"service": row["grp"], **_metrics(row)} for row in rows), key=lambda r: (-r["tasks"], r["service"])
+            ({"service": row["grp"], **_metrics(row), "scores": scores.get(row["grp"], {})} for row in rows),
+            key=lambda r: (-r["tasks"], r["service"]),
         )
     with_tasks, params = task_rows_query(store, prices, flt, scope)
     team = _team_sql(scope)[0]

@@ -16,13 +16,11 @@ from typing import Any, Final
 
 from tracereel.collector.query.scope import Scope, scope_sql
 from tracereel.collector.query.traces import trace_team
-from tracereel.collector.store import SCORES_TABLE, Store
+from tracereel.collector.store import SCORES_FINAL, SCORES_TABLE, Store
 from tracereel.contracts.scores import Score, ScoreIn
 
 __all__ = ["SCORES_FINAL", "UnknownTrace", "store_scores", "trace_scores"]
 
-# The scores as they stand: one row per id, the latest (ReplacingMergeTree, merged at read time).
-SCORES_FINAL: Final = f"{SCORES_TABLE} FINAL"
 _COLUMNS: Final = ("ScoreId", "Team", "TraceId", "Name", "Value", "Label", "Comment", "Source", "Author", "Time")
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
     "ROLLUP_TABLE",
+    "SCORES_FINAL",
     "SCORES_TABLE",
     "SWITCHES_TABLE",
     "TRACES_TABLE",
@@ -40,3 +41,5 @@ MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"
 # Every judgement of a trace (DESIGN.md "Production loop"): the SDK's (copied from its spans by a
 # view), feedback, online rules, reviews and the API. A score's id is its key: the latest row per id wins.
 SCORES_TABLE: Final = "tracereel_scores"
+# The scores as they stand: one row per id, the latest (ReplacingMergeTree, merged at read time).
+SCORES_FINAL: Final = f"{SCORES_TABLE} FINAL"

@@ -130,12 +130,19 @@ def _check_metrics(w: World, get: Callable[..., Any]) -> None:
         m = get("/api/v1/metrics", me.read).json()
         assert m["tasks"] == len(me.traces)
         assert m["tool_calls"] == len(me.traces)
+        # Each team's judge scored its own traces only.
+        assert m["scores"] == {f"{me.name}-judge": {"mean": 1.0, "count": len(me.traces)}}
 
 
 def _check_timeseries(w: World, get: Callable[..., Any]) -> None:
     for me in (w.alpha, w.beta):
         points = get("/api/v1/metrics/timeseries", me.read, params={"metric": "tasks"}).json()["points"]
         assert sum(p["tasks"] for p in points) == len(me.traces)
+        for team in (w.alpha, w.beta):
+            metric = f"score.{team.name}-judge"
+            points = get("/api/v1/metrics/timeseries", me.read, params={"metric": metric}).json()["points"]
+            counted = sum(p["scores"][f"{team.name}-judge"]["count"] for p in points if p["scores"])
+            assert counted == (len(me.traces) if team is me else 0)
 
 
 def _check_breakdown(w: World, get: Callable[..., Any]) -> None:

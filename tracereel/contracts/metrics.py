@@ -22,6 +22,7 @@ __all__ = [
     "ModelBreakdown",
     "ModelRow",
     "Point",
+    "ScoreStat",
     "ServiceBreakdown",
     "ServiceRow",
     "Timeseries",
@@ -36,8 +37,21 @@ _Count = Annotated[int, Field(ge=0)]
 _Amount = Annotated[float | None, Field(ge=0)]
 
 
+class ScoreStat(Response):
+    """One score name over a set of tasks: each task's latest score of it (any source), averaged."""
+
+    mean: float = Field(description="Mean of the tasks' latest scores of this name")
+    count: _Count = Field(description="Tasks with a score of this name")
+
+
+_Scores = Annotated[
+    dict[str, ScoreStat],
+    Field(description="Per score name (the gate's and monitors' score.NAME): its mean and how many tasks have one"),
+]
+
+
 class Metrics(Response):
-    """Every agent metric over a set of tasks (DESIGN.md "Metric definitions")."""
+    """Every agent metric over a set of tasks (DESIGN.md "Metric definitions"), and their scores."""
 
     tasks: _Count
     task_success_rate: _Rate
@@ -59,12 +73,15 @@ class Metrics(Response):
     safety_violation_rate: _Rate
     human_escalation_rate: _Rate
     killed_rate: _Rate
+    scores: _Scores = Field(default_factory=dict)
 
 
 class Point(Response):
     """One time bucket: its start and the metrics asked for (all of them unless ``?metric=`` named one).
 
     A bucket without tasks has ``tasks`` 0 and null rates; a metric not asked for is absent.
+    ``scores`` holds the score names asked for (``?metric=score.NAME``; all of them by default)
+    that have a score in the bucket.
     """
 
     start: int = Field(description="The bucket's start, unix seconds")
@@ -88,6 +105,7 @@ class Point(Response):
     safety_violation_rate: _Rate = None
     human_escalation_rate: _Rate = None
     killed_rate: _Rate = None
+    scores: _Scores | None = None
 
 
 class Timeseries(Response):

@@ -22,7 +22,9 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from tracereel.contracts import Request, Response
 from tracereel.contracts.traces import TRACE_ID_PATTERN
-from tracereel.traces import ScoreJSON
+
+# The name rule lives beside the score's JSON shape, so the standard-library readers (catalog, monitors) share it.
+from tracereel.traces import SCORE_NAME_PATTERN, ScoreJSON, check_score_name
 
 __all__ = [
     "MAX_BATCH",
@@ -37,21 +39,11 @@ __all__ = [
 ]
 
 MAX_BATCH: Final = 1000
-# A name is read back in expressions (``score.groundedness < 0.5``, a monitor's ``score.NAME``),
-# so it is an identifier: letters, digits, _ . - and starting with a letter.
-SCORE_NAME_PATTERN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 SCORE_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,199}$")
 # The sources a client may post; review:QUEUE is the review route's own.
 SOURCE_PATTERN: Final = re.compile(r"^(sdk|feedback|api|online:[A-Za-z0-9][A-Za-z0-9_.-]{0,99})$")
 
 Score = ScoreJSON
-
-
-def check_score_name(value: str) -> str:
-    """``value`` if it is a valid score name; ValueError saying what one is otherwise."""
-    if not SCORE_NAME_PATTERN.match(value):
-        raise ValueError(f"{value!r} is not a score name: a letter, then up to 99 letters, digits or _ . -")
-    return value
 
 
 def _score_id(value: str) -> str:
