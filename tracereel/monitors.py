@@ -2,7 +2,8 @@
 
 A monitor watches one metric over a sliding window and notifies a URL when it crosses a
 threshold (DESIGN.md "Gates and monitors"). The metric is a key of the metrics API
-(:data:`tracereel.catalog.METRIC_KEYS`) or an eval score of a dataset's runs:
+(:data:`tracereel.catalog.METRIC_KEYS`), a score's mean over the window's tasks (``score.NAME``,
+the metrics answer's ``scores[NAME]["mean"]``), or an eval score of a dataset's runs:
 ``eval.pass_rate`` or ``eval.score.<scorer>``. Standard library only: the CLI checks a
 definition before sending it, and the collector checks it again before storing it.
 """
@@ -13,8 +14,9 @@ import re
 from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
-from tracereel.catalog import CATALOG, METRIC_KEYS, format_value
+from tracereel.catalog import METRIC_KEYS, SCORE_METRIC_PREFIX, format_value, metric_info
 from tracereel.durations import whole_seconds
+from tracereel.traces import check_score_name
 
 __all__ = [
     "EVAL_PASS_RATE",
@@ -54,12 +56,20 @@ def is_eval_metric(metric: str) -> bool:
 
 def accepted_metrics() -> str:
     """The metric names a monitor accepts, for messages."""
-    return f"{', '.join(METRIC_KEYS)}, {EVAL_PASS_RATE}, {EVAL_SCORE_PREFIX}<scorer>"
+    return f"{', '.join(METRIC_KEYS)}, {SCORE_METRIC_PREFIX}<name>, {EVAL_PASS_RATE}, {EVAL_SCORE_PREFIX}<scorer>"
 
 
 def metric_problem(metric: str, dataset: str | None) -> str | None:
     """What is wrong with monitoring ``metric`` (with ``dataset`` for eval metrics); None if nothing."""
     if metric in METRIC_KEYS:
+        if dataset:
+            return f"--dataset is only for eval metrics ({EVAL_PASS_RATE}, {EVAL_SCORE_PREFIX}<scorer>), not {metric}"
+        return None
+    if metric.startswith(SCORE_METRIC_PREFIX):
+        try:
+            check_score_name(metric[len(SCORE_METRIC_PREFIX) :])
+        except ValueError as exc:
+            return f"metric {metric!r}: {exc}"
         if dataset:
             return f"--dataset is only for eval metrics ({EVAL_PASS_RATE}, {EVAL_SCORE_PREFIX}<scorer>), not {metric}"
         return None
@@ -124,7 +134,7 @@ def format_metric_value(metric: str, value: float | None) -> str:
     """A monitored value for people: rates and eval scores as percentages, latency in ms, cost in USD."""
     if value is None:
         return "no value"
-    known = CATALOG.get(metric)
+    known = metric_info(metric)
     return format_value("rate" if is_eval_metric(metric) else (known or "number"), value)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tracereel.catalog import score_metric
 from tracereel.collector.monitors.definitions import Monitor
 from tracereel.collector.query import EVERYTHING, PriceTable, Scope, TaskFilter, summary
 from tracereel.collector.store import EVAL_RUNS_TABLE, Store
@@ -23,7 +24,8 @@ __all__ = ["Reading", "read_metric"]
 class Reading:
     """The metric's value (None when it is undefined) and how much it rests on.
 
-    ``count``: tasks in the window for trace metrics; cases of the latest run for eval metrics.
+    ``count``: tasks in the window for trace metrics (``score.NAME``: those with a NAME score);
+    cases of the latest run for eval metrics.
     """
 
     value: float | None
@@ -45,6 +47,11 @@ def read_metric(store: Store, prices: PriceTable, monitor: Monitor, now: datetim
     # A team's monitor judges its team's tasks only, as its team's read keys would see them.
     scope = Scope(team=monitor.team) if monitor.team else EVERYTHING
     values: dict[str, Any] = summary(store, prices, flt, scope)
+    name = score_metric(monitor.metric)
+    if name is not None:
+        # A score's mean rests on the tasks that have one, so min_tasks counts those.
+        stat = values["scores"].get(name)
+        return Reading(None, 0) if stat is None else Reading(float(stat["mean"]), int(stat["count"]))
     value = values[monitor.metric]
     return Reading(None if value is None else float(value), int(values["tasks"]))
 

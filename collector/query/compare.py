@@ -4,6 +4,9 @@
 per-task rows, narrowed by the reader's :class:`Scope`), and :func:`judge` compares them
 with :mod:`.stats`:
 
+- ``score.NAME`` (a score name, DESIGN.md "Production loop"): the mean of each task's latest NAME
+  score over the tasks that have one, higher is better, tested with the same bootstrap as cost per
+  success (each scored task's value over one unit), its units the scored tasks.
 - Each metric: ``not_applicable`` when neither version has any of its units (tool metrics of an
   agent that calls no tools), with at least ``min_samples`` tasks each; ``insufficient_data``
   when either version has some but fewer than ``min_samples`` units of the metric's denominator
@@ -29,7 +32,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from tracereel.catalog import CATALOG
+from tracereel.catalog import SCORE_METRIC_PREFIX, Metric, metric_info, score_metric
 from tracereel.collector.query import stats
 from tracereel.collector.query.metrics import TaskFilter, task_rows_query
 from tracereel.collector.query.params import ParamError
@@ -75,6 +78,7 @@ _RATES: Final[dict[str, tuple[str, str, str]]] = {
 _LATENCIES: Final = {"p50_latency_ms": 50.0, "p95_latency_ms": 95.0}
 _RATIOS: Final = {"cost_per_successful_task_usd": ("cost", "success", "successful tasks")}
 COMPARABLE: Final = (*_RATES, *_LATENCIES, *_RATIOS)
+_SCORE_UNIT: Final = "scored tasks"
 # What the gate judges unless told otherwise: the issue's outcome, reliability, latency and cost metrics.
 DEFAULT_METRICS: Final = (
     "task_success_rate",
@@ -116,14 +120,25 @@ _COLUMNS: Final = (
 # One row per version, each column an array with one entry per task: two rows cross from the
 # store to Python however many tasks there are.
 _SAMPLES_SQL: Final = """SELECT root_version AS version,
-       groupArray(toUInt8(success)), groupArray(toUInt8(scores > 0 AND latest_score >= 0.5)),
-       groupArray(toUInt8(scores > 0)), groupArray(tool_ok), groupArray(tool_calls), groupArray(tool_timeouts),
+       groupArray(toUInt8(success)), groupArray(toUInt8(grounded)), groupArray(toUInt8(scored)),
+       groupArray(tool_ok), groupArray(tool_calls), groupArray(tool_timeouts),
        groupArray(tool_calls - tool_ok - tool_timeouts), groupArray(retries), groupArray(steps),
        groupArray(toUInt8(looped)), groupArray(priced), groupArray(llm_calls), groupArray(toUInt8(violated)),
        groupArray(toUInt8(escalated)), groupArray(root_duration / 1e6), groupArray(toFloat64(cost))
 FROM task_rows
 WHERE root_version IN ({baseline:String}, {canary:String})
 GROUP BY version"""
+
+_SCORE_SAMPLES_SQL: Final = """SELECT t.root_version AS version, s.name, groupArray(s.value)
+FROM task_scores AS s INNER JOIN task_rows AS t ON s.TraceId = t.TraceId
+WHERE t.root_version IN ({baseline:String}, {canary:String}) AND s.name IN {score_names:Array(String)}
+GROUP BY version, s.name"""
+
+
+def _info(key: str) -> Metric:
+    info = metric_info(key)
+    assert info is not None, key  # parse_compare_metrics admitted it
+    return info
 
 
 @dataclass(frozen=True)
@@ -141,7 +156,7 @@ class Tolerance:
         return f"{self.value:g}%" if self.relative else f"{self.value:g}"
 
 
-_TOLERANCE: Final = re.compile(r"^\s*([a-z0-9_]+)\s*=\s*([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(%?)\s*$")
+_TOLERANCE: Final = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=\s*([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(%?)\s*$")
 
 
 def parse_compare_metrics(value: str | None) -> tuple[str, ...]:
@@ -149,11 +164,12 @@ def parse_compare_metrics(value: str | None) -> tuple[str, ...]:
     if value is None or not value.strip():
         return DEFAULT_METRICS
     keys = tuple(dict.fromkeys(k.strip() for k in value.split(",") if k.strip()))
-    wrong = [k for k in keys if k not in COMPARABLE]
+    wrong = [k for k in keys if k not in COMPARABLE and score_metric(k) is None]
     if wrong or not keys:
         raise ParamError(
             f"metrics={value!r}: {', '.join(wrong) or 'none given'} cannot be compared; "
-            f"expected some of {', '.join(COMPARABLE)}"
+            f"expected some of {', '.join(COMPARABLE)} or {SCORE_METRIC_PREFIX}NAME "
+            "(a score name: a letter, then letters, digits or _ . -)"
         )
     return keys
 
@@ -173,24 +189,41 @@ def parse_tolerances(values: list[str], metrics: tuple[str, ...]) -> dict[str, T
 
 
 def task_samples(
-    store: Store, prices: PriceTable, flt: TaskFilter, baseline: str, canary: str, scope: Scope
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    baseline: str,
+    canary: str,
+    scope: Scope,
+    scores: tuple[str, ...] = (),
 ) -> dict[str, dict[str, NDArray[Any]]]:
     """Per-task facts of the two versions' tasks that ``flt`` selects and ``scope`` lets the caller see.
 
-    ``{version: {column: array}}``, one array entry per task.
+    ``{version: {column: array}}``, one array entry per task; for each score name in ``scores``,
+    ``score.NAME``: the latest NAME score of each task that has one (an array of its own length).
     """
     # The scope (team, agent and service globs) is applied inside the per-task rows, as for the metrics.
     with_tasks, params = task_rows_query(store, prices, flt, scope)
     params.update(baseline=baseline, canary=canary)
     rows = {row[0]: row[1:] for row in store.query(with_tasks + _SAMPLES_SQL, params)}
     empty: list[list[float]] = [[] for _ in _COLUMNS]
-    return {
+    samples = {
         version: {
             name: np.asarray(values, dtype=float)
             for name, values in zip(_COLUMNS, rows.get(version, empty), strict=True)
         }
         for version in (baseline, canary)
     }
+    if scores:
+        params["score_names"] = list(scores)
+        found = {
+            (str(version), str(name)): values
+            for version, name, values in store.query(with_tasks + _SCORE_SAMPLES_SQL, params)
+        }
+        for version in (baseline, canary):
+            for name in scores:
+                samples[version][SCORE_METRIC_PREFIX + name] = np.asarray(found.get((version, name), []), dtype=float)
+    return samples
 
 
 def levels(metrics: tuple[str, ...]) -> dict[str, float]:
@@ -232,6 +265,10 @@ def _values(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) ->
         nb = len(b["success"]) if units == "one" else int(b[units].sum())
         nc = len(c["success"]) if units == "one" else int(c[units].sum())
         return _Judged("", xb / nb if nb else None, xc / nc if nc else None, unit, nb, nc)
+    if score_metric(key) is not None:
+        vb, vc = b[key], c[key]
+        mean_b = float(vb.mean()) if len(vb) else None
+        return _Judged("", mean_b, float(vc.mean()) if len(vc) else None, _SCORE_UNIT, len(vb), len(vc))
     if key in _LATENCIES:
         q = _LATENCIES[key]
         db, dc = b["duration_ms"], c["duration_ms"]
@@ -249,6 +286,9 @@ def _test(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]], alph
         nb = len(b["success"]) if units == "one" else int(b[units].sum())
         nc = len(c["success"]) if units == "one" else int(c[units].sum())
         return stats.compare_rates(int(b[events].sum()), nb, int(c[events].sum()), nc, alpha)
+    if score_metric(key) is not None:
+        # A mean of bounded per-task values: the bootstrap of a ratio of sums, each scored task one unit.
+        return stats.bootstrap_ratio_difference((b[key], np.ones(len(b[key]))), (c[key], np.ones(len(c[key]))), alpha)
     if key in _LATENCIES:
         return stats.compare_percentiles(b["duration_ms"], c["duration_ms"], _LATENCIES[key], alpha)
     num, den, _ = _RATIOS[key]
@@ -263,7 +303,7 @@ def _tasks_for(units: int, judged: _Judged, canary_tasks: int) -> int:
 
 def _worse_by(key: str, result: stats.TestResult) -> tuple[float, float | None]:
     """How much worse the canary is (> 0: worse), and the interval's worse end in the same sense."""
-    if CATALOG[key].higher_is_better:
+    if _info(key).higher_is_better:
         return -result.effect, None if result.ci[0] is None else -result.ci[0]
     return result.effect, result.ci[1]
 
@@ -340,7 +380,7 @@ def _decide(key: str, j: _Judged) -> None:
     if j.result.p_value >= j.alpha or j.result.direction == 0:
         j.verdict = "no_difference"
     else:
-        j.verdict = "better" if (j.result.direction > 0) == CATALOG[key].higher_is_better else "worse"
+        j.verdict = "better" if (j.result.direction > 0) == _info(key).higher_is_better else "worse"
 
 
 def judge(
@@ -428,7 +468,7 @@ def _as_model(key: str, j: _Judged, tolerance: Tolerance | None) -> MetricCompar
         unit=j.unit,
         n_baseline=j.n_baseline,
         n_canary=j.n_canary,
-        higher_is_better=bool(CATALOG[key].higher_is_better),
+        higher_is_better=bool(_info(key).higher_is_better),
         tolerance=str(tolerance) if tolerance else None,
         gate=j.gate,  # type: ignore[arg-type]  # one of MetricGate, set above
         reason=j.reason,
@@ -449,7 +489,8 @@ def compare_versions(
     min_samples: int = MIN_SAMPLES,
 ) -> Comparison:
     """The canary verdict for agent ``flt.agent``: ``canary`` against ``baseline`` over ``flt``'s window."""
-    samples = task_samples(store, prices, flt, baseline, canary, scope)
+    names = tuple(name for key in metrics if (name := score_metric(key)) is not None)
+    samples = task_samples(store, prices, flt, baseline, canary, scope, names)
     answer = judge(samples[baseline], samples[canary], metrics, tolerances, min_samples)
     return Comparison(
         **answer.model_dump(),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from tracereel.catalog import CATALOG, format_change, format_value
+from tracereel.catalog import format_change, format_value, metric_info
 from tracereel.cli._errors import collector_errors
 from tracereel.cli._traces import collector_option
 from tracereel.client import CollectorClient, CollectorError
@@ -57,7 +57,15 @@ def _window_seconds(ctx: click.Context, param: click.Parameter, value: str) -> f
 
 def _format(key: str, value: float | None, *, signed: bool = False) -> str:
     # The catalog's one rule, as the dashboard and monitors format metrics.
-    return format_change(CATALOG[key], value) if signed else format_value(CATALOG[key], value)
+    metric = metric_info(key) or "number"
+    return format_change(metric, value) if signed else format_value(metric, value)
+
+
+def _metric_keys(metrics: str | None, more: tuple[str, ...]) -> list[str] | None:
+    """--metrics and each --metric, in order (None: the collector's default set)."""
+    keys = [m.strip() for m in metrics.split(",")] if metrics else []
+    keys += [m.strip() for m in more]
+    return [k for k in dict.fromkeys(keys) if k] or None
 
 
 def _p(value: float | None) -> str:
@@ -121,6 +129,14 @@ def _print_report(answer: Comparison) -> None:
 )
 @click.option("--metrics", metavar="M1,M2", help="Metrics to judge [default: outcome, reliability, p95, cost].")
 @click.option(
+    "--metric",
+    "metric",
+    multiple=True,
+    metavar="M",
+    help="One more metric to judge, e.g. score.helpfulness (a score's per-task mean). Repeatable; "
+    "with --metrics, judged beside them, alone, instead of the default set.",
+)
+@click.option(
     "--tolerance",
     "tolerances",
     multiple=True,
@@ -147,6 +163,7 @@ def command(
     baseline: str,
     window: float,
     metrics: str | None,
+    metric: tuple[str, ...],
     tolerances: tuple[str, ...],
     service: str | None,
     min_samples: int | None,
@@ -169,7 +186,7 @@ def command(
             agent,
             baseline,
             canary,
-            metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+            metrics=_metric_keys(metrics, metric),
             tolerances=list(tolerances),
             min_samples=min_samples,
             start=f"{end - window:.3f}",

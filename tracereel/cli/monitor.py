@@ -43,7 +43,8 @@ def command() -> None:
 @click.option(
     "--metric",
     required=True,
-    help="A metrics API key (e.g. task_success_rate), or eval.pass_rate / eval.score.<scorer> with --dataset.",
+    help="A metrics API key (e.g. task_success_rate), score.NAME (the mean of a score, e.g. score.helpfulness), "
+    "or eval.pass_rate / eval.score.<scorer> with --dataset.",
 )
 @click.option("--above", type=float, help="Fire when the metric is above this.")
 @click.option("--below", type=float, help="Fire when the metric is below this.")

@@ -42,7 +42,8 @@ class MonitorDefinition(Request):
     # Patterns checked by validators below, so that the messages say what is expected.
     name: str = Field(json_schema_extra={"pattern": NAME_PATTERN.pattern}, description="1-64 letters, digits or . _ -")
     metric: str = Field(
-        max_length=_MAX_TEXT, description="A metrics API key, or eval.pass_rate / eval.score.<scorer> with a dataset"
+        max_length=_MAX_TEXT,
+        description="A metrics API key, score.NAME, or eval.pass_rate / eval.score.<scorer> with a dataset",
     )
     above: float | None = Field(None, allow_inf_nan=False, description="Fire when the metric is above this")
     below: float | None = Field(None, allow_inf_nan=False, description="Fire when the metric is below this")
