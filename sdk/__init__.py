@@ -6,6 +6,7 @@ agent code (replay, evals, integrations) use :mod:`tracereel.sdk.hooks`; setting
 """
 
 from tracereel.sdk._boundaries import agent, llm, tool
+from tracereel.sdk._feedback import current_trace_id, feedback
 from tracereel.sdk._runtime import configure, dropped_spans, flush, shutdown
 from tracereel.sdk._signals import escalate, guardrail, plan, record_usage, score, set_outcome
 from tracereel.sdk._switches import AgentDisabled
@@ -17,8 +18,10 @@ __all__ = [
     "ConfigError",
     "agent",
     "configure",
+    "current_trace_id",
     "dropped_spans",
     "escalate",
+    "feedback",
     "flush",
     "guardrail",
     "instrument",

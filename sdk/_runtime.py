@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_span_listener",
     "add_span_start_listener",
+    "collector_arguments",
     "configure",
     "dropped_spans",
     "flush",
@@ -308,6 +309,7 @@ class _State:
         self.dropped_before = 0
         self.exit_flush_seconds = 1.0
         self.target = ""
+        self.collector: tuple[str | None, str | None] = (None, None)  # configure()'s endpoint and api_key
         self.exit_hook_installed = False
 
 
@@ -407,6 +409,7 @@ def configure(
         _state.tracer = provider.get_tracer("tracereel", VERSION)
         _state.exit_flush_seconds = exit_flush
         _state.target = target
+        _state.collector = (endpoint, api_key)
         _clock.now = clock
         _clock.ids = ids
         if old_processor is not None:
@@ -489,6 +492,11 @@ def new_call_id() -> str:
     if ids is None:
         ids = _clock.ids = _PrivateIdGenerator()
     return f"call_{ids.generate_span_id():016x}"
+
+
+def collector_arguments() -> tuple[str | None, str | None]:
+    """``configure()``'s ``endpoint`` and ``api_key`` (None: from the settings), for the SDK's own API calls."""
+    return _state.collector
 
 
 def is_configured() -> bool:
