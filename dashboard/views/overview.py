@@ -8,6 +8,7 @@ from tracereel.catalog import CATALOG, METRICS, Metric
 from tracereel.client import CollectorError
 from tracereel.dashboard import charts, ui
 from tracereel.dashboard.format import format_value
+from tracereel.dashboard.scores import score_metric, score_series
 
 st.title("Overview")
 flt = ui.filters()
@@ -56,6 +57,18 @@ with right:
     latency = [by_key["p50_latency_ms"], by_key["p95_latency_ms"]]
     st.plotly_chart(charts.trend(series, latency, "Task latency (ms)"))
     st.plotly_chart(charts.trend(series, [by_key["tasks"]], "Tasks per bucket"))
+
+# One small chart per score name present in the window: each task's latest score, averaged per bucket.
+st.subheader("Scores")
+by_name = score_series(points)
+if not by_name:
+    st.caption("No scores in this window (tracereel.score(), user feedback, online rules, reviews or the API).")
+columns = st.columns(3)
+for i, (name, rows) in enumerate(by_name.items()):
+    stat = metrics.scores.get(name)
+    title = f"{name}: mean {format_value('number', stat.mean)} over {stat.count:,} tasks" if stat else name
+    with columns[i % 3]:
+        st.plotly_chart(charts.trend(rows, [score_metric(name)], title))
 
 st.subheader("Breakdowns")
 try:

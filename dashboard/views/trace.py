@@ -11,6 +11,7 @@ from tracereel import semconv as sc
 from tracereel.client import CollectorError, NotFound
 from tracereel.dashboard import charts, ui
 from tracereel.dashboard.format import parse_json, short_ms
+from tracereel.dashboard.scores import SCORE_COLUMNS, score_rows
 from tracereel.rules import escalation_reason, flag, payload, task_agent, task_success, task_tokens
 from tracereel.traces import SpanNode, build_tree, parse_trace_id, walk
 
@@ -115,6 +116,14 @@ if eval_run:
         label="Open the eval run",
         query_params={"dataset": _attr(root, sc.EVAL_DATASET), "run": eval_run},
     )
+
+# --- Scores: every judgement of this trace (SDK, feedback, online rules, reviews, the API) ------------------
+st.subheader("Scores")
+scores = score_rows(trace.get("scores", []))
+if scores:
+    st.table({column.capitalize(): [row[column] for row in scores] for column in SCORE_COLUMNS})
+else:
+    st.caption("No scores yet: the SDK's tracereel.score(), user feedback, online rules, reviews or the API add them.")
 
 st.markdown("**Replay this trace on your machine**")
 st.code(f"tracereel replay {trace_id} --collector {api.base_url}", language="bash")
