@@ -270,7 +270,9 @@ def test_cli_runs_the_demo_in_a_subprocess_in_real_time(collector: Any, unused_p
     lines = done.stdout.splitlines()
     assert lines[0] == "running 30 demo tasks (seed 3)"
     assert "  30/30 tasks run" in lines
-    summary = lines[-1]
+    # The run's summary, then the simulated users' feedback (tracereel/demo/feedback.py).
+    summary, feedback = lines[-2:]
+    assert feedback.startswith("tracereel demo: ") and "simulated user feedbacks" in feedback
     assert (
         summary.startswith("tracereel demo: 30 tasks (")
         and f"sent to {collector.url}, in real time (seed 3)" in summary
@@ -296,7 +298,7 @@ def test_cli_reads_the_endpoint_from_the_environment(collector: Any) -> None:
         env=clean_env(TRACEREEL_ENDPOINT=collector.url),
     )
     assert done.returncode == 0, done.stderr
-    assert f"sent to {collector.url}" in done.stdout.splitlines()[-1]
+    assert f"sent to {collector.url}" in done.stdout.splitlines()[-2]
     assert len(_traces(collector, 3)) == 3
 
 

@@ -125,7 +125,8 @@ def test_a_golden_set_that_cannot_be_written_is_one_warning_and_the_demo_still_s
     blocker.write_text("not a directory")
     done = _demo(served, blocker / "golden", tasks=10)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1].startswith("tracereel demo: 10 tasks (")
+    summary, feedback = done.stdout.splitlines()[-2:]
+    assert summary.startswith("tracereel demo: 10 tasks (") and "simulated user feedbacks" in feedback
     (warning,) = done.stderr.strip().splitlines()
     assert warning.startswith("warning: the demo's golden set was not evaluated: ")
     assert _runs(served) == []

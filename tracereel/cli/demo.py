@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tracereel.demo import DemoError, DemoResult, run_demo
+from tracereel.demo.feedback import add_feedback
 from tracereel.demo.golden import run_golden, write_golden
 from tracereel.sdk.settings import ConfigError, collector_endpoint
 
@@ -62,6 +63,7 @@ def command(
     except (DemoError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(result.summary())
+    click.echo(add_feedback(result, api_key))
     if golden is not None:
         _golden(result, golden, api_key)
 
