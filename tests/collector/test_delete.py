@@ -41,6 +41,7 @@ WITHOUT_B = {
     "safety_violation_rate": 1 / 3,  # D
     "human_escalation_rate": 2 / 3,  # C, D
     "killed_rate": 1 / 3,  # C
+    "scores": {"groundedness": {"mean": 0.8, "count": 1}},  # B's scores no longer count
 }
 
 

@@ -214,13 +214,21 @@ EXPECTED = {
     "safety_violation_rate": 0.5,  # B (verdict), D (GUARDRAIL in ERROR)
     "human_escalation_rate": 0.5,  # C (span), D (event)
     "killed_rate": 0.25,  # C's refunds sub-agent
+    # Per task its latest score of each name (the SDK's, copied to the scores table): A 0.8, B 0.3.
+    "scores": {"groundedness": {"mean": 0.55, "count": 2}},
 }
 
 
 def _assert_metrics(got: dict[str, Any], expected: dict[str, Any]) -> None:
     assert set(got) == set(expected)
     for key, value in expected.items():
-        if value is None or (isinstance(value, int) and not isinstance(value, bool) and key in ("tasks", "tool_calls")):
+        if key == "scores":
+            assert {n: (s["mean"], s["count"]) for n, s in got[key].items()} == {
+                n: (pytest.approx(s["mean"]), s["count"]) for n, s in value.items()
+            }
+        elif value is None or (
+            isinstance(value, int) and not isinstance(value, bool) and key in ("tasks", "tool_calls")
+        ):
             assert got[key] == value, key
         else:
             assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
@@ -268,7 +276,8 @@ def test_filters_select_tasks_by_their_root_span(asgi_collector, otel):
 def test_empty_window_gives_zero_counts_and_null_rates(asgi_collector):
     got = _metrics(asgi_collector)
     assert got == {
-        key: (0 if key in ("tasks", "tool_calls") else 0.0 if key == "cost_usd" else None) for key in EXPECTED
+        key: (0 if key in ("tasks", "tool_calls") else 0.0 if key == "cost_usd" else {} if key == "scores" else None)
+        for key in EXPECTED
     }
 
 
