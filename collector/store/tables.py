@@ -17,6 +17,7 @@ __all__ = [
     "MONITORS_TABLE",
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
+    "ONLINE_RULES_TABLE",
     "ROLLUP_TABLE",
     "SCORES_TABLE",
     "SWITCHES_TABLE",
@@ -40,3 +41,5 @@ MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"
 # Every judgement of a trace (DESIGN.md "Production loop"): the SDK's (copied from its spans by a
 # view), feedback, online rules, reviews and the API. A score's id is its key: the latest row per id wins.
 SCORES_TABLE: Final = "tracereel_scores"
+# Online rules (tracereel online): which scorers the evaluator runs on which sample of traces.
+ONLINE_RULES_TABLE: Final = "tracereel_online_rules"
