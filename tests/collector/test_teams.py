@@ -225,6 +225,7 @@ def _check_monitor_history(w: World, get: Callable[..., Any]) -> None:
     assert get("/api/v1/monitors/alpha-loops/history", w.alpha.read).status_code == 200
     _not_found_like_unknown(w, get, "/api/v1/monitors/{}/history", "beta-loops", "nobody-loops")
 
+
 def _team_rules(w: World) -> None:
     """An online rule of each team, added with an admin key of that team (once per world)."""
     for team in (w.alpha, w.beta):
@@ -247,7 +248,6 @@ def _check_online_pending(w: World, get: Callable[..., Any]) -> None:
     assert mine.status_code == 200
     assert {t["trace_id"] for t in mine.json()["traces"]} <= set(w.alpha.traces)
     _not_found_like_unknown(w, get, "/api/v1/online/rules/{}/pending", "beta-grounded", "nobody-grounded")
-
 
 
 CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
