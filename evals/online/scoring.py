@@ -94,6 +94,8 @@ def _error(trace_id: str, name: str, source: str, reason: str) -> ScoreIn:
         comment=reason[:_MAX_COMMENT],
         source=source,
         author="tracereel evaluator",
+        time=None,
+        id=None,  # the collector derives it from (rule, trace, name): a rescore replaces
     )
 
 
@@ -134,6 +136,8 @@ def score_trace(bound: BoundRule, trace: PendingTrace) -> list[ScoreIn]:
                 comment=verdict.reason[:_MAX_COMMENT] or None,
                 source=source,
                 author=verdict.method or "tracereel evaluator",
+                time=None,
+                id=None,
             )
         )
     return out
