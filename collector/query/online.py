@@ -2,7 +2,7 @@
 
 The collector stores rules and answers what is left to score; it never runs a scorer (user code
 runs in ``tracereel evaluator`` only). A trace waits for a rule when it is finished (its root
-span ended ``settle`` seconds ago or more, after the rule was added), is the agents' own traffic
+span ended ``settle`` seconds ago or more, after the rule was added less its backfill), is the agents' own traffic
 (not a replay or an eval case run), matches the rule's agent and version, is in the rule's
 sample (:func:`tracereel.online.sampled_sql`) and has no score of source ``online:RULE`` yet.
 A rule belongs to the team of the key that added it ('' for a team-less admin: every team's
@@ -42,6 +42,7 @@ _COLUMNS: Final = (
     "Version",
     "Sample",
     "Rubric",
+    "BackfillSeconds",
     "CreatedAt",
     "UpdatedAt",
     "Deleted",
@@ -77,7 +78,13 @@ class StoredRule:
     version: str
     sample: float
     rubric: str
+    backfill_seconds: int
     created_at: datetime
+
+    @property
+    def since(self) -> datetime:
+        """Traces that ended before this are not the rule's: its creation, less its backfill."""
+        return self.created_at - timedelta(seconds=self.backfill_seconds)
 
     def public(self) -> RuleView:
         """The rule as the API shows it."""
@@ -88,6 +95,7 @@ class StoredRule:
             version=self.version or None,
             sample=self.sample,
             rubric=self.rubric or None,
+            backfill_seconds=self.backfill_seconds,
             team=self.team,
             created_at=self.created_at.isoformat(),
         )
@@ -102,6 +110,7 @@ class StoredRule:
             self.version,
             self.sample,
             self.rubric,
+            self.backfill_seconds,
             self.created_at,
             _stamp(),
             int(deleted),
@@ -117,6 +126,7 @@ def _rule(row: dict[str, Any]) -> StoredRule:  # a row of query_dicts: values ty
         version=row["Version"],
         sample=float(row["Sample"]),
         rubric=row["Rubric"],
+        backfill_seconds=int(row["BackfillSeconds"]),
         created_at=_utc(row["CreatedAt"]),
     )
 
@@ -151,6 +161,7 @@ def add_rule(store: Store, definition: RuleDefinition, team: str) -> StoredRule:
         version=definition.version or "",
         sample=definition.sample,
         rubric=definition.rubric or "",
+        backfill_seconds=definition.backfill_seconds,
         created_at=datetime.now(timezone.utc),
     )
     with _WRITE_LOCK:
@@ -207,7 +218,7 @@ def _waiting(
     params.update(sample_params)
     params.update(split_params)
     params.update(
-        {"since": rule.created_at, "settle_ns": int(settle * 1e9), "rule": rule.name, "source": source_of(rule.name)}
+        {"since": rule.since, "settle_ns": int(settle * 1e9), "rule": rule.name, "source": source_of(rule.name)}
     )
     if rule.agent:
         where.append("AgentName LIKE {agent:String}")

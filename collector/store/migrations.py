@@ -498,6 +498,7 @@ SETTINGS ttl_only_drop_parts = 1""",
     Version String,
     Sample Float64,
     Rubric String,
+    BackfillSeconds UInt32,
     CreatedAt DateTime64(3, 'UTC'),
     UpdatedAt DateTime64(6, 'UTC'),
     Deleted UInt8

@@ -39,7 +39,13 @@ def _problems(exc: ValidationError) -> str:
 
 
 def definition(
-    name: str, scorers: tuple[str, ...], agent: str | None, version: str | None, sample: float, rubric: str | None
+    name: str,
+    scorers: tuple[str, ...],
+    agent: str | None,
+    version: str | None,
+    sample: float,
+    rubric: str | None,
+    backfill: str = "0",
 ) -> RuleDefinition:
     """The rule the options describe, checked as the collector will check it, and each built-in scorer's
     options checked as the evaluator will bind them; :class:`CannotRun` naming the problem."""
@@ -47,7 +53,14 @@ def definition(
 
     try:
         rule = RuleDefinition.model_validate(
-            {"name": name, "scorers": list(scorers), "agent": agent, "version": version, "sample": sample}
+            {
+                "name": name,
+                "scorers": list(scorers),
+                "agent": agent,
+                "version": version,
+                "sample": sample,
+                "backfill": backfill,
+            }
             | ({"rubric": rubric} if rubric is not None else {})
         )
     except ValidationError as exc:
@@ -73,6 +86,12 @@ def definition(
 @click.option("--version", help="Only traces of this agent version (needs --agent).")
 @click.option("--sample", type=float, default=0.1, show_default=True, help="The share of traces scored, in (0, 1].")
 @click.option("--rubric", metavar="TEXT", help="What llm_judge asks the judge to check (needed by llm_judge).")
+@click.option(
+    "--backfill",
+    default="0",
+    show_default=True,
+    help="Also score traces that ended up to this long before the rule was added: 1h, 1d, ... (at most 30d).",
+)
 @collector_option
 def add(
     name: str,
@@ -81,10 +100,11 @@ def add(
     version: str | None,
     sample: float,
     rubric: str | None,
+    backfill: str,
     collector: str,
 ) -> None:
     """Add the online rule NAME (needs an admin key when the collector has keys)."""
-    rule = definition(name, scorers, agent, version, sample, rubric)
+    rule = definition(name, scorers, agent, version, sample, rubric, backfill)
     stored = ask_collector(collector, lambda c: c.add_online_rule(rule), forbidden=_ADMIN)
     click.echo(
         f"added online rule {stored.name}: {', '.join(stored.scorers)} on {stored.sample:g} of the traces of "

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from tracereel.contracts import Request, Response
+from tracereel.monitors import parse_window
 from tracereel.online import NAME_PATTERN, parse_scorer, scorer_problem
 from tracereel.traces import SpanJSON
 
@@ -34,6 +35,10 @@ MAX_SCORERS = 10
 _Text = Annotated[str | None, Field(max_length=200)]
 
 
+def _seconds(window: str | int) -> int:
+    return 0 if str(window).strip() in ("0", "0s") else parse_window(window)
+
+
 class RuleDefinition(Request):
     """An online rule to add: which scorers run on which sample of which agent's finished traces."""
 
@@ -47,6 +52,20 @@ class RuleDefinition(Request):
     version: _Text = Field(None, description="Only traces of this agent version")
     sample: float = Field(0.1, description="The share of traces scored, in (0, 1]; chosen by trace id")
     rubric: str | None = Field(None, max_length=10_000, description="What llm_judge asks the judge to check")
+    backfill: str | int = Field(
+        0, description="Also score traces that ended up to this long before the rule was added: 0, 1h, 1d (<= 30d)"
+    )
+
+    @field_validator("backfill")
+    @classmethod
+    def _backfill(cls, value: str | int) -> str | int:
+        _seconds(value)  # its ValueError names the window
+        return value
+
+    @property
+    def backfill_seconds(self) -> int:
+        """``backfill`` in seconds."""
+        return _seconds(self.backfill)
 
     @field_validator("name")
     @classmethod
@@ -96,6 +115,7 @@ class RuleView(Response):
     version: str | None
     sample: float
     rubric: str | None
+    backfill_seconds: int = 0
     team: str
     created_at: str
 
