@@ -409,11 +409,21 @@ class CollectorClient:
         return self._parsed(RemovedRule, self.request("DELETE", path), path)
 
     def online_pending(
-        self, name: str, *, limit: int = 100, shard: int = 0, shards: int = 1, settle: float | None = None
+        self,
+        name: str,
+        *,
+        limit: int = 100,
+        shard: int = 0,
+        shards: int = 1,
+        settle: float | None = None,
+        after: str | None = None,
     ) -> PendingTraces:
-        """The rule ``name`` and its oldest finished, sampled traces without its score, with their spans."""
+        """The rule ``name`` and its oldest finished, sampled traces without its score, with their spans.
+
+        ``after`` (``END_UNIX_NANO:TRACE_ID`` of a trace of the previous page) starts the page after it.
+        """
         path = f"{API_PREFIX}/online/rules/{urllib.parse.quote(name, safe='')}/pending"
-        answer = self.get(path, limit=limit, shard=shard, shards=shards, settle=settle)
+        answer = self.get(path, limit=limit, shard=shard, shards=shards, settle=settle, after=after)
         return self._parsed(PendingTraces, answer, path)
 
 

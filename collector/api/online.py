@@ -119,6 +119,11 @@ async def pending(
     shard: int = Query(0, ge=0, description="This evaluator's share K of N (see shards)"),
     shards: int = Query(1, ge=1, le=1024, description="How many evaluators split the work"),
     settle: float = Query(1.0, ge=0, le=600, description="Seconds a trace must have ended before it is scored"),
+    after: str | None = Query(
+        None,
+        pattern=r"^\d{1,20}:[0-9a-f]{32}$",
+        description="END_UNIX_NANO:TRACE_ID of the last trace of the previous page: the next page starts after it",
+    ),
     principal: Principal = require_role("read"),
 ) -> PendingTraces:
     """The oldest ``limit`` finished traces of the rule's sample without its score, with their spans."""
@@ -129,7 +134,8 @@ async def pending(
     rule = await run_in_threadpool(find_rule, store, name, scope)
     if rule is None:
         raise HTTPException(404, f"no online rule named {name}")
+    cursor = (int(after.split(":")[0]), after.split(":")[1]) if after else None
     traces = await run_in_threadpool(
-        pending_traces, store, rule, limit=limit, shard=(shard, shards), settle=settle, scope=scope
+        pending_traces, store, rule, limit=limit, shard=(shard, shards), settle=settle, scope=scope, after=cursor
     )
     return PendingTraces.model_validate({"rule": rule.public(), "traces": traces})

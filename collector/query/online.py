@@ -190,7 +190,11 @@ def _team(rule: StoredRule) -> tuple[str, dict[str, Any]]:
 
 
 def _waiting(
-    rule: StoredRule, settle: float, shard: tuple[int, int], scope: Scope = EVERYTHING
+    rule: StoredRule,
+    settle: float,
+    shard: tuple[int, int],
+    scope: Scope = EVERYTHING,
+    after: tuple[int, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The SELECT of (TraceId, start_ns, end_ns) of the traces waiting for ``rule``, one row per trace.
 
@@ -220,6 +224,10 @@ def _waiting(
     params.update(
         {"since": rule.since, "settle_ns": int(settle * 1e9), "rule": rule.name, "source": source_of(rule.name)}
     )
+    if after is not None:
+        # A page after the last one (its scores may still be on their way): (end, id) order.
+        where.append(f"({end}, TraceId) > ({{after_end:Int64}}, {{after_id:String}})")
+        params.update({"after_end": after[0], "after_id": after[1]})
     if rule.agent:
         where.append("AgentName LIKE {agent:String}")
         params["agent"] = glob_to_like(rule.agent)
@@ -229,7 +237,7 @@ def _waiting(
     sql = f"""SELECT TraceId, toUnixTimestamp64Nano(Timestamp) AS start_ns, {end} AS end_ns
 FROM {TRACES_TABLE}
 WHERE {" AND ".join(where)}
-ORDER BY end_ns
+ORDER BY end_ns, TraceId
 LIMIT 1 BY TraceId"""
     return sql, params
 
@@ -261,12 +269,14 @@ def pending_traces(
     shard: tuple[int, int] = (0, 1),
     settle: float = 1.0,
     scope: Scope = EVERYTHING,
+    after: tuple[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The oldest ``limit`` traces waiting for ``rule`` in ``shard`` (K, N), each with its spans, oldest end first.
 
     Spans carry what scorers read (names, kinds, statuses, attributes), not events, links or costs.
+    ``after`` (end in ns, trace id) starts after that trace, in the same (end, id) order.
     """
-    waiting, params = _waiting(rule, settle, shard, scope)
+    waiting, params = _waiting(rule, settle, shard, scope, after)
     heads = store.query(f"{waiting}\nLIMIT {{limit:UInt32}}", {**params, "limit": limit})
     if not heads:
         return []

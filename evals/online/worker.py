@@ -15,11 +15,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 
 from tracereel.client import CollectorClient, CollectorError, NotFound
-from tracereel.contracts.online import PendingTrace
+from tracereel.contracts.online import PendingTrace, PendingTraces
 from tracereel.contracts.scores import MAX_BATCH, ScoreIn
 from tracereel.evals.online.scoring import ERROR_LABEL, BoundRule, bind_rule, score_trace
 
@@ -81,10 +82,8 @@ class Evaluator:
                     except NotFound:
                         logger.info("trace %s is gone; not scored", trace_id)
 
-    def _score_batch(self, rule_name: str, traces: list[PendingTrace], bound: BoundRule) -> None:
-        scores: list[ScoreIn] = []
-        for trace in traces:
-            scores.extend(score_trace(bound, trace))
+    def _posted(self, traces: list[PendingTrace], scores: list[ScoreIn]) -> None:
+        """Post one page's scores and count them (on the posting thread)."""
         self._post(scores)
         now = time.time_ns()
         lags = [(now - t.end_unix_nano) / 1e9 for t in traces]
@@ -93,23 +92,44 @@ class Evaluator:
         self.progress.lag_seconds = max(lags)
         if self._keep_lags:
             self.progress.lags.extend(lags)
-        logger.debug("rule %s: scored %d traces", rule_name, len(traces))
+
+    def _rule(self, pending: PendingTraces) -> BoundRule:
+        """The bound rule of ``pending``, bound again only when the rule changed (re-added, other scorers)."""
+        rule = pending.rule
+        cached = self._bound.get(rule.name)
+        if cached is None or cached.key != (rule.name, rule.created_at, tuple(rule.scorers), rule.rubric):
+            cached = self._bound[rule.name] = bind_rule(rule)
+        return cached
 
     def _drain(self, name: str, stop: threading.Event | None) -> int:
-        """Score ``name``'s pending traces until none is left (or ``stop``); how many were scored."""
-        done = 0
-        while stop is None or not stop.is_set():
-            shard, shards = self.shard
-            pending = self.client.online_pending(name, limit=self.fetch, shard=shard, shards=shards, settle=self.settle)
-            if not pending.traces:
-                break
-            fresh = bind_rule(pending.rule)
-            cached = self._bound.get(name)
-            bound = cached if cached is not None and cached.key == fresh.key else fresh
-            self._bound[name] = bound
-            self._score_batch(name, pending.traces, bound)
-            done += len(pending.traces)
-            self._report()
+        """Score ``name``'s pending traces until none is left (or ``stop``); how many were scored.
+
+        A page's scores are posted on a thread of their own while the next page is read and scored:
+        the next page starts after the last trace of this one, since its scores may not be stored yet.
+        At most one post is in flight, and the last is waited for before returning.
+        """
+        done, after = 0, None
+        shard, shards = self.shard
+        posting: Future[None] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracereel-evaluator-post") as poster:
+            while stop is None or not stop.is_set():
+                pending = self.client.online_pending(
+                    name, limit=self.fetch, shard=shard, shards=shards, settle=self.settle, after=after
+                )
+                if not pending.traces:
+                    break
+                bound = self._rule(pending)
+                scores = [score for trace in pending.traces for score in score_trace(bound, trace)]
+                if posting is not None:
+                    posting.result()  # its errors surface here
+                    self._report()
+                posting = poster.submit(self._posted, pending.traces, scores)
+                last = pending.traces[-1]
+                after = f"{last.end_unix_nano}:{last.trace_id}"
+                done += len(pending.traces)
+            if posting is not None:
+                posting.result()
+                self._report()
         return done
 
     def _report(self) -> None:
