@@ -37,6 +37,7 @@ from tracereel.contracts.monitors import (
     MonitorWithState,
     RemovedMonitor,
 )
+from tracereel.contracts.online import PendingTraces, RemovedRule, RuleDefinition, RuleList, RuleView, RuleWithProgress
 from tracereel.contracts.scores import Score, ScoreBatch, ScoreIn, ScoresStored
 from tracereel.contracts.switches import Kill, Selector, Switch, SwitchAnswer, Switches
 from tracereel.contracts.traces import TRACE, Trace, TraceList, TraceSummary
@@ -386,6 +387,44 @@ class CollectorClient:
         """Rows per model, tool, agent (and version) or service: ``.rows`` of the type ``by`` names."""
         path = f"{API_PREFIX}/metrics/breakdown"
         return self._adapted(_BREAKDOWN, self.get(path, by=by, **_window(filters)), path)
+
+    def add_online_rule(self, definition: RuleDefinition | Mapping[str, Any]) -> RuleView:
+        """Add an online rule (``POST /api/v1/online/rules``, an admin key); answers the stored rule.
+
+        A mapping is checked as a :class:`RuleDefinition` first (a :class:`CollectorError`, 422, naming the field).
+        """
+        if not isinstance(definition, RuleDefinition):
+            definition = _body(RuleDefinition, **definition)
+        path = f"{API_PREFIX}/online/rules"
+        return self._parsed(RuleView, self.post(path, definition.model_dump(exclude_none=True)), path)
+
+    def online_rules(self, *, progress: bool = True) -> list[RuleWithProgress]:
+        """Every online rule the key may see, with its progress unless ``progress=False`` (``GET .../online/rules``)."""
+        path = f"{API_PREFIX}/online/rules"
+        return self._parsed(RuleList, self.get(path, progress="true" if progress else "false"), path).rules
+
+    def remove_online_rule(self, name: str) -> RemovedRule:
+        """Remove an online rule (``DELETE /api/v1/online/rules/{name}``); :class:`NotFound` if there is none."""
+        path = f"{API_PREFIX}/online/rules/{urllib.parse.quote(name, safe='')}"
+        return self._parsed(RemovedRule, self.request("DELETE", path), path)
+
+    def online_pending(
+        self,
+        name: str,
+        *,
+        limit: int = 100,
+        shard: int = 0,
+        shards: int = 1,
+        settle: float | None = None,
+        after: str | None = None,
+    ) -> PendingTraces:
+        """The rule ``name`` and its oldest finished, sampled traces without its score, with their spans.
+
+        ``after`` (``END_UNIX_NANO:TRACE_ID`` of a trace of the previous page) starts the page after it.
+        """
+        path = f"{API_PREFIX}/online/rules/{urllib.parse.quote(name, safe='')}/pending"
+        answer = self.get(path, limit=limit, shard=shard, shards=shards, settle=settle, after=after)
+        return self._parsed(PendingTraces, answer, path)
 
 
 def _body(model: type[_Model], **fields: Any) -> _Model:

@@ -13,6 +13,7 @@ from tracereel.collector.api import (
     keys,
     metrics,
     monitors,
+    online,
     otlp,
     scores,
     switches,
@@ -36,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     switches.router,
     monitors.router,
+    online.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.

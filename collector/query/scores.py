@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from tracereel.collector.query.scope import Scope, scope_sql
-from tracereel.collector.query.traces import trace_team
+from tracereel.collector.query.traces import trace_teams
 from tracereel.collector.store import SCORES_FINAL, SCORES_TABLE, Store
 from tracereel.contracts.scores import Score, ScoreIn
 
@@ -51,13 +51,11 @@ def store_scores(store: Store, scores: Sequence[ScoreIn], scope: Scope, *, sourc
     Each must name a trace ``scope`` may see, else :class:`UnknownTrace` and nothing is stored.
     ``source`` overrides what each score says (the review route writes ``review:QUEUE``).
     """
-    teams: dict[str, str] = {}
+    # One lookup for the batch (the evaluator posts hundreds of traces' scores at once).
+    teams = trace_teams(store, [score.trace_id for score in scores], scope)
     for score in scores:
         if score.trace_id not in teams:
-            team = trace_team(store, score.trace_id, scope)
-            if team is None:
-                raise UnknownTrace(score.trace_id)
-            teams[score.trace_id] = team
+            raise UnknownTrace(score.trace_id)
     now = datetime.now(timezone.utc)
     rows: list[list[Any]] = []
     answer: list[Score] = []

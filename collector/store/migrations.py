@@ -26,6 +26,7 @@ from tracereel.collector.store.tables import (
     MONITOR_HISTORY_TABLE,
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
+    ONLINE_RULES_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
     SWITCHES_TABLE,
@@ -481,6 +482,28 @@ ORDER BY (Team, TraceId, ScoreId)
 SETTINGS ttl_only_drop_parts = 1""",
             f"INSERT INTO {SCORES_TABLE} {_SDK_SCORES_SELECT}",
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {SCORES_TABLE}_sdk_mv TO {SCORES_TABLE} AS {_SDK_SCORES_SELECT}",
+        ),
+    ),
+    # Online rules (tracereel online add): control data like monitors, rewritten rather than
+    # updated (ReplacingMergeTree, read with FINAL); a removed rule is a newer row with Deleted = 1.
+    # Scorers: the specs as given (``max_steps=8``); the evaluator resolves them, never the collector.
+    (
+        "0017_online_rules",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {ONLINE_RULES_TABLE} (
+    Name String,
+    Team LowCardinality(String),
+    Scorers Array(String),
+    Agent String,
+    Version String,
+    Sample Float64,
+    Rubric String,
+    BackfillSeconds UInt32,
+    CreatedAt DateTime64(3, 'UTC'),
+    UpdatedAt DateTime64(6, 'UTC'),
+    Deleted UInt8
+) ENGINE = ReplacingMergeTree(UpdatedAt)
+ORDER BY Name""",
         ),
     ),
 )

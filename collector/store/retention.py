@@ -33,6 +33,7 @@ from tracereel.collector.store.tables import (
     MONITOR_HISTORY_TABLE,
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
+    ONLINE_RULES_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
     SWITCHES_TABLE,
@@ -71,7 +72,15 @@ TTL_COLUMNS: Final[dict[str, str]] = {
 # switches would silently revive an agent killed N days ago (a switch's state is its latest row),
 # and a monitor's definition and current state must outlive any window of data (its history expires).
 UNEXPIRED_TABLES: Final = frozenset(
-    {MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE, SWITCHES_TABLE, MONITORS_TABLE, MONITOR_STATE_TABLE}
+    {
+        MIGRATIONS_TABLE,
+        KEYS_TABLE,
+        AUDIT_TABLE,
+        SWITCHES_TABLE,
+        MONITORS_TABLE,
+        MONITOR_STATE_TABLE,
+        ONLINE_RULES_TABLE,  # a rule outlives any window of data, like a monitor
+    }
 )
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).

@@ -17,6 +17,7 @@ __all__ = [
     "MONITORS_TABLE",
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
+    "ONLINE_RULES_TABLE",
     "ROLLUP_TABLE",
     "SCORES_FINAL",
     "SCORES_TABLE",
@@ -43,3 +44,5 @@ MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"
 SCORES_TABLE: Final = "tracereel_scores"
 # The scores as they stand: one row per id, the latest (ReplacingMergeTree, merged at read time).
 SCORES_FINAL: Final = f"{SCORES_TABLE} FINAL"
+# Online rules (tracereel online): which scorers the evaluator runs on which sample of traces.
+ONLINE_RULES_TABLE: Final = "tracereel_online_rules"

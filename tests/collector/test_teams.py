@@ -233,6 +233,30 @@ def _check_monitor_history(w: World, get: Callable[..., Any]) -> None:
     _not_found_like_unknown(w, get, "/api/v1/monitors/{}/history", "beta-loops", "nobody-loops")
 
 
+def _team_rules(w: World) -> None:
+    """An online rule of each team, added with an admin key of that team (once per world)."""
+    for team in (w.alpha, w.beta):
+        admin = _create(w.http, team=team.name, role="admin")["key"]
+        body = {"name": f"{team.name}-grounded", "scorers": ["groundedness"], "sample": 1.0}
+        added = w.http.post("/api/v1/online/rules", json=body, headers=bearer(admin))
+        assert added.status_code in (201, 409), added.text
+
+
+def _check_online_rules(w: World, get: Callable[..., Any]) -> None:
+    _team_rules(w)
+    for me in (w.alpha, w.beta):
+        listed = get("/api/v1/online/rules", me.read).json()["rules"]
+        assert [(r["name"], r["team"]) for r in listed] == [(f"{me.name}-grounded", me.name)], listed
+
+
+def _check_online_pending(w: World, get: Callable[..., Any]) -> None:
+    _team_rules(w)
+    mine = get("/api/v1/online/rules/alpha-grounded/pending", w.alpha.read)
+    assert mine.status_code == 200
+    assert {t["trace_id"] for t in mine.json()["traces"]} <= set(w.alpha.traces)
+    _not_found_like_unknown(w, get, "/api/v1/online/rules/{}/pending", "beta-grounded", "nobody-grounded")
+
+
 CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/traces": _check_trace_list,
     "/api/v1/traces/{trace_id}": _check_trace_by_id,
@@ -248,6 +272,8 @@ CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/keys": _admin_only("/api/v1/keys"),
     "/api/v1/audit": _admin_only("/api/v1/audit"),
     "/api/v1/switches": _check_switches,
+    "/api/v1/online/rules": _check_online_rules,
+    "/api/v1/online/rules/{name}/pending": _check_online_pending,
     "/openapi.json": _not_data,
     "/docs": _not_data,
     "/docs/oauth2-redirect": _not_data,
@@ -384,3 +410,21 @@ def test_a_key_scores_only_its_own_teams_traces(world: World):
     assert http.post("/api/v1/scores", json=body, headers=bearer(ADMIN)).status_code == 201
     names = [s["name"] for s in http.get(f"/api/v1/traces/{foreign}", headers=bearer(world.beta.read)).json()["scores"]]
     assert names == ["beta-judge", "sneaky"]
+
+
+def test_online_rules_are_added_by_admins_and_belong_to_their_team(world: World):
+    http = world.http
+    body = {"name": "alpha-steps", "scorers": ["max_steps=5"], "sample": 1.0}
+    for key in (world.alpha.read, world.alpha.ingest):
+        assert http.post("/api/v1/online/rules", json=body, headers=bearer(key)).status_code == 403
+        assert http.delete("/api/v1/online/rules/alpha-steps", headers=bearer(key)).status_code == 403
+    admin = _create(http, team="alpha", role="admin")["key"]
+    assert http.post("/api/v1/online/rules", json=body, headers=bearer(admin)).status_code == 201
+    seen = {
+        team.name: [r["name"] for r in http.get("/api/v1/online/rules", headers=bearer(team.read)).json()["rules"]]
+        for team in (world.alpha, world.beta)
+    }
+    assert seen == {"alpha": ["alpha-steps"], "beta": []}
+    assert http.delete("/api/v1/online/rules/alpha-steps", headers=bearer(admin)).status_code == 200
+    actions = [e["action"] for e in http.get("/api/v1/audit", headers=bearer(ADMIN)).json()["entries"]]
+    assert {"add_online_rule", "remove_online_rule"} <= set(actions)

@@ -203,6 +203,17 @@ def test_up_with_demo_fills_the_store_and_shuts_down_cleanly(tmp_path: Path):
             "the demo's golden set to be run twice",
             interval=0.5,
         )
+        # And its online groundedness rule, scored by the evaluator `up` runs (the judge's fallback: no model).
+        scored = wait_until(
+            lambda: [
+                r["progress"]["scored"]
+                for r in get_json(f"{url}/api/v1/online/rules")["rules"]
+                if r["name"] == "demo-groundedness" and r["progress"]["scored"] >= 50
+            ],
+            "the evaluator to score the demo's traces for its online rule",
+            interval=0.5,
+        )
+        assert scored
     finally:
         out, err = stop(process)
     assert process.returncode == 0, err

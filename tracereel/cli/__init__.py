@@ -26,6 +26,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "eval",
         "Run the golden set FILE: every case replayed against its recorded tool results (or live), scored and gated.",
     ),
+    "evaluator": (
+        "evaluator",
+        "Run the online rules' scorers on finished, sampled traces and post their scores (docs/online.md).",
+    ),
     "export": (
         "export",
         "Export TRACE_ID from the collector as a JSON file to replay later or attach to a bug report.",
@@ -43,6 +47,11 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "monitor",
         "Monitors: the collector evaluates each one every --monitor-interval seconds and notifies when it fires "
         "and when it resolves (docs/monitors.md).",
+    ),
+    "online": (
+        "online",
+        "Online evaluation: rules whose scorers `tracereel evaluator` runs on sampled production traces "
+        "(docs/online.md).",
     ),
     "replay": (
         "replay",

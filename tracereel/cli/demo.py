@@ -7,6 +7,7 @@ import click
 from tracereel.demo import DemoError, DemoResult, run_demo
 from tracereel.demo.feedback import add_feedback
 from tracereel.demo.golden import run_golden, write_golden
+from tracereel.demo.online import add_online_rule
 from tracereel.sdk.settings import ConfigError, collector_endpoint
 
 __all__ = ["command"]
@@ -64,6 +65,7 @@ def command(
         raise click.ClickException(str(exc)) from None
     click.echo(result.summary())
     click.echo(add_feedback(result, api_key))
+    add_online_rule(result.endpoint, api_key=api_key, progress=click.echo)
     if golden is not None:
         _golden(result, golden, api_key)
 

@@ -70,6 +70,12 @@ def command(
             argv = [sys.executable, "-m", "tracereel", "dashboard", "--collector", url, "--port", str(dashboard_port)]
             children.append(subprocess.Popen(argv))
             click.echo(f"tracereel dashboard on http://127.0.0.1:{dashboard_port}")
+        # The online rules' scorers run in a process of their own, never in the collector.
+        argv = [sys.executable, "-m", "tracereel", "evaluator", "--collector", url]
+        admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+        env = {**os.environ, "TRACEREEL_API_KEY": admin} if admin else None
+        children.append(subprocess.Popen(argv, env=env))
+        click.echo("tracereel evaluator: scoring the online rules (tracereel online list)")
         if demo:
             golden = str(golden_dir(settings.store))
             argv = [sys.executable, "-m", "tracereel", "demo", "--endpoint", url, "--golden", golden]
