@@ -14,6 +14,7 @@ from tracereel.collector.api import (
     metrics,
     monitors,
     otlp,
+    review,
     scores,
     switches,
     traces,
@@ -36,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     switches.router,
     monitors.router,
+    review.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.
@@ -48,6 +50,7 @@ READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [
     metrics.router,
     evals.router,
     scores.router,
+    review.router,
 ]
 OPEN_PATHS: frozenset[str] = frozenset(
     route.path for router in OPEN_ROUTERS for route in router.routes if isinstance(route, APIRoute)

@@ -55,6 +55,7 @@ from tracereel.collector.store.tables import (
     MONITOR_HISTORY_TABLE,
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
+    REVIEW_QUEUES_TABLE,
     SWITCHES_TABLE,
 )
 
@@ -101,6 +102,7 @@ UNSHARDED_TABLES: Final = frozenset(
         SWITCHES_TABLE,
         MONITORS_TABLE,
         MONITOR_STATE_TABLE,
+        REVIEW_QUEUES_TABLE,
     }
 )
 

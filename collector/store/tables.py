@@ -17,6 +17,8 @@ __all__ = [
     "MONITORS_TABLE",
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
+    "REVIEWS_TABLE",
+    "REVIEW_QUEUES_TABLE",
     "ROLLUP_TABLE",
     "SCORES_TABLE",
     "SWITCHES_TABLE",
@@ -40,3 +42,7 @@ MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"
 # Every judgement of a trace (DESIGN.md "Production loop"): the SDK's (copied from its spans by a
 # view), feedback, online rules, reviews and the API. A score's id is its key: the latest row per id wins.
 SCORES_TABLE: Final = "tracereel_scores"
+# Review queues (DESIGN.md "Production loop"): a queue's definition (latest row per name wins), and each
+# verdict given in one (latest row per queue and trace wins), with the expected value dataset add-reviewed reads.
+REVIEW_QUEUES_TABLE: Final = "tracereel_review_queues"
+REVIEWS_TABLE: Final = "tracereel_reviews"
