@@ -6,6 +6,7 @@ import click
 
 from tracereel.demo import DemoError, DemoResult, run_demo
 from tracereel.demo.golden import run_golden, write_golden
+from tracereel.demo.review import add_demo_queue
 from tracereel.sdk.settings import ConfigError, collector_endpoint
 
 __all__ = ["command"]
@@ -61,6 +62,7 @@ def command(
         )
     except (DemoError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(add_demo_queue(result.endpoint, api_key))
     click.echo(result.summary())
     if golden is not None:
         _golden(result, golden, api_key)
