@@ -25,8 +25,8 @@ _PAGE = 1000  # the most items one answer holds
 class ReviewedCases:
     """What :func:`add_reviewed` did: the cases appended, and each trace skipped with the reason."""
 
-    added: list[Case] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
+    added: list[Case] = field(default_factory=list[Case])
+    skipped: dict[str, str] = field(default_factory=dict[str, str])
 
 
 def add_reviewed(path: str | Path, queue: str, *, client: Any = None, collector: str | None = None) -> ReviewedCases:
@@ -44,7 +44,7 @@ def add_reviewed(path: str | Path, queue: str, *, client: Any = None, collector:
         items = client.review_items(queue, state="done", limit=_PAGE)
     except CollectorError as exc:
         raise DatasetError(file, f"cannot read review queue {queue}: {exc}") from None
-    present = {c.trace for c in load_dataset(file).cases} if file.exists() else set()
+    present: set[str] = {c.trace for c in load_dataset(file).cases if c.trace} if file.exists() else set()
     done = ReviewedCases()
     for item in sorted(items, key=lambda i: (i.reviewed_at or "", i.trace_id)):
         if f"traces/{item.trace_id}.json" in present:

@@ -93,7 +93,9 @@ async def queues(request: Request, principal: Principal = require_role("read")) 
     response_model=RemovedQueue,
     responses=errors(403, 404),
 )
-async def remove(request: Request, name: str = _NAME, principal: Principal = Depends(current_principal)) -> RemovedQueue:
+async def remove(
+    request: Request, name: str = _NAME, principal: Principal = Depends(current_principal)
+) -> RemovedQueue:
     """Remove the queue ``name``; the verdicts given in it stay, as scores and for ``dataset add-reviewed``."""
     store: Store = request.app.state.store
     removed = await run_in_threadpool(remove_queue, store, name, read_scope(principal))

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from tracereel.rules import negative_feedback_sql, task_success_sql
@@ -119,27 +119,30 @@ class CompiledExpr:
     params: dict[str, object]
 
 
-@v_args(inline=True)
 class _Build(Transformer[Token, Node]):
-    def feedback(self, op: Token, number: Token) -> Node:
+    # One method per rule of the grammar; each gets its children (the named tokens, or the built nodes).
+    def feedback(self, children: list[Token]) -> Node:
+        op, number = children
         return Clause("feedback", str(op), float(number))
 
-    def score(self, name: Token, op: Token, number: Token) -> Node:
+    def score(self, children: list[Token]) -> Node:
+        name, op, number = children
         return Clause("score", str(op), float(number), name=str(name).removeprefix("score."))
 
-    def status(self, op: Token, outcome: Token) -> Node:
+    def status(self, children: list[Token]) -> Node:
+        op, outcome = children
         return Clause("status", str(op), str(outcome).lower())
 
-    def escalated(self) -> Node:
+    def escalated(self, children: list[Token]) -> Node:
         return Clause("escalated")
 
-    def guardrail(self, op: Token) -> Node:
-        return Clause("guardrail", str(op), "violation")
+    def guardrail(self, children: list[Token]) -> Node:
+        return Clause("guardrail", str(children[0]), "violation")
 
-    def disjunction(self, *children: Node) -> Node:
+    def disjunction(self, children: list[Node]) -> Node:
         return ("or", list(children))
 
-    def conjunction(self, *children: Node) -> Node:
+    def conjunction(self, children: list[Node]) -> Node:
         return ("and", list(children))
 
 
@@ -149,14 +152,17 @@ def _last_token(before: str) -> str | None:
 
 
 def _problem(text: str, exc: UnexpectedInput) -> str:
+    # lark's exceptions carry their details untyped; each is read into a typed local.
+    position: int
+    wanted: set[str]
     if isinstance(exc, UnexpectedCharacters):
-        position, wanted = exc.pos_in_stream + 1, set(exc.allowed)
+        position, wanted = int(getattr(exc, "pos_in_stream", 0)) + 1, set(exc.allowed)
     elif isinstance(exc, UnexpectedEOF):
-        position, wanted = len(text) + 1, set(exc.expected)
+        position, wanted = len(text) + 1, set(cast("list[str]", exc.expected))
     elif isinstance(exc, UnexpectedToken):
-        token = exc.token
+        token = cast(Token, exc.token)  # pyright: ignore[reportUnknownMemberType]
         at_end = token.type == "$END"
-        position = len(text.rstrip()) + 1 if at_end else (token.start_pos or 0) + 1
+        position = len(text.rstrip()) + 1 if at_end else int(token.start_pos or 0) + 1
         wanted = set(exc.expected)
     else:  # pragma: no cover - lark raises only the three above
         return f"cannot parse {text!r}"
@@ -184,13 +190,15 @@ def parse_expr(text: str) -> Expr:
     if not text.strip():
         raise BadExpression(f"at 1: expected {_CLAUSE}")
     if len(text) > MAX_EXPR_LENGTH:
-        raise BadExpression(f"at {MAX_EXPR_LENGTH + 1}: expected the end (an expression has at most {MAX_EXPR_LENGTH} characters)")
+        raise BadExpression(
+            f"at {MAX_EXPR_LENGTH + 1}: expected the end (an expression has at most {MAX_EXPR_LENGTH} characters)"
+        )
     try:
-        tree = _PARSER.parse(text)
+        tree: Tree[Token] = _PARSER.parse(text)  # pyright: ignore[reportUnknownMemberType]
     except UnexpectedInput as exc:
         raise BadExpression(_problem(text, exc)) from None
-    node = _Build().transform(tree)
-    top = tree.children if isinstance(tree, Tree) and tree.data == "disjunction" else [tree]
+    node = _Build().transform(tree)  # pyright: ignore[reportUnknownMemberType]
+    top = tree.children if tree.data == "disjunction" else [tree]
     terms: list[tuple[str, Node]] = []
     for subtree, term in zip(top, _flatten(node, "or") if len(top) > 1 else [node], strict=True):
         meta = subtree.meta if isinstance(subtree, Tree) else None

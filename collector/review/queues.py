@@ -96,7 +96,8 @@ def list_queues(store: Store, scope: Scope, *, name: str | None = None) -> list[
         where += " AND Name = {name:String}"
         params["name"] = name
     rows = store.query(
-        f"SELECT Name, Team, Expr, CreatedAt FROM {REVIEW_QUEUES_TABLE} FINAL WHERE Deleted = 0 AND {where} ORDER BY Name",
+        f"SELECT Name, Team, Expr, CreatedAt FROM {REVIEW_QUEUES_TABLE} FINAL "
+        f"WHERE Deleted = 0 AND {where} ORDER BY Name",
         params,
     )
     return [QueueDef(str(n), str(t), str(e), _utc(c)) for n, t, e, c in rows]
@@ -133,7 +134,9 @@ def remove_queue(store: Store, name: str, scope: Scope) -> QueueDef | None:
         return queue
 
 
-def _items_sql(compiled: CompiledExpr, queue: QueueDef, scope: Scope, state: State | None, trace_id: str | None, limit: int) -> tuple[str, dict[str, Any]]:
+def _items_sql(
+    compiled: CompiledExpr, queue: QueueDef, scope: Scope, state: State | None, trace_id: str | None, limit: int
+) -> tuple[str, dict[str, Any]]:
     now = datetime.now(timezone.utc)
     flt = TaskFilter(start=now - LOOKBACK, end=now + _AHEAD)
     where, params = task_filter_sql(flt, scope)
@@ -193,7 +196,13 @@ LIMIT {{limit:UInt32}}"""
 
 
 def queue_items(
-    store: Store, queue: QueueDef, scope: Scope, state: State | None = "open", *, trace_id: str | None = None, limit: int = 100
+    store: Store,
+    queue: QueueDef,
+    scope: Scope,
+    state: State | None = "open",
+    *,
+    trace_id: str | None = None,
+    limit: int = 100,
 ) -> list[ReviewItem]:
     """The queue's items in ``scope``: open (matching, not reviewed), done (reviewed) or, with None, both."""
     compiled = compile_expr(parse_expr(queue.when))
@@ -246,7 +255,19 @@ def give_verdict(
     reason = found[0].reason
     store.insert_rows(
         REVIEWS_TABLE,
-        [[team, queue.name, trace_id, verdict.verdict, json.dumps(verdict.expected), verdict.note or "", reason, who, now]],
+        [
+            [
+                team,
+                queue.name,
+                trace_id,
+                verdict.verdict,
+                json.dumps(verdict.expected),
+                verdict.note or "",
+                reason,
+                who,
+                now,
+            ]
+        ],
         _REVIEW_COLUMNS,
     )
     item = ReviewItem(

@@ -104,7 +104,9 @@ def test_a_queue_holds_the_traces_its_expression_matches_with_the_clause_that_ma
 def test_a_verdict_closes_the_item_is_a_review_score_and_reviewing_again_replaces_it(
     collector: RunningCollector, traces: dict[str, str]
 ) -> None:
-    assert _cli("add-queue", "triage", "--when", "score.groundedness < 0.5", "--collector", collector.url).exit_code == 0
+    assert (
+        _cli("add-queue", "triage", "--when", "score.groundedness < 0.5", "--collector", collector.url).exit_code == 0
+    )
     bad = traces["ungrounded"]
     path = f"/api/v1/review/queues/triage/items/{bad}"
     with collector.client() as http:
@@ -146,7 +148,10 @@ def test_a_verdict_closes_the_item_is_a_review_score_and_reviewing_again_replace
         ("score.groundedness <", "at 21: expected a number after '<'"),
         ("feedback < 0 or score.groundedness < high", "at 38: expected a number after '<'"),
         ("status = maybe", "at 10: expected ok or error after '='"),
-        ("feedback < 0 or", "at 16: expected a clause (feedback, score.NAME, status, escalated, guardrail = violation)"),
+        (
+            "feedback < 0 or",
+            "at 16: expected a clause (feedback, score.NAME, status, escalated, guardrail = violation)",
+        ),
         ("escalated escalated", "at 11: expected 'and' or 'or' or the end after 'escalated'"),
         ("guardrail = pass", "at 13: expected 'violation' after '='"),
     ],

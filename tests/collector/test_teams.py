@@ -231,7 +231,9 @@ def _team_queues(w: World) -> None:
     when = "score.alpha-judge >= 1 or score.beta-judge >= 1"
     for team in (w.alpha, w.beta):
         admin = _create(w.http, team=team.name, role="admin")["key"]
-        added = w.http.post("/api/v1/review/queues", json={"name": f"{team.name}-q", "when": when}, headers=bearer(admin))
+        added = w.http.post(
+            "/api/v1/review/queues", json={"name": f"{team.name}-q", "when": when}, headers=bearer(admin)
+        )
         assert added.status_code in (201, 409), added.text
     added = w.http.post("/api/v1/review/queues", json={"name": "every-q", "when": when}, headers=bearer(ADMIN))
     assert added.status_code in (201, 409), added.text
@@ -425,7 +427,12 @@ def test_a_reviewer_judges_only_its_own_teams_traces(world: World):
     # Nor through the global queue, which a team's key does not see at all.
     assert http.post(f"/api/v1/review/queues/every-q/items/{foreign}", json=body, headers=alpha).status_code == 404
     # An ingest key is an agent's, not a reviewer's.
-    assert http.post(f"/api/v1/review/queues/alpha-q/items/{mine}", json=body, headers=bearer(world.alpha.ingest)).status_code == 403
+    assert (
+        http.post(
+            f"/api/v1/review/queues/alpha-q/items/{mine}", json=body, headers=bearer(world.alpha.ingest)
+        ).status_code
+        == 403
+    )
     assert http.post(f"/api/v1/review/queues/alpha-q/items/{mine}", json=body, headers=alpha).status_code == 200
     beta_scores = http.get(f"/api/v1/traces/{foreign}", headers=bearer(world.beta.read)).json()["scores"]
     assert [s["name"] for s in beta_scores] == ["beta-judge"]

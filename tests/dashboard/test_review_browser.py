@@ -91,7 +91,9 @@ def test_a_reviewer_fails_the_first_item_and_the_page_moves_to_the_next(demo_que
                 expect(page.get_by_text("No scores or feedback on this trace.")).to_have_count(1)
 
             page.get_by_test_id("stRadio").get_by_text("fail", exact=True).click()
-            page.get_by_role("textbox", name="Expected answer (JSON, or plain text)").fill('{"reply": "a grounded answer"}')
+            page.get_by_role("textbox", name="Expected answer (JSON, or plain text)").fill(
+                '{"reply": "a grounded answer"}'
+            )
             page.get_by_role("textbox", name="Note").fill("made up a fact")
             page.get_by_role("button", name=re.compile("Submit verdict")).click()
             page.get_by_text(f"Marked {first} as fail.").wait_for()

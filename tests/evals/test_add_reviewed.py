@@ -32,7 +32,10 @@ def test_reviewed_traces_become_cases_that_replay_offline_as_reviewed(tmp_path: 
     assert all((tmp_path / path).is_file() for path in cases)
     passed_case, failed_case = cases[f"traces/{right}.json"], cases[f"traces/{wrong}.json"]
     assert passed_case["input"] == {"ticket": "order 0 never arrived", "order_id": "B2"}
-    assert (passed_case["expected"], passed_case["tags"]) == ("refunded 40 EUR", {"review": "refund-review", "verdict": "pass"})
+    assert (passed_case["expected"], passed_case["tags"]) == (
+        "refunded 40 EUR",
+        {"review": "refund-review", "verdict": "pass"},
+    )
     assert (failed_case["expected"], failed_case["tags"]["verdict"]) == ("escalated to a human", "fail")
 
     # Run again: nothing is added twice.

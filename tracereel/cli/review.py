@@ -1,4 +1,4 @@
-"""``tracereel review add-queue|list|remove|items``: review queues, traces picked by an expression for a person to judge."""
+"""``tracereel review add-queue|list|remove|items``: traces an expression picks, waiting for a person's verdict."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def list_(as_json: bool, collector: str) -> None:
     for column in ("name", "open", "when", "team"):
         table.add_column(column)
     for q in queues:
-        table.add_row(q.name, str(counts[q.name]) + ("+" if counts[q.name] >= 1000 else ""), q.when, q.team or "(every team)")
+        table.add_row(
+            q.name, str(counts[q.name]) + ("+" if counts[q.name] >= 1000 else ""), q.when, q.team or "(every team)"
+        )
     Console(width=200).print(table)
 
 

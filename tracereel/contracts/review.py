@@ -54,7 +54,9 @@ def review_source(queue: str) -> str:
 class QueueIn(Request):
     """A queue to add: its name and the expression that picks its traces."""
 
-    name: str = Field(json_schema_extra={"pattern": QUEUE_NAME_PATTERN.pattern}, description="1-64 letters, digits or . _ -")
+    name: str = Field(
+        json_schema_extra={"pattern": QUEUE_NAME_PATTERN.pattern}, description="1-64 letters, digits or . _ -"
+    )
     when: str = Field(
         min_length=1,
         max_length=1000,
@@ -65,7 +67,9 @@ class QueueIn(Request):
     @classmethod
     def _name(cls, value: str) -> str:
         if not QUEUE_NAME_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not a queue name: 1-64 letters, digits or . _ - (starting with one of the first two)")
+            raise ValueError(
+                f"{value!r} is not a queue name: 1-64 letters, digits or . _ - (starting with one of the first two)"
+            )
         return value
 
 
@@ -118,7 +122,9 @@ class VerdictIn(Request):
     """A reviewer's verdict on one trace of a queue."""
 
     verdict: Verdict
-    expected: Any = Field(None, description="What the agent should have answered (any JSON); the golden case's expected")
+    expected: Any = Field(
+        None, description="What the agent should have answered (any JSON); the golden case's expected"
+    )
     note: str | None = Field(None, max_length=10_000)
     author: str | None = Field(None, max_length=200, description="Who reviewed (default: the key's id)")
 
