@@ -178,3 +178,8 @@ def test_names_are_unique_and_a_removed_queue_is_gone(collector: RunningCollecto
     again = _cli("remove", "triage", "--collector", url)
     assert again.exit_code == 2 and "no review queue named triage" in again.output
     assert _cli("list", "--collector", url).output.startswith("no review queues;")
+    with collector.client() as http:
+        actions = [(e["action"], e["target"], e["detail"]) for e in http.get("/api/v1/audit").json()["entries"]]
+    assert ("add_review_queue", "triage", "escalated") in actions
+    assert ("remove_review_queue", "triage", "") in actions
+    assert [a for a in actions if a[0] == "add_review_queue"] == [("add_review_queue", "triage", "escalated")]
