@@ -3,8 +3,9 @@
 Pages: Overview (metric tiles, trends, breakdowns), Traces (searchable table), Trace (waterfall,
 tree, payloads, replay command), Compare (two agent versions side by side), Evaluations (eval
 runs per dataset over time, a run's cases, tags, two runs side by side), Monitors (each
-monitor's state and history, linked to the traces behind a firing one) and Kill switches (the
-agents stopped now; an admin kills and revives them). Everything comes from the collector's
+monitor's state and history, linked to the traces behind a firing one), Kill switches (the
+agents stopped now; an admin kills and revives them) and Review (a review queue's traces, one at
+a time, for a pass/fail verdict). Everything comes from the collector's
 HTTP API; the dashboard never opens the store. It sends the key from TRACEREEL_API_KEY or the
 sidebar's sign-in box, and shows what the collector lets that key see.
 """
@@ -31,6 +32,7 @@ navigation = st.navigation(
         st.Page(_PAGES / "evals.py", title="Evaluations", icon=":material/fact_check:", url_path="evals"),
         st.Page(_PAGES / "monitors.py", title="Monitors", icon=":material/notifications:", url_path="monitors"),
         st.Page(_PAGES / "switches.py", title="Kill switches", icon=":material/block:", url_path="switches"),
+        st.Page(_PAGES / "review.py", title="Review", icon=":material/rate_review:", url_path="review"),
     ]
 )
 # Above every page's own sidebar: the key this session reads with (docs/security.md).

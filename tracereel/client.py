@@ -38,6 +38,16 @@ from tracereel.contracts.monitors import (
     RemovedMonitor,
 )
 from tracereel.contracts.online import PendingTraces, RemovedRule, RuleDefinition, RuleList, RuleView, RuleWithProgress
+from tracereel.contracts.review import (
+    Queue,
+    QueueIn,
+    QueueList,
+    RemovedQueue,
+    ReviewItem,
+    ReviewItems,
+    VerdictIn,
+    VerdictStored,
+)
 from tracereel.contracts.scores import Score, ScoreBatch, ScoreIn, ScoresStored
 from tracereel.contracts.switches import Kill, Selector, Switch, SwitchAnswer, Switches
 from tracereel.contracts.traces import TRACE, Trace, TraceList, TraceSummary
@@ -425,6 +435,38 @@ class CollectorClient:
         path = f"{API_PREFIX}/online/rules/{urllib.parse.quote(name, safe='')}/pending"
         answer = self.get(path, limit=limit, shard=shard, shards=shards, settle=settle, after=after)
         return self._parsed(PendingTraces, answer, path)
+
+    # --- review queues (DESIGN.md "Production loop") ----------------------------------------
+
+    def add_review_queue(self, name: str, when: str) -> Queue:
+        """Add a review queue (an admin key); a malformed ``when`` is a 422 naming its position."""
+        path = f"{API_PREFIX}/review/queues"
+        body = _body(QueueIn, name=name, when=when)
+        return self._parsed(Queue, self.post(path, body.model_dump()), path)
+
+    def review_queues(self) -> list[Queue]:
+        """The review queues the key may see, by name."""
+        path = f"{API_PREFIX}/review/queues"
+        return self._parsed(QueueList, self.get(path), path).queues
+
+    def remove_review_queue(self, name: str) -> RemovedQueue:
+        """Remove a review queue (an admin key); :class:`NotFound` if there is none."""
+        path = f"{API_PREFIX}/review/queues/{urllib.parse.quote(name, safe='')}"
+        return self._parsed(RemovedQueue, self.request("DELETE", path), path)
+
+    def review_items(self, queue: str, *, state: str = "open", limit: int | None = None) -> list[ReviewItem]:
+        """A queue's items, newest first: ``open`` (not reviewed yet) or ``done`` (with their verdicts)."""
+        path = f"{API_PREFIX}/review/queues/{urllib.parse.quote(queue, safe='')}/items"
+        return self._parsed(ReviewItems, self.get(path, state=state, limit=limit), path).items
+
+    def review(
+        self, queue: str, trace_id: str, verdict: str, *, expected: Any = None, note: str | None = None
+    ) -> VerdictStored:
+        """Give ``verdict`` (pass or fail) on a trace of ``queue``; reviewing again replaces it."""
+        trace = parse_trace_id(trace_id)
+        path = f"{API_PREFIX}/review/queues/{urllib.parse.quote(queue, safe='')}/items/{trace}"
+        body = _body(VerdictIn, verdict=verdict, expected=expected, note=note)
+        return self._parsed(VerdictStored, self.post(path, body.model_dump()), path)
 
 
 def _body(model: type[_Model], **fields: Any) -> _Model:

@@ -15,6 +15,7 @@ from tracereel.collector.api import (
     monitors,
     online,
     otlp,
+    review,
     scores,
     switches,
     traces,
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     switches.router,
     monitors.router,
     online.router,
+    review.router,
     docs.router,
 ]
 # Open to anyone: liveness, for load balancers and orchestrators that hold no key.
@@ -50,6 +52,7 @@ READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [
     metrics.router,
     evals.router,
     scores.router,
+    review.router,
 ]
 OPEN_PATHS: frozenset[str] = frozenset(
     route.path for router in OPEN_ROUTERS for route in router.routes if isinstance(route, APIRoute)

@@ -56,6 +56,7 @@ from tracereel.collector.store.tables import (
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
     ONLINE_RULES_TABLE,
+    REVIEW_QUEUES_TABLE,
     SWITCHES_TABLE,
 )
 
@@ -103,6 +104,7 @@ UNSHARDED_TABLES: Final = frozenset(
         MONITORS_TABLE,
         MONITOR_STATE_TABLE,
         ONLINE_RULES_TABLE,
+        REVIEW_QUEUES_TABLE,
     }
 )
 

@@ -27,6 +27,8 @@ from tracereel.collector.store.tables import (
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
     ONLINE_RULES_TABLE,
+    REVIEW_QUEUES_TABLE,
+    REVIEWS_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
     SWITCHES_TABLE,
@@ -504,6 +506,38 @@ SETTINGS ttl_only_drop_parts = 1""",
     Deleted UInt8
 ) ENGINE = ReplacingMergeTree(UpdatedAt)
 ORDER BY Name""",
+        ),
+    ),
+    # Review queues (DESIGN.md "Production loop"): a queue's definition, the latest row per name (a
+    # removal is a row with Deleted = 1), and the verdicts given in it, the latest per (team, queue,
+    # trace), so reviewing again replaces the verdict. The expected value is JSON, read back by
+    # `tracereel dataset add-reviewed`; the verdict itself is also a score (source review:QUEUE).
+    (
+        "0018_review_queues",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {REVIEW_QUEUES_TABLE} (
+    Name String,
+    Team LowCardinality(String),
+    Expr String,
+    CreatedAt DateTime64(6, 'UTC'),
+    Deleted UInt8,
+    UpdatedAt DateTime64(6, 'UTC')
+) ENGINE = ReplacingMergeTree(UpdatedAt)
+ORDER BY Name""",
+            f"""CREATE TABLE IF NOT EXISTS {REVIEWS_TABLE} (
+    Team LowCardinality(String),
+    Queue String,
+    TraceId String CODEC(ZSTD(1)),
+    Verdict LowCardinality(String),
+    Expected String CODEC(ZSTD(1)),
+    Note String CODEC(ZSTD(1)),
+    Reason String CODEC(ZSTD(1)),
+    Author String CODEC(ZSTD(1)),
+    Time DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1))
+) ENGINE = ReplacingMergeTree(Time)
+PARTITION BY toYYYYMM(Time)
+ORDER BY (Team, Queue, TraceId)
+SETTINGS ttl_only_drop_parts = 1""",
         ),
     ),
 )

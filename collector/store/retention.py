@@ -34,6 +34,8 @@ from tracereel.collector.store.tables import (
     MONITOR_STATE_TABLE,
     MONITORS_TABLE,
     ONLINE_RULES_TABLE,
+    REVIEW_QUEUES_TABLE,
+    REVIEWS_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
     SWITCHES_TABLE,
@@ -65,12 +67,14 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     EVAL_RUNS_TABLE: "StartedAt",
     MONITOR_HISTORY_TABLE: "Time",
     SCORES_TABLE: "Time",
+    REVIEWS_TABLE: "Time",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log
 # is what shows who deleted what (it must outlive the data it is about), a TTL on the kill
 # switches would silently revive an agent killed N days ago (a switch's state is its latest row),
-# and a monitor's definition and current state must outlive any window of data (its history expires).
+# and a monitor's definition and current state must outlive any window of data (its history expires);
+# so must a review queue's definition (its verdicts expire with the traces they judge).
 UNEXPIRED_TABLES: Final = frozenset(
     {
         MIGRATIONS_TABLE,
@@ -80,6 +84,7 @@ UNEXPIRED_TABLES: Final = frozenset(
         MONITORS_TABLE,
         MONITOR_STATE_TABLE,
         ONLINE_RULES_TABLE,  # a rule outlives any window of data, like a monitor
+        REVIEW_QUEUES_TABLE,
     }
 )
 

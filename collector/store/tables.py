@@ -18,6 +18,8 @@ __all__ = [
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
     "ONLINE_RULES_TABLE",
+    "REVIEWS_TABLE",
+    "REVIEW_QUEUES_TABLE",
     "ROLLUP_TABLE",
     "SCORES_FINAL",
     "SCORES_TABLE",
@@ -46,3 +48,7 @@ SCORES_TABLE: Final = "tracereel_scores"
 SCORES_FINAL: Final = f"{SCORES_TABLE} FINAL"
 # Online rules (tracereel online): which scorers the evaluator runs on which sample of traces.
 ONLINE_RULES_TABLE: Final = "tracereel_online_rules"
+# Review queues (DESIGN.md "Production loop"): a queue's definition (latest row per name wins), and each
+# verdict given in one (latest row per queue and trace wins), with the expected value dataset add-reviewed reads.
+REVIEW_QUEUES_TABLE: Final = "tracereel_review_queues"
+REVIEWS_TABLE: Final = "tracereel_reviews"

@@ -24,7 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"store", "control"},
     "query": {"store"},
     "monitors": {"query", "store"},
-    "api": {"control", "ingest", "monitors", "query", "store", "settings"},
+    # review keeps queues and verdicts in the store and reads their traces through query.
+    "review": {"query", "store"},
+    "api": {"control", "ingest", "monitors", "query", "review", "store", "settings"},
     "settings": {"store"},
     "app": {"api", "ingest", "monitors", "store", "settings", "control"},
     # server runs the app as a process: opens the store and the log, binds both ports, serves.

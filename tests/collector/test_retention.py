@@ -14,6 +14,7 @@ from tracereel.collector import CollectorSettings, Store
 from tracereel.collector.store import (
     EVAL_RUNS_TABLE,
     MONITOR_HISTORY_TABLE,
+    REVIEWS_TABLE,
     SCORES_TABLE,
     TRACES_TABLE,
     TTL_COLUMNS,
@@ -76,6 +77,10 @@ def _score(store: Store, trace_id: str, time: datetime) -> None:
     store.insert_rows(SCORES_TABLE, [[trace_id, "s", 1.0, time]], ["TraceId", "Name", "Value", "Time"])
 
 
+def _review(store: Store, trace_id: str, time: datetime) -> None:
+    store.insert_rows(REVIEWS_TABLE, [[trace_id, "q", "pass", time]], ["TraceId", "Queue", "Verdict", "Time"])
+
+
 # The rows of the tables not keyed by trace: their own key, named after the trace they stand beside.
 _KEYS = {EVAL_RUNS_TABLE: "RunId", MONITOR_HISTORY_TABLE: "MonitorId"}
 
@@ -131,6 +136,8 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
     _monitor_history(store, "recent-run", now - timedelta(hours=1))
     _score(store, OLD, now - timedelta(days=40))
     _score(store, RECENT, now - timedelta(hours=1))
+    _review(store, OLD, now - timedelta(days=40))
+    _review(store, RECENT, now - timedelta(hours=1))
     before = {table: _counts(store, table) for table in TTL_COLUMNS}
     assert all(len(counts) == 2 for counts in before.values()), before
 

@@ -257,6 +257,39 @@ def _check_online_pending(w: World, get: Callable[..., Any]) -> None:
     _not_found_like_unknown(w, get, "/api/v1/online/rules/{}/pending", "beta-grounded", "nobody-grounded")
 
 
+def _team_queues(w: World) -> None:
+    """A review queue of each team (added with an admin key of that team) and one of the global admin (once)."""
+    when = "score.alpha-judge >= 1 or score.beta-judge >= 1"
+    for team in (w.alpha, w.beta):
+        admin = _create(w.http, team=team.name, role="admin")["key"]
+        added = w.http.post(
+            "/api/v1/review/queues", json={"name": f"{team.name}-q", "when": when}, headers=bearer(admin)
+        )
+        assert added.status_code in (201, 409), added.text
+    added = w.http.post("/api/v1/review/queues", json={"name": "every-q", "when": when}, headers=bearer(ADMIN))
+    assert added.status_code in (201, 409), added.text
+
+
+def _check_review_queues(w: World, get: Callable[..., Any]) -> None:
+    _team_queues(w)
+    for me in (w.alpha, w.beta):
+        listed = get("/api/v1/review/queues", me.read).json()["queues"]
+        assert [q["name"] for q in listed] == [f"{me.name}-q"], listed
+    assert [q["name"] for q in get("/api/v1/review/queues", ADMIN).json()["queues"]] == ["alpha-q", "beta-q", "every-q"]
+
+
+def _check_review_items(w: World, get: Callable[..., Any]) -> None:
+    _team_queues(w)
+    for me in (w.alpha, w.beta):
+        items = get(f"/api/v1/review/queues/{me.name}-q/items", me.read).json()["items"]
+        assert {i["trace_id"] for i in items} == set(me.traces), items
+        assert {i["reason"] for i in items} == {f"score.{me.name}-judge >= 1"}
+    everything = get("/api/v1/review/queues/every-q/items", ADMIN).json()["items"]
+    assert {i["trace_id"] for i in everything} == set(w.alpha.traces) | set(w.beta.traces)
+    _not_found_like_unknown(w, get, "/api/v1/review/queues/{}/items", "beta-q", "nobody-q")
+    _not_found_like_unknown(w, get, "/api/v1/review/queues/{}/items", "every-q", "nobody-q")
+
+
 CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/traces": _check_trace_list,
     "/api/v1/traces/{trace_id}": _check_trace_by_id,
@@ -274,6 +307,8 @@ CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/switches": _check_switches,
     "/api/v1/online/rules": _check_online_rules,
     "/api/v1/online/rules/{name}/pending": _check_online_pending,
+    "/api/v1/review/queues": _check_review_queues,
+    "/api/v1/review/queues/{name}/items": _check_review_items,
     "/openapi.json": _not_data,
     "/docs": _not_data,
     "/docs/oauth2-redirect": _not_data,
@@ -428,3 +463,30 @@ def test_online_rules_are_added_by_admins_and_belong_to_their_team(world: World)
     assert http.delete("/api/v1/online/rules/alpha-steps", headers=bearer(admin)).status_code == 200
     actions = [e["action"] for e in http.get("/api/v1/audit", headers=bearer(ADMIN)).json()["entries"]]
     assert {"add_online_rule", "remove_online_rule"} <= set(actions)
+
+
+def test_a_reviewer_judges_only_its_own_teams_traces(world: World):
+    http = world.http
+    _team_queues(world)
+    foreign, mine = next(iter(world.beta.traces)), next(iter(world.alpha.traces))
+    body = {"verdict": "fail", "expected": "refunded", "note": "wrong"}
+    alpha = bearer(world.alpha.read)
+    unknown = http.post(f"/api/v1/review/queues/alpha-q/items/{'9' * 32}", json=body, headers=alpha)
+    refused = http.post(f"/api/v1/review/queues/alpha-q/items/{foreign}", json=body, headers=alpha)
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.json() == {"detail": unknown.json()["detail"].replace("9" * 32, foreign)}
+    # Nor through the global queue, which a team's key does not see at all.
+    assert http.post(f"/api/v1/review/queues/every-q/items/{foreign}", json=body, headers=alpha).status_code == 404
+    # An ingest key is an agent's, not a reviewer's.
+    assert (
+        http.post(
+            f"/api/v1/review/queues/alpha-q/items/{mine}", json=body, headers=bearer(world.alpha.ingest)
+        ).status_code
+        == 403
+    )
+    assert http.post(f"/api/v1/review/queues/alpha-q/items/{mine}", json=body, headers=alpha).status_code == 200
+    beta_scores = http.get(f"/api/v1/traces/{foreign}", headers=bearer(world.beta.read)).json()["scores"]
+    assert [s["name"] for s in beta_scores] == ["beta-judge"]
+    # A team's read key can neither add nor remove a queue.
+    assert http.post("/api/v1/review/queues", json={"name": "x", "when": "escalated"}, headers=alpha).status_code == 403
+    assert http.delete("/api/v1/review/queues/alpha-q", headers=alpha).status_code == 403

@@ -58,6 +58,11 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "Replay TRACE_ID: call the recorded entry point with the recorded input, serving every tool and LLM call "
         "from the recording.",
     ),
+    "review": (
+        "review",
+        "Review queues: traces an expression picks (negative feedback, low scores, errors) wait for a person's "
+        "verdict (docs/review.md).",
+    ),
     "revive": ("revive", "Revive AGENT, killed with `tracereel kill` and these same options."),
     "schema": (
         "schema",

@@ -1,4 +1,5 @@
-"""``tracereel dataset``: golden sets from recorded runs (``add``) and their coverage by tag (``show``)."""
+"""``tracereel dataset``: golden sets from recorded runs (``add``), from reviewed traces (``add-reviewed``),
+and their coverage by tag (``show``)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,28 @@ def add(
     except DatasetError as exc:
         raise CannotRun(str(exc)) from None
     click.echo(f"added case {case.id} to {file} (trace {case.trace})")
+
+
+@command.command("add-reviewed")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--queue", required=True, metavar="NAME", help="The review queue whose verdicts become cases.")
+@collector_option
+def add_reviewed_cases(file: str, queue: str, collector: str) -> None:
+    """Append a case to FILE for each trace reviewed in the queue NAME (docs/review.md): the recorded input,
+    the reviewer's expected value, the trace saved under traces/ beside FILE. Traces already in FILE are skipped."""
+    from tracereel.client import CollectorClient
+    from tracereel.evals.dataset import DatasetError
+    from tracereel.evals.reviewed import add_reviewed
+
+    try:
+        done = add_reviewed(file, queue, client=CollectorClient(collector))
+    except DatasetError as exc:
+        raise CannotRun(str(exc)) from None
+    for case in done.added:
+        click.echo(f"added case {case.id} to {file} (trace {case.trace})")
+    for trace_id, why in done.skipped.items():
+        click.echo(f"skipped trace {trace_id}: {why}")
+    click.echo(f"{len(done.added)} case(s) added from review queue {queue}, {len(done.skipped)} skipped")
 
 
 @command.command("show")

@@ -8,6 +8,7 @@ from tracereel.demo import DemoError, DemoResult, run_demo
 from tracereel.demo.feedback import add_feedback
 from tracereel.demo.golden import run_golden, write_golden
 from tracereel.demo.online import add_online_rule
+from tracereel.demo.review import add_demo_queue
 from tracereel.sdk.settings import ConfigError, collector_endpoint
 
 __all__ = ["command"]
@@ -63,6 +64,7 @@ def command(
         )
     except (DemoError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(add_demo_queue(result.endpoint, api_key))
     click.echo(result.summary())
     click.echo(add_feedback(result, api_key))
     add_online_rule(result.endpoint, api_key=api_key, progress=click.echo)
