@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON
 from tracereel.contracts.audit import AuditEntry, AuditLog
+from tracereel.contracts.clusters import Cluster, Clusters
 from tracereel.contracts.compare import Comparison
 from tracereel.contracts.deletions import DeletedTrace
 from tracereel.contracts.evals import EvalReport, EvalRunList, EvalRunStored, EvalRunSummary
@@ -386,6 +387,15 @@ class CollectorClient:
         """Rows per model, tool, agent (and version) or service: ``.rows`` of the type ``by`` names."""
         path = f"{API_PREFIX}/metrics/breakdown"
         return self._adapted(_BREAKDOWN, self.get(path, by=by, **_window(filters)), path)
+
+    def clusters(
+        self, *, window: str | None = None, agent: str | None = None, examples: int | None = None
+    ) -> list[Cluster]:
+        """The failure clusters of the last ``window`` (default 24h), of ``agent`` if given, largest first,
+        each with up to ``examples`` trace ids (default 5)."""
+        path = f"{API_PREFIX}/clusters"
+        answer = self.get(path, window=window, agent=agent, examples=examples)
+        return self._parsed(Clusters, answer, path).clusters
 
 
 def _body(model: type[_Model], **fields: Any) -> _Model:

@@ -5,6 +5,7 @@ from fastapi.routing import APIRoute
 
 from tracereel.collector.api import (
     audit,
+    clusters,
     compare,
     deletions,
     docs,
@@ -32,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     compare.router,
     evals.router,
     scores.router,
+    clusters.router,
     keys.router,
     audit.router,
     switches.router,
@@ -48,6 +50,7 @@ READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [
     metrics.router,
     evals.router,
     scores.router,
+    clusters.router,
 ]
 OPEN_PATHS: frozenset[str] = frozenset(
     route.path for router in OPEN_ROUTERS for route in router.routes if isinstance(route, APIRoute)

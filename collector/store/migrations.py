@@ -21,6 +21,7 @@ from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    FAILURE_CLUSTERS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -481,6 +482,24 @@ ORDER BY (Team, TraceId, ScoreId)
 SETTINGS ttl_only_drop_parts = 1""",
             f"INSERT INTO {SCORES_TABLE} {_SDK_SCORES_SELECT}",
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {SCORES_TABLE}_sdk_mv TO {SCORES_TABLE} AS {_SDK_SCORES_SELECT}",
+        ),
+    ),
+    # Failure clusters (DESIGN.md "Production loop"): each cluster's signature and centroid (its top
+    # terms and their weights), so a cluster id stays stable as new failures join it. Keyed by team
+    # and id; a row written again (ReplacingMergeTree) is the same cluster.
+    (
+        "0019_failure_clusters",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {FAILURE_CLUSTERS_TABLE} (
+    ClusterId String,
+    Team LowCardinality(String),
+    Signature String CODEC(ZSTD(1)),
+    Terms Array(String) CODEC(ZSTD(1)),
+    Weights Array(Float64) CODEC(ZSTD(1)),
+    FirstSeen DateTime64(6, 'UTC'),
+    UpdatedAt DateTime64(6, 'UTC')
+) ENGINE = ReplacingMergeTree(UpdatedAt)
+ORDER BY (Team, ClusterId)""",
         ),
     ),
 )

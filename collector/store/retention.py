@@ -28,6 +28,7 @@ from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    FAILURE_CLUSTERS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -70,8 +71,18 @@ TTL_COLUMNS: Final[dict[str, str]] = {
 # is what shows who deleted what (it must outlive the data it is about), a TTL on the kill
 # switches would silently revive an agent killed N days ago (a switch's state is its latest row),
 # and a monitor's definition and current state must outlive any window of data (its history expires).
+# A failure cluster holds a signature and a few terms, no trace: it outlives its failures so that the
+# same failure, back after a quiet month, gets its old id.
 UNEXPIRED_TABLES: Final = frozenset(
-    {MIGRATIONS_TABLE, KEYS_TABLE, AUDIT_TABLE, SWITCHES_TABLE, MONITORS_TABLE, MONITOR_STATE_TABLE}
+    {
+        MIGRATIONS_TABLE,
+        KEYS_TABLE,
+        AUDIT_TABLE,
+        SWITCHES_TABLE,
+        MONITORS_TABLE,
+        MONITOR_STATE_TABLE,
+        FAILURE_CLUSTERS_TABLE,
+    }
 )
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).

@@ -12,6 +12,7 @@ __all__ = [
     "AUDIT_TABLE",
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
+    "FAILURE_CLUSTERS_TABLE",
     "KEYS_TABLE",
     "MIGRATIONS_TABLE",
     "MONITORS_TABLE",
@@ -40,3 +41,6 @@ MONITOR_HISTORY_TABLE: Final = "tracereel_monitor_history"
 # Every judgement of a trace (DESIGN.md "Production loop"): the SDK's (copied from its spans by a
 # view), feedback, online rules, reviews and the API. A score's id is its key: the latest row per id wins.
 SCORES_TABLE: Final = "tracereel_scores"
+# Failure clusters (DESIGN.md "Production loop"): one row per cluster, the latest per id wins. A cluster's
+# signature and centroid terms are kept so that a new failure joins the cluster its kind joined before.
+FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
