@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracereel.collector.api.auth import read_scope, require_role
-from tracereel.collector.api.deps import read_price_table
 from tracereel.collector.control import Principal
 from tracereel.collector.query import ParamError, TaskFilter, failure_clusters
 from tracereel.constants import API_PREFIX
@@ -49,7 +48,6 @@ async def clusters(
     found = await run_in_threadpool(
         failure_clusters,
         request.app.state.store,
-        read_price_table(request),
         flt,
         read_scope(principal),
         examples=examples,

@@ -15,15 +15,15 @@ and shows only what the reader's scope lets it see: its tasks' agents, trace ids
 from __future__ import annotations
 
 import hashlib
+import heapq
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from tracereel.collector.query.failures import Failure, failing_tasks
+from tracereel.collector.query.failures import FailureGroup, failure_groups
 from tracereel.collector.query.metrics import TaskFilter
-from tracereel.collector.query.prices import PriceTable
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.query.similarity import Centroid, group_texts
 from tracereel.collector.store import FAILURE_CLUSTERS_TABLE, Store
@@ -72,35 +72,51 @@ def _new_id(team: str, sig: str, centroid: Centroid) -> str:
     return "fc-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _assign(store: Store, failures: list[Failure], scope: Scope) -> dict[str, tuple[str, datetime, list[str]]]:
-    """Each failure's cluster, by trace id: (cluster id, first seen, the words that mark its members)."""
-    groups: dict[tuple[str, str], list[Failure]] = defaultdict(list)
-    for failure in failures:
-        groups[(failure.team, failure.signature)].append(failure)
-    out: dict[str, tuple[str, datetime, list[str]]] = {}
+@dataclass(slots=True)
+class _Cluster:
+    id: str
+    signature: str
+    first_seen: datetime
+    terms: list[str]
+    size: int = 0
+    previous: int = 0
+    last: datetime | None = None
+    agents: set[str] = field(default_factory=set[str])
+    examples: list[tuple[datetime, str]] = field(default_factory=list[tuple[datetime, str]])
+
+
+def _assign(store: Store, groups: list[FailureGroup], scope: Scope) -> list[tuple[FailureGroup, _Cluster]]:
+    """Each group of failures with its cluster: a stored one it is like, else one made and stored now."""
+    by_signature: dict[tuple[str, str], list[FailureGroup]] = defaultdict(list)
+    for group in groups:
+        by_signature[(group.team, group.signature)].append(group)
+    out: list[tuple[FailureGroup, _Cluster]] = []
     now = datetime.now(timezone.utc)
     with _ASSIGNING:
         stored = _stored(store, scope)
         rows: list[list[Any]] = []
-        for (team, sig), members in groups.items():
+        for (team, sig), members in by_signature.items():
             known = stored.get((team, sig), [])
-            grouping = group_texts([m.text for m in members], [k.centroid for k in known])
-            clusters = [(k.id, k.first_seen) for k in known]
-            for label, centroid in enumerate(grouping.new, start=len(known)):
-                first = min(_utc(m.start) for m, at in zip(members, grouping.labels, strict=True) if at == label)
-                cluster_id = _new_id(team, sig, centroid)
-                clusters.append((cluster_id, first))
-                rows.append([cluster_id, team, sig, list(centroid.terms), list(centroid.weights), first, now])
+            grouping = group_texts([m.text for m in members], [m.count for m in members], [k.centroid for k in known])
+            earliest: dict[int, datetime] = {}
             for member, label in zip(members, grouping.labels, strict=True):
-                cluster_id, first = clusters[label]
-                out[member.trace_id] = (cluster_id, first, grouping.terms[label])
+                if label >= len(known) and (label not in earliest or member.first < earliest[label]):
+                    earliest[label] = member.first
+            clusters = [_Cluster(k.id, sig, k.first_seen, grouping.terms.get(i, [])) for i, k in enumerate(known)]
+            for label, centroid in enumerate(grouping.new, start=len(known)):
+                cluster = _Cluster(_new_id(team, sig, centroid), sig, earliest[label], grouping.terms[label])
+                clusters.append(cluster)
+                rows.append(
+                    [cluster.id, team, sig, list(centroid.terms), list(centroid.weights), cluster.first_seen, now]
+                )
+            out.extend((member, clusters[label]) for member, label in zip(members, grouping.labels, strict=True))
         if rows:
             store.insert_rows(FAILURE_CLUSTERS_TABLE, rows, _COLUMNS)
     return out
 
 
 def failure_clusters(
-    store: Store, prices: PriceTable, flt: TaskFilter, scope: Scope = EVERYTHING, *, examples: int = 5
+    store: Store, flt: TaskFilter, scope: Scope = EVERYTHING, *, examples: int = 5
 ) -> list[ClusterJSON]:
     """The clusters of the failing tasks in ``flt``'s window that ``scope`` may see, largest first.
 
@@ -110,33 +126,31 @@ def failure_clusters(
     """
     span = flt.end - flt.start
     both = TaskFilter(flt.start - span, flt.end, service=flt.service, agent=flt.agent, version=flt.version)
-    failures = failing_tasks(store, prices, both, scope)
-    assigned = _assign(store, failures, scope)
-    start = _utc(flt.start)
-    by_cluster: dict[str, list[Failure]] = defaultdict(list)
-    previous: dict[str, int] = defaultdict(int)
-    for failure in failures:
-        cluster_id = assigned[failure.trace_id][0]
-        if _utc(failure.start) >= start:
-            by_cluster[cluster_id].append(failure)
-        else:
-            previous[cluster_id] += 1
-    answer: list[ClusterJSON] = []
-    for cluster_id, members in by_cluster.items():
-        members.sort(key=lambda m: (_utc(m.start), m.trace_id), reverse=True)
-        _, first_seen, terms = assigned[members[0].trace_id]
-        answer.append(
-            {
-                "id": cluster_id,
-                "signature": members[0].signature,
-                "size": len(members),
-                "previous_size": previous[cluster_id],
-                "first_seen": _iso(first_seen),
-                "last_seen": _iso(members[0].start),
-                "agents": sorted({m.agent for m in members}),
-                "examples": [m.trace_id for m in members[:examples]],
-                "terms": terms,
-            }
-        )
+    groups = failure_groups(store, both, scope, since=flt.start, examples=examples)
+    found: dict[str, _Cluster] = {}
+    for group, cluster in _assign(store, groups, scope):
+        cluster = found.setdefault(cluster.id, cluster)
+        if not group.current:
+            cluster.previous += group.count
+            continue
+        cluster.size += group.count
+        cluster.last = group.last if cluster.last is None else max(cluster.last, group.last)
+        cluster.agents.add(group.agent)
+        cluster.examples = heapq.nlargest(examples, [*cluster.examples, *group.examples])
+    answer: list[ClusterJSON] = [
+        {
+            "id": c.id,
+            "signature": c.signature,
+            "size": c.size,
+            "previous_size": c.previous,
+            "first_seen": _iso(c.first_seen),
+            "last_seen": _iso(c.last),
+            "agents": sorted(c.agents),
+            "examples": [trace_id for _, trace_id in c.examples],
+            "terms": c.terms,
+        }
+        for c in found.values()
+        if c.last is not None
+    ]
     answer.sort(key=lambda c: (-c["size"], c["id"]))
     return answer

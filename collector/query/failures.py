@@ -22,17 +22,16 @@ the failing scores: what a person reads to tell two failures apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Final
 
-from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE, TaskFilter, task_rows_query
-from tracereel.collector.query.prices import PriceTable
+from tracereel.collector.query.metrics import TaskFilter, task_filter_sql
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.query.scores import SCORES_FINAL
-from tracereel.collector.store import TRACES_TABLE, Store
-from tracereel.rules import negative_feedback_sql, score_passes_sql
+from tracereel.collector.store import ROLLUP_TABLE, TRACES_TABLE, Store
+from tracereel.rules import negative_feedback_sql, score_passes_sql, task_agent_sql, task_success_sql
 
-__all__ = ["Failure", "failing_tasks", "signature"]
+__all__ = ["FailureGroup", "failure_groups", "signature"]
 
 _A: Final = "SpanAttributes"
 # What a step is called in its signature: the tool, the model, the agent, the guardrail; else its span name.
@@ -43,18 +42,27 @@ _STEP_NAME: Final = (
 )
 _OUTPUT: Final = f"if({_A}['tracereel.agent.output'] != '', {_A}['tracereel.agent.output'], {_A}['output.value'])"
 _END_NS: Final = "toUInt64(toUnixTimestamp64Nano(Timestamp)) + toUInt64(Duration)"
+# The task's agent (tracereel/rules.py) over a task's rollup rows, as the metrics merge them.
+_AGENT: Final = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAgent)")
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
-    """One failing task: who, when, what failed (its signature) and what it said (its text)."""
+class FailureGroup:
+    """Failing tasks alike in every way clustering reads: team, agent, signature, text, and which window.
 
-    trace_id: str
+    ``count`` tasks, the earliest and newest root start (UTC), and up to the asked number of
+    their trace ids with their start, newest first.
+    """
+
     team: str
     agent: str
-    start: datetime
     signature: str
     text: str
+    current: bool  # in the window asked for; else in the one before it
+    count: int
+    first: datetime
+    last: datetime
+    examples: tuple[tuple[datetime, str], ...]
 
 
 def signature(
@@ -90,38 +98,50 @@ def signature(
     return f"failed:{agent}"
 
 
-def _query(flt: TaskFilter, scope: Scope, with_tasks: str) -> tuple[str, dict[str, Any]]:
-    team, params = scope_sql(Scope(team=scope.team), name="failure_team")
-    params.update({"span_lo": flt.start - SKEW_BEFORE, "span_hi": flt.end + RUN_AFTER})
+def _query(flt: TaskFilter, scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = task_filter_sql(flt, scope)
+    team, team_params = scope_sql(Scope(team=scope.team), agent_column=None, service_column=None, name="failure_team")
+    params.update(team_params)
     bad_feedback = f"source = 'feedback' AND {negative_feedback_sql('value')}"
     bad_online = f"startsWith(source, 'online:') AND NOT {score_passes_sql('value')}"
-    sql = f"""{with_tasks},
+    # Every CTE is inlined where it is used: ``tasks`` is kept lean (no cost, no retries), as it runs twice.
+    sql = f"""WITH
+tasks AS (
+    SELECT TraceId, max(Team) AS team, max(HasRoot) AS has_root, max(RootStart) AS root_start,
+           max(RootError) AS root_error, max(RootSuccess) AS root_success, max(RootService) AS root_service,
+           {_AGENT[0]} AS root_agent, {_AGENT[1]} AS root_version, max(AnyViolation) AS violated
+    FROM {ROLLUP_TABLE}
+    WHERE Start >= {{lo:DateTime64(9)}} AND Start < {{hi:DateTime64(9)}} AND {team}
+    GROUP BY TraceId
+),
 latest_scores AS (
-    -- A task's score of a name is its latest, whatever its source (tracereel/rules.py).
+    -- A task's score of a name is its latest, whatever its source (tracereel/rules.py). Scores come
+    -- after their task starts: the window's lower bound (less the skew) bounds them.
     SELECT TraceId, Name, argMax(Value, Time) AS value, argMax(Source, Time) AS source,
            argMax(Comment, Time) AS comment
     FROM {SCORES_FINAL}
-    WHERE {team} AND TraceId IN (SELECT TraceId FROM task_rows)
+    WHERE {team} AND Time >= {{lo:DateTime64(9)}}
     GROUP BY TraceId, Name
 ),
 bad_scores AS (
     SELECT TraceId,
-           groupArrayIf(Name, {bad_feedback}) AS feedback,
-           groupArrayIf(Name, {bad_online}) AS online,
+           arrayStringConcat(groupArrayIf(Name, {bad_feedback}), '\n') AS feedback,
+           arrayStringConcat(groupArrayIf(Name, {bad_online}), '\n') AS online,
            arrayStringConcat(groupArrayIf(comment, comment != '' AND (({bad_feedback}) OR ({bad_online}))), ' ')
                AS comments
     FROM latest_scores
     GROUP BY TraceId
-    HAVING length(feedback) + length(online) > 0
+    HAVING feedback != '' OR online != ''
 ),
 failing AS (
-    SELECT TraceId, root_agent, root_start, success, violated
-    FROM task_rows
-    WHERE NOT success OR violated OR TraceId IN (SELECT TraceId FROM bad_scores)
+    SELECT t.TraceId AS TraceId, team, root_agent, root_start, violated,
+           {task_success_sql("root_success", "root_error")} AS success, b.feedback, b.online, b.comments
+    FROM tasks AS t
+    LEFT JOIN bad_scores AS b ON t.TraceId = b.TraceId
+    WHERE {where} AND (NOT success OR violated OR b.TraceId != '')
 ),
 steps AS (
     SELECT TraceId,
-           any(Team) AS team,
            countIf(Status = 'ERROR' AND IsRoot = 0) AS errors,
            argMinIf((toString(Kind), {_STEP_NAME}, toString(ErrorClass), StatusMessage), {_END_NS},
                     Status = 'ERROR' AND IsRoot = 0) AS step,
@@ -129,37 +149,60 @@ steps AS (
            maxIf(Status = 'ERROR', IsRoot = 1) AS root_failed,
            anyIf((toString(ErrorClass), StatusMessage, {_OUTPUT}), IsRoot = 1) AS root
     FROM {TRACES_TABLE}
-    WHERE Timestamp >= {{span_lo:DateTime64(9)}} AND Timestamp < {{span_hi:DateTime64(9)}} AND {team}
+    WHERE Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}} AND {team}
       AND TraceId IN (SELECT TraceId FROM failing)
     GROUP BY TraceId
 )
-SELECT f.TraceId, s.team, f.root_agent, f.root_start, f.success, f.violated, s.errors, s.step, s.guardrail,
-       s.root_failed, s.root, b.feedback, b.online, b.comments
-FROM failing AS f
-LEFT JOIN steps AS s ON f.TraceId = s.TraceId
-LEFT JOIN bad_scores AS b ON f.TraceId = b.TraceId"""
+-- One row per group of alike failures: what Python reads grows with the kinds of failure, not their number.
+SELECT team, root_agent, current, success, violated, feedback, online, has_step, step_kind, step_name, step_error,
+       guardrail, root_failed, root_error, text, count() AS n, min(root_start) AS first, max(root_start) AS last,
+       arraySlice(arrayReverseSort(groupArray((root_start, TraceId))), 1, {{examples:UInt32}}) AS examples
+FROM (
+    SELECT f.TraceId AS TraceId, f.team AS team, f.root_agent AS root_agent, f.root_start AS root_start,
+           f.root_start >= {{since:DateTime64(9)}} AS current, f.success AS success, f.violated AS violated,
+           f.feedback AS feedback, f.online AS online, s.errors > 0 AS has_step,
+           if(has_step, s.step.1, '') AS step_kind, if(has_step, s.step.2, '') AS step_name,
+           if(has_step, s.step.3, '') AS step_error, if(f.violated, s.guardrail, '') AS guardrail,
+           s.root_failed AS root_failed, if(s.root_failed, s.root.1, '') AS root_error,
+           -- The text, numbers out: failures that differ only by an id or an amount read the same.
+           replaceRegexpAll(concat(if(has_step, s.step.4, ''), ' ', s.root.2, ' ', s.root.3, ' ', f.comments),
+                            '[0-9]+', ' ') AS text
+    FROM failing AS f
+    LEFT JOIN steps AS s ON f.TraceId = s.TraceId
+)
+GROUP BY team, root_agent, current, success, violated, feedback, online, has_step, step_kind, step_name,
+         step_error, guardrail, root_failed, root_error, text"""
     return sql, params
 
 
-def failing_tasks(store: Store, prices: PriceTable, flt: TaskFilter, scope: Scope = EVERYTHING) -> list[Failure]:
-    """The failing tasks whose root starts in ``flt``'s window, among those ``scope`` may see."""
-    with_tasks, params = task_rows_query(store, prices, flt, scope)
-    sql, more = _query(flt, scope, with_tasks.rstrip())
-    params.update(more)
-    out: list[Failure] = []
+def _utc(time: datetime) -> datetime:
+    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
+
+
+def failure_groups(
+    store: Store, flt: TaskFilter, scope: Scope = EVERYTHING, *, since: datetime, examples: int
+) -> list[FailureGroup]:
+    """The failing tasks whose root starts in ``flt``'s window, among those ``scope`` may see, in groups of
+    alike ones; ``current`` says whether they start at or after ``since``; up to ``examples`` trace ids each."""
+    sql, params = _query(flt, scope)
+    params.update({"since": since, "examples": examples})
+    out: list[FailureGroup] = []
     for row in store.query(sql, params):
-        trace_id, team, agent, start, success, violated, errors, step, guardrail, root_failed, root = row[:11]
-        feedback, online, comments = row[11:]
+        team, agent, current, success, violated, feedback, online, has_step, kind, name, error = row[:11]
+        guardrail, root_failed, root_error, text, count, first, last, found = row[11:]
         signed = signature(
             success=bool(success),
             agent=str(agent),
-            step=(str(step[0]), str(step[1]), str(step[2])) if errors else None,
+            step=(str(kind), str(name), str(error)) if has_step else None,
             guardrail=str(guardrail) if violated else None,
-            root_error=str(root[0]) if root_failed else None,
-            online=[str(name) for name in online],
-            feedback=[str(name) for name in feedback],
+            root_error=str(root_error) if root_failed else None,
+            online=online.split("\n") if online else [],
+            feedback=feedback.split("\n") if feedback else [],
         )
-        parts = (step[3] if errors else "", root[1], root[2], comments)
-        text = " ".join(str(part) for part in parts if part)
-        out.append(Failure(str(trace_id), str(team), str(agent), start, signed, text))
+        shown = tuple((_utc(start), str(trace_id)) for start, trace_id in found)
+        out.append(
+            FailureGroup(
+                str(team), str(agent), signed, str(text), bool(current), int(count), _utc(first), _utc(last), shown
+            )
+        )
     return out

@@ -8,7 +8,8 @@ so a later call compares its texts with it whatever its own vocabulary.
 
 Failures repeat: the same error with another order id or amount. Texts are reduced to their words
 (numbers and ids dropped, English stop words out) and the distinct ones are vectorized once, with
-their counts as weights; agglomerative clustering, quadratic in its input, sees at most
+their counts as weights; a word in fewer than :data:`MIN_SHARE` of the texts is left out (see
+``_tfidf``); agglomerative clustering, quadratic in its input, sees at most
 :data:`MAX_AGGLOMERATE` distinct texts at a time (the most frequent); the rest join the groups those
 make, or go to the next round. Nothing is downloaded: the vectorizer and its stop words ship with
 scikit-learn.
@@ -22,14 +23,21 @@ from typing import Any, Final, cast
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import AgglomerativeClustering  # pyright: ignore[reportMissingTypeStubs]
-from sklearn.feature_extraction.text import TfidfVectorizer  # pyright: ignore[reportMissingTypeStubs]
+from sklearn import cluster as _cluster  # pyright: ignore[reportMissingTypeStubs]
+from sklearn import preprocessing as _preprocessing  # pyright: ignore[reportMissingTypeStubs]
+from sklearn.feature_extraction import text as _text  # pyright: ignore[reportMissingTypeStubs]
 
-__all__ = ["MAX_AGGLOMERATE", "SIMILARITY", "Centroid", "Grouping", "group_texts"]
+# scikit-learn's own annotations are partial (and narrower than what it takes, e.g. an analyzer callable).
+_Agglomerative: Any = cast(Any, _cluster).AgglomerativeClustering
+_CountVectorizer: Any = cast(Any, _text).CountVectorizer
+_normalize: Any = cast(Any, _preprocessing).normalize
+
+__all__ = ["MAX_AGGLOMERATE", "MIN_SHARE", "SIMILARITY", "Centroid", "Grouping", "group_texts"]
 
 SIMILARITY: Final = 0.5
 MAX_AGGLOMERATE: Final = 1500
 CENTROID_TERMS: Final = 50
+MIN_SHARE: Final = 0.02
 SHOWN_TERMS: Final = 8
 # Words of two letters or more: numbers, ids and amounts differ between failures of one kind.
 _TOKEN: Final = r"(?u)\b[^\W\d_]{2,}\b"
@@ -55,8 +63,33 @@ class Grouping:
     terms: dict[int, list[str]]
 
 
-def _vectorizer() -> Any:
-    return TfidfVectorizer(token_pattern=_TOKEN, stop_words="english", sublinear_tf=True, dtype=np.float64)
+def _analyzer() -> Any:
+    # The words of a text as the clustering reads them: lower case, stop words out.
+    return _CountVectorizer(token_pattern=_TOKEN, stop_words="english").build_analyzer()
+
+
+def _tfidf(docs: list[str], counts: Any) -> tuple[Any, Any]:
+    """Unit TF-IDF rows for the distinct ``docs`` (space-separated words), each standing for ``counts`` texts;
+    and the vocabulary.
+
+    The document frequencies count texts, not distinct texts, so a word's weight is what it is among
+    the failures. A word in fewer than :data:`MIN_SHARE` of them (a customer's name, an order's
+    reference) is left out: IDF would make it the heaviest word of its text, and no two texts
+    would look alike.
+    """
+    counter: Any = _CountVectorizer(analyzer=str.split, dtype=np.float64)
+    tf: Any = sparse.csr_matrix(counter.fit_transform(docs))
+    vocabulary = counter.get_feature_names_out()
+    present = tf.copy()
+    present.data[:] = 1.0
+    df = np.asarray(present.T @ counts).ravel()
+    total = float(counts.sum())
+    keep = np.flatnonzero(df >= max(1.0, MIN_SHARE * total))
+    tf = sparse.csr_matrix(tf[:, keep])
+    tf.data = 1.0 + np.log(tf.data)  # sublinear: a word said twice is not twice the evidence
+    idf = np.log((1.0 + total) / (1.0 + df[keep])) + 1.0
+    weighted = sparse.csr_matrix(tf @ sparse.diags(idf))
+    return _normalize(weighted), vocabulary[keep]
 
 
 def _centroid(rows: Any, counts: Any, vocabulary: Any) -> tuple[Centroid, Any]:
@@ -95,17 +128,17 @@ def _agglomerate(rows: Any) -> Any:
     distance[distance < 0.0] = 0.0  # rounding: a text against itself
     np.fill_diagonal(distance, 0.0)
     # n_clusters=None with a threshold: as many groups as the threshold makes (scikit-learn's types say int).
-    model: Any = cast(Any, AgglomerativeClustering)(
+    model: Any = _Agglomerative(
         n_clusters=None, metric="precomputed", linkage="average", distance_threshold=1.0 - SIMILARITY
     )
     return model.fit_predict(distance)
 
 
-def group_texts(texts: Sequence[str], known: Sequence[Centroid]) -> Grouping:
-    """Group ``texts`` (failures of one signature): each to the known centroid it is most like, the rest
-    into new groups (see the module docstring)."""
+def group_texts(texts: Sequence[str], weights: Sequence[int], known: Sequence[Centroid]) -> Grouping:
+    """Group ``texts`` (failures of one signature; ``weights[i]`` failures said ``texts[i]``): each to the
+    known centroid it is most like, the rest into new groups (see the module docstring)."""
     raw, raw_inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    analyze = _vectorizer().build_analyzer()
+    analyze = _analyzer()
     reduced: dict[str, int] = {}
     raw_to_doc = np.empty(len(raw), dtype=np.int64)
     for i, text in enumerate(raw):
@@ -113,12 +146,10 @@ def group_texts(texts: Sequence[str], known: Sequence[Centroid]) -> Grouping:
         raw_to_doc[i] = reduced.setdefault(words, len(reduced))
     text_doc = raw_to_doc[raw_inverse]
     docs = list(reduced)
-    counts = np.bincount(text_doc, minlength=len(docs)).astype(np.float64)
+    counts = np.bincount(text_doc, weights=np.asarray(weights, dtype=np.float64), minlength=len(docs))
     matrix: Any
     if any(docs):
-        vectorizer = _vectorizer()
-        matrix = sparse.csr_matrix(vectorizer.fit_transform(docs))
-        vocabulary = vectorizer.get_feature_names_out()
+        matrix, vocabulary = _tfidf(docs, counts)
     else:
         matrix = sparse.csr_matrix((len(docs), 0), dtype=np.float64)
         vocabulary = np.asarray([], dtype=object)
@@ -160,10 +191,12 @@ def group_texts(texts: Sequence[str], known: Sequence[Centroid]) -> Grouping:
             doc_label[rest[hit]] = first_new + best[hit]
 
     labels = doc_label[text_doc]
+    # Each label's mean TF-IDF at once: a (labels x docs) matrix of counts times the docs' rows.
+    used, doc_group = np.unique(doc_label, return_inverse=True)
+    members = sparse.csr_matrix((counts, (doc_group, np.arange(len(docs)))), shape=(len(used), len(docs)))
+    means = np.asarray((members @ matrix).todense())
     terms: dict[int, list[str]] = {}
-    for label in np.unique(doc_label):
-        members = np.flatnonzero(doc_label == label)
-        mean = np.asarray(matrix[members].T @ counts[members]).ravel()
-        top = np.argsort(-mean, kind="stable")[:SHOWN_TERMS]
-        terms[int(label)] = [str(vocabulary[i]) for i in top if mean[i] > 0]
+    for row, label in enumerate(used):
+        top = np.argsort(-means[row], kind="stable")[:SHOWN_TERMS]
+        terms[int(label)] = [str(vocabulary[i]) for i in top if means[row, i] > 0]
     return Grouping([int(x) for x in labels], centroids[len(known) :], terms)
