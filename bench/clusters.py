@@ -150,7 +150,8 @@ def main() -> None:
                     timings.append(time.perf_counter() - started)
             size = sum(c["size"] for c in first)
             stable = {c["id"]: c["size"] for c in first} == {c["id"]: c["size"] for c in later}
-            print(f"{len(first)} clusters of {size:,} failing tasks ({len({c['signature'] for c in first})} signatures)")
+            signatures = len({c["signature"] for c in first})
+            print(f"{len(first)} clusters of {size:,} failing tasks ({signatures} signatures)")
             print(f"first call (makes the clusters): {cold:.2f} s")
             print(f"later calls: median {statistics.median(timings):.2f} s, worst {max(timings):.2f} s")
             print(f"ids and sizes unchanged across calls: {stable}")
