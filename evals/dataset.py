@@ -280,13 +280,16 @@ def add_case(
     case_id: str | None = None,
     client: Any = None,
     collector: str | None = None,
+    failure: bool = False,
 ) -> Case:
     """Append a case made from a recorded trace to the dataset at ``path`` (created if missing).
 
     The trace is fetched through ``client`` (a :class:`tracereel.client.CollectorClient`, default
     one for ``collector``) and exported to ``traces/<id>.json`` beside the file; the case's input
     is the root agent's recorded input, its expected value the recorded output unless ``expected``
-    is given. Raises :class:`DatasetError`.
+    is given. A ``failure`` (a trace from a failure cluster) has no right answer on record: without
+    ``expected`` its case is written with ``expected: null``, for a person to fill in.
+    Raises :class:`DatasetError`.
     """
     from tracereel.client import CollectorClient, CollectorError
     from tracereel.replay import export_trace
@@ -303,7 +306,7 @@ def add_case(
         agent, inputs, output, error = case_from_trace(trace)
     except ValueError as exc:
         raise DatasetError(file, f"trace {full_id} cannot become a case: {exc}") from None
-    if expected is None:
+    if expected is None and not failure:
         if error is not None:
             raise DatasetError(file, f"trace {full_id} ended in {error}: say what was expected with --expected JSON")
         expected = output

@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tracereel.constants import API_PREFIX, HEALTH_PATH, JSON
 from tracereel.contracts.audit import AuditEntry, AuditLog
+from tracereel.contracts.clusters import Cluster, Clusters
 from tracereel.contracts.compare import Comparison
 from tracereel.contracts.deletions import DeletedTrace
 from tracereel.contracts.evals import EvalReport, EvalRunList, EvalRunStored, EvalRunSummary
@@ -467,6 +468,15 @@ class CollectorClient:
         path = f"{API_PREFIX}/review/queues/{urllib.parse.quote(queue, safe='')}/items/{trace}"
         body = _body(VerdictIn, verdict=verdict, expected=expected, note=note)
         return self._parsed(VerdictStored, self.post(path, body.model_dump()), path)
+
+    def clusters(
+        self, *, window: str | None = None, agent: str | None = None, examples: int | None = None
+    ) -> list[Cluster]:
+        """The failure clusters of the last ``window`` (default 24h), of ``agent`` if given, largest first,
+        each with up to ``examples`` trace ids (default 5)."""
+        path = f"{API_PREFIX}/clusters"
+        answer = self.get(path, window=window, agent=agent, examples=examples)
+        return self._parsed(Clusters, answer, path).clusters
 
 
 def _body(model: type[_Model], **fields: Any) -> _Model:

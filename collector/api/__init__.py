@@ -5,6 +5,7 @@ from fastapi.routing import APIRoute
 
 from tracereel.collector.api import (
     audit,
+    clusters,
     compare,
     deletions,
     docs,
@@ -34,6 +35,7 @@ ROUTERS: list[APIRouter] = [
     compare.router,
     evals.router,
     scores.router,
+    clusters.router,
     keys.router,
     audit.router,
     switches.router,
@@ -53,6 +55,7 @@ READ_AFTER_WRITE_ROUTERS: list[APIRouter] = [
     evals.router,
     scores.router,
     review.router,
+    clusters.router,
 ]
 OPEN_PATHS: frozenset[str] = frozenset(
     route.path for router in OPEN_ROUTERS for route in router.routes if isinstance(route, APIRoute)

@@ -1,9 +1,10 @@
 """Queries: trace reads, the agent metrics in SQL, the canary verdict (compare, stats), eval run history,
-the price table, query parameters.
+the price table, query parameters, failure clusters.
 
 Imports the store only.
 """
 
+from tracereel.collector.query.clusters import failure_clusters
 from tracereel.collector.query.compare import (
     COMPARABLE,
     DEFAULT_METRICS,
@@ -99,6 +100,7 @@ __all__ = [
     "breakdown",
     "compare_versions",
     "current_switches",
+    "failure_clusters",
     "find_rule",
     "flip_count",
     "flip_switch",

@@ -50,6 +50,7 @@ from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
 from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     EVAL_RUNS_TABLE,
+    FAILURE_CLUSTERS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -105,6 +106,8 @@ UNSHARDED_TABLES: Final = frozenset(
         MONITOR_STATE_TABLE,
         ONLINE_RULES_TABLE,
         REVIEW_QUEUES_TABLE,
+        # Few rows, and every collector must assign a new failure to the same cluster.
+        FAILURE_CLUSTERS_TABLE,
     }
 )
 

@@ -21,6 +21,7 @@ from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    FAILURE_CLUSTERS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -538,6 +539,24 @@ ORDER BY Name""",
 PARTITION BY toYYYYMM(Time)
 ORDER BY (Team, Queue, TraceId)
 SETTINGS ttl_only_drop_parts = 1""",
+        ),
+    ),
+    # Failure clusters (DESIGN.md "Production loop"): each cluster's signature and centroid (its top
+    # terms and their weights), so a cluster id stays stable as new failures join it. Keyed by team
+    # and id; a row written again (ReplacingMergeTree) is the same cluster.
+    (
+        "0019_failure_clusters",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {FAILURE_CLUSTERS_TABLE} (
+    ClusterId String,
+    Team LowCardinality(String),
+    Signature String CODEC(ZSTD(1)),
+    Terms Array(String) CODEC(ZSTD(1)),
+    Weights Array(Float64) CODEC(ZSTD(1)),
+    FirstSeen DateTime64(6, 'UTC'),
+    UpdatedAt DateTime64(6, 'UTC')
+) ENGINE = ReplacingMergeTree(UpdatedAt)
+ORDER BY (Team, ClusterId)""",
         ),
     ),
 )

@@ -28,6 +28,7 @@ from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
+    FAILURE_CLUSTERS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -75,6 +76,9 @@ TTL_COLUMNS: Final[dict[str, str]] = {
 # switches would silently revive an agent killed N days ago (a switch's state is its latest row),
 # and a monitor's definition and current state must outlive any window of data (its history expires);
 # so must a review queue's definition (its verdicts expire with the traces they judge).
+# and a monitor's definition and current state must outlive any window of data (its history expires).
+# A failure cluster holds a signature and a few terms, no trace: it outlives its failures so that the
+# same failure, back after a quiet month, gets its old id.
 UNEXPIRED_TABLES: Final = frozenset(
     {
         MIGRATIONS_TABLE,
@@ -85,6 +89,7 @@ UNEXPIRED_TABLES: Final = frozenset(
         MONITOR_STATE_TABLE,
         ONLINE_RULES_TABLE,  # a rule outlives any window of data, like a monitor
         REVIEW_QUEUES_TABLE,
+        FAILURE_CLUSTERS_TABLE,
     }
 )
 

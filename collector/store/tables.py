@@ -12,6 +12,7 @@ __all__ = [
     "AUDIT_TABLE",
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
+    "FAILURE_CLUSTERS_TABLE",
     "KEYS_TABLE",
     "MIGRATIONS_TABLE",
     "MONITORS_TABLE",
@@ -52,3 +53,6 @@ ONLINE_RULES_TABLE: Final = "tracereel_online_rules"
 # verdict given in one (latest row per queue and trace wins), with the expected value dataset add-reviewed reads.
 REVIEW_QUEUES_TABLE: Final = "tracereel_review_queues"
 REVIEWS_TABLE: Final = "tracereel_reviews"
+# Failure clusters (DESIGN.md "Production loop"): one row per cluster, the latest per id wins. A cluster's
+# signature and centroid terms are kept so that a new failure joins the cluster its kind joined before.
+FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"

@@ -290,6 +290,23 @@ def _check_review_items(w: World, get: Callable[..., Any]) -> None:
     _not_found_like_unknown(w, get, "/api/v1/review/queues/{}/items", "every-q", "nobody-q")
 
 
+def _check_clusters(w: World, get: Callable[..., Any]) -> None:
+    # Each team's users give every task of the team a thumbs-down: each team's key sees its own failures only.
+    for team in (w.alpha, w.beta):
+        scores = [
+            {"trace_id": t, "name": "user_feedback", "value": -1, "source": "feedback", "comment": f"{team.name} bad"}
+            for t in team.traces
+        ]
+        posted = w.http.post("/api/v1/scores/batch", json={"scores": scores}, headers=bearer(team.ingest))
+        assert posted.status_code == 201, posted.text
+    for me, other in ((w.alpha, w.beta), (w.beta, w.alpha)):
+        clusters = get("/api/v1/clusters", me.read, params={"window": "7d", "examples": 100}).json()["clusters"]
+        assert sum(c["size"] for c in clusters) == len(me.traces), clusters
+        assert {t for c in clusters for t in c["examples"]} == set(me.traces)
+        assert other.name not in {term for c in clusters for term in c["terms"]}
+        assert set().union(*(c["agents"] for c in clusters)) == set(me.traces.values())
+
+
 CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/traces": _check_trace_list,
     "/api/v1/traces/{trace_id}": _check_trace_by_id,
@@ -309,6 +326,7 @@ CHECKS: dict[str, Callable[[World, Callable[..., Any]], None]] = {
     "/api/v1/online/rules/{name}/pending": _check_online_pending,
     "/api/v1/review/queues": _check_review_queues,
     "/api/v1/review/queues/{name}/items": _check_review_items,
+    "/api/v1/clusters": _check_clusters,
     "/openapi.json": _not_data,
     "/docs": _not_data,
     "/docs/oauth2-redirect": _not_data,

@@ -15,6 +15,10 @@ __all__ = ["COMMANDS", "LazyGroup", "main"]
 # LazyGroup pattern); tests/test_cli_lazy.py checks that each line is the command's own first line.
 COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "audit": ("audit", "List admin actions, newest first: keys created and revoked, data deleted, switches flipped."),
+    "clusters": (
+        "clusters",
+        "List failing tasks grouped by what failed, then by what they said: id, size, trend, signature, terms.",
+    ),
     "dashboard": ("dashboard", "Serve the dashboard (Overview, Traces, Trace, Compare) on http://HOST:PORT."),
     "dataset": ("dataset", "Golden sets: cases made from recorded runs, reviewed like code (see docs/evals.md)."),
     "delete": (

@@ -1,5 +1,5 @@
 """``tracereel dataset``: golden sets from recorded runs (``add``), from reviewed traces (``add-reviewed``),
-and their coverage by tag (``show``)."""
+from failure clusters (``add-cluster``), and their coverage by tag (``show``)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,7 @@ def add(
     from tracereel.client import CollectorClient
     from tracereel.evals.dataset import DatasetError, add_case
 
-    value: Any = None
-    if expected is not None:
-        try:
-            value = json.loads(expected)
-        except ValueError:
-            value = expected
+    value = _expected(expected)
     try:
         case = add_case(
             file, trace_id, expected=value, tags=_tags(tags), case_id=case_id, client=CollectorClient(collector)
@@ -78,6 +73,45 @@ def add_reviewed_cases(file: str, queue: str, collector: str) -> None:
     for trace_id, why in done.skipped.items():
         click.echo(f"skipped trace {trace_id}: {why}")
     click.echo(f"{len(done.added)} case(s) added from review queue {queue}, {len(done.skipped)} skipped")
+
+
+@command.command("add-cluster")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("cluster_id")
+@click.option("--max", "max_cases", type=click.IntRange(1, 100), default=10, show_default=True, help="At most N cases.")
+@click.option(
+    "--window", default="7d", show_default=True, help="Find the cluster among the failures of the last --window."
+)
+@click.option("--expected", metavar="JSON", help="The right answer for every case [default: null, to fill in].")
+@collector_option
+def add_cluster(file: str, cluster_id: str, max_cases: int, window: str, expected: str | None, collector: str) -> None:
+    """Append a case for each example trace of failure cluster CLUSTER_ID (newest first) to FILE,
+    tagged cluster=ID, each trace saved under traces/ beside FILE; expected is null unless --expected."""
+    from tracereel.cli._errors import collector_errors
+    from tracereel.client import CollectorClient
+    from tracereel.evals.clusters import add_cluster as add
+    from tracereel.evals.dataset import DatasetError
+
+    value = _expected(expected)
+    try:
+        with collector_errors():
+            cases = add(
+                file, cluster_id, max_cases=max_cases, window=window, expected=value, client=CollectorClient(collector)
+            )
+    except DatasetError as exc:
+        raise CannotRun(str(exc)) from None
+    for case in cases:
+        click.echo(f"added case {case.id} to {file} (trace {case.trace})")
+    click.echo(f"{len(cases)} case(s) from cluster {cluster_id} added to {file}")
+
+
+def _expected(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 @command.command("show")
