@@ -270,6 +270,8 @@ def migrated_store(directory: Path) -> str:
     milliseconds, and ``Store.open`` then finds every migration recorded. The tests of the
     migrations themselves open empty directories instead.
     """
+    if directory.exists() and any(directory.iterdir()):
+        raise ValueError(f"{directory} is not empty: a store copied over another would mix the two")
     # symlinks=True: the database's table links are relative, into the copy's own store/.
     shutil.copytree(_store_template(), directory, symlinks=True, dirs_exist_ok=True)
     return f"chdb://{directory}"

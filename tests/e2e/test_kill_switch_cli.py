@@ -139,22 +139,22 @@ def test_kill_reaches_a_running_agent_process_and_revive_lets_it_run_again(serve
     assert cli(served, "switches").stdout.strip() == "no agent is killed"
 
     # The killed calls are in the store: spans marked tracereel.killed, counted by the metrics.
-    # The agent keeps running: the list is the tasks from the first kill to the last revive (each
-    # one fetched, so the fewer the better), or the killed ones would scroll out of a newest-N list
-    # on a slow machine, where the CLI calls between them take longer.
+    # The agent keeps running: the list is the tasks from the first kill to the last revive, or the
+    # killed ones would scroll out of a newest-N list on a slow machine (where the CLI calls between
+    # them take longer). Newest first, the killed tasks come soon: the traces are fetched one by
+    # one until both agents' killed spans are in (every killed span fetched is kept and checked).
     client = CollectorClient(served)
+    both = {"invoke_agent refunds", "invoke_agent triage"}
 
-    def killed_spans() -> list[dict]:
+    def both_killed() -> list[dict]:
         found = []
         window = {"start": f"{killed_from:.3f}", "end": f"{revived_at:.3f}"}
         for summary in client.traces(agent="triage", limit=1000, **window):
             trace = client.trace(summary["trace_id"])
             found += [s for s in trace["spans"] if s["attributes"].get("tracereel.killed") == "true"]
-        return found
-
-    def both_killed() -> list[dict]:
-        found = killed_spans()
-        return found if {s["name"] for s in found} >= {"invoke_agent refunds", "invoke_agent triage"} else []
+            if {s["name"] for s in found} >= both:
+                return found
+        return []
 
     spans = wait_until(both_killed, "killed spans to be stored")
     reasons = {s["attributes"]["tracereel.killed.reason"] for s in spans}
