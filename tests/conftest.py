@@ -24,6 +24,7 @@ from tests.support import (
     ThreadedServer,
     bound_socket,
     closed_port,
+    migrated_store,
     serve_in_thread,
     wait_until,
 )
@@ -67,10 +68,10 @@ def unused_port() -> Iterator[int]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Any]:
-    """A fresh embedded chDB store, migrated; closed after the test (chDB allows one per process)."""
+    """A new embedded chDB store, migrated; closed after the test (chDB allows one per process)."""
     from tracereel.collector import Store
 
-    opened = Store.open(f"chdb://{tmp_path / 'store'}")
+    opened = Store.open(migrated_store(tmp_path / "store"))
     yield opened
     opened.close()
 

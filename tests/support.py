@@ -15,12 +15,15 @@ it and a server binding it:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -44,6 +47,7 @@ __all__ = [
     "describe_processes",
     "http_ok",
     "listening_addresses",
+    "migrated_store",
     "serve_in_thread",
     "session_processes",
     "wait_healthy",
@@ -235,6 +239,44 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
+# --- stores ----------------------------------------------------------------------------------
+
+_template: Path | None = None
+_template_lock = threading.Lock()
+
+
+def _store_template() -> Path:
+    """This process's migrated chDB store to copy, made on first use and removed when it exits.
+
+    Made by another process: chDB opens one store per process, and a test may hold its own.
+    """
+    global _template
+    with _template_lock:
+        if _template is None:
+            parent = Path(tempfile.mkdtemp(prefix="tracereel-test-store-"))
+            atexit.register(shutil.rmtree, parent, ignore_errors=True)
+            made = parent / "store"
+            code = f"from tracereel.collector import Store; Store.open({f'chdb://{made}'!r}).close()"
+            subprocess.run([sys.executable, "-c", code], env=clean_env(), check=True, timeout=DEADLINE)
+            _template = made
+        return _template
+
+
+def migrated_store(directory: Path) -> str:
+    """The URL of a new chDB store in ``directory`` (new, or empty) with every migration applied.
+
+    A copy of one store migrated once per test process: migrating a new store runs about 90
+    DDL statements (seconds on a loaded machine, before each test that uses one), a copy takes
+    milliseconds, and ``Store.open`` then finds every migration recorded. The tests of the
+    migrations themselves open empty directories instead.
+    """
+    if directory.exists() and any(directory.iterdir()):
+        raise ValueError(f"{directory} is not empty: a store copied over another would mix the two")
+    # symlinks=True: the database's table links are relative, into the copy's own store/.
+    shutil.copytree(_store_template(), directory, symlinks=True, dirs_exist_ok=True)
+    return f"chdb://{directory}"
+
+
 # --- servers in this process -----------------------------------------------------------------
 
 
@@ -272,14 +314,14 @@ def serve_in_thread(app: Any, sock: socket.socket) -> ThreadedServer:
 
 @contextlib.contextmanager
 def collector_over(store_dir: Path | str) -> Iterator[tuple[str, Any]]:
-    """A collector (uvicorn on 127.0.0.1, a fresh embedded store in ``store_dir``) for a block.
+    """A collector (uvicorn on 127.0.0.1, a new migrated embedded store in ``store_dir``) for a block.
 
     Yields its URL and app; stops the server and closes the store afterwards (one process may
     open a chDB directory at a time).
     """
     from tracereel.collector import CollectorSettings, Store, create_app
 
-    store = Store.open(f"chdb://{store_dir}")
+    store = Store.open(migrated_store(Path(store_dir)))
     sock = bound_socket()
     port = sock.getsockname()[1]
     app = create_app(CollectorSettings(host="127.0.0.1", port=port, store=store.url, grpc_port=0), store)

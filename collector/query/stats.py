@@ -39,7 +39,9 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, stats
+
+# scipy is imported by the functions that use it: it takes seconds to import, and every collector
+# process imports this module as it starts (the read API), while few requests ever compare.
 
 __all__ = [
     "ALPHA",
@@ -138,6 +140,8 @@ def _score(x1: int, n1: int, x0: int, n0: int, delta: float) -> float:
 
 def _invert(statistic: Callable[[float], float], target: float, low: float, high: float) -> float:
     """Where the decreasing ``statistic`` crosses ``target`` in ``[low, high]`` (an end when it does not)."""
+    from scipy import optimize
+
     f_low, f_high = statistic(low) - target, statistic(high) - target
     if f_low <= 0:
         return low
@@ -153,6 +157,8 @@ def score_interval(x_canary: int, n_canary: int, x_baseline: int, n_baseline: in
     the score test finds the canary's rate higher at ``alpha``, its upper end below 0 exactly when
     it finds it lower.
     """
+    from scipy import stats
+
     crit = float(stats.norm.isf(alpha))
     observed = x_canary / n_canary - x_baseline / n_baseline
 
@@ -168,6 +174,8 @@ def score_interval(x_canary: int, n_canary: int, x_baseline: int, n_baseline: in
 
 def compare_rates(x_baseline: int, n_baseline: int, x_canary: int, n_canary: int, alpha: float) -> TestResult:
     """Compare two rates with the score test (pooled z at a difference of 0); its inverted interval at ``alpha``."""
+    from scipy import stats
+
     z = _score(x_canary, n_canary, x_baseline, n_baseline, 0.0)
     # Both versions' units vary as the pooled rate's: a canary rate of 0 seen in a few tasks is
     # not a variance of 0 (which would make any few more tasks look enough).
@@ -192,6 +200,8 @@ def _subset(values: NDArray[Any], rng: np.random.Generator) -> NDArray[Any]:
 
 def _resampled(data: tuple[NDArray[Any], NDArray[Any]], statistic: Any, rng: np.random.Generator) -> NDArray[Any]:
     """scipy's bootstrap distribution of a two-sample statistic (canary first), seeded by ``rng``; finite values."""
+    from scipy import stats
+
     # A resample of a few tasks may hold no successful one (a ratio of inf) or be all alike: scipy
     # then warns; such resamples bound nothing and are left out.
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
@@ -296,6 +306,8 @@ def canary_units_needed(
     ``z_(1-alpha) + z_(power)`` standard errors must fit in ``distance``. None when no number
     of canary units would do (the distance is 0, or the baseline alone is too noisy).
     """
+    from scipy import stats
+
     if not (distance > 0 and math.isfinite(distance) and math.isfinite(var_baseline) and math.isfinite(var_canary)):
         return None
     z = stats.norm.isf(alpha) + stats.norm.ppf(POWER)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import RunningCollector, start_collector
-from tests.support import claim_port, clean_env, wait_healthy
+from tests.support import claim_port, clean_env, migrated_store, wait_healthy
 from tracereel.cli import main
 
 ADMIN = "cli-admin-key-for-tests"
@@ -81,7 +81,7 @@ def test_keys_and_audit_failures_are_one_line(keyed: RunningCollector):
 
 
 def _serve(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "tracereel", "serve", "--store", f"chdb://{tmp_path / 'store'}", *args]
+    argv = [sys.executable, "-m", "tracereel", "serve", "--store", migrated_store(tmp_path / "store"), *args]
     return subprocess.Popen(argv, env=clean_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

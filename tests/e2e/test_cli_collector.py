@@ -20,6 +20,7 @@ from tests.support import (
     clean_env,
     describe_processes,
     listening_addresses,
+    migrated_store,
     session_processes,
     wait_healthy,
     wait_until,
@@ -51,7 +52,8 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 def _serve(tmp_path: Path, new_session: bool = False, **env: str):
     port = claim_port()
-    store = f"chdb://{tmp_path / 'store'}"
+    # Migrated already: a serve on a new store (which migrates it) is the gRPC tests' below.
+    store = migrated_store(tmp_path / "store")
     process = cli("serve", "--port", str(port), "--store", store, new_session=new_session, **env)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.collector.otlp_payloads import protobuf_request
 from tests.e2e.test_cli_collector import cli
-from tests.support import claim_port, wait_healthy, wait_until
+from tests.support import claim_port, migrated_store, wait_healthy, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def _trace(n: int) -> tuple[str, bytes]:
 
 
 def test_kill_9_mid_drain_loses_nothing_acknowledged_and_stores_nothing_twice(tmp_path: Path) -> None:
-    store = f"chdb://{tmp_path / 'store'}"
+    store = migrated_store(tmp_path / "store")
     port = claim_port()
     url = f"http://127.0.0.1:{port}"
     # A short drain interval: many inserts while the senders run, so the kill lands mid-drain.
@@ -87,7 +87,7 @@ def test_a_body_over_the_limit_gets_a_413_the_client_can_read(tmp_path: Path) ->
     # The client sends its whole body before reading: an early reset would lose the answer.
     port = claim_port()
     process = cli(
-        "serve", "--port", str(port), "--store", f"chdb://{tmp_path / 'store'}", TRACEREEL_MAX_BODY_BYTES="1000"
+        "serve", "--port", str(port), "--store", migrated_store(tmp_path / "store"), TRACEREEL_MAX_BODY_BYTES="1000"
     )
     try:
         wait_healthy(f"http://127.0.0.1:{port}", process)

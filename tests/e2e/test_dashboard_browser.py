@@ -30,7 +30,7 @@ from playwright.sync_api import expect
 
 import tracereel
 from tests.eval_reports import report
-from tests.support import DEADLINE, claim_port, clean_env, listening_addresses, wait_healthy, wait_http
+from tests.support import DEADLINE, claim_port, clean_env, listening_addresses, migrated_store, wait_healthy, wait_http
 from tracereel.client import CollectorClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def _fill_history(directory: Path, tasks: int = 1500) -> None:
     now = time.time_ns()
     for _ in range(tasks):
         bench.synthesize_task(out, rng, now - rng.randrange(7 * 86400 * 10**9), ids)
-    store = Store.open(f"chdb://{directory}")
+    store = Store.open(migrated_store(directory))
     try:
         store.insert_spans(out.cols)
     finally:

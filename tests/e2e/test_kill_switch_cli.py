@@ -39,7 +39,7 @@ AGENT = textwrap.dedent(
             print("ran", triage(n), flush=True)
         except tracereel.AgentDisabled as exc:
             print("blocked", exc, flush=True)
-        time.sleep(0.02)  # simulated work between tasks
+        time.sleep(0.1)  # simulated work between tasks: about 10 a second
     """
 )
 
@@ -108,6 +108,7 @@ def agent(served: str) -> Iterator[Lines]:
 
 def test_kill_reaches_a_running_agent_process_and_revive_lets_it_run_again(served, agent):
     agent.wait_for("ran refunded", 0)
+    killed_from = time.time()
 
     # A sub-agent killed on its own: the AgentDisabled it raises goes up through triage, which is not killed.
     killed = cli(served, "kill", "refunds", "--version", "2.0", "--reason", "double charges")
@@ -133,25 +134,27 @@ def test_kill_reaches_a_running_agent_process_and_revive_lets_it_run_again(serve
     assert cli(served, "revive", "triage").returncode == 0
     revived = cli(served, "revive", "refunds", "--version", "2.0")
     assert revived.returncode == 0 and revived.stdout.strip() == "revived refunds@2.0"
+    revived_at = time.time()
     agent.wait_for("ran refunded", len(agent.lines))
     assert cli(served, "switches").stdout.strip() == "no agent is killed"
 
     # The killed calls are in the store: spans marked tracereel.killed, counted by the metrics.
-    # The agent keeps running ~50 tasks a second: the list ends at the revive, or the killed tasks
-    # would scroll out of the newest 200 while the test reads them.
-    revived_at = time.time()
+    # The agent keeps running: the list is the tasks from the first kill to the last revive, or the
+    # killed ones would scroll out of a newest-N list on a slow machine (where the CLI calls between
+    # them take longer). Newest first, the killed tasks come soon: the traces are fetched one by
+    # one until both agents' killed spans are in (every killed span fetched is kept and checked).
     client = CollectorClient(served)
-
-    def killed_spans() -> list[dict]:
-        found = []
-        for summary in client.traces(agent="triage", limit=200, end=f"{revived_at:.3f}"):
-            trace = client.trace(summary["trace_id"])
-            found += [s for s in trace["spans"] if s["attributes"].get("tracereel.killed") == "true"]
-        return found
+    both = {"invoke_agent refunds", "invoke_agent triage"}
 
     def both_killed() -> list[dict]:
-        found = killed_spans()
-        return found if {s["name"] for s in found} >= {"invoke_agent refunds", "invoke_agent triage"} else []
+        found = []
+        window = {"start": f"{killed_from:.3f}", "end": f"{revived_at:.3f}"}
+        for summary in client.traces(agent="triage", limit=1000, **window):
+            trace = client.trace(summary["trace_id"])
+            found += [s for s in trace["spans"] if s["attributes"].get("tracereel.killed") == "true"]
+            if {s["name"] for s in found} >= both:
+                return found
+        return []
 
     spans = wait_until(both_killed, "killed spans to be stored")
     reasons = {s["attributes"]["tracereel.killed.reason"] for s in spans}

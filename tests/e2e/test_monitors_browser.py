@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.monitor_support import Receiver, receiver, send_tasks
-from tests.support import DEADLINE, claim_port, clean_env, wait_healthy, wait_http, wait_until
+from tests.support import DEADLINE, claim_port, clean_env, migrated_store, wait_healthy, wait_http, wait_until
 from tracereel.client import CollectorClient
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -44,7 +44,7 @@ def paging(tmp_path: Path) -> Iterator[tuple[str, str, Receiver]]:
     """A collector evaluating monitors every 0.2 s (one of them firing, its page delivered) and the dashboard."""
     collector_port, dashboard_port = claim_port(), claim_port()
     collector_url = f"http://127.0.0.1:{collector_port}"
-    env = clean_env(TRACEREEL_STORE=f"chdb://{tmp_path / 'store'}")
+    env = clean_env(TRACEREEL_STORE=migrated_store(tmp_path / "store"))
     exe = [sys.executable, "-m", "tracereel"]
     collector = subprocess.Popen([*exe, "serve", "--port", str(collector_port), "--monitor-interval", "0.2"], env=env)
     dashboard = None
