@@ -36,7 +36,7 @@ def test_overview_shows_every_metric_with_trends(filled_collector, app_for):
     assert _metric(at, "Groundedness") == "90.0%"
     assert _metric(at, "Cost coverage") == "100.0%"
     charts = at.get("plotly_chart")
-    assert len(charts) == 7  # four trends, three breakdowns
+    assert len(charts) == 8  # four trends, one per score name (the workload scores groundedness), three breakdowns
     # Filters: the canary alone.
     at.selectbox(key="agent").select("support").run()
     at.selectbox(key="version").select("1.5.0").run()
