@@ -240,7 +240,12 @@ def test_the_agent_filter_and_the_trend(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("params", "named"),
-    [({"window": "yesterday"}, "window"), ({"window": "0"}, "window"), ({"examples": "0"}, "examples")],
+    [
+        ({"window": "yesterday"}, "window"),
+        ({"window": "0"}, "window"),
+        ({"window": "400d"}, "window"),
+        ({"examples": "0"}, "examples"),
+    ],
 )
 def test_a_bad_parameter_is_a_400_or_422_naming_it(http: httpx.Client, params: dict[str, str], named: str) -> None:
     answer = http.get("/api/v1/clusters", params=params)
