@@ -35,6 +35,7 @@ EXAMPLES: Final = 12
 # - an eval report: a case's `passed` agrees with its `status`, (id, variant, repeat) is unique, and
 #   counts are integers written as integers (JSON Schema's "integer" also admits 2928.0);
 # - a review queue: its `when` is an expression the collector parses (a 422 naming the position);
+# - failure clusters: a window is a duration parse_duration reads, of at most 366 days;
 # - times (ISO 8601 or unix seconds, from before to, within ClickHouse's range) and buckets (at
 #   most 2000 in the window), parsed by collector/query/params.py.
 # Every other check (no 5xx, documented status codes, content types, response schemas) still runs.
@@ -43,6 +44,7 @@ NOT_FULLY_DESCRIBED: Final = frozenset(
         "POST /v1/traces",
         "POST /api/v1/monitors",
         "POST /api/v1/review/queues",
+        "GET /api/v1/clusters",
         "GET /api/v1/compare",
         "POST /api/v1/evals/runs",
         "GET /api/v1/traces",
