@@ -91,7 +91,7 @@ def shard_of(trace_id: str, shards: int) -> int:
 
 def shard_sql(shard: int, shards: int, trace_column: str = "TraceId") -> tuple[str, dict[str, Any]]:
     """The SQL condition of :func:`shard_of` ``== shard``."""
-    if shards <= 1:
+    if shards <= 1 and shard == 0:
         return "1", {}
     return (
         f"{_hash64_sql(trace_column)} % {{shards:UInt64}} = {{shard:UInt64}}",

@@ -51,7 +51,7 @@ _NAME = Path(description="The rule's name", json_schema_extra={"pattern": NAME_P
     status_code=201,
     dependencies=[require_role("admin")],
     response_model=RuleView,
-    responses=errors(403, 409, 422),
+    responses=errors(400, 403, 409, 422),
 )
 async def add(request: Request, body: RuleDefinition, principal: Principal = Depends(current_principal)) -> RuleView:
     """Store a rule (name, scorers, agent, version, sample, rubric) of the key's team; 409 if the name is taken."""
@@ -77,7 +77,12 @@ def _with_progress(store: Store, rules: list[StoredRule], progress: bool) -> lis
     ]
 
 
-@router.get("/online/rules", summary="List online rules with their progress", response_model=RuleList)
+@router.get(
+    "/online/rules",
+    summary="List online rules with their progress",
+    response_model=RuleList,
+    responses=errors(400, 403),
+)
 async def rules(
     request: Request,
     progress: bool = Query(True, description="false: the rules alone (what the evaluator polls), without counting"),
@@ -116,25 +121,24 @@ async def pending(
     request: Request,
     name: str = _NAME,
     limit: int = Query(100, ge=1, le=1000),
-    shard: int = Query(0, ge=0, description="This evaluator's share K of N (see shards)"),
+    shard: int = Query(0, ge=0, description="This evaluator's share K of N (see shards); K >= N has no traces"),
     shards: int = Query(1, ge=1, le=1024, description="How many evaluators split the work"),
     settle: float = Query(1.0, ge=0, le=600, description="Seconds a trace must have ended before it is scored"),
     after: str | None = Query(
         None,
-        pattern=r"^\d{1,20}:[0-9a-f]{32}$",
+        pattern=r"^\d{1,19}:[0-9a-f]{32}$",
         description="END_UNIX_NANO:TRACE_ID of the last trace of the previous page: the next page starts after it",
     ),
     principal: Principal = require_role("read"),
 ) -> PendingTraces:
     """The oldest ``limit`` finished traces of the rule's sample without its score, with their spans."""
-    if shard >= shards:
-        raise HTTPException(400, f"shard must be below shards (got shard={shard}, shards={shards})")
     store: Store = request.app.state.store
     scope: Scope = read_scope(principal)
     rule = await run_in_threadpool(find_rule, store, name, scope)
     if rule is None:
         raise HTTPException(404, f"no online rule named {name}")
-    cursor = (int(after.split(":")[0]), after.split(":")[1]) if after else None
+    # 19 digits may pass Int64's end; no trace ends after it, so the largest Int64 means the same.
+    cursor = (min(int(after.split(":")[0]), 2**63 - 1), after.split(":")[1]) if after else None
     traces = await run_in_threadpool(
         pending_traces, store, rule, limit=limit, shard=(shard, shards), settle=settle, scope=scope, after=cursor
     )

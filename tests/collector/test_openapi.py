@@ -31,6 +31,7 @@ EXAMPLES: Final = 12
 # - an OTLP export: protobuf, or its JSON mapping, whose ids and nesting opentelemetry-proto defines;
 # - a monitor: one of above or below, a routing key for the pagerduty format only, eval metrics
 #   with a dataset;
+# - an online rule: known scorer names with their options, a rubric for llm_judge;
 # - the canary verdict: baseline and canary must be two different versions;
 # - an eval report: a case's `passed` agrees with its `status`, (id, variant, repeat) is unique, and
 #   counts are integers written as integers (JSON Schema's "integer" also admits 2928.0);
@@ -45,6 +46,7 @@ NOT_FULLY_DESCRIBED: Final = frozenset(
         "POST /api/v1/monitors",
         "POST /api/v1/review/queues",
         "GET /api/v1/clusters",
+        "POST /api/v1/online/rules",
         "GET /api/v1/compare",
         "POST /api/v1/evals/runs",
         "GET /api/v1/traces",
