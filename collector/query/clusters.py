@@ -20,13 +20,16 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tracereel.collector.query.failures import FailureGroup, failure_groups
 from tracereel.collector.query.metrics import TaskFilter
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.query.similarity import Centroid, group_texts
 from tracereel.collector.store import FAILURE_CLUSTERS_TABLE, Store
+
+if TYPE_CHECKING:
+    # scikit-learn and scipy load with it (seconds): imported where clusters are made, not when the API loads.
+    from tracereel.collector.query.similarity import Centroid
 
 __all__ = ["ClusterJSON", "failure_clusters"]
 
@@ -60,6 +63,8 @@ def _stored(store: Store, scope: Scope) -> dict[tuple[str, str], list[_Stored]]:
         f"WHERE {team} ORDER BY FirstSeen, ClusterId",
         params,
     )
+    from tracereel.collector.query.similarity import Centroid
+
     out: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
     for cluster_id, team_name, sig, terms, weights, first_seen in rows:
         centroid = Centroid(tuple(str(t) for t in terms), tuple(float(w) for w in weights))
@@ -95,6 +100,8 @@ def _assign(store: Store, groups: list[FailureGroup], scope: Scope) -> list[tupl
     with _ASSIGNING:
         stored = _stored(store, scope)
         rows: list[list[Any]] = []
+        from tracereel.collector.query.similarity import group_texts
+
         for (team, sig), members in by_signature.items():
             known = stored.get((team, sig), [])
             grouping = group_texts([m.text for m in members], [m.count for m in members], [k.centroid for k in known])

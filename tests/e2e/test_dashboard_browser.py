@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from agent_workload import run_workload
 from playwright.sync_api import expect
@@ -154,8 +155,12 @@ def _no_traceback(page: Any) -> None:
 def test_every_page_in_a_real_browser(stack, browser, shots):
     dashboard = stack["dashboard"]
 
-    # Overview: tiles with numbers, trend charts, breakdowns.
-    page = _open(browser, f"{dashboard}/", "Task success", 2300, charts=7)  # four trends, three breakdowns
+    # Overview: tiles with numbers, trend charts, breakdowns, and one chart per score name of the window
+    # (the Overview's default: the last 24 hours), as the collector counts them.
+    day = httpx.get(f"{stack['collector']}/api/v1/metrics", params={"from": int(time.time()) - 86400}).json()
+    assert day["scores"], "the demo's tasks carry scores (groundedness from the SDK)"
+    charts = 4 + 3 + len(day["scores"])
+    page = _open(browser, f"{dashboard}/", "Task success", 2300 + 400 * len(day["scores"]), charts=charts)
     _no_traceback(page)
     expect(page.get_by_test_id("stMetric")).to_have_count(20, timeout=WAIT_MS)
     tasks_tile = page.get_by_test_id("stMetric").filter(has_text="Tasks").first.inner_text()

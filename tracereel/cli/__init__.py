@@ -19,7 +19,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "clusters",
         "List failing tasks grouped by what failed, then by what they said: id, size, trend, signature, terms.",
     ),
-    "dashboard": ("dashboard", "Serve the dashboard (Overview, Traces, Trace, Compare) on http://HOST:PORT."),
+    "dashboard": (
+        "dashboard",
+        "Serve the dashboard (Overview, Traces, Evaluations, Failures, Review, ...) on http://HOST:PORT.",
+    ),
     "dataset": ("dataset", "Golden sets: cases made from recorded runs, reviewed like code (see docs/evals.md)."),
     "delete": (
         "delete",

@@ -25,7 +25,7 @@ __all__ = ["command"]
     help="Address to bind; 0.0.0.0 inside a container whose published port decides who sees it.",
 )
 def command(collector: str, port: int, host: str) -> None:
-    """Serve the dashboard (Overview, Traces, Trace, Compare) on http://HOST:PORT."""
+    """Serve the dashboard (Overview, Traces, Evaluations, Failures, Review, ...) on http://HOST:PORT."""
     if importlib.util.find_spec("streamlit") is None:
         raise click.ClickException(
             "the dashboard needs the dashboard extra (streamlit is missing): pip install 'tracereel[dashboard]'"

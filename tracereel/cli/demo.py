@@ -64,10 +64,11 @@ def command(
         )
     except (DemoError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    # The production loop's parts first, then what was sent: the summary and its users' feedback last.
     click.echo(add_demo_queue(result.endpoint, api_key))
+    add_online_rule(result.endpoint, api_key=api_key, progress=click.echo)
     click.echo(result.summary())
     click.echo(add_feedback(result, api_key))
-    add_online_rule(result.endpoint, api_key=api_key, progress=click.echo)
     if golden is not None:
         _golden(result, golden, api_key)
 
