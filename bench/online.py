@@ -98,28 +98,49 @@ def build_request(rng: random.Random, traces: int, end_ns: int, agent: str = "su
     return request.SerializeToString()
 
 
-def load(url: str, rate: float, seconds: float) -> None:
-    """Offer ``rate`` spans/s for ``seconds`` (open loop, 50 traces a request), each trace ending as it is sent."""
-    rng = random.Random(os.getpid())
+def _offer(url: str, rate: float, seconds: float, seed: int, stop: threading.Event, out: list[tuple[int, int]]) -> None:
+    """One connection offering ``rate`` spans/s (open loop, 50 traces a request); appends (sent, refused) to ``out``."""
+    rng = random.Random(seed)
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
-    per_request = 50
-    period = per_request * SPANS_PER_TRACE / rate
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    period = _PER_REQUEST * SPANS_PER_TRACE / rate
     start, sent, refused = time.monotonic(), 0, 0
     while time.monotonic() - start < seconds and not stop.is_set():
         delay = start + sent * period - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        body = build_request(rng, per_request, time.time_ns())
+        body = build_request(rng, _PER_REQUEST, time.time_ns())
         conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
         response = conn.getresponse()
         response.read()
         refused += response.status != 200
         sent += 1
+    out.append((sent, refused))  # list.append is atomic: no lock for the threads' results
+
+
+_PER_REQUEST = 50
+# Connections the load generator sends on: while one waits for the collector's answer, another
+# builds its next request (one connection reached about 8,200 of 10,000 spans/s on this machine).
+_CONNECTIONS = 2
+
+
+def load(url: str, rate: float, seconds: float) -> None:
+    """Offer ``rate`` spans/s for ``seconds`` over :data:`_CONNECTIONS` connections, each trace ending as it is sent."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    results: list[tuple[int, int]] = []
+    start = time.monotonic()
+    threads = [
+        threading.Thread(target=_offer, args=(url, rate / _CONNECTIONS, seconds, os.getpid() * 10 + i, stop, results))
+        for i in range(_CONNECTIONS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.monotonic() - start
-    print(json.dumps({"spans_per_s": sent * per_request * SPANS_PER_TRACE / elapsed, "refused": refused}))
+    sent, refused = sum(r[0] for r in results), sum(r[1] for r in results)
+    print(json.dumps({"spans_per_s": sent * _PER_REQUEST * SPANS_PER_TRACE / elapsed, "refused": refused}))
 
 
 def _free_port() -> int:
