@@ -24,6 +24,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -313,6 +314,42 @@ def fill(store: Store, spans: int, days: float, seed: int = 7) -> list[str]:
     return sample
 
 
+# Spans beyond this many are copies: synthesizing runs at about 20,000 spans/s in Python, copying
+# inside the store several times faster (the views fire on the copies as on any INSERT).
+SYNTHESIZED = 10_000_000
+_COPY_COLUMNS = ", ".join(INSERT_COLUMNS)
+
+
+def fill_copies(store: Store, spans: int) -> None:
+    """Add copies of the synthesized spans until the store holds about ``spans``.
+
+    Copy ``k`` gives every trace a new id (an MD5 of the old one and ``k``) and moves the whole trace
+    by the same amount of under a second (from the same hash), so tasks stay whole, time-ordered and
+    spread over the window, and no two copies collide. ``ScopeVersion`` marks a copy, so only the
+    synthesized spans are copied.
+    """
+    original = store.query("SELECT count() FROM otel_traces WHERE ScopeVersion = '0.1.0'")[0][0]
+    stored = store.query("SELECT count() FROM otel_traces")[0][0]
+    copy = 1
+    started = time.monotonic()
+    while stored + original // 2 < spans:
+        copied = store.query(f"SELECT count() FROM otel_traces WHERE ScopeVersion = 'copy-{copy}'")[0][0]
+        if not copied:
+            columns = _COPY_COLUMNS.replace(
+                "Timestamp,", f"Timestamp + toIntervalNanosecond(cityHash64(TraceId, {copy}) % 1000000000),", 1
+            )
+            columns = columns.replace(" TraceId,", f" lower(hex(MD5(concat(TraceId, '/{copy}')))),", 1)
+            columns = columns.replace(" ScopeVersion,", f" 'copy-{copy}',", 1)
+            store.command(
+                f"INSERT INTO otel_traces ({_COPY_COLUMNS}) SELECT {columns} FROM otel_traces "
+                "WHERE ScopeVersion = '0.1.0'"
+            )
+            stored += original
+            rate = stored / (time.monotonic() - started)
+            print(f"  copy {copy}: {stored:,} spans ({rate:,.0f} spans/s)", file=sys.stderr, flush=True)
+        copy += 1
+
+
 def _time(fn: Any, runs: int) -> tuple[float, float, Any]:
     fn()  # warm-up
     timings = []
@@ -324,12 +361,49 @@ def _time(fn: Any, runs: int) -> tuple[float, float, Any]:
     return statistics.median(timings), max(timings), result
 
 
+def _visibility(http: httpx.Client, port: int, probes: int) -> dict[str, list[float]]:
+    """Seconds from a probe trace's acknowledgement to its being found by each read, for ``probes`` traces."""
+    from online import build_request  # bench/online.py, beside this file
+
+    rng = random.Random(11)
+    lags: dict[str, list[float]] = {"list": [], "metrics": []}
+    for i in range(probes):
+        agent = f"probe-{os.getpid()}-{i}"
+        body = build_request(rng, 1, time.time_ns(), agent=agent)
+        response = http.post(
+            f"http://127.0.0.1:{port}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"}
+        )
+        response.raise_for_status()
+        acked = time.monotonic()
+        window = {"from": str(time.time() - 3600), "to": str(time.time() + 60)}
+        found: dict[str, bool] = {}
+        while len(found) < len(lags):
+            if "list" not in found and http.get("/api/v1/traces", params={"agent": agent, "limit": 1}).json()["traces"]:
+                found["list"] = True
+                lags["list"].append(time.monotonic() - acked)
+            if (
+                "metrics" not in found
+                and http.get("/api/v1/metrics", params={"agent": agent, **window}).json()["tasks"]
+            ):
+                found["metrics"] = True
+                lags["metrics"].append(time.monotonic() - acked)
+            time.sleep(0.05)  # a bench, not a test: it may poll
+    return lags
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=10_000_000)
     parser.add_argument("--days", type=float, default=7.0)
     parser.add_argument("--dir", help="chDB directory to fill, or reuse if it holds spans (default: a temp dir)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--ingest-rate",
+        type=float,
+        default=0.0,
+        help="spans/s sent to the same collector while the queries run (bench/online.py's load generator), "
+        "and how soon an acknowledged trace is visible in the list and the metrics",
+    )
     args = parser.parse_args()
 
     directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tracereel-bench-"))
@@ -342,8 +416,12 @@ def main() -> None:
         else:
             print(f"filling {directory} with {args.spans:,} spans over {args.days:g} days", file=sys.stderr)
             t0 = time.monotonic()
-            sample = fill(store, args.spans, args.days)
+            sample = fill(store, min(args.spans, SYNTHESIZED), args.days)
             print(f"filled in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+        if args.spans > store.query("SELECT count() FROM otel_traces")[0][0] * 1.5:
+            t0 = time.monotonic()
+            fill_copies(store, args.spans)
+            print(f"copied in {time.monotonic() - t0:.0f} s", file=sys.stderr)
         total, tasks = store.query("SELECT count(), countIf(IsRoot) FROM otel_traces")[0]
         on_disk = store.query(
             "SELECT sum(bytes_on_disk), count() FROM system.parts WHERE table = 'otel_traces' AND active"
@@ -396,6 +474,23 @@ def main() -> None:
                         ),
                     ),
                 ]
+                loader = None
+                if args.ingest_rate:
+                    loader = subprocess.Popen(
+                        [
+                            sys.executable,
+                            str(Path(__file__).with_name("online.py")),
+                            "--load",
+                            f"http://127.0.0.1:{port}",
+                            str(args.ingest_rate),
+                            "3600",
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    # Until the load generator's spans show in the store.
+                    while not get("/api/v1/traces", limit=1, service="bench-agents")["traces"]:
+                        time.sleep(0.1)
                 ids = iter(sample * args.runs * 3)
                 cases.append(("GET /api/v1/traces/{id}", lambda: get(f"/api/v1/traces/{next(ids)}")))
                 print(f"\n{'query':52} {'median':>9} {'worst':>9}")
@@ -404,6 +499,15 @@ def main() -> None:
                     print(f"{name:52} {median * 1000:7.0f}ms {worst * 1000:7.0f}ms")
                     if name.startswith("GET /api/v1/metrics ("):
                         metrics = result
+                if loader is not None:
+                    visible = _visibility(http, port, probes=10)
+                    loader.terminate()
+                    print(f"load generator: {loader.communicate()[0].strip()}")
+                    for what, lags in visible.items():
+                        print(
+                            f"ack -> visible in the {what}: median {statistics.median(lags):.2f} s, "
+                            f"worst {max(lags):.2f} s over {len(lags)} probes"
+                        )
                 print("\nmetrics over the window:", json.dumps(metrics, indent=1))
             server.should_exit = True
             thread.join(30)

@@ -33,6 +33,21 @@ __all__ = ["create_app"]
 logger = logging.getLogger("tracereel.collector")
 
 
+def _keep_sealing(store: Store, interval: float, stop: threading.Event) -> None:
+    """Seal finished hours (collector/query/hours.py) until ``stop``: a pass every ``interval`` seconds,
+    and at once again while a pass finds more to do (a store just filled or migrated)."""
+    from tracereel.collector.query.hours import seal_hours
+
+    while not stop.is_set():
+        try:
+            busy = seal_hours(store) > 0
+        except Exception:  # the store being down must not end the thread: the next pass tries again
+            logger.exception("sealing hours failed; the metrics read those hours live meanwhile")
+            busy = False
+        if stop.wait(0 if busy else interval):
+            return
+
+
 def create_app(
     settings: CollectorSettings,
     store: Store,
@@ -93,6 +108,11 @@ def create_app(
         if monitors is not None:
             # Threads, not the event loop: evaluation reads the store, delivery waits on receivers.
             monitors.start()
+        sealing = threading.Thread(
+            target=_keep_sealing, args=(store, settings.seal_interval, stop_refresh), name="tracereel-seal", daemon=True
+        )
+        if settings.seal_interval > 0:
+            sealing.start()
         try:
             if grpc_server is not None:
                 await grpc_server.start()
@@ -101,6 +121,9 @@ def create_app(
             if monitors is not None:
                 monitors.stop()
             stop_refresh.set()
+            if sealing.is_alive():
+                # A pass in flight finishes before the store can close under it.
+                await run_in_threadpool(sealing.join)
             if grpc_server is not None:
                 await grpc_server.stop()
             if not await run_in_threadpool(drainer.stop):

@@ -51,6 +51,12 @@ class CollectorSettings(BaseSettings):
     monitor_interval: float = Field(
         60.0, ge=0, description="Seconds between evaluations of every monitor; 0 turns monitors off"
     )
+    seal_interval: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds between passes that seal finished hours of metrics (collector/query/hours.py); "
+        "0 turns sealing off and every metric is read from the per-task rollup",
+    )
     monitor_max_attempts: int = Field(5, ge=1, le=100, description="Delivery attempts per monitor notification")
     monitor_backoff: float = Field(
         2.0, gt=0, description="Seconds before a failed notification is retried; doubles with each attempt"

@@ -111,7 +111,8 @@ def _query(flt: TaskFilter, scope: Scope) -> tuple[str, dict[str, Any]]:
 tasks AS (
     SELECT TraceId, max(Team) AS team, max(HasRoot) AS has_root, max(RootStart) AS root_start,
            max(RootError) AS root_error, max(RootSuccess) AS root_success, max(RootService) AS root_service,
-           {_AGENT[0]} AS root_agent, {_AGENT[1]} AS root_version, max(AnyViolation) AS violated
+           {_AGENT[0]} AS root_agent, {_AGENT[1]} AS root_version, max(AnyViolation) AS violated,
+           max(Excluded) AS excluded
     FROM {ROLLUP_TABLE}
     WHERE Start >= {{lo:DateTime64(9)}} AND Start < {{hi:DateTime64(9)}} AND {team}
     GROUP BY TraceId

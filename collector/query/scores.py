@@ -16,12 +16,24 @@ from typing import Any, Final
 
 from tracereel.collector.query.scope import Scope, scope_sql
 from tracereel.collector.query.traces import trace_teams
-from tracereel.collector.store import SCORES_FINAL, SCORES_TABLE, Store
+from tracereel.collector.store import SCORES_FINAL, SCORES_TABLE, TRACE_ID_TS_TABLE, Store
 from tracereel.contracts.scores import Score, ScoreIn
 
 __all__ = ["SCORES_FINAL", "UnknownTrace", "store_scores", "trace_scores"]
 
-_COLUMNS: Final = ("ScoreId", "Team", "TraceId", "Name", "Value", "Label", "Comment", "Source", "Author", "Time")
+_COLUMNS: Final = (
+    "ScoreId",
+    "Team",
+    "TraceId",
+    "Name",
+    "Value",
+    "Label",
+    "Comment",
+    "Source",
+    "Author",
+    "Time",
+    "TraceStart",
+)
 
 
 class UnknownTrace(LookupError):
@@ -56,6 +68,14 @@ def store_scores(store: Store, scores: Sequence[ScoreIn], scope: Scope, *, sourc
     for score in scores:
         if score.trace_id not in teams:
             raise UnknownTrace(score.trace_id)
+    # Each score is kept with its trace's start, by which the metrics find an hour's scores (migration 0022).
+    starts = dict(
+        store.query(
+            f"SELECT TraceId, min(Start) FROM {TRACE_ID_TS_TABLE} "
+            "WHERE TraceId IN {ids:Array(String)} GROUP BY TraceId",
+            {"ids": list(teams)},
+        )
+    )
     now = datetime.now(timezone.utc)
     rows: list[list[Any]] = []
     answer: list[Score] = []
@@ -76,6 +96,7 @@ def store_scores(store: Store, scores: Sequence[ScoreIn], scope: Scope, *, sourc
                 origin,
                 score.author or "",
                 time,
+                starts[score.trace_id].replace(tzinfo=timezone.utc) if score.trace_id in starts else time,
             ]
         )
         answer.append(

@@ -170,7 +170,7 @@ def _items_sql(
     SELECT TraceId, max(HasRoot) AS has_root, max(RootStart) AS root_start, max(RootError) AS root_error,
            max(RootSuccess) AS root_success, max(RootService) AS root_service,
            {_AGENT[0]} AS root_agent, {_AGENT[1]} AS root_version,
-           max(AnyViolation) AS violated, max(AnyEscalation) AS escalated
+           max(AnyViolation) AS violated, max(Excluded) AS excluded, max(AnyEscalation) AS escalated
     FROM {ROLLUP_TABLE}
     WHERE Start >= {{lo:DateTime64(9)}} AND Start < {{hi:DateTime64(9)}} AND {team}{narrow}
     GROUP BY TraceId

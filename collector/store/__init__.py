@@ -5,6 +5,7 @@ The bottom layer of the collector: it imports nothing from ``ingest``, ``query``
 
 from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
 from tracereel.collector.store.columns import INSERT_COLUMNS, MapColumn, columns_to_arrow
+from tracereel.collector.store.hours import ACTIVITY_HOURS_AFTER, ACTIVITY_HOURS_BEFORE, STATE_COLUMNS
 from tracereel.collector.store.keys import AuditRow, KeyRow, insert_audit, insert_key, read_audit, read_keys
 from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, Layout, schema_script
 from tracereel.collector.store.migrations import MIGRATIONS, Migration
@@ -25,10 +26,12 @@ from tracereel.collector.store.rollup import (
     retries_sql,
 )
 from tracereel.collector.store.tables import (
+    ACTIVITY_TABLE,
     AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
     FAILURE_CLUSTERS_TABLE,
+    HOURS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -46,10 +49,14 @@ from tracereel.collector.store.tables import (
 )
 
 __all__ = [
+    "ACTIVITY_HOURS_AFTER",
+    "ACTIVITY_HOURS_BEFORE",
+    "ACTIVITY_TABLE",
     "AUDIT_TABLE",
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
     "FAILURE_CLUSTERS_TABLE",
+    "HOURS_TABLE",
     "INSERT_COLUMNS",
     "KEYS_TABLE",
     "MIGRATIONS",
@@ -65,6 +72,7 @@ __all__ = [
     "SCORES_FINAL",
     "SCORES_TABLE",
     "SINGLE_NODE",
+    "STATE_COLUMNS",
     "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",

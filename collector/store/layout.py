@@ -48,9 +48,11 @@ from typing import Final
 from tracereel.collector.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
 from tracereel.collector.store.retention import TTL_COLUMNS, ttl_expression
 from tracereel.collector.store.tables import (
+    ACTIVITY_TABLE,
     AUDIT_TABLE,
     EVAL_RUNS_TABLE,
     FAILURE_CLUSTERS_TABLE,
+    HOURS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -92,6 +94,10 @@ SHARDING_KEYS: Final[dict[str, str]] = {
     EVAL_RUNS_TABLE: "cityHash64(RunId)",
     # A monitor's history on one shard; it expires with the data (a TTL), unlike the monitor itself.
     MONITOR_HISTORY_TABLE: "cityHash64(MonitorId)",
+    # Sealed hours are read whole through the Distributed table; one (team, hour) seal on one shard.
+    HOURS_TABLE: "cityHash64(Team, Hour)",
+    # Each shard's views count its own activity; readers sum the shards.
+    ACTIVITY_TABLE: "cityHash64(Hour)",
 }
 # Small tables every collector must see whole, from any node: replicated on every node rather
 # than sharded, with no Distributed table in front (the record of migrations; control data such

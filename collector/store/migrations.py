@@ -16,7 +16,13 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel import semconv as sc
-from tracereel.collector.store.rollup import ROLLUP_STATEMENTS, ROLLUP_TASK_AGENT_STATEMENTS, ROLLUP_TEAM_STATEMENTS
+from tracereel.collector.store.hours import HOURS_STATEMENTS
+from tracereel.collector.store.rollup import (
+    ROLLUP_MARKS_STATEMENTS,
+    ROLLUP_STATEMENTS,
+    ROLLUP_TASK_AGENT_STATEMENTS,
+    ROLLUP_TEAM_STATEMENTS,
+)
 from tracereel.collector.store.tables import (
     AUDIT_TABLE,
     CALLS_TABLE,
@@ -164,10 +170,17 @@ _METRIC_COLUMNS: Final = (
 _SDK_SCORE_KEY = (
     f"arrayJoin(arrayFilter(k -> k = '{sc.GROUNDEDNESS}' OR startsWith(k, '{sc.SCORE_PREFIX}'), mapKeys({_A})))"
 )
-_SDK_SCORES_SELECT = f"""SELECT concat('sdk:', SpanId, ':', Name) AS ScoreId, Team, TraceId, Name,
+
+
+def _sdk_scores_select(trace_start: bool) -> str:
+    # ``trace_start``: as of migration 0022, the scores table's TraceStart (the span's start: a score's task
+    # starts before it, by at most the skew the metrics allow).
+    start = ", toDateTime64(Timestamp, 6, 'UTC') AS TraceStart" if trace_start else ""
+    return f"""SELECT concat('sdk:', SpanId, ':', Name) AS ScoreId, Team, TraceId, Name,
        assumeNotNull(toFloat64OrNull({_A}[key])) AS Value, CAST(NULL, 'Nullable(String)') AS Label, '' AS Comment,
        'sdk' AS Source, '' AS Author,
-       toDateTime64(fromUnixTimestamp64Nano(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)), 6, 'UTC') AS Time
+       toDateTime64(fromUnixTimestamp64Nano(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)), 6, 'UTC')
+           AS Time{start}
 FROM (
     SELECT *, {_SDK_SCORE_KEY} AS key,
            if(key = '{sc.GROUNDEDNESS}', 'groundedness', substring(key, {len(sc.SCORE_PREFIX) + 1})) AS Name
@@ -175,6 +188,10 @@ FROM (
     WHERE mapContains({_A}, '{sc.GROUNDEDNESS}') OR arrayExists(k -> startsWith(k, '{sc.SCORE_PREFIX}'), mapKeys({_A}))
 )
 WHERE toFloat64OrNull({_A}[key]) IS NOT NULL AND Name != ''"""
+
+
+_SDK_SCORES_SELECT = _sdk_scores_select(trace_start=False)
+_SCORE_COLUMNS = "ScoreId, Team, TraceId, Name, Value, Label, Comment, Source, Author, Time"
 
 _KILLED = is_true_sql(f"{_A}['tracereel.killed']")
 
@@ -557,6 +574,30 @@ SETTINGS ttl_only_drop_parts = 1""",
     UpdatedAt DateTime64(6, 'UTC')
 ) ENGINE = ReplacingMergeTree(UpdatedAt)
 ORDER BY (Team, ClusterId)""",
+        ),
+    ),
+    # Sealed hours (DESIGN.md "Metric definitions", collector/store/hours.py): the rollup keeps each task's
+    # replay/eval and kill marks and its explicitly priced usage per model (rebuilt from the spans); each
+    # score keeps the start of its trace (TraceStart, by which a projection orders the scores, so the
+    # scores of an hour's tasks are read without the rest); then the activity counts and the sealed states.
+    (
+        "0022_sealed_hours",
+        (
+            *ROLLUP_MARKS_STATEMENTS,
+            f"ALTER TABLE {SCORES_TABLE} ADD COLUMN IF NOT EXISTS TraceStart DateTime64(6, 'UTC') DEFAULT Time",
+            f"ALTER TABLE {SCORES_TABLE} MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'",
+            f"ALTER TABLE {SCORES_TABLE} ADD PROJECTION IF NOT EXISTS by_trace_start (SELECT * ORDER BY TraceStart)",
+            f"ALTER TABLE {SCORES_TABLE} MATERIALIZE PROJECTION by_trace_start SETTINGS mutations_sync = 2",
+            # The scores stored before: each again with its trace's start (same id and time, so the same score).
+            f"INSERT INTO {SCORES_TABLE} ({_SCORE_COLUMNS}, TraceStart) "
+            f"SELECT {', '.join('s.' + c for c in _SCORE_COLUMNS.split(', '))}, toDateTime64(l.Start, 6, 'UTC') "
+            f"FROM {SCORES_TABLE} AS s INNER JOIN "
+            f"(SELECT TraceId, min(Start) AS Start FROM {TRACE_ID_TS_TABLE} GROUP BY TraceId) AS l "
+            "ON s.TraceId = l.TraceId",
+            f"DROP VIEW IF EXISTS {SCORES_TABLE}_sdk_mv",
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {SCORES_TABLE}_sdk_mv TO {SCORES_TABLE} AS "
+            + _sdk_scores_select(trace_start=True),
+            *HOURS_STATEMENTS,
         ),
     ),
 )

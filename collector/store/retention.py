@@ -25,10 +25,12 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from tracereel.collector.store.tables import (
+    ACTIVITY_TABLE,
     AUDIT_TABLE,
     CALLS_TABLE,
     EVAL_RUNS_TABLE,
     FAILURE_CLUSTERS_TABLE,
+    HOURS_TABLE,
     KEYS_TABLE,
     MIGRATIONS_TABLE,
     MONITOR_HISTORY_TABLE,
@@ -69,6 +71,8 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     MONITOR_HISTORY_TABLE: "Time",
     SCORES_TABLE: "Time",
     REVIEWS_TABLE: "Time",
+    HOURS_TABLE: "Hour",
+    ACTIVITY_TABLE: "Hour",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log
@@ -166,6 +170,9 @@ def delete_trace(store: Store, trace_id: str) -> int:
     )
     if not spans:
         return 0
+    bounds = store.query(
+        f"SELECT min(Start), max(End) FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{id:String}}", {"id": trace_id}
+    )[0]
     # Raw spans last: if a delete is interrupted, the trace is still found by id, so deleting it
     # again finishes the job instead of answering 404 over rollup rows left behind.
     tables = sorted(trace_tables(store), key=lambda table: table == TRACES_TABLE)
@@ -178,4 +185,11 @@ def delete_trace(store: Store, trace_id: str) -> int:
             # distributed_ddl_task_timeout), and the trace's one shard (TraceId-sharded) is rewritten.
             settings={"mutations_sync": 2},
         )
+    # A deletion writes nothing the activity views see: count it, so the seals of its hours go stale.
+    store.command(
+        f"INSERT INTO {ACTIVITY_TABLE} (Hour, Changes) SELECT arrayJoin(arrayMap(h -> toStartOfHour(h), "
+        "timeSlots({start:DateTime('UTC')}, toUInt32(dateDiff('second', {start:DateTime('UTC')}, "
+        "{end:DateTime('UTC')}) + 1), 3600))), 1",
+        parameters={"start": bounds[0], "end": bounds[1]},
+    )
     return spans

@@ -24,6 +24,7 @@ from tracereel.collector.store.tables import CALLS_TABLE, ROLLUP_TABLE, TRACES_T
 from tracereel.rules import FIRST_AGENT_SQL, NO_AGENT_SQL
 
 __all__ = [
+    "ROLLUP_MARKS_STATEMENTS",
     "ROLLUP_STATEMENTS",
     "ROLLUP_TASK_AGENT_STATEMENTS",
     "ROLLUP_TEAM_STATEMENTS",
@@ -97,14 +98,26 @@ _COLUMNS = """
     PreLooped SimpleAggregateFunction(max, UInt8)"""
 
 
+_MARKS = """
+        toUInt8(max(IsRoot = 1 AND (IsReplay = 1 OR IsEval = 1))) AS Excluded,
+        max(IsKilled) AS Killed,
+        sumMapIf(([toString(Model)], [toUInt64(1)], [InputTokens], [OutputTokens], [ifNull(CostUsd, 0.)]),
+                 Kind = 'llm' AND CostUsd IS NOT NULL) AS ExplicitUsage,"""
+
+
 # Per trace within one INSERT block. Column aliases avoid the source's names (an alias that shadows
 # a column it aggregates is an error in ClickHouse). Duration is cast: a stock exporter's table has Int64.
-def _select(team: bool, first_agent: bool = False) -> str:
+def _select(team: bool, first_agent: bool = False, marks: bool = False) -> str:
     # ``team``: the rollups as of migration 0009, one row per trace and team (the ingest key's).
     # ``first_agent``: as of migration 0015, the first agent span below the root (the task's agent when
     # the root names none).
+    # ``marks``: as of migration 0022, whether the task is a replay or an eval case (its root says so), whether
+    # a kill switch stopped it, and its explicitly priced LLM calls per model, so the metrics and the model
+    # breakdown never go back to the spans.
     team_column, team_group = ("Team,", ", Team") if team else ("", "")
     first_agent_column = f"\n        {FIRST_AGENT_SQL} AS FirstAgent," if first_agent else ""
+    if marks:
+        first_agent_column += _MARKS
     return f"""SELECT *, {retries_sql("Calls")} AS PreRetries, {looped_sql("Calls")} AS PreLooped
 FROM (
     SELECT
@@ -213,4 +226,21 @@ ROLLUP_TASK_AGENT_STATEMENTS: Final = (
     f"INSERT INTO {ROLLUP_TABLE} ({_ROLLUP_COLUMNS}) SELECT {_ROLLUP_COLUMNS} FROM ({_AGENT_SELECT})",
     f"CREATE MATERIALIZED VIEW IF NOT EXISTS {ROLLUP_TABLE}_mv TO {ROLLUP_TABLE} AS "
     f"SELECT * EXCEPT Calls FROM ({_AGENT_SELECT})",
+)
+
+
+# Migration 0022: the marks of ``_select`` (``marks``) as columns of the rollup, which is rebuilt from the spans
+# as in migration 0015.
+_MARKS_SELECT = _select(team=True, first_agent=True, marks=True)
+_MARKED_COLUMNS = f"{_ROLLUP_COLUMNS}, Excluded, Killed, ExplicitUsage"
+ROLLUP_MARKS_STATEMENTS: Final = (
+    f"ALTER TABLE {ROLLUP_TABLE} ADD COLUMN IF NOT EXISTS Excluded SimpleAggregateFunction(max, UInt8), "
+    "ADD COLUMN IF NOT EXISTS Killed SimpleAggregateFunction(max, UInt8), "
+    "ADD COLUMN IF NOT EXISTS ExplicitUsage SimpleAggregateFunction(sumMap, "
+    "Tuple(Array(String), Array(UInt64), Array(UInt64), Array(UInt64), Array(Float64)))",
+    f"DROP VIEW IF EXISTS {ROLLUP_TABLE}_mv",
+    f"ALTER TABLE {ROLLUP_TABLE} DELETE WHERE 1 SETTINGS mutations_sync = 2",
+    f"INSERT INTO {ROLLUP_TABLE} ({_MARKED_COLUMNS}) SELECT {_MARKED_COLUMNS} FROM ({_MARKS_SELECT})",
+    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {ROLLUP_TABLE}_mv TO {ROLLUP_TABLE} AS "
+    f"SELECT * EXCEPT Calls FROM ({_MARKS_SELECT})",
 )

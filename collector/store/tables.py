@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ACTIVITY_TABLE",
     "AUDIT_TABLE",
     "CALLS_TABLE",
     "EVAL_RUNS_TABLE",
     "FAILURE_CLUSTERS_TABLE",
+    "HOURS_TABLE",
     "KEYS_TABLE",
     "MIGRATIONS_TABLE",
     "MONITORS_TABLE",
@@ -56,3 +58,7 @@ REVIEWS_TABLE: Final = "tracereel_reviews"
 # Failure clusters (DESIGN.md "Production loop"): one row per cluster, the latest per id wins. A cluster's
 # signature and centroid terms are kept so that a new failure joins the cluster its kind joined before.
 FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
+# Sealed hours (collector/store/hours.py): each hour's metric states per team, service, agent and version,
+# and the per-hour count of changes that says whether a seal is still current.
+HOURS_TABLE: Final = "tracereel_task_hours"
+ACTIVITY_TABLE: Final = "tracereel_activity"

@@ -92,7 +92,8 @@ def test_the_tables_are_local_tables_behind_distributed_ones(store: Store):
         assert engines[table] == "Distributed"
         assert engines[f"{table}_local"].endswith("MergeTree")
     views = {name: engine for name, engine in engines.items() if engine == "MaterializedView"}
-    assert len(views) == 4  # the trace-id lookup, both rollups, the SDK's scores
+    # The trace-id lookup, both rollups, the SDK's scores, the activity of the rollup and of the scores.
+    assert len(views) == 6
 
 
 def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
@@ -121,7 +122,12 @@ def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
 def test_retention_and_deletes_apply_to_the_local_tables(store: Store):
     trace_id = "cd" * 16
     store.insert_spans(span_columns(trace_id, datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1)))
-    assert set(trace_tables(store)) == set(TTL_COLUMNS) - {"tracereel_eval_runs", "tracereel_monitor_history"}
+    assert set(trace_tables(store)) == set(TTL_COLUMNS) - {
+        "tracereel_eval_runs",
+        "tracereel_monitor_history",
+        "tracereel_task_hours",
+        "tracereel_activity",
+    }
     assert apply_retention(store, 30) == list(TTL_COLUMNS)
     assert {current_ttl(store, table) for table in TTL_COLUMNS} == {ttl_expression(t, 30) for t in TTL_COLUMNS}
     local_ttl = store.query(

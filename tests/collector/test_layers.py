@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "review": {"query", "store"},
     "api": {"control", "ingest", "monitors", "query", "review", "store", "settings"},
     "settings": {"store"},
-    "app": {"api", "ingest", "monitors", "store", "settings", "control"},
+    # app also runs the sealing of finished hours (query/hours.py) in a thread of its lifespan.
+    "app": {"api", "ingest", "monitors", "query", "store", "settings", "control"},
     # server runs the app as a process: opens the store and the log, binds both ports, serves.
     "server": {"api", "app", "control", "ingest", "settings", "store"},
 }

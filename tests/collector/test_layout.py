@@ -71,6 +71,7 @@ def test_the_engines_and_functions_of_the_cluster_layout_exist(store: Store):
         "ReplicatedMergeTree",
         "ReplicatedAggregatingMergeTree",
         "ReplicatedReplacingMergeTree",
+        "ReplicatedSummingMergeTree",
         "Distributed",
     }
     known = {row[0] for row in store.query("SELECT name FROM system.table_engines")}

@@ -11,8 +11,11 @@ from pydantic import ValidationError
 
 from tests.support import wait_until
 from tracereel.collector import CollectorSettings, Store
+from tracereel.collector.query.hours import seal_hours
 from tracereel.collector.store import (
+    ACTIVITY_TABLE,
     EVAL_RUNS_TABLE,
+    HOURS_TABLE,
     MONITOR_HISTORY_TABLE,
     REVIEWS_TABLE,
     SCORES_TABLE,
@@ -82,7 +85,13 @@ def _review(store: Store, trace_id: str, time: datetime) -> None:
 
 
 # The rows of the tables not keyed by trace: their own key, named after the trace they stand beside.
-_KEYS = {EVAL_RUNS_TABLE: "RunId", MONITOR_HISTORY_TABLE: "MonitorId"}
+_KEYS = {
+    EVAL_RUNS_TABLE: "RunId",
+    MONITOR_HISTORY_TABLE: "MonitorId",
+    # Hours: the old ones are weeks before the recent ones.
+    HOURS_TABLE: "if(Hour < now() - INTERVAL 20 DAY, 'old-run', 'recent-run')",
+    ACTIVITY_TABLE: "if(Hour < now() - INTERVAL 20 DAY, 'old-run', 'recent-run')",
+}
 
 
 def _data_tables(store: Store) -> set[str]:
@@ -138,6 +147,8 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
     _score(store, RECENT, now - timedelta(hours=1))
     _review(store, OLD, now - timedelta(days=40))
     _review(store, RECENT, now - timedelta(hours=1))
+    # A day later, both hours are old enough to seal.
+    seal_hours(store, now=now.replace(tzinfo=timezone.utc) + timedelta(days=1))
     before = {table: _counts(store, table) for table in TTL_COLUMNS}
     assert all(len(counts) == 2 for counts in before.values()), before
 

@@ -1,0 +1,211 @@
+"""Sealed hours: which hours of a window are read from their sealed states, and sealing them.
+
+A sealed hour (collector/store/hours.py) holds the metric states of the tasks whose root started
+in it, per service, agent and version, for one team or for every team (``*``). The metrics read a
+window's whole hours from their seals when the seal is current (its signature equals the
+activity now) and everything else live, from the per-task rollup; both give the same states, from
+the same SQL (collector/query/tasks.py), so the answer is the same either way, only faster.
+
+:func:`seal_hours` (the collector runs it every ``seal_interval`` seconds) seals the hours old enough
+that no span of their tasks is expected any more, newest first, and seals again an hour whose
+seal went stale (a late span, a new score, a deletion).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final
+
+from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
+from tracereel.collector.query.tasks import STATES_SQL, TaskFilter, task_rows_query
+from tracereel.collector.store import (
+    ACTIVITY_HOURS_AFTER,
+    ACTIVITY_HOURS_BEFORE,
+    ACTIVITY_TABLE,
+    HOURS_TABLE,
+    ROLLUP_TABLE,
+    STATE_COLUMNS,
+    Store,
+)
+
+__all__ = ["EVERY_TEAM", "HourPlan", "plan_hours", "seal_hours", "sealed_states_sql"]
+
+EVERY_TEAM: Final = "*"
+_HOUR: Final = timedelta(hours=1)
+_STATE_NAMES: Final = ", ".join(name for name, _ in STATE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class HourPlan:
+    """How to read a window: the current seals to use, (hour, sealed at), and the root-start ranges read live."""
+
+    team: str
+    sealed: list[tuple[datetime, datetime]]
+    live: list[tuple[datetime, datetime]]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _floor_hour(value: datetime) -> datetime:
+    return _utc(value).replace(minute=0, second=0, microsecond=0)
+
+
+def _team_key(scope: Scope) -> str:
+    return EVERY_TEAM if scope.team is None else scope.team
+
+
+def _activity(store: Store, lo: datetime, hi: datetime) -> dict[datetime, int]:
+    rows = store.query(
+        f"SELECT Hour, sum(Changes) FROM {ACTIVITY_TABLE} "
+        "WHERE Hour >= {lo:DateTime('UTC')} AND Hour < {hi:DateTime('UTC')} GROUP BY Hour",
+        {"lo": lo, "hi": hi},
+    )
+    return {_utc(hour): int(changes) for hour, changes in rows}
+
+
+def _signature(activity: dict[datetime, int], hour: datetime) -> int:
+    """The sum of the activity of the hours that can hold data of ``hour``'s tasks (it only grows)."""
+    return sum(activity.get(hour + k * _HOUR, 0) for k in range(-ACTIVITY_HOURS_BEFORE, ACTIVITY_HOURS_AFTER + 1))
+
+
+def _live_ranges(start: datetime, end: datetime, sealed: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """[start, end) without the ``sealed`` hours, as ordered half-open ranges."""
+    ranges: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for hour in sorted(sealed):
+        if hour > cursor:
+            ranges.append((cursor, hour))
+        cursor = max(cursor, hour + _HOUR)
+    if cursor < end:
+        ranges.append((cursor, end))
+    return ranges
+
+
+def plan_hours(store: Store, flt: TaskFilter, scope: Scope, bucket_seconds: int | None = None) -> HourPlan:
+    """Which whole hours of ``flt``'s window have a current seal for ``scope``'s team, and what is read live.
+
+    With ``bucket_seconds`` that is not a whole number of hours, nothing is sealed (an hour would
+    straddle buckets).
+    """
+    team = _team_key(scope)
+    start, end = _utc(flt.start), _utc(flt.end)
+    everything = HourPlan(team, [], [(start, end)])
+    first = _floor_hour(start) + (_HOUR if _floor_hour(start) < start else timedelta(0))
+    last = _floor_hour(end)
+    if first >= last or (bucket_seconds is not None and bucket_seconds % 3600):
+        return everything
+    seals = store.query(
+        f"SELECT Hour, argMax(Signature, SealedAt), max(SealedAt) FROM {HOURS_TABLE} "
+        "WHERE Team = {team:String} AND Hour >= {first:DateTime('UTC')} AND Hour < {last:DateTime('UTC')} "
+        "GROUP BY Hour",
+        {"team": team, "first": first, "last": last},
+    )
+    if not seals:
+        return everything
+    activity = _activity(store, first - ACTIVITY_HOURS_BEFORE * _HOUR, last + (ACTIVITY_HOURS_AFTER + 1) * _HOUR)
+    current = [
+        (_utc(hour), _utc(sealed_at))
+        for hour, signature, sealed_at in seals
+        if _signature(activity, _utc(hour)) == int(signature)
+    ]
+    return HourPlan(team, current, _live_ranges(start, end, [hour for hour, _ in current]))
+
+
+def sealed_states_sql(flt: TaskFilter, scope: Scope, group: str, plan: HourPlan) -> tuple[str, dict[str, Any]]:
+    """SQL: the sealed states of ``plan``'s current seals, per ``group`` (an expression over the sealed columns),
+    for the tasks ``flt``'s filters and ``scope``'s globs select; columns as ``STATES_SQL``'s."""
+    where = [
+        "Team = {sealed_team:String}",
+        "has(arrayZip({sealed_hours:Array(DateTime('UTC'))}, {sealed_at:Array(DateTime64(6, 'UTC'))}), "
+        "(Hour, SealedAt))",
+    ]
+    params: dict[str, Any] = {
+        "sealed_team": plan.team,
+        "sealed_hours": [hour for hour, _ in plan.sealed],
+        "sealed_at": [sealed_at for _, sealed_at in plan.sealed],
+    }
+    for column, name, value in (
+        ("Service", "service", flt.service),
+        ("Agent", "agent", flt.agent),
+        ("Version", "version", flt.version),
+    ):
+        if value:
+            where.append(f"{column} = {{sealed_{name}:String}}")
+            params[f"sealed_{name}"] = value
+    globs, glob_params = scope_sql(
+        Scope(agents=scope.agents, services=scope.services),
+        team_column=None,
+        agent_column="Agent",
+        service_column="Service",
+        name="sealed_scope",
+    )
+    where.append(globs)
+    params.update(glob_params)
+    return f"SELECT {group} AS grp, {_STATE_NAMES} FROM {HOURS_TABLE} WHERE {' AND '.join(where)}", params
+
+
+def _seal(store: Store, hour: datetime, team: str, signature: int) -> None:
+    """Seal ``hour`` for ``team`` (``*``: every team) at ``signature``, read before the states are."""
+    scope = EVERYTHING if team == EVERY_TEAM else Scope(team=team)
+    with_tasks, params = task_rows_query(None, None, TaskFilter(start=hour, end=hour + _HOUR), scope)
+    sealed_at = datetime.now(timezone.utc)
+    params.update({"seal_team": team, "seal_hour": hour, "sealed_at": sealed_at, "signature": signature})
+    head = f"INSERT INTO {HOURS_TABLE} (Team, Hour, SealedAt, Signature, Service, Agent, Version, {_STATE_NAMES})\n"
+    store.command(
+        f"""{head}{with_tasks}SELECT {{seal_team:String}}, {{seal_hour:DateTime('UTC')}},
+       {{sealed_at:DateTime64(6, 'UTC')}}, {{signature:UInt64}}, root_service, root_agent, root_version, {STATES_SQL}
+FROM task_rows
+GROUP BY root_service, root_agent, root_version""",
+        parameters=params,
+    )
+    # The seal itself, even of an hour without tasks: a row of no task (every state empty).
+    store.command(
+        f"INSERT INTO {HOURS_TABLE} (Team, Hour, SealedAt, Signature, Service, Agent, Version, Tasks) "
+        "VALUES ({seal_team:String}, {seal_hour:DateTime('UTC')}, {sealed_at:DateTime64(6, 'UTC')}, "
+        "{signature:UInt64}, '', '', '', 0)",
+        parameters=params,
+    )
+
+
+def seal_hours(store: Store, now: datetime | None = None, limit: int = 24) -> int:
+    """Seal (or seal again) up to ``limit`` (team, hour) pairs that need it, newest first; returns how many.
+
+    An hour is sealed once no span of its tasks is expected: ``ACTIVITY_HOURS_AFTER`` + 1 hours after its end.
+    Every team that has tasks then is sealed, and every team together (``*``).
+    """
+    now = _utc(now or datetime.now(timezone.utc))
+    horizon = _floor_hour(now) - (ACTIVITY_HOURS_AFTER + 2) * _HOUR
+    activity = _activity(store, datetime(1970, 1, 1, tzinfo=timezone.utc), horizon + (ACTIVITY_HOURS_AFTER + 2) * _HOUR)
+    # A task's rows start at most 5 minutes before its root: its hour has activity, or the hour after it.
+    hours = sorted({h for hour in activity for h in (hour, hour - _HOUR) if h < horizon}, reverse=True)
+    if not hours:
+        return 0
+    teams = [EVERY_TEAM] + [
+        str(row[0])
+        for row in store.query(
+            f"SELECT DISTINCT Team FROM {ROLLUP_TABLE} WHERE Start >= {{lo:DateTime64(9)}} ORDER BY Team",
+            {"lo": hours[-1] - _HOUR},
+        )
+    ]
+    stored = {
+        (str(team), _utc(hour)): int(signature)
+        for team, hour, signature in store.query(
+            f"SELECT Team, Hour, argMax(Signature, SealedAt) FROM {HOURS_TABLE} "
+            "WHERE Hour >= {lo:DateTime('UTC')} GROUP BY Team, Hour",
+            {"lo": hours[-1]},
+        )
+    }
+    sealed = 0
+    for hour in hours:
+        signature = _signature(activity, hour)
+        for team in teams:
+            if stored.get((team, hour)) == signature:
+                continue
+            _seal(store, hour, team, signature)
+            sealed += 1
+            if sealed >= limit:
+                return sealed
+    return sealed
