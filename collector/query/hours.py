@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.query.tasks import STATES_SQL, TaskFilter, task_rows_query
+from tracereel.collector.query.tasks import RUN_AFTER, SKEW_BEFORE, STATES_SQL, TaskFilter, task_rows_query
 from tracereel.collector.store import (
     ACTIVITY_HOURS_AFTER,
     ACTIVITY_HOURS_BEFORE,
@@ -33,6 +33,7 @@ __all__ = ["EVERY_TEAM", "HourPlan", "plan_hours", "seal_hours", "sealed_states_
 
 EVERY_TEAM: Final = "*"
 _HOUR: Final = timedelta(hours=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _STATE_NAMES: Final = ", ".join(name for name, _ in STATE_COLUMNS)
 
 
@@ -147,38 +148,47 @@ def sealed_states_sql(flt: TaskFilter, scope: Scope, group: str, plan: HourPlan)
     return f"SELECT {group} AS grp, {_STATE_NAMES} FROM {HOURS_TABLE} WHERE {' AND '.join(where)}", params
 
 
-def _seal(store: Store, hour: datetime, team: str, signature: int) -> None:
-    """Seal ``hour`` for ``team`` (``*``: every team) at ``signature``, read before the states are."""
-    scope = EVERYTHING if team == EVERY_TEAM else Scope(team=team)
-    with_tasks, params = task_rows_query(None, None, TaskFilter(start=hour, end=hour + _HOUR), scope)
+def _seal(store: Store, hour: datetime, scope: Scope | None, keys: list[str], signature: int) -> None:
+    """Seal ``hour`` at ``signature`` (read before the states are) under each team key of ``keys``, with the
+    states of ``scope``'s tasks (the same states for every key: a team alone in its hours is also every team);
+    ``scope`` None: the keys' teams have no task there."""
     sealed_at = datetime.now(timezone.utc)
-    params.update({"seal_team": team, "seal_hour": hour, "sealed_at": sealed_at, "signature": signature})
-    head = f"INSERT INTO {HOURS_TABLE} (Team, Hour, SealedAt, Signature, Service, Agent, Version, {_STATE_NAMES})\n"
-    store.command(
-        f"""{head}{with_tasks}SELECT {{seal_team:String}}, {{seal_hour:DateTime('UTC')}},
-       {{sealed_at:DateTime64(6, 'UTC')}}, {{signature:UInt64}}, root_service, root_agent, root_version, {STATES_SQL}
-FROM task_rows
-GROUP BY root_service, root_agent, root_version""",
-        parameters=params,
-    )
-    # The seal itself, even of an hour without tasks: a row of no task (every state empty).
+    params: dict[str, Any] = {"seal_keys": keys, "seal_hour": hour, "sealed_at": sealed_at, "signature": signature}
+    columns = f"Team, Hour, SealedAt, Signature, Service, Agent, Version, {_STATE_NAMES}"
+    if scope is not None:
+        with_tasks, task_params = task_rows_query(None, None, TaskFilter(start=hour, end=hour + _HOUR), scope)
+        params.update(task_params)
+        store.command(
+            f"""INSERT INTO {HOURS_TABLE} ({columns})
+{with_tasks}SELECT key, {{seal_hour:DateTime('UTC')}}, {{sealed_at:DateTime64(6, 'UTC')}}, {{signature:UInt64}},
+       * EXCEPT key
+FROM (
+    SELECT root_service, root_agent, root_version, {STATES_SQL}
+    FROM task_rows
+    GROUP BY root_service, root_agent, root_version
+)
+ARRAY JOIN {{seal_keys:Array(String)}} AS key""",
+            parameters=params,
+        )
+    # The seal itself, even of an hour without tasks: a row of no task (every state empty) per key.
     store.command(
         f"INSERT INTO {HOURS_TABLE} (Team, Hour, SealedAt, Signature, Service, Agent, Version, Tasks) "
-        "VALUES ({seal_team:String}, {seal_hour:DateTime('UTC')}, {sealed_at:DateTime64(6, 'UTC')}, "
-        "{signature:UInt64}, '', '', '', 0)",
+        "SELECT arrayJoin({seal_keys:Array(String)}), {seal_hour:DateTime('UTC')}, "
+        "{sealed_at:DateTime64(6, 'UTC')}, {signature:UInt64}, '', '', '', 0",
         parameters=params,
     )
 
 
 def seal_hours(store: Store, now: datetime | None = None, limit: int = 24) -> int:
-    """Seal (or seal again) up to ``limit`` (team, hour) pairs that need it, newest first; returns how many.
+    """Seal (or seal again) up to ``limit`` hours that need it, newest first; returns how many.
 
     An hour is sealed once no span of its tasks is expected: ``ACTIVITY_HOURS_AFTER`` + 1 hours after its end.
-    Every team that has tasks then is sealed, and every team together (``*``).
+    It is sealed for every team together (``*``) and for each team with tasks since the oldest such hour; a
+    team alone in an hour's rows shares the computation with ``*``.
     """
     now = _utc(now or datetime.now(timezone.utc))
     horizon = _floor_hour(now) - (ACTIVITY_HOURS_AFTER + 2) * _HOUR
-    activity = _activity(store, datetime(1970, 1, 1, tzinfo=timezone.utc), horizon + (ACTIVITY_HOURS_AFTER + 2) * _HOUR)
+    activity = _activity(store, _EPOCH, horizon + (ACTIVITY_HOURS_AFTER + 2) * _HOUR)
     # A task's rows start at most 5 minutes before its root: its hour has activity, or the hour after it.
     hours = sorted({h for hour in activity for h in (hour, hour - _HOUR) if h < horizon}, reverse=True)
     if not hours:
@@ -201,11 +211,29 @@ def seal_hours(store: Store, now: datetime | None = None, limit: int = 24) -> in
     sealed = 0
     for hour in hours:
         signature = _signature(activity, hour)
-        for team in teams:
-            if stored.get((team, hour)) == signature:
-                continue
-            _seal(store, hour, team, signature)
-            sealed += 1
-            if sealed >= limit:
-                return sealed
+        stale = [team for team in teams if stored.get((team, hour)) != signature]
+        if not stale:
+            continue
+        # The teams with rows that can belong to the hour's tasks (as the per-task SQL reads them).
+        present = [
+            str(row[0])
+            for row in store.query(
+                f"SELECT DISTINCT Team FROM {ROLLUP_TABLE} "
+                "WHERE Start >= {lo:DateTime64(9)} AND Start < {hi:DateTime64(9)}",
+                {"lo": hour - SKEW_BEFORE, "hi": hour + _HOUR + RUN_AFTER},
+            )
+        ]
+        if len(present) <= 1:
+            _seal(store, hour, EVERYTHING, [t for t in stale if t in (EVERY_TEAM, *present)], signature)
+            absent = [t for t in stale if t not in (EVERY_TEAM, *present)]
+        else:
+            for team in stale:
+                if team == EVERY_TEAM or team in present:
+                    _seal(store, hour, EVERYTHING if team == EVERY_TEAM else Scope(team=team), [team], signature)
+            absent = [t for t in stale if t != EVERY_TEAM and t not in present]
+        if absent:
+            _seal(store, hour, None, absent, signature)
+        sealed += 1
+        if sealed >= limit:
+            return sealed
     return sealed
