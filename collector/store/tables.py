@@ -24,6 +24,8 @@ __all__ = [
     "ROLLUP_TABLE",
     "SCORES_FINAL",
     "SCORES_TABLE",
+    "SEARCH_NGRAM",
+    "SEARCH_TABLE",
     "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
@@ -56,3 +58,8 @@ REVIEWS_TABLE: Final = "tracereel_reviews"
 # Failure clusters (DESIGN.md "Production loop"): one row per cluster, the latest per id wins. A cluster's
 # signature and centroid terms are kept so that a new failure joins the cluster its kind joined before.
 FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
+# Full-text search (issue 24): one row per span with payload text, lower-cased, under an n-gram text index.
+SEARCH_TABLE: Final = "tracereel_search"
+# The length of the n-grams its text index holds: what the index narrows by (migration 0021 and
+# collector/query/search.py read it here). A word shorter than this is found by scanning.
+SEARCH_NGRAM: Final = 3
