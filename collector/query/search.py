@@ -22,10 +22,10 @@ from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.params import ParamError
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE
+from tracereel.search import MAX_SEARCH_CHARS, search_words
 
 __all__ = ["MAX_SEARCH_CHARS", "SearchError", "parse_search", "search_condition"]
 
-MAX_SEARCH_CHARS: Final = 1000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -34,15 +34,12 @@ class SearchError(ParamError):
 
 
 def parse_search(text: str) -> tuple[str, ...]:
-    """The words of a search text, each once, in order; SearchError if it is empty, blank or too long."""
-    if len(text) > MAX_SEARCH_CHARS:
-        raise SearchError(f"q is {len(text):,} characters long; a search is at most {MAX_SEARCH_CHARS:,} characters")
-    if not text:
-        raise SearchError("q is empty: give the words to search for")
-    words = tuple(dict.fromkeys(text.split()))
-    if not words:
-        raise SearchError("q is only whitespace: give the words to search for")
-    return words
+    """The words of a search text, each once, in order; SearchError if it is empty, blank or too long
+    (the rule is tracereel/search.py's, shared with the client)."""
+    try:
+        return search_words(text)
+    except ValueError as exc:
+        raise SearchError(str(exc)) from None
 
 
 def search_condition(
