@@ -156,9 +156,7 @@ def _trace(rng: random.Random, team: str, i: int) -> tuple[Stored, list[dict[str
                 "attributes": attrs,
             }
         )
-    payloads = [
-        "\n".join(str(v) for k, v in spec["attributes"].items() if k in PAYLOADS).lower() for spec in specs
-    ]
+    payloads = ["\n".join(str(v) for k, v in spec["attributes"].items() if k in PAYLOADS).lower() for spec in specs]
     return Stored(trace_id, team, agent, service, error, start, payloads), specs
 
 
