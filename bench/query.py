@@ -493,6 +493,24 @@ def main() -> None:
                         time.sleep(0.1)
                 ids = iter(sample * args.runs * 3)
                 cases.append(("GET /api/v1/traces/{id}", lambda: get(f"/api/v1/traces/{next(ids)}")))
+                # Full-text search (issue 24 part 3): a rare word (one task's ticket id), a word every task's
+                # input holds, and two words in different spans of a task; the search table's size on disk.
+                (ticket_input,) = store.query(
+                    "SELECT SpanAttributes['tracereel.agent.input'] FROM otel_traces WHERE IsRoot LIMIT 1"
+                )[0]
+                ticket = json.loads(ticket_input)["ticket"]
+                for q in (ticket, "invoice", "invoice get_invoice"):
+                    cases.append(
+                        (f"GET /api/v1/traces?q={q}&limit=50", lambda q=q: get("/api/v1/traces", q=q, limit=50))
+                    )
+                searched = store.query(
+                    "SELECT sum(rows), sum(data_compressed_bytes), sum(secondary_indices_compressed_bytes) "
+                    "FROM system.parts WHERE table = 'tracereel_search' AND active"
+                )[0]
+                print(
+                    f"search table: {searched[0]:,} rows, {searched[1] / 2**20:,.0f} MiB data, "
+                    f"{searched[2] / 2**20:,.0f} MiB text index"
+                )
                 print(f"\n{'query':52} {'median':>9} {'worst':>9}")
                 for name, fn in cases:
                     median, worst, result = _time(fn, args.runs)

@@ -53,6 +53,7 @@ from tracereel.contracts.scores import Score, ScoreBatch, ScoreIn, ScoresStored
 from tracereel.contracts.switches import Kill, Selector, Switch, SwitchAnswer, Switches
 from tracereel.contracts.traces import TRACE, Trace, TraceList, TraceSummary
 from tracereel.sdk import settings
+from tracereel.search import search_words
 from tracereel.traces import parse_trace_id
 from tracereel.transport import network_reason, session
 
@@ -214,7 +215,17 @@ class CollectorClient:
                 time.sleep(poll)
 
     def traces(self, **filters: Any) -> list[TraceSummary]:
-        """Trace summaries newest first (``limit``, ``start``/``end``, ``service``, ``agent``, ``status``, ...)."""
+        """Trace summaries newest first (``limit``, ``start``/``end``, ``service``, ``agent``, ``status``, ...).
+
+        ``q``: only traces whose payloads contain every word of it (full-text search; the collector
+        answers 400 for an empty or blank one or one over 1,000 characters; checked here first, as a
+        :class:`CollectorError` with status 400, because an empty value is not sent at all).
+        """
+        if filters.get("q") is not None:
+            try:
+                search_words(str(filters["q"]))
+            except ValueError as exc:
+                raise CollectorError(str(exc), 400) from None
         path = f"{API_PREFIX}/traces"
         return self._parsed(TraceList, self.get(path, **_window(filters)), path).traces
 

@@ -14,6 +14,8 @@ and tests/shared/test_rules.py runs the SQL in chDB and the Python over one tabl
   spans only (pydantic-ai repeats its model calls' usage on its agent span);
 - **the task's agent**: the root span's agent name, else the first agent span below it;
 - **payloads** (Python only): what each kind of span took and gave, in order of preference;
+- **search text**: what full-text search reads of a span: its payload attributes
+  (:data:`PAYLOAD_ATTRIBUTES`, whatever its kind), lower-cased, joined by newlines;
 - **scores** (DESIGN.md "Production loop"): a score passes when its value is at least 0.5
   (``groundedness_rate`` counts a task grounded when its latest groundedness passes; a failing
   online score is one below it); feedback is negative below 0 (thumbs-down is -1); a task's
@@ -43,6 +45,8 @@ __all__ = [
     "NO_AGENT_SQL",
     "OUTPUT_TOKENS_SQL",
     "PASSING_SCORE",
+    "PAYLOAD_ATTRIBUTES",
+    "SEARCH_TEXT_SQL",
     "TRUE_SPELLINGS",
     "agent_label",
     "agent_name",
@@ -60,6 +64,7 @@ __all__ = [
     "payload",
     "score_passes",
     "score_passes_sql",
+    "search_text",
     "span_tokens",
     "task_agent",
     "task_agent_sql",
@@ -163,9 +168,9 @@ def escalation_reasons(spans: Sequence[Mapping[str, Any]]) -> list[str]:
 # kind -> (input attributes, output attributes), in order of preference: the GenAI conventions and
 # tracereel's own, then OpenInference's input.value / output.value.
 _PAYLOADS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "agent": ((sc.AGENT_INPUT, "input.value"), (sc.AGENT_OUTPUT, "output.value")),
-    "llm": ((sc.LLM_ARGUMENTS, sc.INPUT_MESSAGES, "input.value"), (sc.OUTPUT_MESSAGES, "output.value")),
-    "tool": ((sc.TOOL_CALL_ARGUMENTS, "input.value"), (sc.TOOL_CALL_RESULT, "output.value")),
+    "agent": ((sc.AGENT_INPUT, sc.INPUT_VALUE), (sc.AGENT_OUTPUT, sc.OUTPUT_VALUE)),
+    "llm": ((sc.LLM_ARGUMENTS, sc.INPUT_MESSAGES, sc.INPUT_VALUE), (sc.OUTPUT_MESSAGES, sc.OUTPUT_VALUE)),
+    "tool": ((sc.TOOL_CALL_ARGUMENTS, sc.INPUT_VALUE), (sc.TOOL_CALL_RESULT, sc.OUTPUT_VALUE)),
 }
 
 
@@ -181,6 +186,36 @@ def payload(span: Mapping[str, Any]) -> tuple[str | None, str | None]:
         return next((str(attrs[n]) for n in names if attrs.get(n) not in (None, "")), None)
 
     return first(inputs), first(outputs)
+
+
+# --- search text --------------------------------------------------------------------------
+
+# The attributes full-text search reads (issue 24): inputs, outputs, messages, tool arguments and
+# results, tracereel's, the GenAI conventions' and OpenInference's. The search table's view
+# (collector/store/migrations.py) and any Python reader take the names from here.
+PAYLOAD_ATTRIBUTES: Final = (
+    sc.AGENT_INPUT,
+    sc.AGENT_OUTPUT,
+    sc.INPUT_MESSAGES,
+    sc.OUTPUT_MESSAGES,
+    sc.TOOL_CALL_ARGUMENTS,
+    sc.TOOL_CALL_RESULT,
+    sc.INPUT_VALUE,
+    sc.OUTPUT_VALUE,
+)
+# Newline-joined: a search word is whitespace-free, so it never matches across two attributes.
+SEARCH_TEXT_SQL: Final = (
+    "lowerUTF8(arrayStringConcat(arrayFilter(v -> v != '', ["
+    + ", ".join(f"{_A}['{name}']" for name in PAYLOAD_ATTRIBUTES)
+    + "]), '\\n'))"
+)
+
+
+def search_text(span: Mapping[str, Any]) -> str:
+    """A span's payload attributes (:data:`PAYLOAD_ATTRIBUTES`) in order, the empty ones left out,
+    lower-cased and joined by newlines; what search finds words in. Empty if it has none."""
+    attrs = _attrs(span)
+    return "\n".join(str(attrs[n]) for n in PAYLOAD_ATTRIBUTES if attrs.get(n) not in (None, "")).lower()
 
 
 # --- tokens -------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "HANDOFF_FROM",
     "HANDOFF_TARGET_TYPE",
     "INPUT_MESSAGES",
+    "INPUT_VALUE",
     "KILLED",
     "KILLED_REASON",
     "KINDS",
@@ -46,6 +47,7 @@ __all__ = [
     "OP_EXECUTE_TOOL",
     "OP_INVOKE_AGENT",
     "OUTPUT_MESSAGES",
+    "OUTPUT_VALUE",
     "PLAN_STEPS",
     "PROVIDER_NAME",
     "REPLAY_DIVERGED_AT",
@@ -98,6 +100,9 @@ TIMEOUT_ERROR_TYPE: Final = "timeout"
 
 # --- OpenInference (spans from other instrumentations) ---------------------------------
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+# What an OpenInference span took and gave (JSON or text), whatever its kind.
+INPUT_VALUE: Final = "input.value"
+OUTPUT_VALUE: Final = "output.value"
 # Agent-graph nodes (OpenInference, Phoenix's graph view): a node naming the node it came from is
 # a sub-agent handoff.
 GRAPH_NODE_ID: Final = "graph.node.id"

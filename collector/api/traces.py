@@ -40,10 +40,18 @@ async def traces(
     include_replays: bool = Query(
         False, description="also list replays and eval case runs (marked: replay_of, eval_run_id)"
     ),
+    q: str | None = Query(
+        None,
+        description=(
+            "full-text search: only traces whose payloads (inputs, outputs, messages, tool arguments and results) "
+            "contain every whitespace-separated word, as literal text, ignoring case, in any of their spans; "
+            "1 to 1,000 characters, not blank (else 400)"
+        ),
+    ),
     principal: Principal = require_role("read"),
 ) -> TraceList:
     """Traces whose root span starts in the window, with span counts, tokens and status; replays and
-    eval case runs only with ``include_replays=true``."""
+    eval case runs only with ``include_replays=true``; with ``q``, only those whose payloads contain its words."""
     start, end = parse_trace_list_window(from_, to)
     rows = await run_in_threadpool(
         list_traces,
@@ -56,6 +64,7 @@ async def traces(
         version=version,
         status=status,
         include_replays=include_replays,
+        q=q,
         prices=read_price_table(request),
         scope=read_scope(principal),
     )

@@ -59,6 +59,7 @@ from tracereel.collector.query.params import (
 from tracereel.collector.query.prices import DEFAULT_PRICES, ENV_VAR, Price, PriceError, PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, glob_to_like, scope_sql
 from tracereel.collector.query.scores import SCORES_FINAL, UnknownTrace, store_scores, trace_scores
+from tracereel.collector.query.search import MAX_SEARCH_CHARS, SearchError, parse_search, search_condition
 from tracereel.collector.query.switches import (
     SwitchKey,
     current_switches,
@@ -76,6 +77,7 @@ __all__ = [
     "DEFAULT_PRICES",
     "ENV_VAR",
     "EVERYTHING",
+    "MAX_SEARCH_CHARS",
     "METRIC_KEYS",
     "MIN_SAMPLES",
     "RUN_ID_PATTERN",
@@ -90,6 +92,7 @@ __all__ = [
     "PriceTable",
     "RuleExists",
     "Scope",
+    "SearchError",
     "StoredEvalRun",
     "StoredRule",
     "SwitchKey",
@@ -116,6 +119,7 @@ __all__ = [
     "parse_compare_metrics",
     "parse_eval_report",
     "parse_metrics_window",
+    "parse_search",
     "parse_time",
     "parse_tolerances",
     "parse_trace_id",
@@ -125,6 +129,7 @@ __all__ = [
     "remove_rule",
     "rule_progress",
     "scope_sql",
+    "search_condition",
     "store_eval_run",
     "store_scores",
     "summary",

@@ -10,6 +10,7 @@ from tracereel import semconv as sc
 from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE, SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
 from tracereel.collector.query.prices import PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
+from tracereel.collector.query.search import search_condition
 from tracereel.collector.store import ROLLUP_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, Store
 from tracereel.rules import flag, task_agent_sql
 from tracereel.traces import SpanJSON, Trace
@@ -39,6 +40,7 @@ def list_traces(
     version: str | None = None,
     scope: Scope = EVERYTHING,
     include_replays: bool = False,
+    q: str | None = None,
 ) -> list[dict[str, Any]]:
     """Traces whose root span starts in [start, end), newest first, with counts, tokens and cost.
 
@@ -53,7 +55,8 @@ def list_traces(
     A task's agent and version are the root's, else the first agent span's (tracereel/rules.py);
     ``agent`` and ``version`` select by them. Tokens are summed over LLM spans only.
     Only traces in ``scope`` (their root's team and service, the task's agent) are listed, and
-    only the scope's team's spans are counted.
+    only the scope's team's spans are counted. ``q``: only traces whose payloads contain every word
+    of it (collector/query/search.py; SearchError, a ParamError, if it is empty or too long).
     """
     visible, scope_params = scope_sql(Scope(team=scope.team, services=scope.services))
     window = ["Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
@@ -75,6 +78,11 @@ def list_traces(
         markers.append("AgentVersion = {version:String}")
     if status:
         where.append(_STATUSES[status.lower()])
+    if q is not None:
+        found, search_params = search_condition(q, start=start, end=end, scope=scope)
+        where.append(found)
+        markers.append(found)
+        params.update(search_params)
     # Not in ``where``: the task-start markers of unfinished runs carry neither mark.
     own = [] if include_replays else [f"SpanAttributes['{k}'] = ''" for k in (sc.REPLAY_OF, sc.EVAL_RUN_ID)]
     roots = store.query_dicts(

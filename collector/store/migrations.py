@@ -38,6 +38,8 @@ from tracereel.collector.store.tables import (
     REVIEWS_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
+    SEARCH_NGRAM,
+    SEARCH_TABLE,
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
@@ -47,6 +49,7 @@ from tracereel.rules import (
     ESCALATED_SQL,
     INPUT_TOKENS_SQL,
     OUTPUT_TOKENS_SQL,
+    SEARCH_TEXT_SQL,
     flag_sql,
     is_true_sql,
 )
@@ -574,6 +577,34 @@ SETTINGS ttl_only_drop_parts = 1""",
     UpdatedAt DateTime64(6, 'UTC')
 ) ENGINE = ReplacingMergeTree(UpdatedAt)
 ORDER BY (Team, ClusterId)""",
+        ),
+    ),
+    # Full-text search (issue 24 part 3): each span's payload text (tracereel/rules.py, search text),
+    # under a text (inverted) index of its 3-grams. A word that occurs in a text has all its 3-grams
+    # there, so the index narrows exactly to candidate granules, for any substring, and position()
+    # decides (collector/query/search.py). A word-token index would miss "voice" in "invoices".
+    # Newest first within a team. The view comes before the backfill: a span stored in between
+    # is written twice, which a search cannot tell (a trace matches or not), never lost.
+    # allow_experimental_full_text_index: a ClickHouse server before 26.x wants it to create the
+    # index (chDB 26.9 and newer servers accept it and need nothing); a query setting, not stored.
+    (
+        "0021_search",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} (
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    Team LowCardinality(String) CODEC(ZSTD(1)),
+    Text String CODEC(ZSTD(1)),
+    INDEX idx_text Text TYPE text(tokenizer = ngrams({SEARCH_NGRAM}))
+) ENGINE = MergeTree()
+PARTITION BY toDate(Timestamp)
+ORDER BY (Team, Timestamp)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000,
+    allow_experimental_full_text_index = 1""",
+            f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {SEARCH_TABLE}_mv TO {SEARCH_TABLE} AS
+SELECT Timestamp, TraceId, Team, {SEARCH_TEXT_SQL} AS Text FROM {TRACES_TABLE} WHERE Text != ''""",
+            f"""INSERT INTO {SEARCH_TABLE} (Timestamp, TraceId, Team, Text)
+SELECT Timestamp, TraceId, Team, {SEARCH_TEXT_SQL} AS Text FROM {TRACES_TABLE} WHERE Text != ''""",
         ),
     ),
     # Sealed hours (DESIGN.md "Metric definitions", collector/store/hours.py): the rollup keeps each task's

@@ -41,6 +41,7 @@ from tracereel.collector.store.tables import (
     REVIEWS_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
+    SEARCH_TABLE,
     SWITCHES_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
@@ -73,6 +74,7 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     REVIEWS_TABLE: "Time",
     HOURS_TABLE: "Hour",
     ACTIVITY_TABLE: "Hour",
+    SEARCH_TABLE: "Timestamp",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log

@@ -26,6 +26,8 @@ __all__ = [
     "ROLLUP_TABLE",
     "SCORES_FINAL",
     "SCORES_TABLE",
+    "SEARCH_NGRAM",
+    "SEARCH_TABLE",
     "SWITCHES_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
@@ -62,3 +64,8 @@ FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
 # and the per-hour count of changes that says whether a seal is still current.
 HOURS_TABLE: Final = "tracereel_task_hours"
 ACTIVITY_TABLE: Final = "tracereel_activity"
+# Full-text search (issue 24): one row per span with payload text, lower-cased, under an n-gram text index.
+SEARCH_TABLE: Final = "tracereel_search"
+# The length of the n-grams its text index holds: what the index narrows by (migration 0021 and
+# collector/query/search.py read it here). A word shorter than this is found by scanning.
+SEARCH_NGRAM: Final = 3

@@ -1,5 +1,9 @@
 """Traces: a searchable, filterable table of traces, newest first; selecting a row opens the trace.
 
+Two searches: "Search payloads" asks the collector for the traces whose inputs, outputs, messages
+or tool calls contain every word (full-text, over the whole window); "Find" narrows the rows
+shown by trace id, agent, root span or version.
+
 Linked from a firing monitor (the Monitors page), the URL carries its filters and window
 (``?monitor=&agent=&version=&service=&from=&to=``, unix seconds), which replace the sidebar's.
 """
@@ -34,8 +38,13 @@ if linked:
         st.query_params.clear()
         st.rerun()
 
+payload_search = st.text_input(
+    "Search payloads",
+    placeholder="words the inputs, outputs, messages or tool calls contain (every word, any case)",
+    key="payload_search",
+)
 left, middle, right, last = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-search = left.text_input("Search", placeholder="trace id, agent, root span or version", key="search")
+search = left.text_input("Find", placeholder="trace id, agent, root span or version", key="search")
 status = middle.selectbox("Status", ["any", "ok", "error", "unset"], key="status")
 limit = right.selectbox("Show", [50, 200, 1000], index=1, key="limit")
 # Replays and eval case runs are not the agents' traffic: listed (and marked) only when asked.
@@ -46,11 +55,16 @@ try:
         limit=limit,
         status=None if status == "any" else status,
         include_replays="true" if include_replays else None,
+        # A blank box is no search, not a refused one.
+        q=payload_search if payload_search.strip() else None,
         **flt,
     )
 except CollectorError as exc:
     ui.fail(exc)
 
+if not rows and payload_search.strip():
+    st.info(f"No traces in this window contain every word of {payload_search.strip()!r}.", icon=":material/search_off:")
+    st.stop()
 if not rows:
     st.info(
         "No traces in this window. Send some with the tracereel SDK or `tracereel demo`, or widen the window.",

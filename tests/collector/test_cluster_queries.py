@@ -92,8 +92,9 @@ def test_the_tables_are_local_tables_behind_distributed_ones(store: Store):
         assert engines[table] == "Distributed"
         assert engines[f"{table}_local"].endswith("MergeTree")
     views = {name: engine for name, engine in engines.items() if engine == "MaterializedView"}
-    # The trace-id lookup, both rollups, the SDK's scores, the activity of the rollup and of the scores.
-    assert len(views) == 6
+    # The trace-id lookup, both rollups, the SDK's scores, the search text, the activity of the rollup and
+    # of the scores.
+    assert len(views) == 7
 
 
 def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
@@ -116,7 +117,11 @@ def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
     with asgi_collector.client() as http:
         trace_id = traces.json()["traces"][0]["trace_id"]
         trace = http.get(f"/api/v1/traces/{trace_id}")
+        # Search reads the Distributed search table: the one task that looked up id 2 (and failed).
+        searched = http.get("/api/v1/traces", params={**WINDOW, "q": '"ID": 2}'}).json()["traces"]
+        failed = http.get("/api/v1/traces", params={**WINDOW, "status": "error"}).json()["traces"]
     assert trace.status_code == 200 and trace.json()["spans"]
+    assert [t["trace_id"] for t in searched] == [t["trace_id"] for t in failed] and len(failed) == 1
 
 
 def test_retention_and_deletes_apply_to_the_local_tables(store: Store):

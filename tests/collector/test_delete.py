@@ -63,7 +63,7 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
         # A judgement of it, so its scores are seen to go too.
         assert http.post("/api/v1/scores", json={"trace_id": b, "name": "q", "value": 0}).status_code == 201
         before = _rows_of(asgi_collector.store, b)
-        assert before["otel_traces"] == 7 and before["tracereel_scores"] > 0
+        assert before["otel_traces"] == 7 and before["tracereel_scores"] > 0 and before["tracereel_search"] > 0
         listed = {t["trace_id"] for t in http.get("/api/v1/traces", params={"limit": 100}).json()["traces"]}
 
         with caplog.at_level(logging.INFO, logger="tracereel.collector.audit"):
@@ -75,7 +75,8 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
         assert http.get(f"/api/v1/traces/{b}").status_code == 404
         after = {t["trace_id"] for t in http.get("/api/v1/traces", params={"limit": 100}).json()["traces"]}
         assert after == listed - {b}
-        # Every table holding trace ids (spans, lookup, both rollups, scores, review verdicts) has nothing of it left.
+        # Every table holding trace ids (spans, lookup, both rollups, scores, review verdicts, search) has nothing
+        # of it left.
         assert _rows_of(asgi_collector.store, b) == dict.fromkeys(trace_tables(asgi_collector.store), 0)
         assert set(trace_tables(asgi_collector.store)) == {
             "otel_traces",
@@ -84,6 +85,7 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
             "tracereel_task_rollup",
             "tracereel_scores",
             "tracereel_reviews",
+            "tracereel_search",
         }
         # Deleted once: a second delete finds nothing.
         assert http.delete(f"/api/v1/traces/{b}").status_code == 404

@@ -37,7 +37,9 @@ def span_columns(trace_id: str, start: datetime, count: int = 3) -> list[list[An
     """``count`` spans of one trace (a root and its children) as INSERT_COLUMNS columns, starting at ``start``."""
     rows = []
     for i in range(count):
-        attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"} if i == 0 else {}
+        # The root's input gives the trace a row in the search table too.
+        root = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a", "tracereel.agent.input": '"hi"'}
+        attributes = root if i == 0 else {}
         rows.append(
             [
                 start + timedelta(milliseconds=i),

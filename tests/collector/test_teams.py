@@ -63,7 +63,10 @@ def _create(http: TestClient, **body: Any) -> dict[str, Any]:
 def _ingest(
     http: TestClient, team: Team, trace_id: str, agent: str, service: str, start: int, version: str = ""
 ) -> None:
-    extra = {"gen_ai.agent.version": version} if version else None
+    # Every team asks the same question, so a search for its words must tell the teams apart.
+    extra = {"tracereel.agent.input": '{"question": "Where is my parcel?"}'}
+    if version:
+        extra["gen_ai.agent.version"] = version
     body = protobuf_request(agent_task(trace_id, agent, team.model, team.tool, start, extra), service=service)
     response = http.post("/v1/traces", content=body, headers={**PB, **bearer(team.ingest)})
     assert response.status_code == 200, response.text
@@ -106,6 +109,11 @@ def _check_trace_list(w: World, get: Callable[..., Any]) -> None:
         assert other.service not in {t["service_name"] for t in listed}
         # Counts are the team's own spans only.
         assert all(t["span_count"] == 3 for t in listed)
+        # Full-text search: every team's traces hold the words, each team finds its own only.
+        found = get("/api/v1/traces", me.read, params={"q": "PARCEL where", "limit": 1000}).json()["traces"]
+        assert {t["trace_id"] for t in found} == set(me.traces)
+    everyone = get("/api/v1/traces", ADMIN, params={"q": "parcel", "limit": 1000}).json()["traces"]
+    assert {t["trace_id"] for t in everyone} == set(w.alpha.traces) | set(w.beta.traces)
 
 
 def _not_found_like_unknown(w: World, get: Callable[..., Any], path: str, foreign: str, unknown: str) -> None:

@@ -12,6 +12,7 @@ from canary_traffic import Version, send
 from tests.collector.otel_client import OtelClient
 from tracereel.catalog import CATALOG
 from tracereel.client import CollectorClient
+from tracereel.rules import search_text
 
 
 def _texts(at: Any) -> str:
@@ -64,6 +65,31 @@ def test_traces_table_search_and_filters(filled_collector, app_for):
     assert len(at.dataframe[0].value) == 4
     at.text_input(key="search").input("no-such-thing").run()
     assert len(at.dataframe[0].value) == 0
+
+
+def test_traces_page_searches_payloads_on_the_collector(filled_collector, app_for):
+    with filled_collector.client() as http:
+        listed = http.get("/api/v1/traces", params={"limit": 50}).json()["traces"]
+        spans = {t["trace_id"]: http.get(f"/api/v1/traces/{t['trace_id']}").json()["spans"] for t in listed}
+    # The workload's card complaint (tasks 5 and 11): both words in some span of each, whatever the case.
+    want = [
+        t["trace_id"]
+        for t in listed
+        if all(any(word in search_text(s) for s in spans[t["trace_id"]]) for word in ("charged", "twice"))
+    ]
+    assert len(want) == 2
+    at = app_for(filled_collector.url)
+    at.run()
+    at.switch_page("views/traces.py").run()
+    at.text_input(key="payload_search").input("CHARGED Twice").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["trace id"]) == want
+    # Finding by id still narrows the rows shown.
+    at.text_input(key="search").input(want[1][:12]).run()
+    assert list(at.dataframe[0].value["trace id"]) == [want[1]]
+    at.text_input(key="search").input("").run()
+    at.text_input(key="payload_search").input("nothing-says-this").run()
+    assert "contain every word" in at.info[0].value
 
 
 def test_trace_detail_shows_tree_signals_and_replay_command(filled_collector, app_for):

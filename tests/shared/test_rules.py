@@ -23,12 +23,15 @@ from opentelemetry.trace import Status, StatusCode
 
 from tracereel import semconv as sc
 from tracereel.rules import (
+    PAYLOAD_ATTRIBUTES,
+    SEARCH_TEXT_SQL,
     escalation_reasons,
     flag,
     negative_feedback,
     negative_feedback_sql,
     score_passes,
     score_passes_sql,
+    search_text,
     task_agent,
     task_success,
     task_tokens,
@@ -310,3 +313,29 @@ def test_a_passing_score_and_negative_feedback_agree_in_sql_and_python(store: An
     # What the rules say is right: 0.5 passes, a thumbs-down (-1) is negative, 0 is neither.
     assert in_python[0.5] == (True, False) and in_python[0.4999] == (False, False)
     assert in_python[-1.0] == (False, True) and in_python[0.0] == (False, False)
+
+
+SEARCH_CASES: list[dict[str, str]] = [
+    {},
+    {sc.AGENT_NAME: "Not A Payload"},
+    {sc.AGENT_INPUT: '{"Ticket": "T-1"}', sc.AGENT_OUTPUT: "Done"},
+    {sc.TOOL_CALL_RESULT: "Ok", sc.TOOL_CALL_ARGUMENTS: "", sc.INPUT_VALUE: "Über 100%"},
+    {sc.OUTPUT_VALUE: "b", sc.INPUT_MESSAGES: "a", sc.OUTPUT_MESSAGES: "x\ny", "other": "z"},
+    dict.fromkeys(PAYLOAD_ATTRIBUTES, "W"),
+]
+
+
+def test_a_spans_search_text_agrees_in_sql_and_python(store: Any) -> None:
+    rows = store.query(
+        f"SELECT i, {SEARCH_TEXT_SQL} FROM (SELECT arrayJoin(arrayEnumerate({{keys:Array(Array(String))}})) AS i, "
+        "CAST(mapFromArrays({keys:Array(Array(String))}[i], {values:Array(Array(String))}[i]), "
+        "'Map(LowCardinality(String), String)') AS SpanAttributes)",
+        {"keys": [list(case) for case in SEARCH_CASES], "values": [list(case.values()) for case in SEARCH_CASES]},
+    )
+    in_sql = [text for _, text in sorted(rows)]
+    in_python = [search_text({"attributes": case}) for case in SEARCH_CASES]
+    assert in_sql == in_python
+    # What the rule says: payloads only, in PAYLOAD_ATTRIBUTES order, empty ones left out, lower-cased.
+    assert in_python[:4] == ["", "", '{"ticket": "t-1"}\ndone', "ok\nüber 100%"]
+    assert in_python[4] == "a\nx\ny\nb"
+    assert in_python[5] == "\n".join(["w"] * len(PAYLOAD_ATTRIBUTES))

@@ -69,6 +69,11 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
     "--status", type=click.Choice(["ok", "error"]), help="Only tasks whose root span ended so (ok: not in error)."
 )
 @click.option("--since", metavar="DURATION", callback=_since, help="Only tasks started in the last 30m, 1h, 7d, ...")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only tasks whose payloads (inputs, outputs, messages, tool calls) contain every word, any case.",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many.")
 @click.option(
     "--include-replays",
@@ -82,6 +87,7 @@ def command(
     version: str | None,
     status: str | None,
     since: float | None,
+    search: str | None,
     limit: int,
     include_replays: bool,
     as_json: bool,
@@ -89,8 +95,9 @@ def command(
 ) -> None:
     """List the newest traces: id, start, agent, version, status, duration, steps, tokens, cost.
 
-    Replays and eval case runs are left out unless --include-replays. Exit 2 when the collector
-    cannot be asked.
+    Replays and eval case runs are left out unless --include-replays. --search finds tasks by what
+    they said (each word as literal text, in any span; 1 to 1,000 characters). Exit 2 when the
+    collector cannot be asked or refuses the search.
     """
     rows = ask_collector(
         collector,
@@ -101,13 +108,15 @@ def command(
             start=f"{since:.3f}" if since is not None else None,
             limit=limit,
             include_replays="true" if include_replays else None,
+            q=search,
         ),
     )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("no traces" + ("" if include_replays else " (replays and eval runs: --include-replays)"))
+        found = f" matching {search!r}" if search is not None else ""
+        click.echo(f"no traces{found}" + ("" if include_replays else " (replays and eval runs: --include-replays)"))
         return
     table = Table(box=None, pad_edge=False, highlight=False)
     for column in _COLUMNS + (("run",) if include_replays else ()):

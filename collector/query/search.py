@@ -1,0 +1,73 @@
+"""Full-text search over payloads (issue 24 part 3): the ``q`` of the trace list, parsed and made a condition.
+
+Semantics: the text's words are its whitespace-separated parts; a trace matches when every word
+occurs, as literal text and ignoring case, in the payloads (tracereel/rules.py, search text) of
+its spans: any of its spans, each word in any of them, the scope's team's spans only. Nothing in
+a word is syntax: ``%``, ``_``, quotes, backslashes, ``*``, brackets and dots are searched for as
+they are (bound parameters, ``position``; never a LIKE pattern or a regex made from the input).
+
+How: the search table (migration 0021) holds each span's payload text, lower-cased, under a
+text index of its 3-grams. A word that occurs in a text has all its 3-grams there, so
+``hasAllTokens`` on the word's 3-grams lets the index skip every granule that cannot match (a
+superset, never a miss), and ``position`` decides. A word shorter than three characters has no
+3-gram: it is checked by ``position`` alone over the window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Final
+
+from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
+from tracereel.collector.query.params import ParamError
+from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
+from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE
+from tracereel.search import MAX_SEARCH_CHARS, search_words
+
+__all__ = ["MAX_SEARCH_CHARS", "SearchError", "parse_search", "search_condition"]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class SearchError(ParamError):
+    """A search text the list cannot take (empty, blank, too long); the API answers 400 with its message."""
+
+
+def parse_search(text: str) -> tuple[str, ...]:
+    """The words of a search text, each once, in order; SearchError if it is empty, blank or too long
+    (the rule is tracereel/search.py's, shared with the client)."""
+    try:
+        return search_words(text)
+    except ValueError as exc:
+        raise SearchError(str(exc)) from None
+
+
+def search_condition(
+    text: str, *, start: datetime, end: datetime, scope: Scope = EVERYTHING
+) -> tuple[str, dict[str, Any]]:
+    """A condition on ``TraceId`` (traces whose root starts in [start, end)) and its parameters: the
+    trace's payloads contain every word of ``text``; SearchError for a text :func:`parse_search` refuses.
+
+    Only the spans of ``scope``'s team are read; its agent and service globs are the list's to apply.
+    """
+    words = parse_search(text)
+    team, params = scope_sql(Scope(team=scope.team), agent_column=None, service_column=None, name="search_scope")
+    # A trace's spans start a little before its root, or up to hours after it (as the metrics count them).
+    params["search_lo"] = max(start - SKEW_BEFORE, _EPOCH)
+    params["search_hi"] = end + RUN_AFTER
+    found: list[str] = []
+    for i, word in enumerate(words):
+        params[f"search_w{i}"] = word
+        needle = f"lowerUTF8({{search_w{i}:String}})"
+        literal = f"position(Text, {needle}) > 0"
+        if len(word) >= SEARCH_NGRAM:
+            # Before the literal check, so the index reads only granules holding every 3-gram of the word.
+            literal = f"hasAllTokens(Text, tokens({needle}, 'ngrams', {SEARCH_NGRAM})) AND {literal}"
+        found.append(f"({literal})")
+    spans = f"""SELECT TraceId FROM {SEARCH_TABLE}
+    WHERE {team} AND Timestamp >= {{search_lo:DateTime64(9)}} AND Timestamp < {{search_hi:DateTime64(9)}}
+      AND ({" OR ".join(found)})"""
+    if len(found) > 1:
+        # Each word in any of the trace's spans: a span holding one word is enough for that word.
+        spans += "\n    GROUP BY TraceId HAVING " + " AND ".join(f"max({w})" for w in found)
+    return f"TraceId IN (\n    {spans}\n)", params
