@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 from tracereel.collector import CollectorSettings, Store, create_app
+from tracereel.collector.query.hours import seal_hours
 from tracereel.collector.store import INSERT_COLUMNS
 
 SUBAGENTS = {
@@ -364,14 +365,22 @@ def _time(fn: Any, runs: int) -> tuple[float, float, Any]:
 def _visibility(http: httpx.Client, port: int, probes: int) -> dict[str, list[float]]:
     """Seconds from a probe trace's acknowledgement to its being found by each read, for ``probes`` traces."""
     from online import build_request  # bench/online.py, beside this file
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     rng = random.Random(11)
-    lags: dict[str, list[float]] = {"list": [], "metrics": []}
+    lags: dict[str, list[float]] = {"list": [], "metrics": [], "search": []}
     for i in range(probes):
         agent = f"probe-{os.getpid()}-{i}"
-        body = build_request(rng, 1, time.time_ns(), agent=agent)
+        request = ExportTraceServiceRequest.FromString(build_request(rng, 1, time.time_ns(), agent=agent))
+        # A word only this probe's input holds, for the search.
+        root = next(sp for sp in request.resource_spans[0].scope_spans[0].spans if not sp.parent_span_id)
+        for attribute in root.attributes:
+            if attribute.key == "tracereel.agent.input":
+                attribute.value.string_value = json.dumps({"text": agent})
         response = http.post(
-            f"http://127.0.0.1:{port}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"}
+            f"http://127.0.0.1:{port}/v1/traces",
+            content=request.SerializeToString(),
+            headers={"Content-Type": "application/x-protobuf"},
         )
         response.raise_for_status()
         acked = time.monotonic()
@@ -387,6 +396,9 @@ def _visibility(http: httpx.Client, port: int, probes: int) -> dict[str, list[fl
             ):
                 found["metrics"] = True
                 lags["metrics"].append(time.monotonic() - acked)
+            if "search" not in found and http.get("/api/v1/traces", params={"q": agent, "limit": 1}).json()["traces"]:
+                found["search"] = True
+                lags["search"].append(time.monotonic() - acked)
             time.sleep(0.05)  # a bench, not a test: it may poll
     return lags
 
@@ -427,6 +439,13 @@ def main() -> None:
             "SELECT sum(bytes_on_disk), count() FROM system.parts WHERE table = 'otel_traces' AND active"
         )[0]
         print(f"store: {total:,} spans, {tasks:,} tasks, {on_disk[0] / 2**20:,.0f} MiB in {on_disk[1]} parts")
+        everything = store.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE active")[0][0]
+        print(f"store on disk, every table: {everything / 2**30:,.2f} GiB")
+        # The collector seals finished hours in the background; a freshly filled store has them all to seal.
+        t0, sealed = time.monotonic(), 0
+        while done := seal_hours(store, limit=48):
+            sealed += done
+        print(f"sealed {sealed} hours in {time.monotonic() - t0:.0f} s")
 
         settings = CollectorSettings(host="127.0.0.1", port=0, store=store.url)
         import uvicorn
