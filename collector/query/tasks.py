@@ -140,38 +140,33 @@ _ROOT_COLUMNS = (
     "explicit_calls, u, eu, violated, escalated, excluded, was_killed"
 )
 # The task's agent (tracereel/rules.py): the root's, else the first agent span's. Its version goes with it.
-_AGENT = task_agent_sql("RootAgent", "RootVersion", "FirstAgent")
 _SPLIT_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAgent)")
 _TASK_ROWS = f"""
 rollup AS (
     SELECT * FROM {ROLLUP_TABLE}
     WHERE ({{rollup_window}}) AND {{team}}
 ),
-split AS (SELECT TraceId FROM rollup GROUP BY TraceId HAVING count() > 1 OR sum(Blocks) > 1),
 split_calls AS (
+    -- Retries and loops of the traces stored in more than one rollup row, from their merged calls.
     SELECT TraceId, {retries_sql("c")} AS retries, {looped_sql("c")} AS looped
     FROM (
         SELECT TraceId, arraySort(x -> (x.1, x.2), groupArrayArray(Calls)) AS c
         FROM {CALLS_TABLE}
-        WHERE ({{rollup_window}}) AND TraceId IN split AND {{team}}
+        WHERE ({{rollup_window}}) AND {{team}} AND TraceId IN (
+            SELECT TraceId FROM rollup GROUP BY TraceId HAVING count() > 1 OR sum(Blocks) > 1
+        )
         GROUP BY TraceId
     )
 ),
 task_parts AS (
-    SELECT TraceId, HasRoot AS has_root, RootStart AS root_start, RootError AS root_error,
-           RootSuccess AS root_success, RootDuration AS root_duration, RootService AS root_service,
-           {_AGENT[0]} AS root_agent, {_AGENT[1]} AS root_version, LlmCalls AS llm_calls, ToolCalls AS tool_calls,
-           ToolOk AS tool_ok, ToolTimeouts AS tool_timeouts,
-           Plans AS plans, FirstPlan.2 AS plan_length, ExplicitCost AS explicit_cost,
-           ExplicitCostCalls AS explicit_calls, ModelUsage AS u, ExplicitUsage AS eu, AnyViolation AS violated,
-           AnyEscalation AS escalated, Excluded AS excluded, Killed AS was_killed, PreRetries AS retries,
-           PreLooped AS looped
-    FROM rollup
-    WHERE TraceId NOT IN split
-    UNION ALL
-    SELECT p.TraceId, {_ROOT_COLUMNS}, c.retries AS retries, c.looped AS looped
+    -- One pass over the rollup rows: a trace's rows merged (most traces have one); the precomputed
+    -- retries and loop flag hold only for a trace in one row, the others take split_calls'.
+    SELECT p.TraceId AS TraceId, {_ROOT_COLUMNS},
+           if(p.split, c.retries, p.pre_retries) AS retries, if(p.split, c.looped, p.pre_looped) AS looped
     FROM (
-        SELECT TraceId, max(HasRoot) AS has_root, max(RootStart) AS root_start, max(RootError) AS root_error,
+        SELECT TraceId, count() > 1 OR sum(Blocks) > 1 AS split, sum(PreRetries) AS pre_retries,
+               max(PreLooped) AS pre_looped,
+               max(HasRoot) AS has_root, max(RootStart) AS root_start, max(RootError) AS root_error,
                max(RootSuccess) AS root_success, max(RootDuration) AS root_duration,
                max(RootService) AS root_service, {_SPLIT_AGENT[0]} AS root_agent,
                {_SPLIT_AGENT[1]} AS root_version,
@@ -182,7 +177,6 @@ task_parts AS (
                max(AnyViolation) AS violated, max(AnyEscalation) AS escalated, max(Excluded) AS excluded,
                max(Killed) AS was_killed
         FROM rollup
-        WHERE TraceId IN split
         GROUP BY TraceId
     ) AS p
     LEFT JOIN split_calls AS c ON p.TraceId = c.TraceId
