@@ -141,3 +141,65 @@ def test_a_store_from_before_the_task_agent_rule_finds_its_langgraph_tasks_by_ag
         assert [(r["agent"], r["tasks"]) for r in rows] == [("router", 1)]
     finally:
         store.close()
+
+
+# Before migration 0022: a task (a root and an LLM call with an explicit cost), a replay of it, and a score
+# posted through the API two days after the task (its time is the post's, not the trace's).
+SEALED_ROWS = (
+    """INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, ServiceName, SpanAttributes,
+    Duration, StatusCode) VALUES
+ ('2024-05-01 10:00:00.000000000', 'cccccccccccccccccccccccccccccccc', '1111111111111111', '', 'invoke_agent a', 'svc',
+  {'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'a'}, 9000000, 'Ok'),
+ ('2024-05-01 10:00:00.001000000', 'cccccccccccccccccccccccccccccccc', '2222222222222222', '1111111111111111',
+  'chat m', 'svc', {'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'tracereel.cost.usd': '0.25',
+  'gen_ai.usage.input_tokens': '10'}, 5000000, 'Ok'),
+ ('2024-05-01 10:30:00.000000000', 'dddddddddddddddddddddddddddddddd', '3333333333333333', '', 'invoke_agent a', 'svc',
+  {'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'a', 'tracereel.replay.of': 'cccc'}, 9000000,
+  'Ok')""",
+    """INSERT INTO tracereel_scores (ScoreId, Team, TraceId, Name, Value, Label, Comment, Source, Author, Time)
+    VALUES ('s1', '', 'cccccccccccccccccccccccccccccccc', 'groundedness', 0.9, NULL, '', 'api', '',
+            '2024-05-03 12:00:00')""",
+)
+
+
+def test_a_store_from_before_sealed_hours_keeps_its_numbers_and_seals_them(tmp_path: Path):
+    import clickhouse_connect
+
+    from tracereel.collector.query import TaskFilter, breakdown, load_prices, summary
+    from tracereel.collector.query.hours import plan_hours, seal_hours
+    from tracereel.collector.query.scope import EVERYTHING
+    from tracereel.collector.store import MIGRATIONS_TABLE
+    from tracereel.collector.store.migrations import MIGRATIONS_TABLE_DDL
+
+    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
+    raw.command(MIGRATIONS_TABLE_DDL)
+    for name, statements in MIGRATIONS:
+        if name >= "0022":
+            continue
+        for statement in statements:
+            raw.command(statement)
+        raw.insert(MIGRATIONS_TABLE, [[name]], column_names=["name"])
+    for statement in SEALED_ROWS:
+        raw.command(statement)
+    raw.close()
+
+    store = Store.open(f"chdb://{tmp_path}")
+    try:
+        assert "0022_sealed_hours" in store.applied_migrations()
+        # The score is stored again with its trace's start, by which the metrics find it (the old row, same id
+        # and time, is the same score).
+        starts = store.query("SELECT toString(TraceStart) FROM tracereel_scores WHERE ScoreId = 's1'")
+        assert ("2024-05-01 10:00:00.000000",) in starts
+        flt = TaskFilter(start=datetime(2024, 5, 1, tzinfo=timezone.utc), end=datetime(2024, 5, 2, tzinfo=timezone.utc))
+        prices = load_prices(None)
+        before = summary(store, prices, flt)
+        # The replay is not a task; the explicit cost and the API's score count.
+        assert before["tasks"] == 1 and before["cost_usd"] == pytest.approx(0.25)
+        assert before["groundedness_rate"] == 1.0
+        assert [(r["model"], r["llm_calls"]) for r in breakdown(store, prices, flt, "model")] == [("m", 1)]
+        assert seal_hours(store, now=datetime(2024, 6, 1, tzinfo=timezone.utc)) > 0
+        # The task's hour, and the one before (a task's spans may start 5 minutes before its root).
+        assert [h.hour for h, _ in plan_hours(store, flt, EVERYTHING).sealed] == [9, 10]
+        assert summary(store, prices, flt) == before
+    finally:
+        store.close()
