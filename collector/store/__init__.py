@@ -41,6 +41,7 @@ from tracereel.collector.store.tables import (
     SCORES_FINAL,
     SCORES_TABLE,
     SWITCHES_TABLE,
+    TASK_LIST_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "SCORES_TABLE",
     "SINGLE_NODE",
     "SWITCHES_TABLE",
+    "TASK_LIST_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
     "TTL_COLUMNS",

@@ -36,6 +36,7 @@ from tracereel.collector.store.tables import (
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
+from tracereel.collector.store.task_list import TASK_LIST_STATEMENTS
 from tracereel.rules import (
     AGENT_NAME_SQL,
     ESCALATED_SQL,
@@ -559,4 +560,7 @@ SETTINGS ttl_only_drop_parts = 1""",
 ORDER BY (Team, ClusterId)""",
         ),
     ),
+    # The trace list's table (collector/store/task_list.py): roots and task-start markers in start-time order,
+    # so the newest tasks are read in order and the read stops early.
+    ("0020_trace_list", TASK_LIST_STATEMENTS),
 )

@@ -40,6 +40,7 @@ from tracereel.collector.store.tables import (
     ROLLUP_TABLE,
     SCORES_TABLE,
     SWITCHES_TABLE,
+    TASK_LIST_TABLE,
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
@@ -69,6 +70,7 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     MONITOR_HISTORY_TABLE: "Time",
     SCORES_TABLE: "Time",
     REVIEWS_TABLE: "Time",
+    TASK_LIST_TABLE: "Start",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log

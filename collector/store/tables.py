@@ -25,6 +25,7 @@ __all__ = [
     "SCORES_FINAL",
     "SCORES_TABLE",
     "SWITCHES_TABLE",
+    "TASK_LIST_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
 ]
@@ -56,3 +57,5 @@ REVIEWS_TABLE: Final = "tracereel_reviews"
 # Failure clusters (DESIGN.md "Production loop"): one row per cluster, the latest per id wins. A cluster's
 # signature and centroid terms are kept so that a new failure joins the cluster its kind joined before.
 FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
+# The trace list (collector/store/task_list.py): one narrow row per root span and task-start marker, by start time.
+TASK_LIST_TABLE: Final = "tracereel_task_list"
