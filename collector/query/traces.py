@@ -7,10 +7,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from tracereel import semconv as sc
-from tracereel.collector.query.metrics import SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
+from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.prices import PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.store import ROLLUP_TABLE, TASK_LIST_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, Store
+from tracereel.collector.store import (
+    ROLLUP_TABLE,
+    TASK_LIST_TABLE,
+    TRACE_ID_TS_TABLE,
+    TRACE_STATS_TABLE,
+    TRACES_TABLE,
+    Store,
+)
 from tracereel.rules import task_agent_sql
 from tracereel.traces import SpanJSON, Trace
 
@@ -18,6 +25,7 @@ __all__ = ["get_trace", "list_traces", "trace_team", "trace_teams"]
 
 # ok is "not ERROR": OpenTelemetry leaves a span that ended without error UNSET unless the
 # instrumentation says OK, and task success reads a root that is not ERROR as a success.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _STATUSES = {"ok": "Status != 'ERROR'", "error": "Status = 'ERROR'", "unset": "Status = 'UNSET'"}
 
 
@@ -98,7 +106,8 @@ def list_traces(
         roots = _with_incomplete(store, roots, markers, params, limit)
     if not roots:
         return []
-    by_id = _trace_stats(store, [r["trace_id"] for r in roots], prices or load_prices(None), scope)
+    starts = [r["start_ns"] for r in roots]
+    by_id = _trace_stats(store, [r["trace_id"] for r in roots], starts, prices or load_prices(None), scope)
     # A root that names its agent is the task's agent (tracereel/rules.py); the others ask the rollup.
     agents = _task_agents(store, [r["trace_id"] for r in roots if r["complete"] and r["agent_name"] == ""])
     out: list[dict[str, Any]] = []
@@ -159,28 +168,39 @@ LIMIT {{fetch:UInt32}}""",
         fetch *= 4
 
 
-def _trace_stats(store: Store, trace_ids: list[str], prices: PriceTable, scope: Scope) -> dict[str, tuple[Any, ...]]:
-    """Per trace of ``trace_ids``: spans, errors, input and output tokens, steps, cost, LLM calls, priced
-    LLM calls and the end of its last span (ns), over the scope's team's spans."""
-    bounds = _lookup_bounds(store, trace_ids)
-    if bounds is None:
-        return {}
-    # Every span of these traces starts within the lookup's bounds: a narrow range of the span table.
-    lo, hi = bounds
-    params = price_params(store, prices, lo, hi)
+def _trace_stats(
+    store: Store, trace_ids: list[str], starts_ns: list[int], prices: PriceTable, scope: Scope
+) -> dict[str, tuple[Any, ...]]:
+    """Per trace of ``trace_ids`` (starting at ``starts_ns``): spans, errors, input and output tokens, steps,
+    cost, LLM calls, priced LLM calls and the end of its last span (ns), over the scope's team's spans
+    (collector/store/task_list.py).
+
+    Cost and priced calls as the metrics count them: explicit ``tracereel.cost.usd``, else tokens x price.
+    """
+    # The hours its rows are filed under: a task's spans start inside its root, with the metrics' slack
+    # for clock skew before it and runs that go on for hours after it.
+    lo = datetime.fromtimestamp(min(starts_ns) / 1e9, tz=timezone.utc) - SKEW_BEFORE
+    hi = datetime.fromtimestamp(max(starts_ns) / 1e9, tz=timezone.utc) + RUN_AFTER
     team, team_params = scope_sql(Scope(team=scope.team))
-    stats = store.query(
-        f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'),
-       sumIf(InputTokens, Kind = 'llm'), sumIf(OutputTokens, Kind = 'llm'),
-       countIf(Kind IN ('llm', 'tool')), sumIf({SPAN_COST_SQL}, Kind = 'llm'), countIf(Kind = 'llm'),
-       countIf(Kind = 'llm' AND {SPAN_PRICED_SQL}), max(toUnixTimestamp64Nano(Timestamp) + Duration)
-FROM {TRACES_TABLE}
-PREWHERE TraceId IN {{ids:Array(String)}}
-WHERE {team} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
+    rows = store.query(
+        f"""SELECT TraceId, length(groupUniqArrayArray(SpanIds)), sum(Errors), sum(LlmInputTokens),
+       sum(LlmOutputTokens), sum(Steps), sum(ExplicitCost), sum(LlmCalls), sum(ExplicitCostCalls),
+       sumMap(ModelUsage), max(LastEnd)
+FROM {TRACE_STATS_TABLE}
+WHERE Hour >= toStartOfHour({{lo:DateTime}}) AND Hour < {{hi:DateTime}} AND TraceId IN {{ids:Array(String)}}
+  AND {team}
 GROUP BY TraceId""",
-        {**params, **team_params, "ids": trace_ids, "lo": lo, "hi": hi},
+        {**team_params, "ids": trace_ids, "lo": max(lo, _EPOCH), "hi": hi},
     )
-    return {row[0]: row[1:] for row in stats}
+    stats: dict[str, tuple[Any, ...]] = {}
+    for trace_id, spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, usage, last_end in rows:
+        for model, calls, model_in, model_out in zip(*usage, strict=True):
+            price = prices.lookup(model) if model else None
+            if price is not None:
+                cost += (model_in * price.input_per_million + model_out * price.output_per_million) / 1e6
+                priced += calls
+        stats[trace_id] = (spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end)
+    return stats
 
 
 # The task's agent and version (tracereel/rules.py) over a trace's rollup rows.

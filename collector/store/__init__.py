@@ -43,6 +43,7 @@ from tracereel.collector.store.tables import (
     SWITCHES_TABLE,
     TASK_LIST_TABLE,
     TRACE_ID_TS_TABLE,
+    TRACE_STATS_TABLE,
     TRACES_TABLE,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "TASK_LIST_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
+    "TRACE_STATS_TABLE",
     "TTL_COLUMNS",
     "UNEXPIRED_TABLES",
     "USAGE_COST_SQL",

@@ -42,6 +42,7 @@ from tracereel.collector.store.tables import (
     SWITCHES_TABLE,
     TASK_LIST_TABLE,
     TRACE_ID_TS_TABLE,
+    TRACE_STATS_TABLE,
     TRACES_TABLE,
 )
 
@@ -71,6 +72,7 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     SCORES_TABLE: "Time",
     REVIEWS_TABLE: "Time",
     TASK_LIST_TABLE: "Start",
+    TRACE_STATS_TABLE: "Start",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log

@@ -28,6 +28,7 @@ __all__ = [
     "TASK_LIST_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
+    "TRACE_STATS_TABLE",
 ]
 
 TRACES_TABLE: Final = "otel_traces"
@@ -59,3 +60,5 @@ REVIEWS_TABLE: Final = "tracereel_reviews"
 FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
 # The trace list (collector/store/task_list.py): one narrow row per root span and task-start marker, by start time.
 TASK_LIST_TABLE: Final = "tracereel_task_list"
+# Each trace's counts for the list (collector/store/task_list.py): spans, errors, steps, tokens, cost inputs.
+TRACE_STATS_TABLE: Final = "tracereel_trace_stats"
