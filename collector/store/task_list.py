@@ -57,7 +57,8 @@ FROM {TRACES_TABLE}
 GROUP BY TraceId, Team"""
 
 TASK_LIST_STATEMENTS: Final = (
-    # The skip index on TraceId serves "has this run a root?" and trace deletion; the ordering serves the list.
+    # The ordering serves the list. Skip indexes: TraceId for "has this run a root?" and deletion; the
+    # filters' columns so that a rare or absent agent, version, service or team skips the granules without it.
     f"""CREATE TABLE IF NOT EXISTS {TASK_LIST_TABLE} (
     Start DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -73,7 +74,11 @@ TASK_LIST_STATEMENTS: Final = (
     ReplayOf String CODEC(ZSTD(1)),
     EvalRunId String CODEC(ZSTD(1)),
     IsMarker UInt8,
-    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_agent AgentName TYPE set(64) GRANULARITY 1,
+    INDEX idx_version AgentVersion TYPE set(64) GRANULARITY 1,
+    INDEX idx_service ServiceName TYPE set(64) GRANULARITY 1,
+    INDEX idx_team Team TYPE set(64) GRANULARITY 1
 ) ENGINE = MergeTree()
 PARTITION BY toDate(Start)
 ORDER BY Start
