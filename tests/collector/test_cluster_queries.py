@@ -92,7 +92,7 @@ def test_the_tables_are_local_tables_behind_distributed_ones(store: Store):
         assert engines[table] == "Distributed"
         assert engines[f"{table}_local"].endswith("MergeTree")
     views = {name: engine for name, engine in engines.items() if engine == "MaterializedView"}
-    assert len(views) == 5  # the trace-id lookup, both rollups, the SDK's scores, the task list
+    assert len(views) == 6  # the trace-id lookup, both rollups, the SDK's scores, the task list and its counts
 
 
 def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
