@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from tracereel import semconv as sc
-from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE, SPAN_COST_SQL, SPAN_PRICED_SQL, price_params
+from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.prices import PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.query.search import search_condition
-from tracereel.collector.store import ROLLUP_TABLE, TRACE_ID_TS_TABLE, TRACES_TABLE, Store
-from tracereel.rules import flag, task_agent_sql
+from tracereel.collector.query.search import parse_search, search_condition
+from tracereel.collector.store import (
+    ROLLUP_TABLE,
+    TASK_LIST_TABLE,
+    TRACE_ID_TS_TABLE,
+    TRACE_STATS_TABLE,
+    TRACES_TABLE,
+    Store,
+)
+from tracereel.rules import task_agent_sql
 from tracereel.traces import SpanJSON, Trace
 
 __all__ = ["get_trace", "list_traces", "trace_team", "trace_teams"]
 
 # ok is "not ERROR": OpenTelemetry leaves a span that ended without error UNSET unless the
 # instrumentation says OK, and task success reads a root that is not ERROR as a success.
-_STATUSES = {"ok": "Status != 'ERROR'", "error": "Status = 'ERROR'", "unset": "Status = 'UNSET'"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_STATUSES = {"ok": "Status != 'ERROR'", "error": "Status = 'ERROR'", "unset": "Status = 'UNSET'"}
 
 
 def _iso(ns: int) -> str:
@@ -57,21 +64,92 @@ def list_traces(
     Only traces in ``scope`` (their root's team and service, the task's agent) are listed, and
     only the scope's team's spans are counted. ``q``: only traces whose payloads contain every word
     of it (collector/query/search.py; SearchError, a ParamError, if it is empty or too long).
+
+    The entries come from the task list table (collector/store/task_list.py), read newest first in
+    its own order; the counts of the listed traces from their spans, within the trace-id lookup's bounds.
     """
+    if q is None:
+        return _list_window(
+            store,
+            start=start,
+            end=end,
+            limit=limit,
+            service=service,
+            agent=agent,
+            status=status,
+            prices=prices,
+            version=version,
+            scope=scope,
+            include_replays=include_replays,
+        )
+    # A search reads the payloads of the newest stretch of the window first and goes further back only
+    # while fewer than ``limit`` traces are found: a word most traces hold is answered from the last hour,
+    # a rare one from the text index over the whole window. The stretches are disjoint and in order, so
+    # the traces found are the newest ``limit`` of the window.
+    parse_search(q)  # a bad text is refused whatever the window
+    found: list[dict[str, Any]] = []
+    for lo, hi in _newest_stretches(start, end):
+        found += _list_window(
+            store,
+            start=lo,
+            end=hi,
+            limit=limit - len(found),
+            service=service,
+            agent=agent,
+            status=status,
+            prices=prices,
+            version=version,
+            scope=scope,
+            include_replays=include_replays,
+            q=q,
+        )
+        if len(found) >= limit:
+            break
+    return found
+
+
+# How far back each stretch of a search reaches from the end of the window (the last one: its start).
+_STRETCHES: Final = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=31))
+
+
+def _newest_stretches(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at 1 hour, 1 day, 7 and 31 days before ``end``, newest stretch first."""
+    cuts = [end] + [end - back for back in _STRETCHES if end - back > start] + [start]
+    return [(cuts[k + 1], cuts[k]) for k in range(len(cuts) - 1) if cuts[k + 1] < cuts[k]]
+
+
+def _list_window(
+    store: Store,
+    *,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    service: str | None = None,
+    agent: str | None = None,
+    status: str | None = None,
+    prices: PriceTable | None = None,
+    version: str | None = None,
+    scope: Scope = EVERYTHING,
+    include_replays: bool = False,
+    q: str | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`list_traces` over one window, its search (``q``) over that window's payloads."""
     visible, scope_params = scope_sql(Scope(team=scope.team, services=scope.services))
-    window = ["Timestamp >= {start:DateTime64(9)}", "Timestamp < {end:DateTime64(9)}"]
-    where = ["IsRoot = 1", *window, visible]
+    window = ["Start >= {start:DateTime64(9)}", "Start < {end:DateTime64(9)}"]
+    where = ["IsMarker = 0", *window, visible]
     params: dict[str, Any] = {"start": start, "end": end, "limit": limit, **scope_params}
     # A run that never finished is found by its task-start marker, which names the agent it started.
     marker_visible, marker_params = scope_sql(scope, name="marker_scope")
-    markers = [*window, marker_visible]
+    markers = ["IsMarker = 1", *window, marker_visible]
     params.update(marker_params)
     if service:
         where.append("ServiceName = {service:String}")
         markers.append("ServiceName = {service:String}")
         params["service"] = service
     if agent or version or scope.agents:
-        where.append(_agent_condition(agent, version, scope, params))
+        unnamed = f"""(SELECT TraceId FROM {TASK_LIST_TABLE}
+            WHERE IsMarker = 0 AND AgentName = '' AND {" AND ".join(window)})"""
+        where.append(_agent_condition(agent, version, scope, params, unnamed))
     if agent:
         markers.append("AgentName = {agent:String}")
     if version:
@@ -83,22 +161,18 @@ def list_traces(
         where.append(found)
         markers.append(found)
         params.update(search_params)
-    # Not in ``where``: the task-start markers of unfinished runs carry neither mark.
-    own = [] if include_replays else [f"SpanAttributes['{k}'] = ''" for k in (sc.REPLAY_OF, sc.EVAL_RUN_ID)]
-    roots = store.query_dicts(
-        f"""SELECT TraceId AS trace_id, SpanName AS root_name, ServiceName AS service_name,
+    if not include_replays:  # not for markers: the task-start markers of unfinished runs carry neither mark
+        where += ["ReplayOf = ''", "EvalRunId = ''"]
+    roots = _newest(
+        store,
+        """TraceId AS trace_id, RootName AS root_name, ServiceName AS service_name,
        AgentName AS agent_name, AgentVersion AS agent_version,
-       toUnixTimestamp64Nano(Timestamp) AS start_ns, Duration AS duration_ns,
-       Status AS status_code, StatusMessage AS status_message,
-       SpanAttributes['tracereel.task.success'] AS task_success,
-       SpanAttributes['tracereel.replay.of'] AS replay_of,
-       SpanAttributes['{sc.EVAL_RUN_ID}'] AS eval_run_id
-FROM {TRACES_TABLE}
-WHERE {" AND ".join(where + own)}
-ORDER BY Timestamp DESC
-LIMIT 1 BY TraceId
-LIMIT {{limit:UInt32}}""",
+       toUnixTimestamp64Nano(Start) AS start_ns, Duration AS duration_ns,
+       Status AS status_code, StatusMessage AS status_message, TaskSuccess AS task_success,
+       ReplayOf AS replay_of, EvalRunId AS eval_run_id""",
+        where,
         params,
+        limit,
     )
     for r in roots:
         r["complete"] = True
@@ -106,27 +180,10 @@ LIMIT {{limit:UInt32}}""",
         roots = _with_incomplete(store, roots, markers, params, limit)
     if not roots:
         return []
-    ids = [r["trace_id"] for r in roots]
-    lo = min(r["start_ns"] for r in roots)
-    hi = max(r["start_ns"] + max(r["duration_ns"], 0) for r in roots)
-    # Children start inside their root; an hour of slack covers clock skew between services.
-    lo_time = datetime.fromtimestamp(lo / 1e9, tz=timezone.utc) - timedelta(hours=1)
-    hi_time = datetime.fromtimestamp(hi / 1e9, tz=timezone.utc) + timedelta(hours=1)
-    params = price_params(store, prices or load_prices(None), lo_time, hi_time)
-    team, team_params = scope_sql(Scope(team=scope.team))
-    stats = store.query(
-        f"""SELECT TraceId, uniqExact(SpanId), countIf(Status = 'ERROR'),
-       sumIf(InputTokens, Kind = 'llm'), sumIf(OutputTokens, Kind = 'llm'),
-       countIf(Kind IN ('llm', 'tool')), sumIf({SPAN_COST_SQL}, Kind = 'llm'), countIf(Kind = 'llm'),
-       countIf(Kind = 'llm' AND {SPAN_PRICED_SQL}), max(toUnixTimestamp64Nano(Timestamp) + Duration)
-FROM {TRACES_TABLE}
-WHERE TraceId IN {{ids:Array(String)}} AND {team}
-  AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp <= {{hi:DateTime64(9)}}
-GROUP BY TraceId""",
-        {**params, **team_params, "ids": ids, "lo": lo_time, "hi": hi_time},
-    )
-    by_id = {row[0]: row[1:] for row in stats}
-    agents = _task_agents(store, [r["trace_id"] for r in roots if r["complete"]])
+    starts = [r["start_ns"] for r in roots]
+    by_id = _trace_stats(store, [r["trace_id"] for r in roots], starts, prices or load_prices(None), scope)
+    # A root that names its agent is the task's agent (tracereel/rules.py); the others ask the rollup.
+    agents = _task_agents(store, [r["trace_id"] for r in roots if r["complete"] and r["agent_name"] == ""])
     out: list[dict[str, Any]] = []
     for r in roots:
         spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end = by_id.get(
@@ -152,39 +209,107 @@ GROUP BY TraceId""",
                 "output_tokens": tokens_out,
                 "cost_usd": float(cost),
                 "cost_coverage": priced / llm_calls if llm_calls else None,
-                "task_success": flag(success) if success != "" else None,
+                "task_success": None if success < 0 else bool(success),
             }
         )
     return out
+
+
+def _newest(store: Store, columns: str, where: list[str], params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` task list entries matching ``where``, one per trace (its newest; a re-sent
+    span is stored twice).
+
+    Not ``LIMIT 1 BY TraceId`` in SQL: ClickHouse then reads whole blocks from every part before the
+    first row comes out (about 10x slower here), while a plain ``ORDER BY Start DESC LIMIT n`` reads in
+    the table's order and stops after n rows. Duplicates are rare, so n a little over ``limit`` almost
+    always suffices; when it does not, the read is repeated with a larger n.
+    """
+    fetch = limit + 16
+    while True:
+        rows = store.query_dicts(
+            f"""SELECT {columns}
+FROM {TASK_LIST_TABLE}
+WHERE {" AND ".join(where)}
+ORDER BY Start DESC
+LIMIT {{fetch:UInt32}}""",
+            {**params, "fetch": fetch},
+        )
+        unique: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            unique.setdefault(row["trace_id"], row)
+        if len(unique) >= limit or len(rows) < fetch:
+            return list(unique.values())[:limit]
+        fetch *= 4
+
+
+def _trace_stats(
+    store: Store, trace_ids: list[str], starts_ns: list[int], prices: PriceTable, scope: Scope
+) -> dict[str, tuple[Any, ...]]:
+    """Per trace of ``trace_ids`` (starting at ``starts_ns``): spans, errors, input and output tokens, steps,
+    cost, LLM calls, priced LLM calls and the end of its last span (ns), over the scope's team's spans
+    (collector/store/task_list.py).
+
+    Cost and priced calls as the metrics count them: explicit ``tracereel.cost.usd``, else tokens x price.
+    """
+    # The hours its rows are filed under: a task's spans start inside its root, with the metrics' slack
+    # for clock skew before it and runs that go on for hours after it.
+    lo = datetime.fromtimestamp(min(starts_ns) / 1e9, tz=timezone.utc) - SKEW_BEFORE
+    hi = datetime.fromtimestamp(max(starts_ns) / 1e9, tz=timezone.utc) + RUN_AFTER
+    team, team_params = scope_sql(Scope(team=scope.team))
+    rows = store.query(
+        f"""SELECT TraceId, length(groupUniqArrayArray(SpanIds)), sum(Errors), sum(LlmInputTokens),
+       sum(LlmOutputTokens), sum(Steps), sum(ExplicitCost), sum(LlmCalls), sum(ExplicitCostCalls),
+       sumMap(ModelUsage), max(LastEnd)
+FROM {TRACE_STATS_TABLE}
+WHERE Hour >= toStartOfHour({{lo:DateTime}}) AND Hour < {{hi:DateTime}} AND TraceId IN {{ids:Array(String)}}
+  AND {team}
+GROUP BY TraceId""",
+        {**team_params, "ids": trace_ids, "lo": max(lo, _EPOCH), "hi": hi},
+    )
+    stats: dict[str, tuple[Any, ...]] = {}
+    for trace_id, spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, usage, last_end in rows:
+        for model, calls, model_in, model_out in zip(*usage, strict=True):
+            price = prices.lookup(model) if model else None
+            if price is not None:
+                cost += (model_in * price.input_per_million + model_out * price.output_per_million) / 1e6
+                priced += calls
+        stats[trace_id] = (spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, last_end)
+    return stats
 
 
 # The task's agent and version (tracereel/rules.py) over a trace's rollup rows.
 _TASK_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAgent)")
 
 
-def _agent_condition(agent: str | None, version: str | None, scope: Scope, params: dict[str, Any]) -> str:
-    """A condition on root spans: the task's agent is ``agent``, its version ``version``, and in the scope's globs."""
-    having, globs = scope_sql(
-        Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
-    )
-    params.update(globs)
-    conditions = [having]
+def _agent_condition(
+    agent: str | None, version: str | None, scope: Scope, params: dict[str, Any], candidates: str
+) -> str:
+    """A condition on task list roots: the task's agent is ``agent``, its version ``version``, and in the
+    scope's globs. A root that names an agent is compared itself; only roots that name none (a LangGraph
+    chain) look up their first agent span in the rollup, among the traces of the SQL set ``candidates``."""
+    conditions: dict[str, list[str]] = {}
+    for agent_column, version_column in (("AgentName", "AgentVersion"), ("agent", "version")):
+        globs, glob_params = scope_sql(
+            Scope(agents=scope.agents), team_column=None, agent_column=agent_column, service_column=None,
+            name="agent_scope",
+        )  # fmt: skip
+        params.update(glob_params)
+        conditions[agent_column] = [globs]
+        if agent:
+            conditions[agent_column].append(f"{agent_column} = {{agent:String}}")
+        if version:
+            conditions[agent_column].append(f"{version_column} = {{version:String}}")
     if agent:
-        conditions.append("agent = {agent:String}")
         params["agent"] = agent
     if version:
-        conditions.append("version = {version:String}")
         params["version"] = version
-    # A task's rollup rows start with its first span: a little before its root, or up to hours after it.
-    params["agent_lo"] = max(params["start"] - SKEW_BEFORE, _EPOCH)
-    params["agent_hi"] = params["end"] + RUN_AFTER
-    return f"""TraceId IN (
+    return f"""((AgentName != '' AND {" AND ".join(conditions["AgentName"])}) OR (AgentName = '' AND TraceId IN (
     SELECT TraceId FROM (
         SELECT TraceId, {_TASK_AGENT[0]} AS agent, {_TASK_AGENT[1]} AS version FROM {ROLLUP_TABLE}
-        WHERE Start >= {{agent_lo:DateTime64(9)}} AND Start < {{agent_hi:DateTime64(9)}}
+        WHERE TraceId IN {candidates}
         GROUP BY TraceId
-    ) WHERE {" AND ".join(conditions)}
-)"""
+    ) WHERE {" AND ".join(conditions["agent"])}
+)))"""
 
 
 def _task_agents(store: Store, trace_ids: list[str]) -> dict[str, tuple[str, str]]:
@@ -208,16 +333,13 @@ def _with_incomplete(
     Every task the SDK records exports a ``task_start`` marker when it starts, so the newest
     ``limit`` tasks of the merged list are among the newest ``limit`` markers.
     """
-    where = [f"SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%'", *filters]
-    markers = store.query_dicts(
-        f"""SELECT TraceId AS trace_id, AgentName AS agent_name, AgentVersion AS agent_version,
-       ServiceName AS service_name, toUnixTimestamp64Nano(Timestamp) AS start_ns
-FROM {TRACES_TABLE}
-WHERE {" AND ".join(where)}
-ORDER BY Timestamp DESC
-LIMIT 1 BY TraceId
-LIMIT {{limit:UInt32}}""",
+    markers = _newest(
+        store,
+        """TraceId AS trace_id, AgentName AS agent_name, AgentVersion AS agent_version,
+       ServiceName AS service_name, toUnixTimestamp64Nano(Start) AS start_ns""",
+        filters,
         params,
+        limit,
     )
     listed = {r["trace_id"] for r in roots}
     candidates = [m for m in markers if m["trace_id"] not in listed]
@@ -228,8 +350,8 @@ LIMIT {{limit:UInt32}}""",
     rooted = {
         row[0]
         for row in store.query(
-            f"""SELECT DISTINCT TraceId FROM {TRACES_TABLE}
-WHERE IsRoot = 1 AND TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:DateTime64(9)}}""",
+            f"""SELECT DISTINCT TraceId FROM {TASK_LIST_TABLE}
+WHERE IsMarker = 0 AND TraceId IN {{ids:Array(String)}} AND Start >= {{lo:DateTime64(9)}}""",
             {"ids": [m["trace_id"] for m in candidates], "lo": lo - timedelta(hours=1)},
         )
     }
@@ -243,7 +365,7 @@ WHERE IsRoot = 1 AND TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:Date
                 "duration_ns": -1,
                 "status_code": "UNSET",
                 "status_message": "no root span arrived: the run did not finish (crashed or still running)",
-                "task_success": "",
+                "task_success": -1,
                 "replay_of": "",
                 "eval_run_id": "",
                 "complete": False,
@@ -266,41 +388,44 @@ def _span_cost(row: dict[str, Any], prices: PriceTable) -> float | None:
     return (row["input_tokens"] * price.input_per_million + row["output_tokens"] * price.output_per_million) / 1e6
 
 
-def _trace_window(store: Store, trace_id: str) -> dict[str, Any] | None:
-    """The trace's id and whole-second time bounds (``id``, ``lo``, ``hi``) from the lookup table; None if unknown."""
+def _lookup_bounds(store: Store, trace_ids: Sequence[str]) -> tuple[datetime, datetime] | None:
+    """Whole-second bounds [lo, hi) of every span of ``trace_ids`` from the trace-id lookup; None if it has none."""
     bounds = store.query(
-        f"SELECT min(Start), max(End), count() FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{id:String}}",
-        {"id": trace_id},
+        f"SELECT min(Start), max(End), count() FROM {TRACE_ID_TS_TABLE} WHERE TraceId IN {{ids:Array(String)}}",
+        {"ids": list(trace_ids)},
     )
     if not bounds or not bounds[0][2]:
         return None
     start, end, _ = bounds[0]
     lo = datetime.fromtimestamp(int(start.replace(tzinfo=timezone.utc).timestamp()), tz=timezone.utc)
     hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
-    return {"id": trace_id, "lo": lo, "hi": hi}
+    return lo, hi
+
+
+def _trace_window(store: Store, trace_id: str) -> dict[str, Any] | None:
+    """The trace's id and whole-second time bounds (``id``, ``lo``, ``hi``) from the lookup table; None if unknown."""
+    bounds = _lookup_bounds(store, [trace_id])
+    if bounds is None:
+        return None
+    return {"id": trace_id, "lo": bounds[0], "hi": bounds[1]}
 
 
 def _visible(store: Store, window: dict[str, Any], scope: Scope) -> bool:
     """Whether ``scope`` may see the trace of ``window``: its root in the scope's team and services
     and its task's agent in the scope's globs, as the list decides; or, for a run that never
-    finished, its task-start marker in the scope."""
+    finished, its task-start marker in the scope. Read from the task list, within the lookup's bounds."""
     if scope.unrestricted:
         return True
-    root_visible, root_params = scope_sql(Scope(team=scope.team, services=scope.services))
-    agent_visible, agent_params = scope_sql(
-        Scope(agents=scope.agents), team_column=None, agent_column="agent", service_column=None, name="agent_scope"
-    )
+    root_visible, params = scope_sql(Scope(team=scope.team, services=scope.services))
     marker_visible, marker_params = scope_sql(scope, name="marker_scope")
+    params.update(window)
+    params.update(marker_params)
+    agent_visible = _agent_condition(None, None, scope, params, "({id:String})") if scope.agents else "1"
     entry = store.query(
-        f"""SELECT count() FROM {TRACES_TABLE}
-WHERE TraceId = {{id:String}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}
-  AND ((IsRoot = 1 AND {root_visible} AND TraceId IN (
-          SELECT TraceId FROM (
-              SELECT TraceId, {_TASK_AGENT[0]} AS agent FROM {ROLLUP_TABLE}
-              WHERE TraceId = {{id:String}} GROUP BY TraceId
-          ) WHERE {agent_visible}))
-       OR (SpanName LIKE '{sc.TASK_START_SPAN_PREFIX}%' AND {marker_visible}))""",
-        {**window, **root_params, **agent_params, **marker_params},
+        f"""SELECT count() FROM {TASK_LIST_TABLE}
+WHERE TraceId = {{id:String}} AND Start >= {{lo:DateTime64(9)}} AND Start < {{hi:DateTime64(9)}}
+  AND ((IsMarker = 0 AND {root_visible} AND {agent_visible}) OR (IsMarker = 1 AND {marker_visible}))""",
+        params,
     )
     return bool(entry[0][0])
 
@@ -333,16 +458,10 @@ def trace_teams(store: Store, trace_ids: Sequence[str], scope: Scope = EVERYTHIN
     if not scope.unrestricted or len(ids) < 2:
         teams = {trace_id: trace_team(store, trace_id, scope) for trace_id in ids}
         return {trace_id: team for trace_id, team in teams.items() if team is not None}
-    bounds = store.query(
-        f"""SELECT min(Start), max(End), uniqExact(TraceId) FROM {TRACE_ID_TS_TABLE}
-WHERE TraceId IN {{ids:Array(String)}}""",
-        {"ids": ids},
-    )
-    if not bounds or not bounds[0][2]:
+    bounds = _lookup_bounds(store, ids)
+    if bounds is None:
         return {}
-    start, end, _ = bounds[0]
-    lo = datetime.fromtimestamp(int(start.replace(tzinfo=timezone.utc).timestamp()), tz=timezone.utc)
-    hi = datetime.fromtimestamp(int(end.replace(tzinfo=timezone.utc).timestamp()) + 1, tz=timezone.utc)
+    lo, hi = bounds
     rows = store.query(
         f"""SELECT TraceId, argMax(Team, IsRoot) FROM {TRACES_TABLE}
 WHERE TraceId IN {{ids:Array(String)}} AND Timestamp >= {{lo:DateTime64(9)}} AND Timestamp < {{hi:DateTime64(9)}}

@@ -46,7 +46,9 @@ from tracereel.collector.store.tables import (
     SEARCH_NGRAM,
     SEARCH_TABLE,
     SWITCHES_TABLE,
+    TASK_LIST_TABLE,
     TRACE_ID_TS_TABLE,
+    TRACE_STATS_TABLE,
     TRACES_TABLE,
 )
 
@@ -78,8 +80,10 @@ __all__ = [
     "SINGLE_NODE",
     "STATE_COLUMNS",
     "SWITCHES_TABLE",
+    "TASK_LIST_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
+    "TRACE_STATS_TABLE",
     "TTL_COLUMNS",
     "UNEXPIRED_TABLES",
     "USAGE_COST_SQL",

@@ -44,6 +44,7 @@ from tracereel.collector.store.tables import (
     TRACE_ID_TS_TABLE,
     TRACES_TABLE,
 )
+from tracereel.collector.store.task_list import TASK_LIST_STATEMENTS
 from tracereel.rules import (
     AGENT_NAME_SQL,
     ESCALATED_SQL,
@@ -579,6 +580,9 @@ SETTINGS ttl_only_drop_parts = 1""",
 ORDER BY (Team, ClusterId)""",
         ),
     ),
+    # The trace list's table (collector/store/task_list.py): roots and task-start markers in start-time order,
+    # so the newest tasks are read in order and the read stops early.
+    ("0020_trace_list", TASK_LIST_STATEMENTS),
     # Full-text search (issue 24 part 3): each span's payload text (tracereel/rules.py, search text),
     # under a text (inverted) index of its 3-grams. A word that occurs in a text has all its 3-grams
     # there, so the index narrows exactly to candidate granules, for any substring, and position()

@@ -43,7 +43,9 @@ from tracereel.collector.store.tables import (
     SCORES_TABLE,
     SEARCH_TABLE,
     SWITCHES_TABLE,
+    TASK_LIST_TABLE,
     TRACE_ID_TS_TABLE,
+    TRACE_STATS_TABLE,
     TRACES_TABLE,
 )
 
@@ -75,6 +77,8 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     HOURS_TABLE: "Hour",
     ACTIVITY_TABLE: "Hour",
     SEARCH_TABLE: "Timestamp",
+    TASK_LIST_TABLE: "Start",
+    TRACE_STATS_TABLE: "Start",
 }
 # Bookkeeping and state, not data: expiring the record of applied migrations would re-run them,
 # expiring keys would lock their holders out (and, with none left, turn auth off), the audit log

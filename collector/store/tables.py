@@ -29,8 +29,10 @@ __all__ = [
     "SEARCH_NGRAM",
     "SEARCH_TABLE",
     "SWITCHES_TABLE",
+    "TASK_LIST_TABLE",
     "TRACES_TABLE",
     "TRACE_ID_TS_TABLE",
+    "TRACE_STATS_TABLE",
 ]
 
 TRACES_TABLE: Final = "otel_traces"
@@ -69,3 +71,7 @@ SEARCH_TABLE: Final = "tracereel_search"
 # The length of the n-grams its text index holds: what the index narrows by (migration 0021 and
 # collector/query/search.py read it here). A word shorter than this is found by scanning.
 SEARCH_NGRAM: Final = 3
+# The trace list (collector/store/task_list.py): one narrow row per root span and task-start marker, by start time.
+TASK_LIST_TABLE: Final = "tracereel_task_list"
+# Each trace's counts for the list (collector/store/task_list.py): spans, errors, steps, tokens, cost inputs.
+TRACE_STATS_TABLE: Final = "tracereel_trace_stats"

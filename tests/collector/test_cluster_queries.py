@@ -92,9 +92,9 @@ def test_the_tables_are_local_tables_behind_distributed_ones(store: Store):
         assert engines[table] == "Distributed"
         assert engines[f"{table}_local"].endswith("MergeTree")
     views = {name: engine for name, engine in engines.items() if engine == "MaterializedView"}
-    # The trace-id lookup, both rollups, the SDK's scores, the search text, the activity of the rollup and
-    # of the scores.
-    assert len(views) == 7
+    # The trace-id lookup, both rollups, the SDK's scores, the search text, the task list and its counts, the
+    # activity of the rollup and of the scores.
+    assert len(views) == 9
 
 
 def test_every_metric_through_the_distributed_tables(asgi_collector, otel):

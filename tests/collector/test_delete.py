@@ -75,14 +75,16 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
         assert http.get(f"/api/v1/traces/{b}").status_code == 404
         after = {t["trace_id"] for t in http.get("/api/v1/traces", params={"limit": 100}).json()["traces"]}
         assert after == listed - {b}
-        # Every table holding trace ids (spans, lookup, both rollups, scores, review verdicts, search) has nothing
-        # of it left.
+        # Every table holding trace ids (spans, lookup, both rollups, the task list and counts, scores, review
+        # verdicts, search) has nothing of it left.
         assert _rows_of(asgi_collector.store, b) == dict.fromkeys(trace_tables(asgi_collector.store), 0)
         assert set(trace_tables(asgi_collector.store)) == {
             "otel_traces",
             "otel_traces_trace_id_ts",
             "tracereel_call_rollup",
             "tracereel_task_rollup",
+            "tracereel_task_list",
+            "tracereel_trace_stats",
             "tracereel_scores",
             "tracereel_reviews",
             "tracereel_search",

@@ -110,10 +110,21 @@ def matches(trace: Stored, q: str) -> bool:
     return all(any(word.lower() in text for text in trace.payloads) for word in q.split())
 
 
+HOUR, DAY = 60 * MINUTE, 24 * 60 * MINUTE
+# How long ago each seeded trace started: in each stretch a search reads in turn (the last hour, day,
+# week, month, and before), so a search with a small limit stops early and one with a large limit does not.
+_AGO = (
+    [(i + 1) * MINUTE for i in range(20)]
+    + [(i + 2) * HOUR for i in range(20)]
+    + [(i + 2) * DAY for i in range(15)]
+    + [(i + 35) * DAY for i in range(5)]
+)
+
+
 def _trace(rng: random.Random, team: str, i: int) -> tuple[Stored, list[dict[str, Any]]]:
     trace_id = secrets.token_hex(16)
     agent, service = rng.choice(AGENTS), rng.choice(SERVICES)
-    start = NOW - (i + 1) * MINUTE
+    start = NOW - _AGO[i]
     error = rng.random() < 0.3
 
     def words() -> str:
@@ -225,6 +236,17 @@ QUERIES = (
 def test_a_search_finds_exactly_the_traces_whose_payloads_hold_every_word(seeded: Seeded, q: str):
     expected = [t.trace_id for t in sorted(seeded.traces, key=lambda t: t.start, reverse=True) if matches(t, q)]
     assert seeded.found(q) == expected  # the same traces, newest first
+
+
+@pytest.mark.parametrize("limit", [1, 5, 20, 25, 45, 58, 100])
+def test_a_search_lists_the_newest_matching_traces_up_to_the_limit(seeded: Seeded, limit: int):
+    # The seeded traces spread over the last hour, day, week, month and before: a limit is reached in
+    # one stretch or another, or never.
+    q = "refund"
+    expected = [t.trace_id for t in sorted(seeded.traces, key=lambda t: t.start, reverse=True) if matches(t, q)]
+    answer = seeded.search(q, limit=limit)
+    assert answer.status_code == 200, answer.text
+    assert [t["trace_id"] for t in answer.json()["traces"]] == expected[:limit]
 
 
 def test_the_seed_exercises_each_case(seeded: Seeded):
