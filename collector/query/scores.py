@@ -118,12 +118,29 @@ def store_scores(store: Store, scores: Sequence[ScoreIn], scope: Scope, *, sourc
 
 
 def trace_scores(store: Store, trace_id: str, scope: Scope) -> list[Score]:
-    """The scores of one trace in ``scope``'s team, oldest first (the caller has checked the trace is visible)."""
+    """The scores of one trace in ``scope``'s team, oldest first (the caller has checked the trace is visible).
+
+    A score keeps its trace's start (migration 0022: the span's for the SDK's, the trace-id lookup's for
+    the others), which lies within the lookup's bounds of the trace; only the scores there are read (the
+    table's projection by trace start), not the table's part for every trace of the team.
+    """
     team, params = scope_sql(Scope(team=scope.team))
+    bounds = f"(SELECT {{fn}}({{col}}) FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{{{id:String}}}})"
+    where = (
+        f"TraceId = {{id:String}} AND {team} "
+        f"AND TraceStart >= toDateTime64({bounds.format(fn='min', col='Start')}, 6, 'UTC') "
+        f"AND TraceStart < toDateTime64({bounds.format(fn='max', col='End')} + 1, 6, 'UTC')"
+    )
+    # Each score is its id's newest row, what FINAL would keep, without merging the whole table's parts.
     rows = store.query(
-        f"""SELECT ScoreId, Name, Value, Label, Comment, Source, Author, Time FROM {SCORES_FINAL}
-WHERE TraceId = {{id:String}} AND {team}
-ORDER BY Time, ScoreId""",
+        f"""SELECT ScoreId, s.1, s.2, s.3, s.4, s.5, s.6, time
+FROM (
+    SELECT ScoreId, argMax((Name, Value, Label, Comment, Source, Author), Time) AS s, max(Time) AS time
+    FROM {SCORES_TABLE}
+    WHERE {where}
+    GROUP BY Team, ScoreId
+)
+ORDER BY time, ScoreId""",
         {"id": trace_id, **params},
     )
     return [

@@ -196,8 +196,8 @@ task_scores AS (
     -- trace's start (TraceStart, migration 0022), which a projection orders, so only the window's are read.
     SELECT TraceId, name, argMax(value, (time, score_id)) AS value
     FROM (
-        SELECT TraceId, ScoreId AS score_id, argMax(Name, Time) AS name, argMax(Value, Time) AS value,
-               max(Time) AS time
+        SELECT TraceId, ScoreId AS score_id, argMax((Name, Value), Time) AS latest, latest.1 AS name,
+               latest.2 AS value, max(Time) AS time
         FROM {SCORES_TABLE}
         WHERE ({{score_window}}) AND {{team}}
         GROUP BY Team, TraceId, ScoreId
