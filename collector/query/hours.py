@@ -164,7 +164,7 @@ def _seal(store: Store, hour: datetime, scope: Scope | None, keys: list[str], si
        * EXCEPT key
 FROM (
     SELECT root_service, root_agent, root_version, {STATES_SQL}
-    FROM task_rows
+    FROM scored_rows
     GROUP BY root_service, root_agent, root_version
 )
 ARRAY JOIN {{seal_keys:Array(String)}} AS key""",

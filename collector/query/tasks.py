@@ -205,6 +205,13 @@ task_scores AS (
     GROUP BY TraceId, name
 ),
 task_rows AS (
+    SELECT f.*, g.scored AS scored, g.scored AND {score_passes_sql("g.value")} AS grounded
+    FROM task_facts AS f
+    LEFT JOIN (SELECT TraceId, value, toUInt8(1) AS scored FROM task_scores WHERE name = 'groundedness') AS g
+        ON f.TraceId = g.TraceId
+),
+scored_rows AS (
+    -- task_rows with every latest score of the task (score_names, score_values), for STATES_SQL: one join.
     SELECT f.*, has(s.names, 'groundedness') AS scored,
            scored AND {score_passes_sql("s.values[indexOf(s.names, 'groundedness')]")} AS grounded,
            s.names AS score_names, s.values AS score_values
@@ -311,4 +318,4 @@ def live_states_sql(
 ) -> tuple[str, dict[str, Any]]:
     """SQL: the ``_STATES`` of the tasks rooted in ``ranges``, per ``group`` (an expression over task_rows)."""
     with_tasks, params = task_rows_query(None, None, flt, scope, ranges)
-    return f"{with_tasks}SELECT {group} AS grp, {STATES_SQL}\nFROM task_rows\nGROUP BY grp", params
+    return f"{with_tasks}SELECT {group} AS grp, {STATES_SQL}\nFROM scored_rows\nGROUP BY grp", params
