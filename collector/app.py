@@ -35,17 +35,18 @@ logger = logging.getLogger("tracereel.collector")
 
 def _keep_sealing(store: Store, interval: float, stop: threading.Event) -> None:
     """Seal finished hours (collector/query/hours.py) until ``stop``: a pass every ``interval`` seconds,
-    and at once again while a pass finds more to do (a store just filled or migrated)."""
+    and at once again while a pass finds more to do (a store just filled or migrated). The first pass
+    waits an interval too: a collector starting has its write-ahead log to store first."""
     from tracereel.collector.query.hours import seal_hours
 
-    while not stop.is_set():
-        try:
-            busy = seal_hours(store) > 0
-        except Exception:  # the store being down must not end the thread: the next pass tries again
-            logger.exception("sealing hours failed; the metrics read those hours live meanwhile")
-            busy = False
-        if stop.wait(0 if busy else interval):
-            return
+    while not stop.wait(interval):
+        busy = True
+        while busy and not stop.is_set():
+            try:
+                busy = seal_hours(store) > 0
+            except Exception:  # the store being down must not end the thread: the next pass tries again
+                logger.exception("sealing hours failed; the metrics read those hours live meanwhile")
+                busy = False
 
 
 def create_app(
