@@ -189,3 +189,20 @@ def test_each_team_has_its_own_seal(asgi_collector: Any) -> None:
         assert got == _approx(live[team])
         assert got["tasks"] == tasks
         assert got["task_success_rate"] == pytest.approx(success)
+
+
+def test_the_collector_seals_finished_hours_by_itself(asgi_collector_factory: Any) -> None:
+    """With a seal interval, the collector's own thread seals the hours its store holds, and the metrics read them."""
+    from tests.support import wait_until
+
+    collector = asgi_collector_factory(seal_interval=0.2)
+    _insert_roots(collector.store, "red", [100, 200, 300])
+    flt = TaskFilter(start=HOUR, end=HOUR + timedelta(hours=1))
+    wait_until(
+        lambda: [hour for hour, _ in plan_hours(collector.store, flt, EVERYTHING).sealed] == [HOUR],
+        "the collector to seal T0's hour",
+    )
+    with collector.client() as http:
+        metrics = http.get("/api/v1/metrics", params=WINDOW).json()
+    assert metrics["tasks"] == 3
+    assert metrics["p50_latency_ms"] == 200.0
