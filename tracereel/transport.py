@@ -8,6 +8,8 @@ through a :func:`session`, and say why a request got no answer with :func:`netwo
 from __future__ import annotations
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from tracereel.constants import VERSION
 
@@ -20,6 +22,13 @@ def session() -> requests.Session:
     """A ``requests`` session that sends tracereel's user agent (proxy and CA settings apply as usual)."""
     http = requests.Session()
     http.headers["user-agent"] = USER_AGENT
+    # A kept connection the server has just closed for idleness (uvicorn: after 5 s) fails the next
+    # request with "connection reset"; an idempotent request is sent again, on a new connection. Nothing
+    # else is retried here: answers (status codes) are the caller's to judge, and a POST is never repeated.
+    retry = Retry(total=2, connect=2, read=2, redirect=0, status=0, other=0, backoff_factor=0, raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
     return http
 
 
