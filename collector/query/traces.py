@@ -68,20 +68,17 @@ def list_traces(
     The entries come from the task list table (collector/store/task_list.py), read newest first in
     its own order; the counts of the listed traces from their spans, within the trace-id lookup's bounds.
     """
+    filters: dict[str, Any] = {
+        "service": service,
+        "agent": agent,
+        "status": status,
+        "prices": prices,
+        "version": version,
+        "scope": scope,
+        "include_replays": include_replays,
+    }
     if q is None:
-        return _list_window(
-            store,
-            start=start,
-            end=end,
-            limit=limit,
-            service=service,
-            agent=agent,
-            status=status,
-            prices=prices,
-            version=version,
-            scope=scope,
-            include_replays=include_replays,
-        )
+        return _list_window(store, start=start, end=end, limit=limit, **filters)
     # A search reads the payloads of the newest stretch of the window first and goes further back only
     # while fewer than ``limit`` traces are found: a word most traces hold is answered from the last hour,
     # a rare one from the text index over the whole window. The stretches are disjoint and in order, so
@@ -89,20 +86,7 @@ def list_traces(
     parse_search(q)  # a bad text is refused whatever the window
     found: list[dict[str, Any]] = []
     for lo, hi in _newest_stretches(start, end):
-        found += _list_window(
-            store,
-            start=lo,
-            end=hi,
-            limit=limit - len(found),
-            service=service,
-            agent=agent,
-            status=status,
-            prices=prices,
-            version=version,
-            scope=scope,
-            include_replays=include_replays,
-            q=q,
-        )
+        found += _list_window(store, start=lo, end=hi, limit=limit - len(found), q=q, **filters)
         if len(found) >= limit:
             break
     return found
