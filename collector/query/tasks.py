@@ -22,6 +22,7 @@ from tracereel.collector.store import (
     CALLS_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
+    TASK_LIST_TABLE,
     USAGE_COST_SQL,
     USAGE_PRICED_SQL,
     Store,
@@ -144,7 +145,7 @@ _SPLIT_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAg
 _TASK_ROWS = f"""
 rollup AS (
     SELECT * FROM {ROLLUP_TABLE}
-    WHERE ({{rollup_window}}) AND {{team}}
+    WHERE ({{rollup_window}}) AND (HasRoot = 0 OR {{root_rows}}) AND {{team}}
 ),
 split_calls AS (
     -- Retries and loops of the traces stored in more than one rollup row, from their merged calls.
@@ -193,23 +194,29 @@ task_facts AS (
 task_scores AS (
     -- Each selected task's latest score of each name, whatever its source (tracereel/rules.py). A score is
     -- its id's newest row (what FINAL keeps of the ReplacingMergeTree); the scores are found by their
-    -- trace's start (TraceStart, migration 0022), which a projection orders, so only the window's are read.
+    -- trace's start (TraceStart, migration 0022), which a projection orders, so only the window's are read,
+    -- and only those of the tasks rooted in the ranges (the trace list's roots): the window is widened by hours.
     SELECT TraceId, name, argMax(value, (time, score_id)) AS value
     FROM (
         SELECT TraceId, ScoreId AS score_id, argMax((Name, Value), Time) AS latest, latest.1 AS name,
                latest.2 AS value, max(Time) AS time
         FROM {SCORES_TABLE}
         WHERE ({{score_window}}) AND {{team}}
+          AND TraceId IN (SELECT TraceId FROM {TASK_LIST_TABLE} WHERE IsMarker = 0 AND ({{root_list}}))
         GROUP BY Team, TraceId, ScoreId
     )
     GROUP BY TraceId, name
-),
+)"""
+# The last CTE: the per-task rows with the groundedness facts (task_rows), or with every latest score (scored_rows,
+# for STATES_SQL). Only one is written: the engine analyses every CTE of a query, used or not.
+_TASK_ROWS_LAST = f"""
 task_rows AS (
     SELECT f.*, g.scored AS scored, g.scored AND {score_passes_sql("g.value")} AS grounded
     FROM task_facts AS f
     LEFT JOIN (SELECT TraceId, value, toUInt8(1) AS scored FROM task_scores WHERE name = 'groundedness') AS g
         ON f.TraceId = g.TraceId
-),
+)"""
+_SCORED_ROWS_LAST = f"""
 scored_rows AS (
     -- task_rows with every latest score of the task (score_names, score_values), for STATES_SQL: one join.
     SELECT f.*, has(s.names, 'groundedness') AS scored,
@@ -279,19 +286,22 @@ def task_rows_query(
     flt: TaskFilter,
     scope: Scope = EVERYTHING,
     ranges: list[tuple[datetime, datetime]] | None = None,
+    *,
+    scored: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
 
     A query appends its ``SELECT ... FROM task_rows``. The columns: success, steps, cost, priced,
     root_* (start, duration in ns, service; agent and version are the task's, tracereel/rules.py),
     llm_calls, tool_calls, tool_ok, tool_timeouts, retries, looped, violated, escalated, and scored /
-    grounded (the task has a groundedness score of any source / its latest one passes), score_names /
-    score_values (its latest score of each name). ``task_scores`` holds each task's latest ``value`` of
-    each score ``name`` (join it on TraceId).
+    grounded (the task has a groundedness score of any source / its latest one passes). ``task_scores``
+    holds each task's latest ``value`` of each score ``name`` (join it on TraceId).
 
     ``ranges``: only the tasks whose root starts in one of these (within ``flt``'s window); default the
-    whole window. ``cost``/``priced`` need ``store`` and ``prices`` (the price table as parameters);
-    without them every model is unpriced there (the metrics price merged usage in Python instead).
+    whole window. ``scored``: the last CTE is ``scored_rows`` instead of task_rows, with score_names /
+    score_values (the task's latest score of each name), for STATES_SQL. ``cost``/``priced`` need ``store``
+    and ``prices`` (the price table as parameters); without them every model is unpriced there (the metrics
+    price merged usage in Python instead).
     """
     where, params = task_filter_sql(flt, scope)
     ranges = [(flt.start, flt.end)] if ranges is None else ranges
@@ -300,6 +310,11 @@ def task_rows_query(
     params.update(root_params)
     windows = _windows(ranges)
     rollup_window, rollup_params = _range_sql("Start", windows, "rollup")
+    # A row with a root outside the ranges is of a task not selected: skipped before its columns are read (the
+    # window is widened by hours after each range for the task's later rows, most of them other tasks' roots).
+    root_rows, root_row_params = _range_sql("RootStart", ranges, "root_row")
+    root_list = root_rows.replace("RootStart", "Start")
+    params.update(root_row_params)
     score_window, score_params = _range_sql("TraceStart", windows, "score")
     params.update(rollup_params)
     params.update(score_params)
@@ -307,8 +322,13 @@ def task_rows_query(
         params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
     else:
         params.update({"models": [], "in_price": [], "out_price": []})
-    sql = _TASK_ROWS.format(
-        where=where, team=_team_sql(scope)[0], rollup_window=rollup_window, score_window=score_window
+    sql = (_TASK_ROWS + ",\n" + (_SCORED_ROWS_LAST if scored else _TASK_ROWS_LAST)).format(
+        where=where,
+        team=_team_sql(scope)[0],
+        rollup_window=rollup_window,
+        root_rows=root_rows,
+        root_list=root_list,
+        score_window=score_window,
     )
     return f"WITH {sql}\n", params
 
@@ -317,5 +337,5 @@ def live_states_sql(
     flt: TaskFilter, scope: Scope, group: str, ranges: list[tuple[datetime, datetime]]
 ) -> tuple[str, dict[str, Any]]:
     """SQL: the ``_STATES`` of the tasks rooted in ``ranges``, per ``group`` (an expression over task_rows)."""
-    with_tasks, params = task_rows_query(None, None, flt, scope, ranges)
+    with_tasks, params = task_rows_query(None, None, flt, scope, ranges, scored=True)
     return f"{with_tasks}SELECT {group} AS grp, {STATES_SQL}\nFROM scored_rows\nGROUP BY grp", params

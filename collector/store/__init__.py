@@ -5,11 +5,17 @@ The bottom layer of the collector: it imports nothing from ``ingest``, ``query``
 
 from tracereel.collector.store.clickhouse import Store, StoreError, default_store_url
 from tracereel.collector.store.columns import INSERT_COLUMNS, MapColumn, columns_to_arrow
-from tracereel.collector.store.hours import ACTIVITY_HOURS_AFTER, ACTIVITY_HOURS_BEFORE, STATE_COLUMNS
+from tracereel.collector.store.hours import (
+    ACTIVITY_HOURS_AFTER,
+    ACTIVITY_HOURS_BEFORE,
+    CHANGES_KEPT_HOURS,
+    STATE_COLUMNS,
+)
 from tracereel.collector.store.keys import AuditRow, KeyRow, insert_audit, insert_key, read_audit, read_keys
 from tracereel.collector.store.layout import SINGLE_NODE, ClusterLayoutError, Layout, schema_script
 from tracereel.collector.store.migrations import MIGRATIONS, Migration
 from tracereel.collector.store.retention import (
+    OWN_TTL_TABLES,
     TTL_COLUMNS,
     UNEXPIRED_TABLES,
     apply_retention,
@@ -29,6 +35,7 @@ from tracereel.collector.store.tables import (
     ACTIVITY_TABLE,
     AUDIT_TABLE,
     CALLS_TABLE,
+    CHANGES_TABLE,
     EVAL_RUNS_TABLE,
     FAILURE_CLUSTERS_TABLE,
     HOURS_TABLE,
@@ -43,6 +50,7 @@ from tracereel.collector.store.tables import (
     ROLLUP_TABLE,
     SCORES_FINAL,
     SCORES_TABLE,
+    SEAL_CHECKS_TABLE,
     SEARCH_NGRAM,
     SEARCH_TABLE,
     SWITCHES_TABLE,
@@ -58,6 +66,8 @@ __all__ = [
     "ACTIVITY_TABLE",
     "AUDIT_TABLE",
     "CALLS_TABLE",
+    "CHANGES_KEPT_HOURS",
+    "CHANGES_TABLE",
     "EVAL_RUNS_TABLE",
     "FAILURE_CLUSTERS_TABLE",
     "HOURS_TABLE",
@@ -69,12 +79,14 @@ __all__ = [
     "MONITOR_HISTORY_TABLE",
     "MONITOR_STATE_TABLE",
     "ONLINE_RULES_TABLE",
+    "OWN_TTL_TABLES",
     "REVIEWS_TABLE",
     "REVIEW_QUEUES_TABLE",
     "ROLLUP_STATEMENTS",
     "ROLLUP_TABLE",
     "SCORES_FINAL",
     "SCORES_TABLE",
+    "SEAL_CHECKS_TABLE",
     "SEARCH_NGRAM",
     "SEARCH_TABLE",
     "SINGLE_NODE",

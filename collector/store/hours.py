@@ -19,14 +19,31 @@ from __future__ import annotations
 
 from typing import Final
 
-from tracereel.collector.store.tables import ACTIVITY_TABLE, HOURS_TABLE, ROLLUP_TABLE, SCORES_TABLE
+from tracereel.collector.store.tables import (
+    ACTIVITY_TABLE,
+    CHANGES_TABLE,
+    HOURS_TABLE,
+    ROLLUP_TABLE,
+    SCORES_TABLE,
+    SEAL_CHECKS_TABLE,
+)
 
-__all__ = ["ACTIVITY_HOURS_AFTER", "ACTIVITY_HOURS_BEFORE", "HOURS_STATEMENTS", "STATE_COLUMNS"]
+__all__ = [
+    "ACTIVITY_HOURS_AFTER",
+    "ACTIVITY_HOURS_BEFORE",
+    "CHANGES_KEPT_HOURS",
+    "CHANGES_STATEMENTS",
+    "HOURS_STATEMENTS",
+    "STATE_COLUMNS",
+]
 
 # The hours whose activity can change a sealed hour H: a task's rows start up to 5 minutes before its
 # root and up to 6 hours after (collector/query/metrics.py SKEW_BEFORE, RUN_AFTER), so H - 1 to H + 6.
 ACTIVITY_HOURS_BEFORE: Final = 1
 ACTIVITY_HOURS_AFTER: Final = 6
+
+# How long the changes are kept: a seal last checked longer ago than this cannot be checked again (it is re-sealed).
+CHANGES_KEPT_HOURS: Final = 24
 
 # Name, type: the metric states of one (hour, team, service, agent, version).
 STATE_COLUMNS: Final = (
@@ -85,6 +102,38 @@ SELECT toStartOfHour(toDateTime(Start, 'UTC')) AS Hour, count() FROM {ROLLUP_TAB
     Version LowCardinality(String),
     {_STATES}
 ) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(Hour)
+ORDER BY (Team, Hour, SealedAt)
+SETTINGS ttl_only_drop_parts = 1""",
+)
+
+# The changes since a seal, trace by trace (migration 0026). The activity of an hour moves with every span of the
+# six hours after it, so under steady ingest every recent seal looks stale by its signature; these rows say which
+# tasks really changed: a row with its root names its task's hour (HasRoot, RootStart), a row without one (a span
+# exported before its root, a score) is resolved to its trace's root in the rollup when it is read.
+CHANGES_STATEMENTS: Final = (
+    f"""CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (
+    InsertedAt DateTime64(6, 'UTC') DEFAULT now64(6, 'UTC'),
+    TraceId String CODEC(ZSTD(1)),
+    HasRoot UInt8,
+    RootStart DateTime64(9)
+) ENGINE = MergeTree()
+PARTITION BY toStartOfHour(InsertedAt)
+ORDER BY InsertedAt
+TTL toDateTime(InsertedAt) + toIntervalHour({CHANGES_KEPT_HOURS})
+SETTINGS ttl_only_drop_parts = 1""",
+    f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {CHANGES_TABLE}_rollup_mv TO {CHANGES_TABLE} AS
+SELECT TraceId, HasRoot, if(HasRoot = 1, RootStart, toDateTime64(0, 9)) AS RootStart FROM {ROLLUP_TABLE}""",
+    f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {CHANGES_TABLE}_scores_mv TO {CHANGES_TABLE} AS
+SELECT TraceId, toUInt8(0) AS HasRoot, toDateTime64(0, 9) AS RootStart FROM {SCORES_TABLE}""",
+    # A check that found a seal current at CheckedAt with the activity then (Signature): the newest per seal wins.
+    f"""CREATE TABLE IF NOT EXISTS {SEAL_CHECKS_TABLE} (
+    Team LowCardinality(String),
+    Hour DateTime('UTC'),
+    SealedAt DateTime64(6, 'UTC'),
+    CheckedAt DateTime64(6, 'UTC'),
+    Signature UInt64
+) ENGINE = ReplacingMergeTree(CheckedAt)
 PARTITION BY toYYYYMM(Hour)
 ORDER BY (Team, Hour, SealedAt)
 SETTINGS ttl_only_drop_parts = 1""",

@@ -60,6 +60,7 @@ from tracereel.collector.store.tables import (
     MONITORS_TABLE,
     ONLINE_RULES_TABLE,
     REVIEW_QUEUES_TABLE,
+    SEAL_CHECKS_TABLE,
     SWITCHES_TABLE,
 )
 
@@ -98,6 +99,8 @@ SHARDING_KEYS: Final[dict[str, str]] = {
     HOURS_TABLE: "cityHash64(Team, Hour)",
     # Each shard's views count its own activity; readers sum the shards.
     ACTIVITY_TABLE: "cityHash64(Hour)",
+    # A seal's checks go with the seal.
+    SEAL_CHECKS_TABLE: "cityHash64(Team, Hour)",
 }
 # Small tables every collector must see whole, from any node: replicated on every node rather
 # than sharded, with no Distributed table in front (the record of migrations; control data such

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from tracereel import semconv as sc
-from tracereel.collector.store.hours import HOURS_STATEMENTS
+from tracereel.collector.store.hours import CHANGES_STATEMENTS, HOURS_STATEMENTS
 from tracereel.collector.store.rollup import (
     ROLLUP_MARKS_STATEMENTS,
     ROLLUP_STATEMENTS,
@@ -635,4 +635,7 @@ SELECT Timestamp, TraceId, Team, {SEARCH_TEXT_SQL} AS Text FROM {TRACES_TABLE} W
             *HOURS_STATEMENTS,
         ),
     ),
+    # What changed lately (collector/store/hours.py): a seal whose hour's activity moved is checked trace by
+    # trace, so recent hours are sealed an hour after they end rather than after every span they can receive.
+    ("0026_seal_changes", CHANGES_STATEMENTS),
 )

@@ -28,6 +28,7 @@ from tracereel.collector.store.tables import (
     ACTIVITY_TABLE,
     AUDIT_TABLE,
     CALLS_TABLE,
+    CHANGES_TABLE,
     EVAL_RUNS_TABLE,
     FAILURE_CLUSTERS_TABLE,
     HOURS_TABLE,
@@ -41,6 +42,7 @@ from tracereel.collector.store.tables import (
     REVIEWS_TABLE,
     ROLLUP_TABLE,
     SCORES_TABLE,
+    SEAL_CHECKS_TABLE,
     SEARCH_TABLE,
     SWITCHES_TABLE,
     TASK_LIST_TABLE,
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from tracereel.collector.store.clickhouse import Store
 
 __all__ = [
+    "OWN_TTL_TABLES",
     "TTL_COLUMNS",
     "UNEXPIRED_TABLES",
     "apply_retention",
@@ -76,6 +79,7 @@ TTL_COLUMNS: Final[dict[str, str]] = {
     REVIEWS_TABLE: "Time",
     HOURS_TABLE: "Hour",
     ACTIVITY_TABLE: "Hour",
+    SEAL_CHECKS_TABLE: "Hour",
     SEARCH_TABLE: "Timestamp",
     TASK_LIST_TABLE: "Start",
     TRACE_STATS_TABLE: "Start",
@@ -102,6 +106,9 @@ UNEXPIRED_TABLES: Final = frozenset(
         FAILURE_CLUSTERS_TABLE,
     }
 )
+
+# Tables that keep a fixed, short TTL of their own whatever the retention (the recent changes: a day).
+OWN_TTL_TABLES: Final = frozenset({CHANGES_TABLE})
 
 # The TTL clause in system.tables.create_table_query, up to the SETTINGS clause (if any).
 _TTL_CLAUSE = re.compile(r"\sTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)
@@ -191,11 +198,18 @@ def delete_trace(store: Store, trace_id: str) -> int:
             # distributed_ddl_task_timeout), and the trace's one shard (TraceId-sharded) is rewritten.
             settings={"mutations_sync": 2},
         )
-    # A deletion writes nothing the activity views see: count it, so the seals of its hours go stale.
+    # A deletion writes nothing the activity views see: count it, so the seals of its hours go stale, and record
+    # it as a change of its task (whose root started at most SKEW_BEFORE after its first span: both hours). The
+    # change names the hours, not the trace: nothing of a deleted trace stays behind.
     store.command(
         f"INSERT INTO {ACTIVITY_TABLE} (Hour, Changes) SELECT arrayJoin(arrayMap(h -> toStartOfHour(h), "
         "timeSlots({start:DateTime('UTC')}, toUInt32(dateDiff('second', {start:DateTime('UTC')}, "
         "{end:DateTime('UTC')}) + 1), 3600))), 1",
         parameters={"start": bounds[0], "end": bounds[1]},
+    )
+    store.command(
+        f"INSERT INTO {CHANGES_TABLE} (TraceId, HasRoot, RootStart) "
+        "SELECT '', 1, arrayJoin([{start:DateTime64(9)}, {start:DateTime64(9)} + toIntervalMinute(5)])",
+        parameters={"start": bounds[0]},
     )
     return spans

@@ -12,6 +12,7 @@ __all__ = [
     "ACTIVITY_TABLE",
     "AUDIT_TABLE",
     "CALLS_TABLE",
+    "CHANGES_TABLE",
     "EVAL_RUNS_TABLE",
     "FAILURE_CLUSTERS_TABLE",
     "HOURS_TABLE",
@@ -26,6 +27,7 @@ __all__ = [
     "ROLLUP_TABLE",
     "SCORES_FINAL",
     "SCORES_TABLE",
+    "SEAL_CHECKS_TABLE",
     "SEARCH_NGRAM",
     "SEARCH_TABLE",
     "SWITCHES_TABLE",
@@ -66,6 +68,10 @@ FAILURE_CLUSTERS_TABLE: Final = "tracereel_failure_clusters"
 # and the per-hour count of changes that says whether a seal is still current.
 HOURS_TABLE: Final = "tracereel_task_hours"
 ACTIVITY_TABLE: Final = "tracereel_activity"
+# What changed lately (migration 0026): one row per rollup row and score written and per trace deleted, kept a
+# day, so a seal whose hour saw activity can be checked trace by trace; and the checks that found it current.
+CHANGES_TABLE: Final = "tracereel_changes"
+SEAL_CHECKS_TABLE: Final = "tracereel_seal_checks"
 # Full-text search (issue 24): one row per span with payload text, lower-cased, under an n-gram text index.
 SEARCH_TABLE: Final = "tracereel_search"
 # The length of the n-grams its text index holds: what the index narrows by (migration 0021 and

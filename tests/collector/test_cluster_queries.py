@@ -24,6 +24,7 @@ from test_retention import span_columns
 
 from tracereel.collector import Store
 from tracereel.collector.store import (
+    OWN_TTL_TABLES,
     TRACES_TABLE,
     TTL_COLUMNS,
     Layout,
@@ -93,8 +94,8 @@ def test_the_tables_are_local_tables_behind_distributed_ones(store: Store):
         assert engines[f"{table}_local"].endswith("MergeTree")
     views = {name: engine for name, engine in engines.items() if engine == "MaterializedView"}
     # The trace-id lookup, both rollups, the SDK's scores, the search text, the task list and its counts, the
-    # activity of the rollup and of the scores.
-    assert len(views) == 9
+    # activity and the changes of the rollup and of the scores.
+    assert len(views) == 11
 
 
 def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
@@ -127,19 +128,27 @@ def test_every_metric_through_the_distributed_tables(asgi_collector, otel):
 def test_retention_and_deletes_apply_to_the_local_tables(store: Store):
     trace_id = "cd" * 16
     store.insert_spans(span_columns(trace_id, datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1)))
-    assert set(trace_tables(store)) == set(TTL_COLUMNS) - {
-        "tracereel_eval_runs",
-        "tracereel_monitor_history",
-        "tracereel_task_hours",
-        "tracereel_activity",
-    }
+    assert (
+        set(trace_tables(store))
+        == (
+            set(TTL_COLUMNS)
+            - {
+                "tracereel_eval_runs",
+                "tracereel_monitor_history",
+                "tracereel_task_hours",
+                "tracereel_activity",
+                "tracereel_seal_checks",
+            }
+        )
+        | OWN_TTL_TABLES
+    )
     assert apply_retention(store, 30) == list(TTL_COLUMNS)
     assert {current_ttl(store, table) for table in TTL_COLUMNS} == {ttl_expression(t, 30) for t in TTL_COLUMNS}
     local_ttl = store.query(
         "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%\\\\_local' "
         "AND create_table_query LIKE '% TTL %'"
     )
-    assert local_ttl == [(len(TTL_COLUMNS),)]
+    assert local_ttl == [(len(TTL_COLUMNS) + len(OWN_TTL_TABLES),)]
     assert delete_trace(store, trace_id) == 3
     for table in trace_tables(store):
         assert store.query(f"SELECT count() FROM {table} WHERE TraceId = {{id:String}}", {"id": trace_id}) == [(0,)]

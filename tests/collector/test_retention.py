@@ -17,8 +17,10 @@ from tracereel.collector.store import (
     EVAL_RUNS_TABLE,
     HOURS_TABLE,
     MONITOR_HISTORY_TABLE,
+    OWN_TTL_TABLES,
     REVIEWS_TABLE,
     SCORES_TABLE,
+    SEAL_CHECKS_TABLE,
     TRACES_TABLE,
     TTL_COLUMNS,
     UNEXPIRED_TABLES,
@@ -82,6 +84,12 @@ def _score(store: Store, trace_id: str, time: datetime) -> None:
     store.insert_rows(SCORES_TABLE, [[trace_id, "s", 1.0, time]], ["TraceId", "Name", "Value", "Time"])
 
 
+def _seal_check(store: Store, hour: datetime) -> None:
+    store.insert_rows(
+        SEAL_CHECKS_TABLE, [["", hour, hour, hour, 1]], ["Team", "Hour", "SealedAt", "CheckedAt", "Signature"]
+    )
+
+
 def _review(store: Store, trace_id: str, time: datetime) -> None:
     store.insert_rows(REVIEWS_TABLE, [[trace_id, "q", "pass", time]], ["TraceId", "Queue", "Verdict", "Time"])
 
@@ -92,6 +100,7 @@ _KEYS = {
     MONITOR_HISTORY_TABLE: "MonitorId",
     # Hours: the old ones are weeks before the recent ones.
     HOURS_TABLE: "if(Hour < now() - INTERVAL 20 DAY, 'old-run', 'recent-run')",
+    SEAL_CHECKS_TABLE: "if(Hour < now() - INTERVAL 20 DAY, 'old-run', 'recent-run')",
     ACTIVITY_TABLE: "if(Hour < now() - INTERVAL 20 DAY, 'old-run', 'recent-run')",
 }
 
@@ -106,15 +115,16 @@ def _data_tables(store: Store) -> set[str]:
 def test_every_table_is_either_expired_or_named_as_bookkeeping(store: Store):
     # A table added to tables.py or to the schema without a TTL column in TTL_COLUMNS fails here.
     named = {getattr(tables, name) for name in tables.__all__ if name.endswith("_TABLE")}
-    assert named == set(TTL_COLUMNS) | UNEXPIRED_TABLES
-    assert _data_tables(store) == set(TTL_COLUMNS) | UNEXPIRED_TABLES
+    assert named == set(TTL_COLUMNS) | UNEXPIRED_TABLES | OWN_TTL_TABLES
+    assert _data_tables(store) == set(TTL_COLUMNS) | UNEXPIRED_TABLES | OWN_TTL_TABLES
     assert not set(TTL_COLUMNS) & UNEXPIRED_TABLES
+    assert not (set(TTL_COLUMNS) | UNEXPIRED_TABLES) & OWN_TTL_TABLES
 
 
 def test_the_ttl_is_set_on_every_table_changed_and_removed(store: Store):
     assert apply_retention(store, None) == []  # a fresh store has no TTL to remove
     assert sorted(apply_retention(store, 30)) == sorted(TTL_COLUMNS)
-    for table in _data_tables(store) - UNEXPIRED_TABLES:
+    for table in _data_tables(store) - UNEXPIRED_TABLES - OWN_TTL_TABLES:
         create = store.query(f"SHOW CREATE TABLE {table}")[0][0]
         assert f"TTL {ttl_expression(table, 30)}" in create, create
         assert current_ttl(store, table) == f"toDateTime({TTL_COLUMNS[table]}) + toIntervalDay(30)"
@@ -127,6 +137,8 @@ def test_the_ttl_is_set_on_every_table_changed_and_removed(store: Store):
 
     assert sorted(apply_retention(store, None)) == sorted(TTL_COLUMNS)
     assert all(current_ttl(store, table) is None for table in TTL_COLUMNS)
+    # The recent changes keep their own day whatever the retention.
+    assert all(current_ttl(store, table) is not None for table in OWN_TTL_TABLES)
     with pytest.raises(ValueError, match="at least 1 day"):
         apply_retention(store, 0)
 
@@ -149,6 +161,8 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
     _score(store, RECENT, now - timedelta(hours=1))
     _review(store, OLD, now - timedelta(days=40))
     _review(store, RECENT, now - timedelta(hours=1))
+    _seal_check(store, (now - timedelta(days=40)).replace(minute=0, second=0, microsecond=0))
+    _seal_check(store, (now - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0))
     # A day later, both hours are old enough to seal.
     seal_hours(store, now=now.replace(tzinfo=timezone.utc) + timedelta(days=1))
     before = {table: _counts(store, table) for table in TTL_COLUMNS}
@@ -164,7 +178,7 @@ def test_rows_older_than_the_retention_go_from_every_table_and_recent_ones_stay(
 
     wait_until(expired, "rows older than 30 days to expire", state=lambda: {t: _counts(store, t) for t in TTL_COLUMNS})
     assert _counts(store, TRACES_TABLE) == {RECENT: 3}
-    assert set(trace_tables(store)) == set(TTL_COLUMNS) - set(_KEYS)
+    assert set(trace_tables(store)) == (set(TTL_COLUMNS) - set(_KEYS)) | OWN_TTL_TABLES
     # The record of migrations never expires.
     assert store.migrate() == []
 

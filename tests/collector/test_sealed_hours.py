@@ -94,8 +94,9 @@ def test_a_seal_goes_stale_when_its_tasks_change(asgi_collector: Any, otel: Otel
     with asgi_collector.client() as http:
         posted = http.post("/api/v1/scores", json={"trace_id": task_a, "name": "groundedness", "value": 0.1})
         assert posted.status_code == 201, posted.text
-        # Stale: A's hour, and the next, whose tasks' spans could start in A's hour.
-        assert _plan(asgi_collector).sealed == []
+        # Stale: A's hour only. The next one's activity moved too (its tasks' spans could start in A's hour), but
+        # the changes since its seal, trace by trace, touch none of its tasks.
+        assert [hour for hour, _ in _plan(asgi_collector).sealed] == [HOUR + timedelta(hours=1)]
         assert http.get("/api/v1/metrics", params=WINDOW).json()["groundedness_rate"] == 0.0
     assert seal_hours(asgi_collector.store, now=LATER) >= 1
     assert [hour for hour, _ in _plan(asgi_collector).sealed] == [HOUR, HOUR + timedelta(hours=1)]
@@ -119,6 +120,42 @@ def test_a_seal_goes_stale_when_its_tasks_change(asgi_collector: Any, otel: Otel
         assert http.delete(f"/api/v1/traces/{task_a}").status_code == 200
         assert HOUR not in [hour for hour, _ in _plan(asgi_collector).sealed]
         assert http.get("/api/v1/metrics", params=WINDOW).json()["tasks"] == 3
+
+
+def test_a_seal_stays_current_while_later_hours_are_ingested(asgi_collector: Any, otel: OtelClient) -> None:
+    """Spans of tasks rooted in later hours move every recent hour's activity, not their seals: the seals are
+    checked against the changes trace by trace, and the collector records the check rather than sealing again."""
+    build_fleet(otel)
+    store = asgi_collector.store
+    assert seal_hours(store, now=LATER) == 3
+    before = _reads(asgi_collector)
+    sealed = _plan(asgi_collector).sealed
+    # Tasks two hours after T0: within the six hours whose activity every seal of the fleet compares.
+    _insert_roots(store, "", [100, 200], start=T0 + 2 * 3600)
+    assert _plan(asgi_collector).sealed == sealed
+    assert _reads(asgi_collector) == _approx(before)
+    # The pass seals the new tasks' hour (the one before it is sealed already), and checks the fleet's three
+    # instead of sealing them again, for every team together and for the fleet's team.
+    assert seal_hours(store, now=LATER) == 1
+    checked = store.query("SELECT Team, Hour FROM tracereel_seal_checks FINAL ORDER BY Hour, Team")
+    fleet = [HOUR + timedelta(hours=k) for k in (-1, 0, 1)]
+    assert [(team, hour.replace(tzinfo=timezone.utc)) for team, hour in checked] == [
+        (team, hour) for hour in fleet for team in ("", "*")
+    ]
+    assert _plan(asgi_collector).sealed == sealed
+    # Checked, the seals no longer need the changes: the hours read the same with the changes gone.
+    store.command("TRUNCATE TABLE tracereel_changes")
+    assert _plan(asgi_collector).sealed == sealed
+
+
+def test_an_hour_is_sealed_ten_minutes_after_it_ends(asgi_collector: Any) -> None:
+    store = asgi_collector.store
+    _insert_roots(store, "", [100, 200])
+    end = HOUR + timedelta(hours=1)
+    assert seal_hours(store, now=end + timedelta(minutes=9)) == 1  # only the hour before T0's: no task of its own
+    assert HOUR not in [hour for hour, _ in _plan(asgi_collector).sealed]
+    assert seal_hours(store, now=end + timedelta(minutes=10)) == 1
+    assert HOUR in [hour for hour, _ in _plan(asgi_collector).sealed]
 
 
 def _post_late_span(collector: Any, trace_id: str, parent: str) -> None:
@@ -147,14 +184,14 @@ def _post_late_span(collector: Any, trace_id: str, parent: str) -> None:
     collector.wait_for_spans(before + 1)
 
 
-def _insert_roots(store: Any, team: str, durations_ms: list[int]) -> None:
-    """Root spans of the agent ``support`` in the first minutes of T0's hour, stamped with ``team``
+def _insert_roots(store: Any, team: str, durations_ms: list[int], start: int = T0) -> None:
+    """Root spans of the agent ``support`` a minute apart from ``start`` (default T0), stamped with ``team``
     (as the ingest key's team is), success on every other one."""
     columns: list[list[Any]] = [[] for _ in INSERT_COLUMNS]
     for i, duration in enumerate(durations_ms):
         row = {
-            "Timestamp": (T0 + 60 * i) * 10**9,
-            "TraceId": hashlib.md5(f"{team}/{i}".encode()).hexdigest(),
+            "Timestamp": (start + 60 * i) * 10**9,
+            "TraceId": hashlib.md5(f"{team}/{start}/{i}".encode()).hexdigest(),
             "SpanId": f"{i + 1:016x}",
             "SpanName": "invoke_agent support",
             "ServiceName": "svc",
