@@ -125,11 +125,12 @@ def trace_scores(store: Store, trace_id: str, scope: Scope) -> list[Score]:
     table's projection by trace start), not the table's part for every trace of the team.
     """
     team, params = scope_sql(Scope(team=scope.team))
-    bounds = f"(SELECT {{fn}}({{col}}) FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{{{id:String}}}})"
+    # One scalar lookup of both bounds: each scalar subquery is a read of the lookup table of its own.
+    bounds = f"(SELECT (min(Start), max(End)) FROM {TRACE_ID_TS_TABLE} WHERE TraceId = {{id:String}})"
     where = (
         f"TraceId = {{id:String}} AND {team} "
-        f"AND TraceStart >= toDateTime64({bounds.format(fn='min', col='Start')}, 6, 'UTC') "
-        f"AND TraceStart < toDateTime64({bounds.format(fn='max', col='End')} + 1, 6, 'UTC')"
+        f"AND TraceStart >= toDateTime64({bounds}.1, 6, 'UTC') "
+        f"AND TraceStart < toDateTime64({bounds}.2 + 1, 6, 'UTC')"
     )
     # Each score is its id's newest row, what FINAL would keep, without merging the whole table's parts.
     rows = store.query(

@@ -33,12 +33,15 @@ __all__ = [
     "SWITCHES_TABLE",
     "TASK_LIST_TABLE",
     "TRACES_TABLE",
+    "TRACE_ID_PROJECTION",
     "TRACE_ID_TS_TABLE",
     "TRACE_STATS_TABLE",
 ]
 
 TRACES_TABLE: Final = "otel_traces"
 TRACE_ID_TS_TABLE: Final = "otel_traces_trace_id_ts"
+# otel_traces's projection ordered by trace id (migration 0023): what a read of one trace's spans reads.
+TRACE_ID_PROJECTION: Final = "by_trace_id"
 ROLLUP_TABLE: Final = "tracereel_task_rollup"
 CALLS_TABLE: Final = "tracereel_call_rollup"
 MIGRATIONS_TABLE: Final = "tracereel_migrations"
