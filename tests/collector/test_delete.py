@@ -76,7 +76,7 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
         after = {t["trace_id"] for t in http.get("/api/v1/traces", params={"limit": 100}).json()["traces"]}
         assert after == listed - {b}
         # Every table holding trace ids (spans, lookup, both rollups, the task list and counts, scores, review
-        # verdicts, search) has nothing of it left.
+        # verdicts, search, the recent changes) has nothing of it left.
         assert _rows_of(asgi_collector.store, b) == dict.fromkeys(trace_tables(asgi_collector.store), 0)
         assert set(trace_tables(asgi_collector.store)) == {
             "otel_traces",
@@ -88,6 +88,7 @@ def test_a_deleted_task_is_gone_everywhere_and_the_metrics_are_as_if_it_never_wa
             "tracereel_scores",
             "tracereel_reviews",
             "tracereel_search",
+            "tracereel_changes",
         }
         # Deleted once: a second delete finds nothing.
         assert http.delete(f"/api/v1/traces/{b}").status_code == 404
