@@ -11,6 +11,10 @@ text index of its 3-grams. A word that occurs in a text has all its 3-grams ther
 ``hasAllTokens`` on the word's 3-grams lets the index skip every granule that cannot match (a
 superset, never a miss), and ``position`` decides. A word shorter than three characters has no
 3-gram: it is checked by ``position`` alone over the window.
+
+A word most spans hold gets nothing from the index: every granule has its 3-grams. The trace list
+therefore reads such a search newest stretch first (collector/query/traces.py), and asks
+:func:`fewer_hits_than` first whether the whole window's matching spans are few enough to read at once.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from typing import Any, Final
 from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.params import ParamError
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE
+from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE, Store
 from tracereel.search import MAX_SEARCH_CHARS, search_words
 
-__all__ = ["MAX_SEARCH_CHARS", "SearchError", "parse_search", "search_condition"]
+__all__ = ["MAX_SEARCH_CHARS", "SearchError", "fewer_hits_than", "parse_search", "search_condition"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -42,14 +46,11 @@ def parse_search(text: str) -> tuple[str, ...]:
         raise SearchError(str(exc)) from None
 
 
-def search_condition(
-    text: str, *, start: datetime, end: datetime, scope: Scope = EVERYTHING
-) -> tuple[str, dict[str, Any]]:
-    """A condition on ``TraceId`` (traces whose root starts in [start, end)) and its parameters: the
-    trace's payloads contain every word of ``text``; SearchError for a text :func:`parse_search` refuses.
-
-    Only the spans of ``scope``'s team are read; its agent and service globs are the list's to apply.
-    """
+def _matching_spans(
+    text: str, *, start: datetime, end: datetime, scope: Scope
+) -> tuple[str, list[str], dict[str, Any]]:
+    """The search table's spans that may belong to a trace starting in [start, end) and hold any word of
+    ``text``: the SQL (a SELECT of TraceId without its end), each word's condition, and the parameters."""
     words = parse_search(text)
     team, params = scope_sql(Scope(team=scope.team), agent_column=None, service_column=None, name="search_scope")
     # A trace's spans start a little before its root, or up to hours after it (as the metrics count them).
@@ -67,7 +68,32 @@ def search_condition(
     spans = f"""SELECT TraceId FROM {SEARCH_TABLE}
     WHERE {team} AND Timestamp >= {{search_lo:DateTime64(9)}} AND Timestamp < {{search_hi:DateTime64(9)}}
       AND ({" OR ".join(found)})"""
+    return spans, found, params
+
+
+def search_condition(
+    text: str, *, start: datetime, end: datetime, scope: Scope = EVERYTHING
+) -> tuple[str, dict[str, Any]]:
+    """A condition on ``TraceId`` (traces whose root starts in [start, end)) and its parameters: the
+    trace's payloads contain every word of ``text``; SearchError for a text :func:`parse_search` refuses.
+
+    Only the spans of ``scope``'s team are read; its agent and service globs are the list's to apply.
+    """
+    spans, found, params = _matching_spans(text, start=start, end=end, scope=scope)
     if len(found) > 1:
         # Each word in any of the trace's spans: a span holding one word is enough for that word.
         spans += "\n    GROUP BY TraceId HAVING " + " AND ".join(f"max({w})" for w in found)
     return f"TraceId IN (\n    {spans}\n)", params
+
+
+def fewer_hits_than(
+    store: Store, text: str, hits: int, *, start: datetime, end: datetime, scope: Scope = EVERYTHING
+) -> bool:
+    """Whether fewer than ``hits`` spans of ``scope``'s team that a trace starting in [start, end) may own
+    hold a word of ``text``: then one read of the whole window is cheap, each of them read once.
+
+    The count stops at ``hits``: a word every span holds is answered from the first granules read.
+    """
+    spans, _, params = _matching_spans(text, start=start, end=end, scope=scope)
+    counted = store.query(f"SELECT count() FROM ({spans}\n    LIMIT {{search_hits:UInt32}})", {**params, "search_hits": hits})
+    return int(counted[0][0]) < hits
