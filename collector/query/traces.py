@@ -267,20 +267,25 @@ def _trace_stats(
 
     Cost and priced calls as the metrics count them: explicit ``tracereel.cost.usd``, else tokens x price.
     """
-    # The hours its rows are filed under: a task's spans start inside its root, with the metrics' slack
-    # for clock skew before it and runs that go on for hours after it.
-    lo = datetime.fromtimestamp(min(starts_ns) / 1e9, tz=timezone.utc) - SKEW_BEFORE
-    hi = datetime.fromtimestamp(max(starts_ns) / 1e9, tz=timezone.utc) + RUN_AFTER
+    # The hours each trace's rows are filed under: a task's spans start inside its root, with the metrics'
+    # slack for clock skew before it and runs that go on for hours after it. Pairs of hour and trace, not
+    # one range of hours: a search's traces may lie days apart, and the table is ordered by hour, then id.
+    hours: list[tuple[datetime, str]] = []
+    for trace_id, start_ns in zip(trace_ids, starts_ns, strict=True):
+        start = datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc)
+        hour = max(start - SKEW_BEFORE, _EPOCH).replace(minute=0, second=0, microsecond=0)
+        while hour < start + RUN_AFTER:
+            hours.append((hour, trace_id))
+            hour += timedelta(hours=1)
     team, team_params = scope_sql(Scope(team=scope.team))
     rows = store.query(
         f"""SELECT TraceId, length(groupUniqArrayArray(SpanIds)), sum(Errors), sum(LlmInputTokens),
        sum(LlmOutputTokens), sum(Steps), sum(ExplicitCost), sum(LlmCalls), sum(ExplicitCostCalls),
        sumMap(ModelUsage), max(LastEnd)
 FROM {TRACE_STATS_TABLE}
-WHERE Hour >= toStartOfHour({{lo:DateTime}}) AND Hour < {{hi:DateTime}} AND TraceId IN {{ids:Array(String)}}
-  AND {team}
+WHERE (Hour, TraceId) IN {{hours:Array(Tuple(DateTime, String))}} AND {team}
 GROUP BY TraceId""",
-        {**team_params, "ids": trace_ids, "lo": max(lo, _EPOCH), "hi": hi},
+        {**team_params, "hours": hours},
     )
     stats: dict[str, tuple[Any, ...]] = {}
     for trace_id, spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, usage, last_end in rows:
