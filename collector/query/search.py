@@ -14,7 +14,7 @@ superset, never a miss), and ``position`` decides. A word shorter than three cha
 
 A word most spans hold gets nothing from the index: every granule has its 3-grams. The trace list
 therefore reads such a search newest stretch first (collector/query/traces.py), and asks
-:func:`fewer_hits_than` first whether the whole window's matching spans are few enough to read at once.
+:func:`few_matching_traces` first for the traces, if the whole window's matching spans are few.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
 from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE, Store
 from tracereel.search import MAX_SEARCH_CHARS, search_words
 
-__all__ = ["MAX_SEARCH_CHARS", "SearchError", "fewer_hits_than", "parse_search", "search_condition"]
+__all__ = ["MAX_SEARCH_CHARS", "SearchError", "few_matching_traces", "parse_search", "search_condition"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -50,7 +50,7 @@ def _matching_spans(
     text: str, *, start: datetime, end: datetime, scope: Scope
 ) -> tuple[str, list[str], dict[str, Any]]:
     """The search table's spans that may belong to a trace starting in [start, end) and hold any word of
-    ``text``: the SQL (a SELECT of TraceId without its end), each word's condition, and the parameters."""
+    ``text``: the SQL (FROM and WHERE), each word's condition, and the parameters."""
     words = parse_search(text)
     team, params = scope_sql(Scope(team=scope.team), agent_column=None, service_column=None, name="search_scope")
     # A trace's spans start a little before its root, or up to hours after it (as the metrics count them).
@@ -65,7 +65,7 @@ def _matching_spans(
             # Before the literal check, so the index reads only granules holding every 3-gram of the word.
             literal = f"hasAllTokens(Text, tokens({needle}, 'ngrams', {SEARCH_NGRAM})) AND {literal}"
         found.append(f"({literal})")
-    spans = f"""SELECT TraceId FROM {SEARCH_TABLE}
+    spans = f"""FROM {SEARCH_TABLE}
     WHERE {team} AND Timestamp >= {{search_lo:DateTime64(9)}} AND Timestamp < {{search_hi:DateTime64(9)}}
       AND ({" OR ".join(found)})"""
     return spans, found, params
@@ -80,20 +80,29 @@ def search_condition(
     Only the spans of ``scope``'s team are read; its agent and service globs are the list's to apply.
     """
     spans, found, params = _matching_spans(text, start=start, end=end, scope=scope)
+    spans = f"SELECT TraceId {spans}"
     if len(found) > 1:
         # Each word in any of the trace's spans: a span holding one word is enough for that word.
         spans += "\n    GROUP BY TraceId HAVING " + " AND ".join(f"max({w})" for w in found)
     return f"TraceId IN (\n    {spans}\n)", params
 
 
-def fewer_hits_than(
+def few_matching_traces(
     store: Store, text: str, hits: int, *, start: datetime, end: datetime, scope: Scope = EVERYTHING
-) -> bool:
-    """Whether fewer than ``hits`` spans of ``scope``'s team that a trace starting in [start, end) may own
-    hold a word of ``text``: then one read of the whole window is cheap, each of them read once.
+) -> list[str] | None:
+    """The traces (starting in [start, end), as :func:`search_condition` finds them) whose spans of
+    ``scope``'s team hold every word of ``text``, if fewer than ``hits`` of those spans hold any of its
+    words; None if more do: then the list reads the window a stretch at a time.
 
-    The count stops at ``hits``: a word every span holds is answered from the first granules read.
+    The read stops at ``hits`` spans, so a word every span holds is answered from the first granules.
     """
-    spans, _, params = _matching_spans(text, start=start, end=end, scope=scope)
-    counted = store.query(f"SELECT count() FROM ({spans}\n    LIMIT {{search_hits:UInt32}})", {**params, "search_hits": hits})
-    return int(counted[0][0]) < hits
+    spans, found, params = _matching_spans(text, start=start, end=end, scope=scope)
+    rows = store.query(
+        f"SELECT TraceId, {', '.join(found)} {spans}\n    LIMIT {{search_hits:UInt32}}", {**params, "search_hits": hits}
+    )
+    if len(rows) >= hits:
+        return None
+    words: dict[str, set[int]] = {}
+    for trace_id, *holds in rows:
+        words.setdefault(trace_id, set()).update(i for i, held in enumerate(holds) if held)
+    return [trace_id for trace_id, held in words.items() if len(held) == len(found)]

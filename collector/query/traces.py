@@ -10,7 +10,7 @@ from tracereel import semconv as sc
 from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.prices import PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.query.search import fewer_hits_than, parse_search, search_condition
+from tracereel.collector.query.search import few_matching_traces, parse_search, search_condition
 from tracereel.collector.store import (
     ROLLUP_TABLE,
     TASK_LIST_TABLE,
@@ -85,8 +85,9 @@ def list_traces(
     # one go (each stretch costs a few queries, whatever it finds). The stretches are disjoint and in
     # order, so the traces found are the newest ``limit`` of the window.
     parse_search(q)  # a bad text is refused whatever the window
-    if fewer_hits_than(store, q, _FEW_HITS_PER_ROW * limit, start=start, end=end, scope=scope):
-        return _list_window(store, start=start, end=end, limit=limit, q=q, **filters)
+    few = few_matching_traces(store, q, _FEW_HITS_PER_ROW * limit, start=start, end=end, scope=scope)
+    if few is not None:
+        return _list_window(store, start=start, end=end, limit=limit, among=few, **filters) if few else []
     found: list[dict[str, Any]] = []
     for lo, hi in search_stretches(store, start=start, end=end, limit=limit, scope=scope):
         found += _list_window(store, start=lo, end=hi, limit=limit - len(found), q=q, **filters)
@@ -96,7 +97,8 @@ def list_traces(
 
 
 # A search whose window holds fewer matching spans than this many per row asked for reads them all at
-# once: at most this many times the spans the newest stretch would read for a word every task holds.
+# once (at most this many times the spans the newest stretch would read for a word every task holds),
+# and lists its traces by id.
 _FEW_HITS_PER_ROW: Final = 4
 # Each stretch of a search reaches this many times further back from the window's newest task than the one before.
 _STRETCH_GROWTH: Final = 8
@@ -148,8 +150,10 @@ def _list_window(
     scope: Scope = EVERYTHING,
     include_replays: bool = False,
     q: str | None = None,
+    among: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`list_traces` over one window, its search (``q``) over that window's payloads."""
+    """:func:`list_traces` over one window, its search (``q``) over that window's payloads; ``among``:
+    only these traces (a search's, found beforehand)."""
     visible, scope_params = scope_sql(Scope(team=scope.team, services=scope.services))
     window = ["Start >= {start:DateTime64(9)}", "Start < {end:DateTime64(9)}"]
     where = ["IsMarker = 0", *window, visible]
@@ -177,6 +181,10 @@ def _list_window(
         where.append(found)
         markers.append(found)
         params.update(search_params)
+    if among is not None:
+        where.append("TraceId IN {among:Array(String)}")
+        markers.append("TraceId IN {among:Array(String)}")
+        params["among"] = among
     if not include_replays:  # not for markers: the task-start markers of unfinished runs carry neither mark
         where += ["ReplayOf = ''", "EvalRunId = ''"]
     roots = _newest(

@@ -28,7 +28,7 @@ from tests.collector.otlp_payloads import protobuf_request
 from tests.support import bearer, bound_socket, migrated_store, serve_in_thread, wait_until
 from tracereel.cli import main
 from tracereel.collector.query.scope import EVERYTHING, Scope
-from tracereel.collector.query.search import fewer_hits_than
+from tracereel.collector.query.search import few_matching_traces
 from tracereel.collector.query.traces import search_stretches
 
 if TYPE_CHECKING:
@@ -292,20 +292,19 @@ def test_the_newest_stretch_of_a_search_holds_the_newest_limit_tasks_and_the_str
 
 
 @pytest.mark.parametrize("team", [None, "blue"])
-def test_fewer_hits_than_counts_the_spans_holding_any_word_up_to_its_bound(seeded: Seeded, team: str | None):
+def test_a_search_with_few_matching_spans_finds_its_traces_at_once_and_one_with_more_does_not(
+    seeded: Seeded, team: str | None
+):
     scope = EVERYTHING if team is None else Scope(team=team)
     start, end = _utc(NOW - 60 * DAY), _utc(NOW + MINUTE)
     for q in ("refund", "parcel [urgent]"):
-        spans = sum(
-            any(word in text for word in q.split())
-            for t in seeded.traces
-            if team in (None, t.team)
-            for text in t.payloads
-        )
+        mine = [t for t in seeded.traces if team in (None, t.team)]
+        spans = sum(any(word in text for word in q.split()) for t in mine for text in t.payloads)
         assert spans > 1, q
-        assert fewer_hits_than(seeded.store, q, spans + 1, start=start, end=end, scope=scope)
-        assert not fewer_hits_than(seeded.store, q, spans, start=start, end=end, scope=scope)
-        assert not fewer_hits_than(seeded.store, q, 1, start=start, end=end, scope=scope)
+        found = few_matching_traces(seeded.store, q, spans + 1, start=start, end=end, scope=scope)
+        assert found is not None and sorted(found) == sorted(t.trace_id for t in mine if matches(t, q))
+        assert few_matching_traces(seeded.store, q, spans, start=start, end=end, scope=scope) is None
+    assert few_matching_traces(seeded.store, "nothing-has-this", 1, start=start, end=end, scope=scope) == []
 
 
 def test_the_seed_exercises_each_case(seeded: Seeded):
