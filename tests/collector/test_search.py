@@ -10,14 +10,15 @@ filters, window and read scope combined.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -281,13 +282,13 @@ def test_the_newest_stretch_of_a_search_holds_the_newest_limit_tasks_and_the_str
     for limit in (1, 5, 20):
         stretches = search_stretches(seeded.store, start=start, end=end, limit=limit, scope=scope)
         assert stretches[0][1] == end and stretches[-1][0] == start
-        assert all(newer[0] == older[1] and older[0] < older[1] for newer, older in zip(stretches, stretches[1:]))
+        assert all(newer[0] == older[1] and older[0] < older[1] for newer, older in itertools.pairwise(stretches))
         # A word every task holds needs no other stretch.
         assert sum(s >= _ns(stretches[0][0]) for s in starts) == limit, limit
         # Further back, each stretch reaches further back from the newest task than the one before, many times:
         # a few stretches for any window.
         reach = [starts[0] - _ns(lo) for lo, _ in stretches[1:-1]]
-        assert all(longer > 2 * shorter for shorter, longer in zip(reach, reach[1:]))
+        assert all(longer > 2 * shorter for shorter, longer in itertools.pairwise(reach))
     assert search_stretches(seeded.store, start=start, end=end, limit=len(starts) + 1, scope=scope) == [(start, end)]
 
 
