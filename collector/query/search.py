@@ -19,13 +19,13 @@ therefore reads such a search newest stretch first (collector/query/traces.py), 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.params import ParamError
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE, Store
+from tracereel.collector.store import SEARCH_NGRAM, SEARCH_TABLE, TRACE_ID_TS_TABLE, Store
 from tracereel.search import MAX_SEARCH_CHARS, search_words
 
 __all__ = ["MAX_SEARCH_CHARS", "SearchError", "few_matching_traces", "parse_search", "search_condition"]
@@ -91,18 +91,52 @@ def few_matching_traces(
     store: Store, text: str, hits: int, *, start: datetime, end: datetime, scope: Scope = EVERYTHING
 ) -> list[str] | None:
     """The traces (starting in [start, end), as :func:`search_condition` finds them) whose spans of
-    ``scope``'s team hold every word of ``text``, if fewer than ``hits`` of those spans hold any of its
-    words; None if more do: then the list reads the window a stretch at a time.
+    ``scope``'s team hold every word of ``text``, if fewer than ``hits`` of those spans hold one of its
+    words; None if every word is held by more: then the list reads the window a stretch at a time.
 
-    The read stops at ``hits`` spans, so a word every span holds is answered from the first granules.
+    Each word's read stops at ``hits`` spans, so a word every span holds costs the first granules only.
+    The traces of the first word with few spans are the only candidates: the other words are looked
+    for in those traces' own spans (their time ranges from the trace-id lookup), never in the window's.
     """
     spans, found, params = _matching_spans(text, start=start, end=end, scope=scope)
-    rows = store.query(
-        f"SELECT TraceId, {', '.join(found)} {spans}\n    LIMIT {{search_hits:UInt32}}", {**params, "search_hits": hits}
-    )
-    if len(rows) >= hits:
+    for rare in found:
+        rows = store.query(
+            f"SELECT TraceId {spans} AND {rare}\n    LIMIT {{search_hits:UInt32}}", {**params, "search_hits": hits}
+        )
+        if len(rows) < hits:
+            break
+    else:
         return None
+    candidates = list(dict.fromkeys(str(row[0]) for row in rows))
+    if len(found) == 1 or not candidates:
+        return candidates
+    bounds = store.query(
+        f"""SELECT TraceId, min(Start), max(End) FROM {TRACE_ID_TS_TABLE}
+WHERE TraceId IN {{ids:Array(String)}} GROUP BY TraceId""",
+        {"ids": candidates},
+    )
+    if not bounds:  # the lookup is kept by a view on the same inserts: no bounds, no spans
+        return []
+    # Whole seconds in the lookup: from the second a trace's first span starts to the one after its last ends.
+    own: list[str] = []
+    for i, (trace_id, lo, hi) in enumerate(bounds):
+        own.append(
+            f"(TraceId = {{own_id{i}:String}} AND Timestamp >= {{own_lo{i}:DateTime64(9)}}"
+            f" AND Timestamp < {{own_hi{i}:DateTime64(9)}})"
+        )
+        params[f"own_id{i}"] = trace_id
+        params[f"own_lo{i}"] = lo.replace(tzinfo=timezone.utc)
+        params[f"own_hi{i}"] = hi.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
+    team, team_params = scope_sql(Scope(team=scope.team), agent_column=None, service_column=None, name="own_scope")
+    # No text index here: a common word's postings cover whole parts, these spans are a few granules.
+    literal = ", ".join(f"position(Text, lowerUTF8({{search_w{i}:String}})) > 0" for i in range(len(found)))
+    rows = store.query(
+        f"""SELECT TraceId, {literal} FROM {SEARCH_TABLE}
+    WHERE {team} AND Timestamp >= {{search_lo:DateTime64(9)}} AND Timestamp < {{search_hi:DateTime64(9)}}
+      AND ({" OR ".join(own)})""",
+        {**params, **team_params},
+    )
     words: dict[str, set[int]] = {}
     for trace_id, *holds in rows:
         words.setdefault(trace_id, set()).update(i for i, held in enumerate(holds) if held)
-    return [trace_id for trace_id, held in words.items() if len(held) == len(found)]
+    return [trace_id for trace_id in candidates if len(words.get(trace_id, ())) == len(found)]
