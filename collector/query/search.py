@@ -46,6 +46,11 @@ def parse_search(text: str) -> tuple[str, ...]:
         raise SearchError(str(exc)) from None
 
 
+def _contains(i: int) -> str:
+    """Whether a span's text holds the i-th word, as literal text (the text is lower-cased when stored)."""
+    return f"position(Text, lowerUTF8({{search_w{i}:String}})) > 0"
+
+
 def _matching_spans(
     text: str, *, start: datetime, end: datetime, scope: Scope
 ) -> tuple[str, list[str], dict[str, Any]]:
@@ -60,7 +65,7 @@ def _matching_spans(
     for i, word in enumerate(words):
         params[f"search_w{i}"] = word
         needle = f"lowerUTF8({{search_w{i}:String}})"
-        literal = f"position(Text, {needle}) > 0"
+        literal = _contains(i)
         if len(word) >= SEARCH_NGRAM:
             # Before the literal check, so the index reads only granules holding every 3-gram of the word.
             literal = f"hasAllTokens(Text, tokens({needle}, 'ngrams', {SEARCH_NGRAM})) AND {literal}"
@@ -129,7 +134,7 @@ WHERE TraceId IN {{ids:Array(String)}} GROUP BY TraceId""",
         params[f"own_hi{i}"] = hi.replace(tzinfo=timezone.utc) + timedelta(seconds=1)
     team, team_params = scope_sql(Scope(team=scope.team), agent_column=None, service_column=None, name="own_scope")
     # No text index here: a common word's postings cover whole parts, these spans are a few granules.
-    literal = ", ".join(f"position(Text, lowerUTF8({{search_w{i}:String}})) > 0" for i in range(len(found)))
+    literal = ", ".join(_contains(i) for i in range(len(found)))
     rows = store.query(
         f"""SELECT TraceId, {literal} FROM {SEARCH_TABLE}
     WHERE {team} AND Timestamp >= {{search_lo:DateTime64(9)}} AND Timestamp < {{search_hi:DateTime64(9)}}
