@@ -39,6 +39,7 @@ __all__ = [
     "SUITE_SWITCHES",
     "ThreadedServer",
     "assert_running",
+    "bearer",
     "bound_socket",
     "claim_port",
     "clean_env",
@@ -66,6 +67,11 @@ DEADLINE = 120.0
 ENV_PREFIXES = ("TRACEREEL_", "OTEL_", "OPENAI_")
 # Switches of the test suite itself, not settings of tracereel: tests read them, nothing else does.
 SUITE_SWITCHES = frozenset({"TRACEREEL_UPDATE_SCREENSHOTS"})
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The request headers that present API key ``key`` to the collector."""
+    return {"authorization": f"Bearer {key}"}
 
 
 def wait_until(

@@ -10,7 +10,7 @@ from tracereel import semconv as sc
 from tracereel.collector.query.metrics import RUN_AFTER, SKEW_BEFORE
 from tracereel.collector.query.prices import PriceTable, load_prices
 from tracereel.collector.query.scope import EVERYTHING, Scope, scope_sql
-from tracereel.collector.query.search import parse_search, search_condition
+from tracereel.collector.query.search import few_matching_traces, parse_search, search_condition
 from tracereel.collector.store import (
     ROLLUP_TABLE,
     TASK_LIST_TABLE,
@@ -22,7 +22,7 @@ from tracereel.collector.store import (
 from tracereel.rules import task_agent_sql
 from tracereel.traces import SpanJSON, Trace
 
-__all__ = ["get_trace", "list_traces", "trace_team", "trace_teams"]
+__all__ = ["get_trace", "list_traces", "search_stretches", "trace_team", "trace_teams"]
 
 # ok is "not ERROR": OpenTelemetry leaves a span that ended without error UNSET unless the
 # instrumentation says OK, and task success reads a root that is not ERROR as a success.
@@ -80,26 +80,60 @@ def list_traces(
     if q is None:
         return _list_window(store, start=start, end=end, limit=limit, **filters)
     # A search reads the payloads of the newest stretch of the window first and goes further back only
-    # while fewer than ``limit`` traces are found: a word most traces hold is answered from the last hour,
-    # a rare one from the text index over the whole window. The stretches are disjoint and in order, so
-    # the traces found are the newest ``limit`` of the window.
+    # while fewer than ``limit`` traces are found, so a word most traces hold reads the spans of about
+    # ``limit`` tasks, however many the store holds. A word with few hits in the whole window is read in
+    # one go (each stretch costs a few queries, whatever it finds). The stretches are disjoint and in
+    # order, so the traces found are the newest ``limit`` of the window.
     parse_search(q)  # a bad text is refused whatever the window
+    few = few_matching_traces(store, q, _FEW_HITS_PER_ROW * limit, start=start, end=end, scope=scope)
+    if few is not None:
+        return _list_window(store, start=start, end=end, limit=limit, among=few, **filters) if few else []
     found: list[dict[str, Any]] = []
-    for lo, hi in _newest_stretches(start, end):
+    for lo, hi in search_stretches(store, start=start, end=end, limit=limit, scope=scope):
         found += _list_window(store, start=lo, end=hi, limit=limit - len(found), q=q, **filters)
         if len(found) >= limit:
             break
     return found
 
 
-# How far back each stretch of a search reaches from the end of the window (the last one: its start).
-_STRETCHES: Final = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=31))
+# A search whose window holds fewer matching spans than this many per row asked for reads them all at
+# once (at most this many times the spans the newest stretch would read for a word every task holds),
+# and lists its traces by id.
+_FEW_HITS_PER_ROW: Final = 4
+# Each stretch of a search reaches this many times further back from the window's newest task than the one before.
+_STRETCH_GROWTH: Final = 8
 
 
-def _newest_stretches(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at 1 hour, 1 day, 7 and 31 days before ``end``, newest stretch first."""
-    cuts = [end] + [end - back for back in _STRETCHES if end - back > start] + [start]
-    return [(cuts[k + 1], cuts[k]) for k in range(len(cuts) - 1) if cuts[k + 1] < cuts[k]]
+def search_stretches(
+    store: Store, *, start: datetime, end: datetime, limit: int, scope: Scope = EVERYTHING
+) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into stretches, newest first, for a search that stops at ``limit`` traces.
+
+    The newest stretch holds the newest ``limit`` tasks of the window that ``scope`` may see (their roots
+    and task-start markers, before any other filter): a word every task holds is found there. Each stretch
+    after it reaches :data:`_STRETCH_GROWTH` times further back from the newest task, so a window of any
+    length is a handful of stretches. Fewer than ``limit`` tasks in the window: one stretch.
+    """
+    visible, params = scope_sql(Scope(team=scope.team, services=scope.services))
+    newest, oldest, tasks = store.query(
+        f"""SELECT max(Start), min(Start), count() FROM (
+    SELECT Start FROM {TASK_LIST_TABLE}
+    WHERE Start >= {{start:DateTime64(9)}} AND Start < {{end:DateTime64(9)}} AND {visible}
+    ORDER BY Start DESC
+    LIMIT {{limit:UInt32}}
+)""",
+        {**params, "start": start, "end": end, "limit": limit},
+    )[0]
+    if tasks < limit:
+        return [(start, end)]
+    newest, oldest = (t.replace(tzinfo=timezone.utc) for t in (newest, oldest))
+    cuts = [end, oldest]
+    reach = max(newest - oldest, timedelta(seconds=1))
+    while (cut := newest - reach * _STRETCH_GROWTH) > start:
+        cuts.append(cut)
+        reach *= _STRETCH_GROWTH
+    cuts.append(start)
+    return [(cuts[k + 1], cuts[k]) for k in range(len(cuts) - 1) if start <= cuts[k + 1] < cuts[k]]
 
 
 def _list_window(
@@ -116,8 +150,10 @@ def _list_window(
     scope: Scope = EVERYTHING,
     include_replays: bool = False,
     q: str | None = None,
+    among: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`list_traces` over one window, its search (``q``) over that window's payloads."""
+    """:func:`list_traces` over one window, its search (``q``) over that window's payloads; ``among``:
+    only these traces (a search's, found beforehand)."""
     visible, scope_params = scope_sql(Scope(team=scope.team, services=scope.services))
     window = ["Start >= {start:DateTime64(9)}", "Start < {end:DateTime64(9)}"]
     where = ["IsMarker = 0", *window, visible]
@@ -145,6 +181,10 @@ def _list_window(
         where.append(found)
         markers.append(found)
         params.update(search_params)
+    if among is not None:
+        where.append("TraceId IN {among:Array(String)}")
+        markers.append("TraceId IN {among:Array(String)}")
+        params["among"] = among
     if not include_replays:  # not for markers: the task-start markers of unfinished runs carry neither mark
         where += ["ReplayOf = ''", "EvalRunId = ''"]
     roots = _newest(
@@ -235,20 +275,25 @@ def _trace_stats(
 
     Cost and priced calls as the metrics count them: explicit ``tracereel.cost.usd``, else tokens x price.
     """
-    # The hours its rows are filed under: a task's spans start inside its root, with the metrics' slack
-    # for clock skew before it and runs that go on for hours after it.
-    lo = datetime.fromtimestamp(min(starts_ns) / 1e9, tz=timezone.utc) - SKEW_BEFORE
-    hi = datetime.fromtimestamp(max(starts_ns) / 1e9, tz=timezone.utc) + RUN_AFTER
+    # The hours each trace's rows are filed under: a task's spans start inside its root, with the metrics'
+    # slack for clock skew before it and runs that go on for hours after it. Pairs of hour and trace, not
+    # one range of hours: a search's traces may lie days apart, and the table is ordered by hour, then id.
+    hours: list[tuple[datetime, str]] = []
+    for trace_id, start_ns in zip(trace_ids, starts_ns, strict=True):
+        start = datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc)
+        hour = max(start - SKEW_BEFORE, _EPOCH).replace(minute=0, second=0, microsecond=0)
+        while hour < start + RUN_AFTER:
+            hours.append((hour, trace_id))
+            hour += timedelta(hours=1)
     team, team_params = scope_sql(Scope(team=scope.team))
     rows = store.query(
         f"""SELECT TraceId, length(groupUniqArrayArray(SpanIds)), sum(Errors), sum(LlmInputTokens),
        sum(LlmOutputTokens), sum(Steps), sum(ExplicitCost), sum(LlmCalls), sum(ExplicitCostCalls),
        sumMap(ModelUsage), max(LastEnd)
 FROM {TRACE_STATS_TABLE}
-WHERE Hour >= toStartOfHour({{lo:DateTime}}) AND Hour < {{hi:DateTime}} AND TraceId IN {{ids:Array(String)}}
-  AND {team}
+WHERE (Hour, TraceId) IN {{hours:Array(Tuple(DateTime, String))}} AND {team}
 GROUP BY TraceId""",
-        {**team_params, "ids": trace_ids, "lo": max(lo, _EPOCH), "hi": hi},
+        {**team_params, "hours": hours},
     )
     stats: dict[str, tuple[Any, ...]] = {}
     for trace_id, spans, errors, tokens_in, tokens_out, steps, cost, llm_calls, priced, usage, last_end in rows:

@@ -10,22 +10,30 @@ filters, window and read scope combined.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from tests.collector.otlp_payloads import protobuf_request
-from tests.support import bound_socket, migrated_store, serve_in_thread, wait_until
+from tests.support import bearer, bound_socket, migrated_store, serve_in_thread, wait_until
 from tracereel.cli import main
+from tracereel.collector.query.scope import EVERYTHING, Scope
+from tracereel.collector.query.search import few_matching_traces
+from tracereel.collector.query.traces import search_stretches
+
+if TYPE_CHECKING:
+    from tracereel.collector import Store
 
 ADMIN = "admin-secret-for-search-tests"
 PB = {"content-type": "application/x-protobuf"}
@@ -71,10 +79,6 @@ AGENTS = ("support", "billing")
 SERVICES = ("svc-one", "svc-two")
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {key}"}
-
-
 @dataclass
 class Stored:
     """One seeded trace: what the test wrote."""
@@ -94,6 +98,7 @@ class Seeded:
     http: httpx.Client
     ingest: dict[str, str]
     read: dict[str, str]
+    store: Store  # the collector's own, for the search's plan (read only)
     traces: list[Stored] = field(default_factory=list)
 
     def search(self, q: str, key: str = ADMIN, **params: Any) -> httpx.Response:
@@ -200,7 +205,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
                     made = http.post("/api/v1/keys", json={"team": team, "role": role}, headers=bearer(ADMIN))
                     assert made.status_code == 201, made.text
                     keys[role][team] = made.json()["key"]
-            world = Seeded(served.url, http, keys["ingest"], keys["read"])
+            world = Seeded(served.url, http, keys["ingest"], keys["read"], store)
             rng = random.Random(24)
             for i in range(60):
                 stored, specs = _trace(rng, rng.choice(("red", "blue")), i)
@@ -247,6 +252,61 @@ def test_a_search_lists_the_newest_matching_traces_up_to_the_limit(seeded: Seede
     answer = seeded.search(q, limit=limit)
     assert answer.status_code == 200, answer.text
     assert [t["trace_id"] for t in answer.json()["traces"]] == expected[:limit]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 10, 59, 100])
+@pytest.mark.parametrize("q", ["question", "QUESTION refund"])
+def test_a_word_every_trace_holds_lists_the_newest_matching_traces_up_to_the_limit(seeded: Seeded, q: str, limit: int):
+    # Every root's input holds "question": a small limit is answered from the newest stretch (fewer spans
+    # than 4 x limit would be read at once), a large one from the whole window.
+    assert all(matches(t, "question") for t in seeded.traces)
+    expected = [t.trace_id for t in sorted(seeded.traces, key=lambda t: t.start, reverse=True) if matches(t, q)]
+    assert seeded.found(q, limit=limit) == expected[:limit]
+
+
+def _utc(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+
+
+def _ns(moment: datetime) -> int:
+    return round(moment.timestamp() * 1e6) * 1000
+
+
+@pytest.mark.parametrize("team", [None, "red"])
+def test_the_newest_stretch_of_a_search_holds_the_newest_limit_tasks_and_the_stretches_tile_the_window(
+    seeded: Seeded, team: str | None
+):
+    scope = Scope(team=team)
+    starts = sorted((t.start for t in seeded.traces if team in (None, t.team)), reverse=True)
+    start, end = _utc(NOW - 60 * DAY), _utc(NOW + MINUTE)
+    for limit in (1, 5, 20):
+        stretches = search_stretches(seeded.store, start=start, end=end, limit=limit, scope=scope)
+        assert stretches[0][1] == end and stretches[-1][0] == start
+        assert all(newer[0] == older[1] and older[0] < older[1] for newer, older in itertools.pairwise(stretches))
+        # A word every task holds needs no other stretch.
+        assert sum(s >= _ns(stretches[0][0]) for s in starts) == limit, limit
+        # Further back, each stretch reaches further back from the newest task than the one before, many times:
+        # a few stretches for any window.
+        reach = [starts[0] - _ns(lo) for lo, _ in stretches[1:-1]]
+        assert all(longer > 2 * shorter for shorter, longer in itertools.pairwise(reach))
+    assert search_stretches(seeded.store, start=start, end=end, limit=len(starts) + 1, scope=scope) == [(start, end)]
+
+
+@pytest.mark.parametrize("team", [None, "blue"])
+def test_a_search_with_a_word_of_few_spans_finds_its_traces_at_once_and_one_without_does_not(
+    seeded: Seeded, team: str | None
+):
+    scope = EVERYTHING if team is None else Scope(team=team)
+    start, end = _utc(NOW - 60 * DAY), _utc(NOW + MINUTE)
+    for q in ("refund", "parcel [urgent]", "Refund question"):
+        mine = [t for t in seeded.traces if team in (None, t.team)]
+        # The spans holding each word; the rarest word's decide whether the traces are found at once.
+        spans = min(sum(word.lower() in text for t in mine for text in t.payloads) for word in q.split())
+        assert spans > 1, q
+        found = few_matching_traces(seeded.store, q, spans + 1, start=start, end=end, scope=scope)
+        assert found is not None and sorted(found) == sorted(t.trace_id for t in mine if matches(t, q)), q
+        assert few_matching_traces(seeded.store, q, spans, start=start, end=end, scope=scope) is None
+    assert few_matching_traces(seeded.store, "nothing-has-this", 1, start=start, end=end, scope=scope) == []
 
 
 def test_the_seed_exercises_each_case(seeded: Seeded):
