@@ -144,7 +144,7 @@ _SPLIT_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAg
 _TASK_ROWS = f"""
 rollup AS (
     SELECT * FROM {ROLLUP_TABLE}
-    WHERE ({{rollup_window}}) AND {{team}}
+    WHERE ({{rollup_window}}) AND {{team}} AND ({{rollup_rows}})
 ),
 split_calls AS (
     -- Retries and loops of the traces stored in more than one rollup row, from their merged calls.
@@ -279,6 +279,7 @@ def task_rows_query(
     flt: TaskFilter,
     scope: Scope = EVERYTHING,
     ranges: list[tuple[datetime, datetime]] | None = None,
+    rollup_rows: str = "1",
 ) -> tuple[str, dict[str, Any]]:
     """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
 
@@ -292,6 +293,8 @@ def task_rows_query(
     ``ranges``: only the tasks whose root starts in one of these (within ``flt``'s window); default the
     whole window. ``cost``/``priced`` need ``store`` and ``prices`` (the price table as parameters);
     without them every model is unpriced there (the metrics price merged usage in Python instead).
+    ``rollup_rows``: a further condition on the rollup rows read (a sample of traces); it must keep every row
+    of a trace it keeps the root row of.
     """
     where, params = task_filter_sql(flt, scope)
     ranges = [(flt.start, flt.end)] if ranges is None else ranges
@@ -308,7 +311,11 @@ def task_rows_query(
     else:
         params.update({"models": [], "in_price": [], "out_price": []})
     sql = _TASK_ROWS.format(
-        where=where, team=_team_sql(scope)[0], rollup_window=rollup_window, score_window=score_window
+        where=where,
+        team=_team_sql(scope)[0],
+        rollup_window=rollup_window,
+        score_window=score_window,
+        rollup_rows=rollup_rows,
     )
     return f"WITH {sql}\n", params
 
