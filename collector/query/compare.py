@@ -374,15 +374,18 @@ def version_samples(
     canary: str,
     scope: Scope,
     metrics: tuple[str, ...] = DEFAULT_METRICS,
+    *,
+    cap: int = stats.BOOTSTRAP_CAP,
 ) -> dict[str, VersionSample]:
     """What :func:`judge` needs of the two versions' tasks that ``flt`` selects and ``scope`` lets the caller see,
-    for ``metrics``: per-task facts only for those tested by a bootstrap."""
+    for ``metrics``: per-task facts only for those tested by a bootstrap, of at most ``cap`` tasks per version
+    (those with the smallest ``cityHash64(TraceId)``, in that order)."""
     versions = (baseline, canary)
     totals = version_totals(store, prices, flt, versions, scope)
     tasks = {v: int(totals[v]["tasks"]) if v in totals else 0 for v in versions}
     arrays: dict[str, dict[str, NDArray[Any]]] = {v: {} for v in versions}
     if any(key in _LATENCIES or key in _RATIOS for key in metrics):
-        arrays = _subsets(store, prices, flt, scope, tasks, stats.BOOTSTRAP_CAP)
+        arrays = _subsets(store, prices, flt, scope, tasks, cap)
     names = tuple(name for key in metrics if (name := score_metric(key)) is not None)
     if names:
         for version, found in _score_samples(store, prices, flt, baseline, canary, scope, names).items():
