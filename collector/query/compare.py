@@ -337,7 +337,8 @@ def _subsets(
     bounds = {version: _hash_bound(n, cap) for version, n in tasks.items()}
     while True:
         rows_filter = _SUBSET_ROWS if min(bounds.values()) < _HASH_MAX else "1"
-        with_tasks, params = task_rows_query(store, prices, flt, scope, rollup_rows=rows_filter)
+        # Neither retries nor loops are read here: the calls of split traces are left out.
+        with_tasks, params = task_rows_query(store, prices, flt, scope, rollup_rows=rows_filter, with_calls=False)
         params.update(
             baseline=baseline,
             canary=canary,

@@ -153,7 +153,7 @@ split_calls AS (
         SELECT TraceId, arraySort(x -> (x.1, x.2), groupArrayArray(Calls)) AS c
         FROM {CALLS_TABLE}
         WHERE ({{rollup_window}}) AND {{team}} AND TraceId IN (
-            SELECT TraceId FROM rollup GROUP BY TraceId HAVING count() > 1 OR sum(Blocks) > 1
+            SELECT TraceId FROM rollup GROUP BY TraceId HAVING ({{with_calls}}) AND (count() > 1 OR sum(Blocks) > 1)
         )
         GROUP BY TraceId
     )
@@ -280,6 +280,7 @@ def task_rows_query(
     scope: Scope = EVERYTHING,
     ranges: list[tuple[datetime, datetime]] | None = None,
     rollup_rows: str = "1",
+    with_calls: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
 
@@ -294,7 +295,8 @@ def task_rows_query(
     whole window. ``cost``/``priced`` need ``store`` and ``prices`` (the price table as parameters);
     without them every model is unpriced there (the metrics price merged usage in Python instead).
     ``rollup_rows``: a further condition on the rollup rows read (a sample of traces); it must keep every row
-    of a trace it keeps the root row of.
+    of a trace it keeps the root row of. ``with_calls`` False: a read that uses neither ``retries`` nor ``looped``
+    leaves out the calls of traces stored in several rows (then wrong for those traces), a scan of the window.
     """
     where, params = task_filter_sql(flt, scope)
     ranges = [(flt.start, flt.end)] if ranges is None else ranges
@@ -316,6 +318,7 @@ def task_rows_query(
         rollup_window=rollup_window,
         score_window=score_window,
         rollup_rows=rollup_rows,
+        with_calls="1" if with_calls else "0",
     )
     return f"WITH {sql}\n", params
 
