@@ -447,7 +447,7 @@ def main() -> None:
             sealed += done
         print(f"sealed {sealed} hours in {time.monotonic() - t0:.0f} s")
 
-        settings = CollectorSettings(host="127.0.0.1", port=0, store=store.url)
+        settings = CollectorSettings(host="127.0.0.1", port=0, store=store.url, grpc_port=0)
         import uvicorn
 
         with tempfile.TemporaryDirectory():

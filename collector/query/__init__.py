@@ -10,11 +10,13 @@ from tracereel.collector.query.compare import (
     DEFAULT_METRICS,
     MIN_SAMPLES,
     Tolerance,
+    VersionSample,
     compare_versions,
     judge,
     parse_compare_metrics,
     parse_tolerances,
     task_samples,
+    version_samples,
 )
 from tracereel.collector.query.evals import (
     RUN_ID_PATTERN,
@@ -99,6 +101,7 @@ __all__ = [
     "TaskFilter",
     "Tolerance",
     "UnknownTrace",
+    "VersionSample",
     "add_rule",
     "breakdown",
     "compare_versions",
@@ -140,4 +143,5 @@ __all__ = [
     "timeseries",
     "trace_scores",
     "trace_team",
+    "version_samples",
 ]

@@ -1,8 +1,10 @@
 """The canary verdict: two versions of an agent over one window, metric by metric, with statistics.
 
-:func:`compare_versions` reads one row of facts per task of either version (the metrics'
-per-task rows, narrowed by the reader's :class:`Scope`), and :func:`judge` compares them
-with :mod:`.stats`:
+:func:`compare_versions` reads each version's sums and exact percentiles from the metrics' states
+(sealed hours and the live tail, narrowed by the reader's :class:`Scope`), and per-task facts only
+for the bootstraps: of every task up to ``stats.BOOTSTRAP_CAP`` tasks, else of the CAP tasks with the
+smallest ``cityHash64(TraceId)`` (a fixed subset, read without merging the others). :func:`judge`
+compares them with :mod:`.stats`:
 
 - ``score.NAME`` (a score name, DESIGN.md "Production loop"): the mean of each task's latest NAME
   score over the tasks that have one, higher is better, tested with the same bootstrap as cost per
@@ -34,7 +36,7 @@ from numpy.typing import NDArray
 
 from tracereel.catalog import SCORE_METRIC_PREFIX, Metric, metric_info, score_metric
 from tracereel.collector.query import stats
-from tracereel.collector.query.metrics import TaskFilter, task_rows_query
+from tracereel.collector.query.metrics import TaskFilter, task_rows_query, version_totals
 from tracereel.collector.query.params import ParamError
 from tracereel.collector.query.prices import PriceTable
 from tracereel.collector.query.scope import Scope
@@ -48,12 +50,14 @@ __all__ = [
     "PRIMARY",
     "PRIMARY_SHARE",
     "Tolerance",
+    "VersionSample",
     "compare_versions",
     "judge",
     "levels",
     "parse_compare_metrics",
     "parse_tolerances",
     "task_samples",
+    "version_samples",
 ]
 
 MIN_SAMPLES: Final = 20
@@ -133,6 +137,75 @@ _SCORE_SAMPLES_SQL: Final = """SELECT t.root_version AS version, s.name, groupAr
 FROM task_scores AS s INNER JOIN task_rows AS t ON s.TraceId = t.TraceId
 WHERE t.root_version IN ({baseline:String}, {canary:String}) AND s.name IN {score_names:Array(String)}
 GROUP BY version, s.name"""
+
+
+# The per-task facts the bootstraps need, of at most CAP tasks per version: those with the smallest hash of
+# their trace id (a subset that is the same on every read of the same data). The hash is returned to order them.
+_SUBSET_SQL: Final = """SELECT root_version, groupArray(h), groupArray(root_duration / 1e6),
+       groupArray(toFloat64(cost)), groupArray(toUInt8(success))
+FROM (
+    SELECT root_version, cityHash64(TraceId) AS h, root_duration, cost, success
+    FROM task_facts
+    WHERE root_version IN ({baseline:String}, {canary:String})
+    ORDER BY h, TraceId
+    LIMIT {cap:UInt64} BY root_version
+)
+GROUP BY root_version"""
+# Which rollup rows the subset needs (before a trace's rows are merged): a root row naming an agent gives the
+# task's version, so its hash is held to that version's bound; any other row may belong to either version.
+_SUBSET_ROWS: Final = """multiIf(HasRoot = 0 OR RootAgent = '', cityHash64(TraceId) <= {bound_any:UInt64},
+    RootVersion = {baseline:String}, cityHash64(TraceId) <= {bound_baseline:UInt64},
+    RootVersion = {canary:String}, cityHash64(TraceId) <= {bound_canary:UInt64}, 0)"""
+_HASH_MAX: Final = 2**64 - 1
+# The hash bound keeps about this share more tasks than the CAP smallest (and 500), so that a read
+# almost never falls short of CAP (then it is read again without a bound).
+_SUBSET_SLACK: Final = 1.25
+
+# VersionSample's totals from the metrics' version_totals.
+_TOTALS: Final = {
+    "success": "successes",
+    "grounded": "grounded_tasks",
+    "scored": "scored_tasks",
+    "tool_ok": "tool_ok",
+    "tool_calls": "tool_calls",
+    "tool_timeouts": "tool_timeouts",
+    "tool_errors": "tool_errors",
+    "retries": "retries",
+    "steps": "calls",
+    "looped": "looped_tasks",
+    "priced": "priced_calls",
+    "llm_calls": "llm_calls",
+    "violated": "violated_tasks",
+    "escalated": "escalated_tasks",
+    "cost": "cost_usd",
+}
+
+
+@dataclass(frozen=True)
+class VersionSample:
+    """One version's tasks as :func:`judge` reads them.
+
+    ``tasks``: how many; ``totals``: each per-task column (``_COLUMNS`` but duration) summed over every
+    task; ``percentiles``: the exact percentiles of the durations (ms) over every task, by percentile (50,
+    95); ``arrays``: per-task ``duration_ms``, ``cost`` and ``success`` of every task or of a fixed subset
+    (the bootstraps'), and ``score.NAME``: the latest NAME score of each task that has one.
+    """
+
+    tasks: int
+    totals: dict[str, float]
+    percentiles: dict[float, float]
+    arrays: dict[str, NDArray[Any]]
+
+    @classmethod
+    def of(cls, arrays: dict[str, NDArray[Any]]) -> VersionSample:
+        """The sample of per-task arrays of every task (as :func:`task_samples` gives them)."""
+        durations = arrays["duration_ms"]
+        return cls(
+            tasks=len(arrays["success"]),
+            totals={name: float(values.sum()) for name, values in arrays.items() if name in _TOTALS},
+            percentiles={q: float(np.percentile(durations, q)) for q in _LATENCIES.values()} if len(durations) else {},
+            arrays=arrays,
+        )
 
 
 def _info(key: str) -> Metric:
@@ -215,15 +288,119 @@ def task_samples(
         for version in (baseline, canary)
     }
     if scores:
-        params["score_names"] = list(scores)
-        found = {
-            (str(version), str(name)): values
-            for version, name, values in store.query(with_tasks + _SCORE_SAMPLES_SQL, params)
-        }
-        for version in (baseline, canary):
-            for name in scores:
-                samples[version][SCORE_METRIC_PREFIX + name] = np.asarray(found.get((version, name), []), dtype=float)
+        for version, found in _score_samples(store, prices, flt, baseline, canary, scope, scores).items():
+            samples[version].update(found)
     return samples
+
+
+def _score_samples(
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    baseline: str,
+    canary: str,
+    scope: Scope,
+    scores: tuple[str, ...],
+) -> dict[str, dict[str, NDArray[Any]]]:
+    """``{version: {score.NAME: values}}``: the latest NAME score of each task of the version that has one."""
+    with_tasks, params = task_rows_query(store, prices, flt, scope)
+    params.update(baseline=baseline, canary=canary, score_names=list(scores))
+    found = {
+        (str(version), str(name)): values
+        for version, name, values in store.query(with_tasks + _SCORE_SAMPLES_SQL, params)
+    }
+    return {
+        version: {
+            SCORE_METRIC_PREFIX + name: np.asarray(found.get((version, name), []), dtype=float) for name in scores
+        }
+        for version in (baseline, canary)
+    }
+
+
+def _hash_bound(tasks: int, cap: int) -> int:
+    """The hash bound under which a version of ``tasks`` tasks almost surely has its ``cap`` smallest hashes."""
+    share = (cap * _SUBSET_SLACK + 500) / tasks if tasks else 1.0
+    return _HASH_MAX if share >= 1 else int(share * _HASH_MAX)
+
+
+def _subsets(
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    scope: Scope,
+    tasks: dict[str, int],
+    cap: int,
+) -> dict[str, dict[str, NDArray[Any]]]:
+    """Per version (of ``tasks``: version -> its tasks): duration_ms, cost and success of the ``cap`` tasks with
+    the smallest trace-id hash (every task up to ``cap``), in the order of that hash."""
+    (baseline, canary) = tasks
+    bounds = {version: _hash_bound(n, cap) for version, n in tasks.items()}
+    while True:
+        rows_filter = _SUBSET_ROWS if min(bounds.values()) < _HASH_MAX else "1"
+        # Neither retries nor loops are read here: the calls of split traces are left out.
+        with_tasks, params = task_rows_query(store, prices, flt, scope, rollup_rows=rows_filter, with_calls=False)
+        params.update(
+            baseline=baseline,
+            canary=canary,
+            cap=cap,
+            bound_any=max(bounds.values()),
+            bound_baseline=bounds[baseline],
+            bound_canary=bounds[canary],
+        )
+        found: dict[str, dict[str, NDArray[Any]]] = {}
+        for version, hashes, durations, costs, successes in store.query(with_tasks + _SUBSET_SQL, params):
+            order = np.argsort(np.asarray(hashes, dtype=np.uint64), kind="stable")
+            found[str(version)] = {
+                "duration_ms": np.asarray(durations, dtype=float)[order],
+                "cost": np.asarray(costs, dtype=float)[order],
+                "success": np.asarray(successes, dtype=float)[order],
+            }
+        short = [
+            v
+            for v, n in tasks.items()
+            if len(found.get(v, {}).get("success", ())) < min(n, cap) and bounds[v] < _HASH_MAX
+        ]
+        if not short:
+            empty = np.zeros(0)
+            return {v: found.get(v, {"duration_ms": empty, "cost": empty, "success": empty}) for v in tasks}
+        # Fewer tasks under the bound than expected (or than the totals counted): read those versions unbounded.
+        bounds.update(dict.fromkeys(short, _HASH_MAX))
+
+
+def version_samples(
+    store: Store,
+    prices: PriceTable,
+    flt: TaskFilter,
+    baseline: str,
+    canary: str,
+    scope: Scope,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    *,
+    cap: int = stats.BOOTSTRAP_CAP,
+) -> dict[str, VersionSample]:
+    """What :func:`judge` needs of the two versions' tasks that ``flt`` selects and ``scope`` lets the caller see,
+    for ``metrics``: per-task facts only for those tested by a bootstrap, of at most ``cap`` tasks per version
+    (those with the smallest ``cityHash64(TraceId)``, in that order)."""
+    versions = (baseline, canary)
+    totals = version_totals(store, prices, flt, versions, scope)
+    tasks = {v: int(totals[v]["tasks"]) if v in totals else 0 for v in versions}
+    arrays: dict[str, dict[str, NDArray[Any]]] = {v: {} for v in versions}
+    if any(key in _LATENCIES or key in _RATIOS for key in metrics):
+        arrays = _subsets(store, prices, flt, scope, tasks, cap)
+    names = tuple(name for key in metrics if (name := score_metric(key)) is not None)
+    if names:
+        for version, found in _score_samples(store, prices, flt, baseline, canary, scope, names).items():
+            arrays[version].update(found)
+    out: dict[str, VersionSample] = {}
+    for v in versions:
+        row = totals.get(v, {})
+        out[v] = VersionSample(
+            tasks=tasks[v],
+            totals={name: float(row.get(key, 0)) for name, key in _TOTALS.items()},
+            percentiles={q: float(row[f"p{q:g}_ms"]) for q in _LATENCIES.values()} if row else {},
+            arrays=arrays[v],
+        )
+    return out
 
 
 def levels(metrics: tuple[str, ...]) -> dict[str, float]:
@@ -257,42 +434,62 @@ class _Judged:
     enough: bool = False  # both versions have min_samples units: the result is a verdict, not a hint
 
 
-def _values(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]]) -> _Judged:
+def _units(units: str, sample: VersionSample) -> int:
+    return sample.tasks if units == "one" else int(sample.totals[units])
+
+
+def _values(key: str, b: VersionSample, c: VersionSample) -> _Judged:
     """The metric's two values and how many units of it each version has."""
     if key in _RATES:
         events, units, unit = _RATES[key]
-        xb, xc = int(b[events].sum()), int(c[events].sum())
-        nb = len(b["success"]) if units == "one" else int(b[units].sum())
-        nc = len(c["success"]) if units == "one" else int(c[units].sum())
+        xb, xc = int(b.totals[events]), int(c.totals[events])
+        nb, nc = _units(units, b), _units(units, c)
         return _Judged("", xb / nb if nb else None, xc / nc if nc else None, unit, nb, nc)
     if score_metric(key) is not None:
-        vb, vc = b[key], c[key]
+        vb, vc = b.arrays[key], c.arrays[key]
         mean_b = float(vb.mean()) if len(vb) else None
         return _Judged("", mean_b, float(vc.mean()) if len(vc) else None, _SCORE_UNIT, len(vb), len(vc))
     if key in _LATENCIES:
         q = _LATENCIES[key]
-        db, dc = b["duration_ms"], c["duration_ms"]
-        baseline = float(np.percentile(db, q)) if len(db) else None
-        return _Judged("", baseline, float(np.percentile(dc, q)) if len(dc) else None, "tasks", len(db), len(dc))
+        baseline = b.percentiles[q] if b.tasks else None
+        return _Judged("", baseline, c.percentiles[q] if c.tasks else None, "tasks", b.tasks, c.tasks)
     num, den, unit = _RATIOS[key]
-    nb, nc = int(b[den].sum()), int(c[den].sum())
-    return _Judged("", float(b[num].sum()) / nb if nb else None, float(c[num].sum()) / nc if nc else None, unit, nb, nc)
+    nb, nc = int(b.totals[den]), int(c.totals[den])
+    return _Judged("", b.totals[num] / nb if nb else None, c.totals[num] / nc if nc else None, unit, nb, nc)
 
 
-def _test(key: str, b: dict[str, NDArray[Any]], c: dict[str, NDArray[Any]], alpha: float) -> stats.TestResult:
+def _ratio_variance(sample: VersionSample, num: str, den: str) -> float:
+    """The delta method's per-task variance of the ratio, var(num - R * den) / mean(den)², R over every task."""
+    ratio = sample.totals[num] / sample.totals[den]
+    spread = float((sample.arrays[num] - ratio * sample.arrays[den]).var(ddof=1))
+    return spread / (sample.totals[den] / sample.tasks) ** 2
+
+
+def _test(key: str, b: VersionSample, c: VersionSample, alpha: float) -> stats.TestResult:
     """The metric's test and its interval at the one-sided level ``alpha``."""
     if key in _RATES:
         events, units, _ = _RATES[key]
-        nb = len(b["success"]) if units == "one" else int(b[units].sum())
-        nc = len(c["success"]) if units == "one" else int(c[units].sum())
-        return stats.compare_rates(int(b[events].sum()), nb, int(c[events].sum()), nc, alpha)
+        return stats.compare_rates(
+            int(b.totals[events]), _units(units, b), int(c.totals[events]), _units(units, c), alpha
+        )
     if score_metric(key) is not None:
         # A mean of bounded per-task values: the bootstrap of a ratio of sums, each scored task one unit.
-        return stats.bootstrap_ratio_difference((b[key], np.ones(len(b[key]))), (c[key], np.ones(len(c[key]))), alpha)
+        vb, vc = b.arrays[key], c.arrays[key]
+        return stats.bootstrap_ratio_difference((vb, np.ones(len(vb))), (vc, np.ones(len(vc))), alpha)
     if key in _LATENCIES:
-        return stats.compare_percentiles(b["duration_ms"], c["duration_ms"], _LATENCIES[key], alpha)
+        q = _LATENCIES[key]
+        effect = c.percentiles[q] - b.percentiles[q]
+        return stats.compare_percentiles(b.arrays["duration_ms"], c.arrays["duration_ms"], q, alpha, effect=effect)
     num, den, _ = _RATIOS[key]
-    return stats.bootstrap_ratio_difference((b[num], b[den]), (c[num], c[den]), alpha)
+    effect = c.totals[num] / c.totals[den] - b.totals[num] / b.totals[den]
+    if min(b.totals[den], c.totals[den]) >= stats.NORMAL_FROM:
+        return stats.normal_ratio_difference(
+            (b.totals[num], b.totals[den], b.tasks, _ratio_variance(b, num, den)),
+            (c.totals[num], c.totals[den], c.tasks, _ratio_variance(c, num, den)),
+            alpha,
+        )
+    parts_b, parts_c = (b.arrays[num], b.arrays[den]), (c.arrays[num], c.arrays[den])
+    return stats.bootstrap_ratio_difference(parts_b, parts_c, alpha, effect=effect)
 
 
 def _tasks_for(units: int, judged: _Judged, canary_tasks: int) -> int:
@@ -384,18 +581,23 @@ def _decide(key: str, j: _Judged) -> None:
 
 
 def judge(
-    baseline: dict[str, NDArray[Any]],
-    canary: dict[str, NDArray[Any]],
+    baseline: dict[str, NDArray[Any]] | VersionSample,
+    canary: dict[str, NDArray[Any]] | VersionSample,
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     tolerances: dict[str, Tolerance] | None = None,
     min_samples: int = MIN_SAMPLES,
 ) -> GateVerdict:
-    """The verdict on ``canary`` against ``baseline`` (per-task arrays, as :func:`task_samples` gives).
+    """The verdict on ``canary`` against ``baseline`` (per-task arrays, as :func:`task_samples` gives, or
+    :class:`VersionSample`, as :func:`version_samples` gives).
 
     The caller adds who and when (:func:`compare_versions`).
     """
     tolerances = tolerances or {}
-    baseline_tasks, canary_tasks = len(baseline["success"]), len(canary["success"])
+    if not isinstance(baseline, VersionSample):
+        baseline = VersionSample.of(baseline)
+    if not isinstance(canary, VersionSample):
+        canary = VersionSample.of(canary)
+    baseline_tasks, canary_tasks = baseline.tasks, canary.tasks
     judged = {key: _values(key, baseline, canary) for key in metrics}
     enough_tasks = min(baseline_tasks, canary_tasks) >= min_samples
     for j in judged.values():
@@ -489,15 +691,14 @@ def compare_versions(
     min_samples: int = MIN_SAMPLES,
 ) -> Comparison:
     """The canary verdict for agent ``flt.agent``: ``canary`` against ``baseline`` over ``flt``'s window."""
-    names = tuple(name for key in metrics if (name := score_metric(key)) is not None)
-    samples = task_samples(store, prices, flt, baseline, canary, scope, names)
+    samples = version_samples(store, prices, flt, baseline, canary, scope, metrics)
     answer = judge(samples[baseline], samples[canary], metrics, tolerances, min_samples)
     return Comparison(
         **answer.model_dump(),
         agent=flt.agent or "",
         service=flt.service,
-        baseline=VersionTasks(version=baseline, tasks=len(samples[baseline]["success"])),
-        canary=VersionTasks(version=canary, tasks=len(samples[canary]["success"])),
+        baseline=VersionTasks(version=baseline, tasks=samples[baseline].tasks),
+        canary=VersionTasks(version=canary, tasks=samples[canary].tasks),
         window=Window.model_validate({"from": flt.start.isoformat(), "to": flt.end.isoformat()}),
         alpha=stats.ALPHA,
         min_samples=min_samples,

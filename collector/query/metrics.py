@@ -43,6 +43,7 @@ __all__ = [
     "task_filter_sql",
     "task_rows_query",
     "timeseries",
+    "version_totals",
 ]
 
 METRIC_KEYS: Final = (
@@ -345,3 +346,46 @@ GROUP BY tool ORDER BY calls DESC, tool""",
         }
         for r in rows
     ]
+
+
+def version_totals(
+    store: Store, prices: PriceTable, flt: TaskFilter, versions: tuple[str, ...], scope: Scope = EVERYTHING
+) -> dict[str, dict[str, float]]:
+    """Per version among ``versions`` (of the tasks ``flt`` selects): the sums the canary gate's rates are
+    made of, the cost, and the exact p50 and p95 durations in ms; from the sealed hours and the live tail, as
+    :func:`summary`. A version without tasks is absent.
+
+    Keys: tasks, successes, scored_tasks, grounded_tasks, tool_calls, tool_ok, tool_timeouts, tool_errors,
+    calls, retries, looped_tasks, llm_calls, priced_calls, violated_tasks, escalated_tasks, cost_usd,
+    p50_ms, p95_ms.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for row in _run(store, flt, group="root_version", sealed_group="Version", scope=scope):
+        if row["grp"] not in versions:
+            continue
+        usage_cost, usage_priced = _usage_cost(row["usage"], prices)
+        tool_calls, tool_ok, timeouts = (
+            int(row[k]) for k in ("total_tool_calls", "total_tool_ok", "total_tool_timeouts")
+        )
+        p50, p95 = row["durations"]
+        out[str(row["grp"])] = {
+            "tasks": int(row["tasks"]),
+            "successes": int(row["successes"]),
+            "scored_tasks": int(row["scored_tasks"]),
+            "grounded_tasks": int(row["grounded_tasks"]),
+            "tool_calls": tool_calls,
+            "tool_ok": tool_ok,
+            "tool_timeouts": timeouts,
+            "tool_errors": tool_calls - tool_ok - timeouts,
+            "calls": int(row["calls"]),
+            "retries": int(row["total_retries"]),
+            "looped_tasks": int(row["looped_tasks"]),
+            "llm_calls": int(row["total_llm_calls"]),
+            "priced_calls": int(row["explicit_calls"]) + usage_priced,
+            "violated_tasks": int(row["violated_tasks"]),
+            "escalated_tasks": int(row["escalated_tasks"]),
+            "cost_usd": float(row["explicit_cost"]) + usage_cost,
+            "p50_ms": float(p50) / 1e6,
+            "p95_ms": float(p95) / 1e6,
+        }
+    return out

@@ -13,9 +13,15 @@ therefore never contradict each other.
   has the normal distribution and a root finder, not this interval; the restricted maximum
   likelihood it needs has a closed form (Miettinen and Nurminen 1985), written out below.
 - Latency percentiles and cost per successful task (a ratio of sums): a percentile bootstrap of
-  the difference (scipy's resampling, tasks resampled within each version). The p-values are the
+  the difference (tasks resampled within each version). The p-values are the
   shares of resampled differences on either side of 0, (count + 1) / (resamples + 1), and the
   interval's ends are read from the same resamples with the same comparison, so they agree exactly.
+  A resample's percentile depends only on two of its order statistics, and the k-th smallest of n
+  uniform draws is Beta(k, n + 1 - k) distributed, so a percentile's resamples are drawn directly
+  (the same distribution as resampling every task, at a cost that does not grow with the tasks).
+- Cost per successful task with at least NORMAL_FROM units in each version: the normal
+  approximation of the ratio's difference (delta method), where the bootstrap and it agree
+  (tests/collector/test_stats.py); its interval is the z test inverted, so it agrees with the test.
 - Several metrics at once: a weighted Bonferroni correction. Metric k is decided at the one-sided
   level ``ALPHA * weight_k`` (the weights sum to 1) and shown with the interval at that level; its
   corrected p-value is ``min(1, p / weight_k)``. Holm's step-down procedure would decide more, but
@@ -45,6 +51,8 @@ from numpy.typing import NDArray
 
 __all__ = [
     "ALPHA",
+    "BOOTSTRAP_CAP",
+    "NORMAL_FROM",
     "POWER",
     "RESAMPLES",
     "TestResult",
@@ -53,6 +61,7 @@ __all__ = [
     "compare_percentiles",
     "compare_rates",
     "corrected_p",
+    "normal_ratio_difference",
     "score_interval",
 ]
 
@@ -67,6 +76,9 @@ RESAMPLES: Final = 3999
 # Above this many tasks per version the bootstrap resamples a fixed random subset: the interval
 # is then wider than it could be (conservative), and the gate stays fast (bench/query.py).
 BOOTSTRAP_CAP: Final = 10_000
+# From this many units (successful tasks) in each version on, a ratio's difference is judged by its normal
+# approximation: the bootstrap's cost grows with the tasks, and there its intervals and the normal ones agree.
+NORMAL_FROM: Final = BOOTSTRAP_CAP
 SEED: Final = 20_26  # bootstraps are seeded, so the same data give the same verdict
 
 
@@ -251,29 +263,64 @@ def _unit_variance(dist: NDArray[Any], n_baseline: int, n_canary: int) -> float:
     return variance / (1 / n_baseline + 1 / n_canary)
 
 
+def _percentile_resamples(values: NDArray[Any], percentile: float, rng: np.random.Generator, size: int) -> NDArray[Any]:
+    """``size`` bootstrap resamples of numpy's (linear) ``percentile`` of ``values``, drawn without resampling.
+
+    numpy's percentile of n values is ``v[lo] + frac * (v[lo + 1] - v[lo])`` at ``h = (n - 1) q``, so a
+    resample's needs its (lo+1)-th and (lo+2)-th smallest draws. A draw is ``sorted[floor(n U)]`` with U
+    uniform, and floor is monotone: the k-th smallest draw is ``sorted[floor(n U_(k))]``, U_(k) ~ Beta(k, n + 1 - k),
+    and the next one above it the smallest of the other n - k uniforms on (U_(k), 1).
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))
+    n = len(ordered)
+    h = (n - 1) * percentile / 100
+    lo = min(math.floor(h), n - 1)
+    frac = h - lo
+    first_u = rng.beta(lo + 1, n - lo, size)
+    first = ordered[np.minimum((first_u * n).astype(np.int64), n - 1)]
+    if frac == 0 or lo + 1 >= n:
+        return first
+    second_u = first_u + (1 - first_u) * rng.beta(1, n - lo - 1, size)
+    second = ordered[np.minimum((second_u * n).astype(np.int64), n - 1)]
+    return first + frac * (second - first)
+
+
 def compare_percentiles(
-    baseline_ms: NDArray[Any], canary_ms: NDArray[Any], percentile: float, alpha: float
+    baseline_ms: NDArray[Any],
+    canary_ms: NDArray[Any],
+    percentile: float,
+    alpha: float,
+    *,
+    effect: float | None = None,
 ) -> TestResult:
-    """The difference of the ``percentile`` (0-100) of the durations: a bootstrap test and interval at ``alpha``."""
+    """The difference of the ``percentile`` (0-100) of the durations: a bootstrap test and interval at ``alpha``.
+
+    ``effect``: the difference over every task when the arrays are a subset of them (default: the arrays').
+    """
     rng = np.random.default_rng(SEED)
     b, c = _subset(baseline_ms, rng), _subset(canary_ms, rng)
-
-    def difference(cs: NDArray[Any], bs: NDArray[Any], axis: int = -1) -> NDArray[Any]:
-        return np.percentile(cs, percentile, axis=axis) - np.percentile(bs, percentile, axis=axis)
-
-    dist = _resampled((c, b), difference, rng)
-    effect = float(np.percentile(canary_ms, percentile) - np.percentile(baseline_ms, percentile))
+    resampled = _percentile_resamples(c, percentile, rng, RESAMPLES) - _percentile_resamples(
+        b, percentile, rng, RESAMPLES
+    )
+    dist = np.sort(resampled[np.isfinite(resampled)])
+    if effect is None:
+        effect = float(np.percentile(canary_ms, percentile) - np.percentile(baseline_ms, percentile))
     variance = _unit_variance(dist, len(b), len(c))
     return _bootstrap_result("bootstrap", effect, dist, alpha, (variance, variance))
 
 
 def bootstrap_ratio_difference(
-    baseline: tuple[NDArray[Any], NDArray[Any]], canary: tuple[NDArray[Any], NDArray[Any]], alpha: float
+    baseline: tuple[NDArray[Any], NDArray[Any]],
+    canary: tuple[NDArray[Any], NDArray[Any]],
+    alpha: float,
+    *,
+    effect: float | None = None,
 ) -> TestResult:
     """``sum(num)/sum(den)`` of the canary minus the baseline's: a bootstrap test and interval at ``alpha``.
 
     Each version is ``(numerators, denominators)`` per task (for cost per successful task:
     each task's cost and whether it succeeded); a task's two numbers are resampled together.
+    ``effect``: the difference over every task when the arrays are a subset of them (default: the arrays').
     """
     rng = np.random.default_rng(SEED)
     idx_b = _subset(np.arange(len(baseline[0])), rng)
@@ -287,7 +334,8 @@ def bootstrap_ratio_difference(
         return ratio(canary, ic, axis) - ratio(baseline, ib, axis)
 
     dist = _resampled((idx_c.astype(float), idx_b.astype(float)), difference, rng)
-    effect = float(canary[0].sum() / canary[1].sum() - baseline[0].sum() / baseline[1].sum())
+    if effect is None:
+        effect = float(canary[0].sum() / canary[1].sum() - baseline[0].sum() / baseline[1].sum())
     # Delta-method variance per task of a ratio estimate: var(num - R * den) / mean(den)².
     variances: list[float] = []
     for num, den in (baseline, canary):
@@ -295,6 +343,39 @@ def bootstrap_ratio_difference(
         spread: float = float((num - r * den).var(ddof=1))
         variances.append(spread / float(den.mean()) ** 2)
     return _bootstrap_result("bootstrap", effect, dist, alpha, (variances[0], variances[1]))
+
+
+def normal_ratio_difference(
+    baseline: tuple[float, float, int, float],
+    canary: tuple[float, float, int, float],
+    alpha: float,
+) -> TestResult:
+    """``sum(num)/sum(den)`` of the canary minus the baseline's: the normal approximation's test and interval.
+
+    Each version is ``(sum of numerators, sum of denominators, tasks, per-task variance)``, the variance
+    the delta method's ``var(num - R * den) / mean(den)²`` (as :func:`bootstrap_ratio_difference` gives
+    it), so the ratio's variance is ``variance / tasks``. The interval is every difference the one-sided
+    z tests at ``alpha`` do not reject: its lower end is above 0 exactly when ``p_higher`` is below ``alpha``.
+    """
+    from scipy import stats
+
+    (num_b, den_b, tasks_b, var_b), (num_c, den_c, tasks_c, var_c) = baseline, canary
+    effect = num_c / den_c - num_b / den_b
+    se = math.sqrt(var_b / tasks_b + var_c / tasks_c)
+    crit = float(stats.norm.isf(alpha))
+    if not se > 0:  # every task alike in both versions: the difference is what it is
+        higher, lower = (0.0, 1.0) if effect > 0 else (1.0, 0.0) if effect < 0 else (1.0, 1.0)
+        return TestResult("normal", effect, higher, lower, (effect, effect), var_b, var_c)
+    z = effect / se
+    return TestResult(
+        "normal",
+        effect,
+        float(stats.norm.sf(z)),
+        float(stats.norm.cdf(z)),
+        (effect - crit * se, effect + crit * se),
+        var_b,
+        var_c,
+    )
 
 
 def canary_units_needed(

@@ -145,7 +145,7 @@ _SPLIT_AGENT = task_agent_sql("max(RootAgent)", "max(RootVersion)", "min(FirstAg
 _TASK_ROWS = f"""
 rollup AS (
     SELECT * FROM {ROLLUP_TABLE}
-    WHERE ({{rollup_window}}) AND (HasRoot = 0 OR {{root_rows}}) AND {{team}}
+    WHERE ({{rollup_window}}) AND (HasRoot = 0 OR {{root_rows}}) AND {{team}} AND ({{rollup_rows}})
 ),
 split_calls AS (
     -- Retries and loops of the traces stored in more than one rollup row, from their merged calls.
@@ -154,7 +154,7 @@ split_calls AS (
         SELECT TraceId, arraySort(x -> (x.1, x.2), groupArrayArray(Calls)) AS c
         FROM {CALLS_TABLE}
         WHERE ({{rollup_window}}) AND {{team}} AND TraceId IN (
-            SELECT TraceId FROM rollup GROUP BY TraceId HAVING count() > 1 OR sum(Blocks) > 1
+            SELECT TraceId FROM rollup GROUP BY TraceId HAVING ({{with_calls}}) AND (count() > 1 OR sum(Blocks) > 1)
         )
         GROUP BY TraceId
     )
@@ -288,6 +288,8 @@ def task_rows_query(
     ranges: list[tuple[datetime, datetime]] | None = None,
     *,
     scored: bool = False,
+    rollup_rows: str = "1",
+    with_calls: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """``WITH ... task_rows AS (...)`` and its parameters: per-task facts of each task ``flt`` selects in ``scope``.
 
@@ -302,6 +304,9 @@ def task_rows_query(
     score_values (the task's latest score of each name), for STATES_SQL. ``cost``/``priced`` need ``store``
     and ``prices`` (the price table as parameters); without them every model is unpriced there (the metrics
     price merged usage in Python instead).
+    ``rollup_rows``: a further condition on the rollup rows read (a sample of traces); it must keep every row
+    of a trace it keeps the root row of. ``with_calls`` False: a read that uses neither ``retries`` nor ``looped``
+    leaves out the calls of traces stored in several rows (then wrong for those traces), a scan of the window.
     """
     where, params = task_filter_sql(flt, scope)
     ranges = [(flt.start, flt.end)] if ranges is None else ranges
@@ -329,6 +334,8 @@ def task_rows_query(
         root_rows=root_rows,
         root_list=root_list,
         score_window=score_window,
+        rollup_rows=rollup_rows,
+        with_calls="1" if with_calls else "0",
     )
     return f"WITH {sql}\n", params
 

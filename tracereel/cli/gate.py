@@ -174,7 +174,8 @@ def command(
     """Compare the CANARY version of an agent with the BASELINE over the last --window, with statistics.
 
     Each metric is better, worse, no_difference, insufficient_data or not_applicable (rates: the
-    two-proportion score test; latency percentiles and cost per success: a bootstrap), one-sided,
+    two-proportion score test; latency percentiles and cost per success: a bootstrap, cost per success
+    from 10,000 successful tasks per version its normal approximation), one-sided,
     corrected for the number of metrics (weighted Bonferroni, half of alpha on task success), with
     its interval at the same level. Exit 0 promote, 1 fail, 2 inconclusive, 3 could not run (also
     when --kill-on-fail could not flip the switch of a failed canary). See docs/gates.md.

@@ -46,7 +46,7 @@ class MetricComparison(Response):
     ci: tuple[float | None, float | None] | None = Field(description="The effect's interval at `confidence`")
     p_value: float | None = Field(description="One-sided, corrected for the number of metrics")
     p_value_raw: float | None = Field(description="One-sided, before the correction")
-    test: str | None = Field(description="two_proportion_z or bootstrap")
+    test: str | None = Field(description="two_proportion_z, bootstrap or normal")
     alpha: float | None = Field(description="This metric's one-sided level: its share of the gate's alpha")
     confidence: float | None = Field(description="The interval's level, 1 - 2 * alpha")
     unit: str = Field(description="What one observation is: tasks, tool calls, calls, successful tasks, ...")
