@@ -186,8 +186,8 @@ task_facts AS (
     SELECT *,
            {task_success_sql("root_success", "root_error")} AS success,
            llm_calls + tool_calls AS steps,
-           explicit_cost + {USAGE_COST_SQL.replace("{", "{{").replace("}", "}}")} AS cost,
-           explicit_calls + {USAGE_PRICED_SQL.replace("{", "{{").replace("}", "}}")} AS priced
+           explicit_cost + {{usage_cost}} AS cost,
+           explicit_calls + {{usage_priced}} AS priced
     FROM task_parts
     WHERE {{where}}
 ),
@@ -323,10 +323,12 @@ def task_rows_query(
     score_window, score_params = _range_sql("TraceStart", windows, "score")
     params.update(rollup_params)
     params.update(score_params)
+    # Without a price table every model is unpriced: the terms are 0, not an expression over empty arrays (the
+    # engine's analysis of a query is a large part of its time).
+    usage_cost, usage_priced = "0.", "0"
     if store is not None and prices is not None:
         params.update(price_params(store, prices, flt.start - SKEW_BEFORE, flt.end + RUN_AFTER))
-    else:
-        params.update({"models": [], "in_price": [], "out_price": []})
+        usage_cost, usage_priced = USAGE_COST_SQL, USAGE_PRICED_SQL
     sql = (_TASK_ROWS + ",\n" + (_SCORED_ROWS_LAST if scored else _TASK_ROWS_LAST)).format(
         where=where,
         team=_team_sql(scope)[0],
@@ -336,6 +338,8 @@ def task_rows_query(
         score_window=score_window,
         rollup_rows=rollup_rows,
         with_calls="1" if with_calls else "0",
+        usage_cost=usage_cost,
+        usage_priced=usage_priced,
     )
     return f"WITH {sql}\n", params
 
