@@ -283,6 +283,26 @@ def migrated_store(directory: Path) -> str:
     return f"chdb://{directory}"
 
 
+def store_before(directory: Path, migration: str) -> Any:
+    """A raw chDB client on a new store in ``directory`` with every migration before ``migration`` (a name's
+    number, like ``"0023"``) applied and recorded: a store as an older collector left it, for the tests of a
+    migration. Close it before ``Store.open`` migrates the rest."""
+    import clickhouse_connect
+
+    from tracereel.collector.store import MIGRATIONS, MIGRATIONS_TABLE
+    from tracereel.collector.store.migrations import MIGRATIONS_TABLE_DDL
+
+    raw = clickhouse_connect.get_client(dsn=f"chdb://{directory}")
+    raw.command(MIGRATIONS_TABLE_DDL)
+    for name, statements in MIGRATIONS:
+        if name >= migration:
+            continue
+        for statement in statements:
+            raw.command(statement)
+        raw.insert(MIGRATIONS_TABLE, [[name]], column_names=["name"])
+    return raw
+
+
 # --- servers in this process -----------------------------------------------------------------
 
 

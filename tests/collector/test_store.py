@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import store_before
 from tracereel.collector import Store, StoreError
 from tracereel.collector.query import get_trace, list_traces
 from tracereel.collector.store import MIGRATIONS
@@ -163,22 +164,11 @@ SEALED_ROWS = (
 
 
 def test_a_store_from_before_sealed_hours_keeps_its_numbers_and_seals_them(tmp_path: Path):
-    import clickhouse_connect
-
     from tracereel.collector.query import TaskFilter, breakdown, load_prices, summary
     from tracereel.collector.query.hours import plan_hours, seal_hours
     from tracereel.collector.query.scope import EVERYTHING
-    from tracereel.collector.store import MIGRATIONS_TABLE
-    from tracereel.collector.store.migrations import MIGRATIONS_TABLE_DDL
 
-    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
-    raw.command(MIGRATIONS_TABLE_DDL)
-    for name, statements in MIGRATIONS:
-        if name >= "0022":
-            continue
-        for statement in statements:
-            raw.command(statement)
-        raw.insert(MIGRATIONS_TABLE, [[name]], column_names=["name"])
+    raw = store_before(tmp_path, "0022")
     for statement in SEALED_ROWS:
         raw.command(statement)
     raw.close()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
-from support import migrated_store
 
+from tests.support import migrated_store, store_before
 from tracereel.collector import Store
 from tracereel.collector.query import get_trace, trace_team
-from tracereel.collector.store import MIGRATIONS, TRACE_ID_PROJECTION, delete_trace
+from tracereel.collector.store import TRACE_ID_PROJECTION, delete_trace
 
 # 2,000 traces of 20 spans each over 40 seconds, every span of a trace with its own name: the table's order
 # (service, span name, time) spreads a trace over several of its 8,192-row granules, the projection's keeps it
@@ -36,6 +37,17 @@ FROM otel_traces WHERE TraceId = {id:String}
     AND Timestamp >= '2024-05-01 10:00:00' AND Timestamp < '2024-05-01 10:01:00'"""
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated store holding SPANS."""
+    opened = Store.open(migrated_store(tmp_path))
+    try:
+        opened.command(SPANS)
+        yield opened
+    finally:
+        opened.close()
+
+
 def _trace_id(store: Store, n: int) -> str:
     return str(store.query(TRACE, {"n": n})[0][0])
 
@@ -50,71 +62,44 @@ def _projection_rows(store: Store, trace_id: str) -> int:
     return int(rows[0][0])
 
 
-def test_a_trace_is_read_from_the_projection_and_is_the_same_trace(tmp_path: Path):
-    store = Store.open(migrated_store(tmp_path))
-    try:
-        store.command(SPANS)
-        trace_id = _trace_id(store, 777)
-        plan = "\n".join(row[0] for row in store.query(f"EXPLAIN projections = 1 {BY_ID}", {"id": trace_id}))
-        assert f"ReadFromMergeTree ({TRACE_ID_PROJECTION})" in plan, plan
-        trace = get_trace(store, trace_id)
-        assert trace is not None
-        table = store.query(
-            "SELECT SpanId, SpanName, Kind, InputTokens FROM otel_traces WHERE TraceId = {id:String} "
-            "ORDER BY Timestamp, SpanId SETTINGS optimize_use_projections = 0",
-            {"id": trace_id},
-        )
-        assert len(table) == 20
-        got = [(s["span_id"], s["name"], s["kind"], s["input_tokens"]) for s in trace["spans"]]
-        assert got == [tuple(row) for row in table]
-        assert trace_team(store, trace_id) == ""
-    finally:
-        store.close()
+def test_a_trace_is_read_from_the_projection_and_is_the_same_trace(store: Store):
+    trace_id = _trace_id(store, 777)
+    plan = "\n".join(row[0] for row in store.query(f"EXPLAIN projections = 1 {BY_ID}", {"id": trace_id}))
+    assert f"ReadFromMergeTree ({TRACE_ID_PROJECTION})" in plan, plan
+    trace = get_trace(store, trace_id)
+    assert trace is not None
+    table = store.query(
+        "SELECT SpanId, SpanName, Kind, InputTokens FROM otel_traces WHERE TraceId = {id:String} "
+        "ORDER BY Timestamp, SpanId SETTINGS optimize_use_projections = 0",
+        {"id": trace_id},
+    )
+    assert len(table) == 20
+    got = [(s["span_id"], s["name"], s["kind"], s["input_tokens"]) for s in trace["spans"]]
+    assert got == [tuple(row) for row in table]
+    assert trace_team(store, trace_id) == ""
 
 
-def test_a_deleted_trace_is_gone_from_the_projection_too(tmp_path: Path):
-    store = Store.open(migrated_store(tmp_path))
-    try:
-        store.command(SPANS)
-        deleted, kept = _trace_id(store, 5), _trace_id(store, 7)
-        assert [_projection_rows(store, t) for t in (deleted, kept)] == [20, 20]
-        assert delete_trace(store, deleted) == 20
-        assert [_projection_rows(store, t) for t in (deleted, kept)] == [0, 20]
-        assert get_trace(store, deleted) is None
-        kept_trace = get_trace(store, kept)
-        assert kept_trace is not None and len(kept_trace["spans"]) == 20
-    finally:
-        store.close()
+def test_a_deleted_trace_is_gone_from_the_projection_too(store: Store):
+    deleted, kept = _trace_id(store, 5), _trace_id(store, 7)
+    assert [_projection_rows(store, t) for t in (deleted, kept)] == [20, 20]
+    assert delete_trace(store, deleted) == 20
+    assert [_projection_rows(store, t) for t in (deleted, kept)] == [0, 20]
+    assert get_trace(store, deleted) is None
+    kept_trace = get_trace(store, kept)
+    assert kept_trace is not None and len(kept_trace["spans"]) == 20
 
 
-def test_a_lightweight_delete_is_refused_rather_than_leaving_the_rows_in_the_projection(tmp_path: Path):
-    store = Store.open(migrated_store(tmp_path))
-    try:
-        store.command(SPANS)
-        trace_id = _trace_id(store, 6)
-        with pytest.raises(DatabaseError, match="has projections"):
-            store.command("DELETE FROM otel_traces WHERE TraceId = {id:String}", {"id": trace_id})
-        assert _projection_rows(store, trace_id) == 20
-        trace = get_trace(store, trace_id)
-        assert trace is not None and len(trace["spans"]) == 20
-    finally:
-        store.close()
+def test_a_lightweight_delete_is_refused_rather_than_leaving_the_rows_in_the_projection(store: Store):
+    trace_id = _trace_id(store, 6)
+    with pytest.raises(DatabaseError, match="has projections"):
+        store.command("DELETE FROM otel_traces WHERE TraceId = {id:String}", {"id": trace_id})
+    assert _projection_rows(store, trace_id) == 20
+    trace = get_trace(store, trace_id)
+    assert trace is not None and len(trace["spans"]) == 20
 
 
 def test_spans_stored_before_the_migration_get_the_projection(tmp_path: Path):
-    import clickhouse_connect
-
-    from tracereel.collector.store import MIGRATIONS_TABLE
-    from tracereel.collector.store.migrations import MIGRATIONS_TABLE_DDL
-
-    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
-    raw.command(MIGRATIONS_TABLE_DDL)
-    for name, statements in MIGRATIONS:
-        if name >= "0023":
-            continue
-        for statement in statements:
-            raw.command(statement)
-        raw.insert(MIGRATIONS_TABLE, [[name]], column_names=["name"])
+    raw = store_before(tmp_path, "0023")
     raw.command(SPANS)
     raw.close()
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests.support import store_before
 from tracereel.collector.query import list_traces
 from tracereel.collector.query.scope import Scope, glob_to_like
-from tracereel.collector.store import MIGRATIONS, Store
+from tracereel.collector.store import Store
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 WINDOW = {"start": T0 - timedelta(hours=1), "end": T0 + timedelta(days=1)}
@@ -255,19 +256,7 @@ FROM otel_traces GROUP BY TraceId"""
 
 
 def test_the_migration_lists_the_spans_a_store_held_before_it(tmp_path: Path):
-    import clickhouse_connect
-
-    from tracereel.collector.store import MIGRATIONS_TABLE
-    from tracereel.collector.store.migrations import MIGRATIONS_TABLE_DDL
-
-    raw = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path}")
-    raw.command(MIGRATIONS_TABLE_DDL)
-    for name, statements in MIGRATIONS:
-        if name >= "0020":
-            continue
-        for statement in statements:
-            raw.command(statement)
-        raw.insert(MIGRATIONS_TABLE, [[name]], column_names=["name"])
+    raw = store_before(tmp_path, "0020")
     before = Store(raw, f"chdb://{tmp_path}")
     _seed(before)
     raw.close()
