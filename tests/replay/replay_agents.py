@@ -185,6 +185,7 @@ async def pricing(skus: list[str]) -> dict:
 
 
 _pages_fetched: dict[str, threading.Event] = {}  # url -> set once its page is fetched, per crawl
+_later_pages: threading.Barrier | None = None  # the pages after the second, per crawl
 
 
 @tracereel.tool
@@ -195,6 +196,11 @@ def fetch_page(url: str) -> str:
     second = _pages_fetched.get(url[:-1] + "2") if url.endswith("1") else None
     if second is not None:
         assert second.wait(60), "page 2 was never fetched"
+    # The later pages wait until each of them has started: whichever thread the scheduler runs first, their
+    # calls overlap in the recording, so replay matches them in any order (non-overlapping calls are matched
+    # in recorded order, and threads may start them in another order the next time).
+    if not url.endswith(("1", "2")) and _later_pages is not None:
+        _later_pages.wait(60)
     page = f"<html>{url} {uuid.uuid4().hex[:6]}</html>"
     if url in _pages_fetched:
         _pages_fetched[url].set()
@@ -205,8 +211,11 @@ def fetch_page(url: str) -> str:
 def crawler(urls: list[str]) -> list[int]:
     AGENT_RUNS.append("crawler")
     urls = urls[: int(BEHAVIOUR.get("max_pages", len(urls)))]  # type: ignore[call-overload]
+    global _later_pages
     _pages_fetched.clear()
     _pages_fetched.update({url: threading.Event() for url in urls})
+    later = [url for url in urls if not url.endswith(("1", "2"))]
+    _later_pages = threading.Barrier(len(later)) if later else None
     with ThreadPoolExecutor(max_workers=3) as pool:
         # Each worker runs in a copy of the agent's context, so its calls belong to this task.
         if BEHAVIOUR.get("no_context"):
